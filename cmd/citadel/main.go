@@ -1,0 +1,46 @@
+// Command citadel is Citadel's command-line tool: it creates the table,
+// imports the catalog, runs a scan locally through the very step handlers the
+// Lambdas run, and reports on earlier scans.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "citadel:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: citadel <command> [flags]
+
+commands:
+  table create   create the DynamoDB table (CITADEL_TABLE, default "citadel")
+  demo           the end-to-end demo against the local AWS server (make demo)
+`
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("no command")
+	}
+	switch args[0] {
+	case "table":
+		return cmdTable(ctx, args[1:])
+	case "demo":
+		return cmdDemo(ctx, args[1:])
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	fmt.Fprint(os.Stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

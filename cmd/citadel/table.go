@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/citadelsecure/citadel/shared/awsx"
+	"github.com/citadelsecure/citadel/shared/ddb"
+)
+
+func tableName() string {
+	if n := os.Getenv("CITADEL_TABLE"); n != "" {
+		return n
+	}
+	return "citadel"
+}
+
+func cmdTable(ctx context.Context, args []string) error {
+	if len(args) != 1 || args[0] != "create" {
+		return fmt.Errorf("usage: citadel table create")
+	}
+	cfg, err := awsx.Load(ctx)
+	if err != nil {
+		return err
+	}
+	name := tableName()
+	if err := ddb.CreateTable(ctx, dynamodb.NewFromConfig(cfg), name); err != nil {
+		return err
+	}
+	fmt.Printf("table %s is ready\n", name)
+	return nil
+}

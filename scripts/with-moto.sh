@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs a command beside a fresh moto server (the local AWS: DynamoDB, S3, EC2,
+# IAM, STS, EventBridge ...) on a free loopback port, then stops the server,
+# whatever the command's outcome. The command sees the endpoint in
+# CITADEL_TEST_ENDPOINT and AWS_ENDPOINT_URL, with test credentials.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+moto="$root/.venv/bin/moto_server"
+[ -x "$moto" ] || { echo "with-moto: $moto is missing; run 'make venv'" >&2; exit 1; }
+mkdir -p "$root/.run"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$moto" -H 127.0.0.1 -p "$port" >"$root/.run/moto-$port.log" 2>&1 &
+pid=$!
+cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+for _ in $(seq 1 150); do
+  if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then break; fi
+  kill -0 "$pid" 2>/dev/null || { echo "with-moto: moto exited; see .run/moto-$port.log" >&2; exit 1; }
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null || { echo "with-moto: moto did not answer on port $port" >&2; exit 1; }
+echo "with-moto: moto on http://127.0.0.1:$port (pid $pid)" >&2
+export CITADEL_TEST_ENDPOINT="http://127.0.0.1:$port"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=
+export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+unset AWS_PROFILE
+set +e
+"$@"
+rc=$?
+exit $rc

@@ -1,0 +1,189 @@
+package citadel
+
+import (
+	"fmt"
+	"time"
+)
+
+// Origin says who made a control, a policy or an evidence record.
+type Origin string
+
+const (
+	OriginScan   Origin = "scan"
+	OriginManual Origin = "manual"
+)
+
+// ControlStatus is the implementation status of an applied control.
+type ControlStatus string
+
+const (
+	ControlActive     ControlStatus = "active"
+	ControlToDo       ControlStatus = "to_do"
+	ControlInProgress ControlStatus = "in_progress"
+	ControlOnHold     ControlStatus = "on_hold"
+	ControlDeprecated ControlStatus = "deprecated"
+)
+
+// Posture is the security posture of a control, from its check results.
+type Posture string
+
+const (
+	PosturePassing    Posture = "passing"
+	PosturePartial    Posture = "partial"
+	PostureIssues     Posture = "issues"
+	PostureNotScanned Posture = "not_scanned"
+)
+
+// ComputePosture applies the posture rule: total = passed + failed + error
+// (not_applicable excluded); 0 → not_scanned; no failed and no error →
+// passing; no passed → issues; otherwise partial.
+func ComputePosture(passed, failed, errored int) Posture {
+	switch total := passed + failed + errored; {
+	case total == 0:
+		return PostureNotScanned
+	case failed == 0 && errored == 0:
+		return PosturePassing
+	case passed == 0:
+		return PostureIssues
+	default:
+		return PosturePartial
+	}
+}
+
+// AppliedControl is a control as implemented in a folder. A Policy is an
+// AppliedControl with Category policy.
+//
+// Dedup keys: (folder, SCF control) for SCF-based scan controls, (folder,
+// source requirement) for requirement-based ones, (folder, reference control,
+// SCF control) for policies.
+type AppliedControl struct {
+	ID                  string          `json:"id"`
+	FolderID            string          `json:"folder_id"`
+	RefID               string          `json:"ref_id"`
+	Name                string          `json:"name"`
+	Description         string          `json:"description,omitempty"`
+	Category            ControlCategory `json:"category"`
+	Origin              Origin          `json:"origin"`
+	Status              ControlStatus   `json:"status"`
+	IsAutomated         bool            `json:"is_automated"`
+	SCFControlID        string          `json:"scf_control,omitempty"`
+	SourceRequirementID string          `json:"source_requirement,omitempty"`
+	ReferenceControlID  string          `json:"reference_control,omitempty"`
+	SecurityCheckIDs    []string        `json:"security_checks,omitempty"`
+	Posture             Posture         `json:"security_posture"`
+	PassCount           int             `json:"pass_count"`
+	FailCount           int             `json:"fail_count"`
+	ErrorCount          int             `json:"error_count"`
+	LastScanID          string          `json:"last_scan_id,omitempty"`
+	CreatedAt           time.Time       `json:"created_at"`
+	UpdatedAt           time.Time       `json:"updated_at"`
+}
+
+// IsPolicy reports whether the control is a policy.
+func (c AppliedControl) IsPolicy() bool { return c.Category == CategoryPolicy }
+
+// Validate checks an applied control.
+func (c AppliedControl) Validate() error {
+	var errs fieldErrors
+	errs.add(c.ID == "", "id is required")
+	errs.add(c.FolderID == "", "folder_id is required")
+	errs.add(c.RefID == "", "ref_id is required")
+	errs.add(c.Name == "", "name is required")
+	errs.add(c.Origin != OriginScan && c.Origin != OriginManual, fmt.Sprintf("origin %q must be scan or manual", c.Origin))
+	errs.add(c.IsPolicy() && (c.ReferenceControlID == "" || c.SCFControlID == "") && c.Origin == OriginScan,
+		"a policy from a scan needs its reference_control and scf_control")
+	return errs.err("applied control")
+}
+
+// AppliedControlIDForSCF, AppliedControlIDForRequirement and PolicyID give
+// the deterministic id of a control for each of its dedup keys, so a re-run
+// finds and conditionally creates the same control.
+func AppliedControlIDForSCF(folderID, scfID string) string {
+	return "ctl-" + shortHash(folderID, "scf", scfID)
+}
+func AppliedControlIDForRequirement(folderID, requirementID string) string {
+	return "ctl-" + shortHash(folderID, "req", requirementID)
+}
+func PolicyID(folderID, referenceControlID, scfID string) string {
+	return "pol-" + shortHash(folderID, "policy", referenceControlID, scfID)
+}
+
+// MappingSource says where a control ↔ requirement mapping came from.
+type MappingSource string
+
+const (
+	MappingProwler     MappingSource = "prowler"     // SecurityCheck.mapped_requirements
+	MappingSCF         MappingSource = "scf"         // SCFFrameworkMapping
+	MappingRequirement MappingSource = "requirement" // the control's source requirement
+	MappingManual      MappingSource = "manual"      // assigned on a RequirementAssessment
+)
+
+// ControlRequirementMapping links an applied control to a requirement.
+type ControlRequirementMapping struct {
+	ControlID     string        `json:"control_id"`
+	RequirementID string        `json:"requirement_id"`
+	FrameworkID   string        `json:"framework_id"`
+	Source        MappingSource `json:"source"`
+}
+
+// LinkKind names what a control is linked to.
+type LinkKind string
+
+const (
+	LinkAsset    LinkKind = "asset"
+	LinkCheck    LinkKind = "check"
+	LinkEvidence LinkKind = "evidence"
+)
+
+// ControlLink links an applied control to an asset, a security check or an
+// evidence record. Links made by a scan are added, never dropped over a manual one.
+type ControlLink struct {
+	ControlID string   `json:"control_id"`
+	Kind      LinkKind `json:"kind"`
+	TargetID  string   `json:"target_id"`
+	Origin    Origin   `json:"origin"`
+}
+
+// AssessmentResult is the outcome of a requirement assessment.
+type AssessmentResult string
+
+const (
+	ResultNotAssessed        AssessmentResult = "not_assessed"
+	ResultCompliant          AssessmentResult = "compliant"
+	ResultPartiallyCompliant AssessmentResult = "partially_compliant"
+	ResultNonCompliant       AssessmentResult = "non_compliant"
+	ResultNotApplicable      AssessmentResult = "not_applicable"
+)
+
+// RequirementAssessment is a folder's assessment of one requirement: the
+// controls a user assigned by hand, the answers to its questions and a result.
+// The compliance score comes from these answers alone, weighted by the
+// requirement's weight; controls never change it.
+type RequirementAssessment struct {
+	ID                string            `json:"id"`
+	FolderID          string            `json:"folder_id"`
+	FrameworkID       string            `json:"framework_id"`
+	RequirementID     string            `json:"requirement_id"`
+	AppliedControlIDs []string          `json:"applied_controls,omitempty"`
+	Answers           map[string]string `json:"answers,omitempty"`
+	Result            AssessmentResult  `json:"result"`
+	UpdatedAt         time.Time         `json:"updated_at"`
+}
+
+// RequirementAssessmentID is the deterministic id of a folder's assessment of a requirement.
+func RequirementAssessmentID(folderID, requirementID string) string {
+	return "ra-" + shortHash(folderID, requirementID)
+}
+
+// Validate checks an assessment.
+func (r RequirementAssessment) Validate() error {
+	var errs fieldErrors
+	errs.add(r.FolderID == "", "folder_id is required")
+	errs.add(r.RequirementID == "", "requirement_id is required")
+	switch r.Result {
+	case ResultNotAssessed, ResultCompliant, ResultPartiallyCompliant, ResultNonCompliant, ResultNotApplicable:
+	default:
+		errs.add(true, fmt.Sprintf("result %q is not an assessment result", r.Result))
+	}
+	return errs.err("requirement assessment")
+}

@@ -1,0 +1,92 @@
+package citadel
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// CheckStatus is the outcome of one check on one asset.
+type CheckStatus string
+
+const (
+	StatusPass          CheckStatus = "pass"
+	StatusFail          CheckStatus = "fail"
+	StatusError         CheckStatus = "error"
+	StatusNotApplicable CheckStatus = "not_applicable"
+)
+
+// StatusFromProwler maps Prowler's status_code: PASS → pass, FAIL → fail,
+// MANUAL → not_applicable, anything else → error.
+func StatusFromProwler(code string) CheckStatus {
+	switch code {
+	case "PASS":
+		return StatusPass
+	case "FAIL":
+		return StatusFail
+	case "MANUAL":
+		return StatusNotApplicable
+	default:
+		return StatusError
+	}
+}
+
+// CheckResult is the result of a security check on an asset of an
+// integration, as of a scan.
+type CheckResult struct {
+	IntegrationID    string          `json:"integration_id"`
+	CheckID          string          `json:"security_check"`
+	AssetID          string          `json:"asset"`
+	AssetARN         string          `json:"asset_arn"`
+	ScanID           string          `json:"scan_id"`
+	Status           CheckStatus     `json:"status"`
+	Muted            bool            `json:"muted"`
+	StatusExtended   string          `json:"status_extended,omitempty"`
+	Severity         Severity        `json:"severity,omitempty"`
+	Region           string          `json:"region,omitempty"`
+	RawOutput        json.RawMessage `json:"raw_output,omitempty"`
+	ResourceSnapshot json.RawMessage `json:"resource_snapshot,omitempty"`
+	// ContentHash identifies the result's content (status, detail, raw
+	// output, snapshot): a rescan rewrites the result only when it changes.
+	ContentHash string    `json:"content_hash,omitempty"`
+	ScannedAt   time.Time `json:"scanned_at"`
+	// FirstScanID is the scan in which the current content first appeared.
+	FirstScanID string `json:"first_scan_id,omitempty"`
+}
+
+// ResultID is the deterministic id of the result of a check on an asset.
+func ResultID(integrationID, checkID, assetID string) string {
+	return shortHash(integrationID, checkID, assetID)
+}
+
+// Validate checks a result.
+func (r CheckResult) Validate() error {
+	var errs fieldErrors
+	errs.add(r.IntegrationID == "", "integration_id is required")
+	errs.add(r.CheckID == "", "security_check is required")
+	errs.add(r.AssetID == "", "asset is required")
+	errs.add(r.ScanID == "", "scan_id is required")
+	switch r.Status {
+	case StatusPass, StatusFail, StatusError, StatusNotApplicable:
+	default:
+		errs.add(true, fmt.Sprintf("status %q is not a check status", r.Status))
+	}
+	return errs.err("check result")
+}
+
+// CheckResultHistory records a change of a result's status between scans.
+// A first-ever result records PreviousStatus "" (no earlier result).
+type CheckResultHistory struct {
+	IntegrationID  string      `json:"integration_id"`
+	CheckID        string      `json:"security_check"`
+	AssetID        string      `json:"asset"`
+	ScanID         string      `json:"scan_id"`
+	PreviousStatus CheckStatus `json:"previous_status"`
+	NewStatus      CheckStatus `json:"new_status"`
+	ChangedAt      time.Time   `json:"changed_at"`
+}
+
+// IsRegression reports whether the change is a pass → fail or a new fail.
+func (h CheckResultHistory) IsRegression() bool {
+	return h.NewStatus == StatusFail && h.PreviousStatus != StatusFail
+}

@@ -1,0 +1,203 @@
+package citadel
+
+import "time"
+
+// The states of the scan state machine, in order. The deployed state machine
+// and the local runner both follow Pipeline.
+const (
+	StepPlan         = "plan"
+	StepAssetSync    = "asset-sync"
+	StepProwler      = "prowler"
+	StepCheckResults = "check-results"
+	StepControls     = "controls"
+	StepPolicies     = "policies"
+	StepEvidence     = "evidence"
+	StepFinalize     = "finalize"
+)
+
+// Pipeline is the order of a scan's steps.
+var Pipeline = []string{StepPlan, StepAssetSync, StepProwler, StepCheckResults, StepControls, StepPolicies, StepEvidence, StepFinalize}
+
+// Only identifiers and counts travel between states (Step Functions caps a
+// payload at 256 KB); bulk data goes through S3 and DynamoDB. The state
+// machine keeps every step's output under its own key (ResultPath), so the
+// state grows into a ScanState and each step reads the parts it needs.
+
+// StartScan is the execution input, written by the API and the scheduler.
+type StartScan struct {
+	ScanID        string      `json:"scan_id"`
+	IntegrationID string      `json:"integration_id"`
+	Trigger       ScanTrigger `json:"trigger"`
+}
+
+// Usage is what a step spent on DynamoDB, for the summary.
+type Usage struct {
+	Requests   int     `json:"requests"`
+	ReadUnits  float64 `json:"read_units"`
+	WriteUnits float64 `json:"write_units"`
+}
+
+// Add returns the sum of two usages.
+func (u Usage) Add(o Usage) Usage {
+	return Usage{Requests: u.Requests + o.Requests, ReadUnits: u.ReadUnits + o.ReadUnits, WriteUnits: u.WriteUnits + o.WriteUnits}
+}
+
+// PlanInput is the plan step's input: the execution input.
+type PlanInput struct {
+	Scan StartScan `json:"scan"`
+}
+
+// PlanOutput says what this scan covers. It is stored under "plan".
+type PlanOutput struct {
+	ScanID        string    `json:"scan_id"`
+	IntegrationID string    `json:"integration_id"`
+	FolderID      string    `json:"folder_id"`
+	AccountID     string    `json:"account_id"`
+	RoleARN       string    `json:"role_arn,omitempty"`
+	ExternalID    string    `json:"external_id,omitempty"`
+	Regions       []string  `json:"regions,omitempty"`
+	RegionsArg    string    `json:"regions_arg"` // space-separated, for the Prowler task's environment
+	Bucket        string    `json:"bucket"`
+	ChecksKey     string    `json:"checks_key"`
+	OCSFKey       string    `json:"ocsf_key"`
+	ChecksPlanned int       `json:"checks_planned"`
+	StartedAt     time.Time `json:"started_at"`
+	Usage         Usage     `json:"usage"`
+}
+
+// AssetSyncInput is the asset-sync step's input.
+type AssetSyncInput struct {
+	Plan PlanOutput `json:"plan"`
+}
+
+// CollectorError is a collector that failed: its assets are left as they were.
+type CollectorError struct {
+	ResourceType string `json:"resource_type"`
+	Service      string `json:"service"`
+	Region       string `json:"region"`
+	Code         string `json:"code"`
+	Message      string `json:"message"`
+}
+
+// AssetSyncOutput is stored under "assets".
+type AssetSyncOutput struct {
+	AssetsCreated        int              `json:"assets_created"`
+	AssetsUpdated        int              `json:"assets_updated"`
+	AssetsDeactivated    int              `json:"assets_deactivated"`
+	TotalAssets          int              `json:"total_assets"`
+	RelationshipsCreated int              `json:"relationships_created"`
+	RelationshipsDeleted int              `json:"relationships_deleted"`
+	Errors               []CollectorError `json:"errors"`
+	Usage                Usage            `json:"usage"`
+}
+
+// ProwlerManifest is written by the Prowler task next to the OCSF file.
+type ProwlerManifest struct {
+	ScanID          string   `json:"scan_id"`
+	ProwlerVersion  string   `json:"prowler_version"`
+	ExitCode        int      `json:"exit_code"`
+	DurationSeconds float64  `json:"duration_seconds"`
+	FileSize        int64    `json:"file_size"`
+	FindingCount    int      `json:"finding_count"`
+	ChecksRequested int      `json:"checks_requested"`
+	ChecksExecuted  []string `json:"checks_executed"`
+	OCSFKey         string   `json:"ocsf_key"`
+	Empty           bool     `json:"empty"`
+}
+
+// CheckResultsInput is the check-results step's input.
+type CheckResultsInput struct {
+	Plan PlanOutput `json:"plan"`
+}
+
+// CheckResultsOutput is stored under "results".
+type CheckResultsOutput struct {
+	ResultsCreated        int   `json:"results_created"`
+	ResultsUpdated        int   `json:"results_updated"`
+	ResultsUnchanged      int   `json:"results_unchanged"`
+	ARNsSkipped           int   `json:"arns_skipped"`
+	ChecksExecuted        int   `json:"checks_executed"`
+	ChecksPassed          int   `json:"checks_passed"`
+	ChecksFailed          int   `json:"checks_failed"`
+	ChecksError           int   `json:"checks_error"`
+	ChecksNotApplicable   int   `json:"checks_not_applicable"`
+	SnapshotsCaptured     int   `json:"snapshots_captured"`
+	SnapshotsFailed       int   `json:"snapshots_failed"`
+	HistoryEntriesCreated int   `json:"history_entries_created"`
+	RegressionEvents      int   `json:"regression_events"`
+	UnknownChecks         int   `json:"unknown_checks"`
+	MalformedFindings     int   `json:"malformed_findings"`
+	Usage                 Usage `json:"usage"`
+}
+
+// ControlsInput is the controls step's input.
+type ControlsInput struct {
+	Plan PlanOutput `json:"plan"`
+}
+
+// ControlsOutput is stored under "controls".
+type ControlsOutput struct {
+	ControlsCreated      int   `json:"controls_created"`
+	ControlsUpdated      int   `json:"controls_updated"`
+	SCFControls          int   `json:"scf_controls"`
+	RequirementControls  int   `json:"requirement_controls"`
+	MappingsCreated      int   `json:"mappings_created"`
+	ResultsUnknownChecks int   `json:"results_unknown_checks"`
+	Usage                Usage `json:"usage"`
+}
+
+// PoliciesInput is the policies step's input.
+type PoliciesInput struct {
+	Plan PlanOutput `json:"plan"`
+}
+
+// PoliciesOutput is stored under "policies".
+type PoliciesOutput struct {
+	PoliciesCreated int   `json:"policies_created"`
+	PoliciesSkipped int   `json:"policies_skipped"`
+	Usage           Usage `json:"usage"`
+}
+
+// EvidenceInput is the evidence step's input.
+type EvidenceInput struct {
+	Plan PlanOutput `json:"plan"`
+}
+
+// EvidenceOutput is stored under "evidence".
+type EvidenceOutput struct {
+	EvidenceCreated int   `json:"evidence_created"`
+	EvidenceUpdated int   `json:"evidence_updated"`
+	LinksCreated    int   `json:"links_created"`
+	Usage           Usage `json:"usage"`
+}
+
+// StepError is what a Catch puts under "error": States.ErrorOutput.
+type StepError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// FinalizeInput is the whole state at the end of the pipeline, or at a
+// failure (Error set, and the outputs of the steps that ran).
+type FinalizeInput struct {
+	Scan     StartScan          `json:"scan"`
+	Plan     PlanOutput         `json:"plan"`
+	Assets   AssetSyncOutput    `json:"assets"`
+	Results  CheckResultsOutput `json:"results"`
+	Controls ControlsOutput     `json:"controls"`
+	Policies PoliciesOutput     `json:"policies"`
+	Evidence EvidenceOutput     `json:"evidence"`
+	Error    *StepError         `json:"error,omitempty"`
+}
+
+// FinalizeOutput is the scan as finally recorded.
+type FinalizeOutput struct {
+	ScanID  string      `json:"scan_id"`
+	Status  ScanStatus  `json:"status"`
+	Summary ScanSummary `json:"summary"`
+}
+
+// Sub returns u minus o: the usage between two readings of a meter.
+func (u Usage) Sub(o Usage) Usage {
+	return Usage{Requests: u.Requests - o.Requests, ReadUnits: u.ReadUnits - o.ReadUnits, WriteUnits: u.WriteUnits - o.WriteUnits}
+}

@@ -1,0 +1,126 @@
+package citadel
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Folder is the tenant scope: every integration, control and assessment
+// belongs to exactly one folder.
+type Folder struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Validate checks a folder before it is stored.
+func (f Folder) Validate() error {
+	var errs fieldErrors
+	errs.add(f.ID == "", "id is required")
+	errs.add(f.Name == "", "name is required")
+	return errs.err("folder")
+}
+
+// Integration is one AWS account that Citadel scans.
+type Integration struct {
+	ID                 string    `json:"id"`
+	FolderID           string    `json:"folder_id"`
+	Name               string    `json:"name"`
+	AccountID          string    `json:"account_id"`
+	RoleARN            string    `json:"role_arn,omitempty"`
+	ExternalID         string    `json:"external_id,omitempty"`
+	Regions            []string  `json:"regions,omitempty"`
+	Frameworks         []string  `json:"frameworks,omitempty"`
+	ScheduleExpression string    `json:"schedule_expression,omitempty"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
+}
+
+// Validate checks an integration: a 12-digit account id, a role ARN in that
+// account (with an external id) when a role is set, known region names, and a
+// schedule expression that EventBridge Scheduler accepts.
+func (i Integration) Validate() error {
+	var errs fieldErrors
+	errs.add(i.ID == "", "id is required")
+	errs.add(i.FolderID == "", "folder_id is required")
+	errs.add(!ValidAccountID(i.AccountID), fmt.Sprintf("account_id %q must be 12 digits", i.AccountID))
+	if i.RoleARN != "" {
+		acct, err := ParseRoleARN(i.RoleARN)
+		switch {
+		case err != nil:
+			errs.add(true, err.(*Error).Msg)
+		case ValidAccountID(i.AccountID) && acct != i.AccountID:
+			errs.add(true, fmt.Sprintf("role_arn is in account %s, not in the integration's account %s", acct, i.AccountID))
+		}
+		errs.add(i.ExternalID != "" && !externalIDRe.MatchString(i.ExternalID), "external_id must be 2-1000 characters of [\\w+=,.@:/-]")
+	}
+	for _, r := range i.Regions {
+		errs.add(!ValidRegion(r), fmt.Sprintf("region %q is not an AWS region name", r))
+	}
+	errs.add(hasDuplicates(i.Regions), "regions must not repeat")
+	for _, f := range i.Frameworks {
+		errs.add(!frameworkIDRe.MatchString(f), fmt.Sprintf("framework %q is not a framework id", f))
+	}
+	errs.add(i.ScheduleExpression != "" && !ValidScheduleExpression(i.ScheduleExpression),
+		fmt.Sprintf("schedule_expression %q must be rate(N unit) or cron(6 fields)", i.ScheduleExpression))
+	return errs.err("integration")
+}
+
+func hasDuplicates(s []string) bool {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return len(slices.Compact(c)) != len(s)
+}
+
+// ScanTrigger says what started a scan.
+type ScanTrigger string
+
+const (
+	TriggerAPI      ScanTrigger = "api"
+	TriggerSchedule ScanTrigger = "schedule"
+)
+
+// ScanStatus is the life cycle of a scan.
+type ScanStatus string
+
+const (
+	ScanQueued    ScanStatus = "queued"
+	ScanRunning   ScanStatus = "running"
+	ScanSucceeded ScanStatus = "succeeded"
+	ScanFailed    ScanStatus = "failed"
+)
+
+// Active reports whether a scan in this status still holds its integration.
+func (s ScanStatus) Active() bool { return s == ScanQueued || s == ScanRunning }
+
+// Scan is one run of the state machine for an integration. Scan ids sort by
+// creation time (see NewScanID), so "newest first" is a key order.
+type Scan struct {
+	ID            string       `json:"id"`
+	IntegrationID string       `json:"integration_id"`
+	FolderID      string       `json:"folder_id"`
+	Trigger       ScanTrigger  `json:"trigger"`
+	Status        ScanStatus   `json:"status"`
+	FailureCause  string       `json:"failure_cause,omitempty"`
+	ExecutionARN  string       `json:"execution_arn,omitempty"`
+	CreatedAt     time.Time    `json:"created_at"`
+	StartedAt     time.Time    `json:"started_at,omitzero"`
+	FinishedAt    time.Time    `json:"finished_at,omitzero"`
+	Summary       *ScanSummary `json:"summary,omitempty"`
+}
+
+// Validate checks a scan record.
+func (s Scan) Validate() error {
+	var errs fieldErrors
+	errs.add(s.ID == "", "id is required")
+	errs.add(s.IntegrationID == "", "integration_id is required")
+	errs.add(s.Trigger != TriggerAPI && s.Trigger != TriggerSchedule, fmt.Sprintf("trigger %q must be api or schedule", s.Trigger))
+	switch s.Status {
+	case ScanQueued, ScanRunning, ScanSucceeded, ScanFailed:
+	default:
+		errs.add(true, fmt.Sprintf("status %q is not a scan status", s.Status))
+	}
+	errs.add(s.Status == ScanFailed && s.FailureCause == "", "a failed scan needs its failure_cause")
+	return errs.err("scan")
+}

@@ -1,0 +1,218 @@
+package ddb
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Every key of the table is built here and nowhere else. Key parts are joined
+// with '#'; ids never contain '#' (citadel.ValidID), ARNs and requirement refs
+// may, which is harmless because they are always the last part of a key or
+// are followed by a fixed-width part.
+
+// Item types: the Type attribute of every item.
+const (
+	TypeFolder             = "Folder"
+	TypeIntegration        = "Integration"
+	TypeScan               = "Scan"
+	TypeScanLock           = "ScanLock"
+	TypeAsset              = "Asset"
+	TypeRelationship       = "AssetRelationship"
+	TypeCoverage           = "SyncCoverage"
+	TypeCheck              = "SecurityCheck"
+	TypeFramework          = "Framework"
+	TypeRequirement        = "RequirementNode"
+	TypeSCFControl         = "SCFControl"
+	TypeCheckSCFLink       = "CheckSCFLink"
+	TypeSCFMapping         = "SCFFrameworkMapping"
+	TypeReferenceControl   = "ReferenceControl"
+	TypeRefControlSCF      = "ReferenceControlSCFMapping"
+	TypeCatalogVersion     = "CatalogVersion"
+	TypeAppliedControl     = "AppliedControl"
+	TypeControlRequirement = "ControlRequirementMapping"
+	TypeControlLink        = "ControlLink"
+	TypeAssessment         = "RequirementAssessment"
+	TypeResult             = "CheckResult"
+	TypeResultHistory      = "CheckResultHistory"
+	TypeScanDigest         = "ScanDigest"
+	TypeEvidence           = "Evidence"
+	TypeEvidenceRevision   = "EvidenceRevision"
+)
+
+// Key is an item's primary key.
+type Key struct {
+	PK string `dynamo:"PK,hash"`
+	SK string `dynamo:"SK,range"`
+}
+
+// HashKey and RangeKey make Key a dynamo.Keyed for batch deletes.
+func (k Key) HashKey() any  { return k.PK }
+func (k Key) RangeKey() any { return k.SK }
+
+// GSIKey is the partition and sort key of an item in a GSI.
+type GSIKey struct{ PK, SK string }
+
+func join(parts ...string) string { return strings.Join(parts, "#") }
+
+// --- tenancy ---------------------------------------------------------------
+
+func folderKey(id string) Key                     { return Key{join("FOLDER", id), "FOLDER"} }
+func foldersGSI(id string) GSIKey                 { return GSIKey{"FOLDERS", id} }
+func integrationKey(id string) Key                { return Key{join("INTEG", id), "INTEG"} }
+func integrationsOfFolderPK(folder string) string { return join("FOLDER", folder, "INTEGS") }
+
+// Scans live in their integration's partition, ordered by id (time-ordered),
+// so "newest first" is a descending query; GSI1 finds a scan by id.
+func scanKey(integrationID, scanID string) Key {
+	return Key{join("INTEG", integrationID), join("SCAN", scanID)}
+}
+func scanSKPrefix() string             { return "SCAN#" }
+func scanByIDGSI(scanID string) GSIKey { return GSIKey{join("SCAN", scanID), "SCAN"} }
+
+// The running scan of an integration: one lock item, created with the scan
+// in a transaction and deleted when the scan finishes.
+func scanLockKey(integrationID string) Key { return Key{join("INTEG", integrationID), "RUNNING"} }
+
+// --- inventory ---------------------------------------------------------------
+
+func assetKey(integrationID, arn string) Key {
+	return Key{join("INTEG", integrationID), join("ASSET", arn)}
+}
+func assetSKPrefix() string { return "ASSET#" }
+
+// Active assets are also in a sparse GSI1 partition, removed on deactivation.
+func activeAssetsGSI(integrationID, arn string) GSIKey {
+	return GSIKey{join("INTEG", integrationID, "ACTIVE"), arn}
+}
+func activeAssetsPK(integrationID string) string { return join("INTEG", integrationID, "ACTIVE") }
+
+// Edges: outgoing in the integration's partition, incoming through GSI1.
+func relationshipKey(integrationID, from string, kind, to string) Key {
+	return Key{join("INTEG", integrationID), join("REL", from, kind, to)}
+}
+func relationshipsFromPrefix(from string) string { return join("REL", from) + "#" }
+func relationshipsSKPrefix() string              { return "REL#" }
+func relationshipToGSI(integrationID, to, kind, from string) GSIKey {
+	return GSIKey{join("INTEG", integrationID, "RELTO", to), join(kind, from)}
+}
+func relationshipsToPK(integrationID, to string) string {
+	return join("INTEG", integrationID, "RELTO", to)
+}
+
+// Coverage: when each (service, region) of an integration last synced.
+func coverageKey(integrationID, service, region string) Key {
+	return Key{join("INTEG", integrationID), join("COVERAGE", service, region)}
+}
+func coverageSKPrefix() string { return "COVERAGE#" }
+
+// --- catalog -------------------------------------------------------------------
+
+func checkKey(id string) Key     { return Key{join("CHECK", id), "CHECK"} }
+func checksGSI(id string) GSIKey { return GSIKey{"CHECKS", id} }
+
+// Checks with mapped requirements and not deprecated: a sparse GSI2 partition.
+func mappedChecksGSI(id string) GSIKey { return GSIKey{"CHECKS#MAPPED", id} }
+
+func frameworkKey(id string) Key     { return Key{join("FW", id), "FW"} }
+func frameworksGSI(id string) GSIKey { return GSIKey{"FRAMEWORKS", id} }
+
+func requirementKey(frameworkID, refID string) Key {
+	return Key{join("FW", frameworkID), join("REQ", refID)}
+}
+func requirementSKPrefix() string { return "REQ#" }
+
+func scfControlKey(id string) Key     { return Key{join("SCF", id), "SCF"} }
+func scfControlsGSI(id string) GSIKey { return GSIKey{"SCFS", id} }
+
+// A check's SCF links sort by rank (best first); GSI1 gives the checks of an SCF control.
+func checkSCFLinkKey(checkID string, rank int, scfID string) Key {
+	return Key{join("CHECK", checkID), join("SCFLINK", fmt.Sprintf("%03d", rank), scfID)}
+}
+func checkSCFLinkSKPrefix() string { return "SCFLINK#" }
+func checksOfSCFGSI(scfID, checkID string) GSIKey {
+	return GSIKey{join("SCF", scfID, "CHECKS"), checkID}
+}
+
+func scfMappingKey(scfID, requirementID string) Key {
+	return Key{join("SCF", scfID), join("MAP", requirementID)}
+}
+func scfMappingSKPrefix() string { return "MAP#" }
+func scfOfRequirementGSI(requirementID, scfID string) GSIKey {
+	return GSIKey{join("REQ", requirementID, "SCF"), scfID}
+}
+
+func referenceControlKey(id string) Key     { return Key{join("REFCTL", id), "REFCTL"} }
+func referenceControlsGSI(id string) GSIKey { return GSIKey{"REFCTLS", id} }
+func refControlSCFKey(refID, scfID string) Key {
+	return Key{join("REFCTL", refID), join("SCF", scfID)}
+}
+func templatesOfSCFGSI(scfID, refID string) GSIKey {
+	return GSIKey{join("SCF", scfID, "TEMPLATES"), refID}
+}
+
+func catalogVersionKey() Key { return Key{"CATALOG", "VERSION"} }
+
+// --- controls ------------------------------------------------------------------
+
+// Controls are found by id; ids derive from their dedup keys
+// (citadel.AppliedControlIDForSCF ...), so each dedup key is a GetItem.
+func controlKey(id string) Key { return Key{join("CTL", id), "CTL"} }
+func controlsOfFolderGSI(folderID, refID string) GSIKey {
+	return GSIKey{join("FOLDER", folderID, "CTLS"), refID}
+}
+
+// Control ↔ requirement: in the control's partition; GSI1 by folder and
+// framework, sorted by requirement then control.
+func controlRequirementKey(controlID, requirementID string) Key {
+	return Key{join("CTL", controlID), join("REQ", requirementID)}
+}
+func controlRequirementSKPrefix() string { return "REQ#" }
+func requirementControlsGSI(folderID, frameworkID, refID, controlID string) GSIKey {
+	return GSIKey{join("FOLDER", folderID, "FW", frameworkID), join(refID, controlID)}
+}
+
+// Control → asset, check or evidence; GSI1 gives the controls of the target.
+func controlLinkKey(controlID, kind, targetID string) Key {
+	return Key{join("CTL", controlID), join("LINK", kind, targetID)}
+}
+func controlLinkSKPrefix(kind string) string { return join("LINK", kind) + "#" }
+func linkTargetGSI(kind, targetID, controlID string) GSIKey {
+	return GSIKey{join("LINKED", kind, targetID), controlID}
+}
+
+func assessmentKey(id string) Key { return Key{join("RA", id), "RA"} }
+func assessmentsOfFolderGSI(folderID, frameworkID, refID string) GSIKey {
+	return GSIKey{join("FOLDER", folderID, "RA", frameworkID), refID}
+}
+
+// --- results ---------------------------------------------------------------------
+
+// The current result of (integration, check, asset) is one item; GSI1 lists an
+// integration's current results by check. Its history is in the same partition.
+func resultKey(resultID string) Key { return Key{join("RES", resultID), "CURRENT"} }
+func resultsOfIntegrationGSI(integrationID, checkID, assetID string) GSIKey {
+	return GSIKey{join("INTEG", integrationID, "RESULTS"), join(checkID, assetID)}
+}
+func resultHistoryKey(resultID, scanID string) Key {
+	return Key{join("RES", resultID), join("HIST", scanID)}
+}
+func resultHistorySKPrefix() string { return "HIST#" }
+
+// A scan's digest: the compact list of every (check, asset, status) the scan
+// produced, in numbered chunks, so "results of scan X" never needs a write
+// per unchanged result.
+func scanDigestKey(scanID string, chunk int) Key {
+	return Key{join("SCAN", scanID), join("DIGEST", fmt.Sprintf("%05d", chunk))}
+}
+func scanDigestSKPrefix() string { return "DIGEST#" }
+
+// --- evidence --------------------------------------------------------------------
+
+func evidenceKey(id string) Key { return Key{join("EVID", id), "EVID"} }
+func evidenceOfFolderGSI(folderID string, status, id string) GSIKey {
+	return GSIKey{join("FOLDER", folderID, "EVID"), join(status, id)}
+}
+func evidenceRevisionKey(evidenceID string, n int) Key {
+	return Key{join("EVID", evidenceID), join("REV", fmt.Sprintf("%08d", n))}
+}
+func evidenceRevisionSKPrefix() string { return "REV#" }

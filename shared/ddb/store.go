@@ -1,0 +1,374 @@
+package ddb
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/guregu/dynamo/v2"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+// MaxItemSize is DynamoDB's item size limit.
+const MaxItemSize = 400 * 1024
+
+// Store is the DynamoDB store. It is safe for concurrent use.
+type Store struct {
+	db    *dynamo.DB
+	table dynamo.Table
+	blobs Blobs
+	clock citadel.Clock
+
+	mu    sync.Mutex
+	usage citadel.Usage
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithBlobs lets the store offload large attributes (raw outputs, snapshots)
+// to S3 instead of truncating them.
+func WithBlobs(b Blobs) Option { return func(s *Store) { s.blobs = b } }
+
+// WithClock injects the clock (tests use a fixed one).
+func WithClock(c citadel.Clock) Option { return func(s *Store) { s.clock = c } }
+
+// New returns a store on the named table.
+func New(cfg aws.Config, tableName string, opts ...Option) *Store {
+	return NewFromClient(dynamodb.NewFromConfig(cfg), tableName, opts...)
+}
+
+// NewFromClient returns a store on the named table through an existing client.
+func NewFromClient(client *dynamodb.Client, tableName string, opts ...Option) *Store {
+	db := dynamo.NewFromIface(client)
+	s := &Store{db: db, table: db.Table(tableName), clock: citadel.SystemClock}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// TableName is the name of the store's table.
+func (s *Store) TableName() string { return s.table.Name() }
+
+// Usage returns the requests and capacity units the store has used so far.
+// Read units are what DynamoDB reports; write units are computed from the
+// written items' sizes by DynamoDB's rule (1 unit per started KB, per item,
+// and again for each GSI the item is in), because local emulators report a
+// flat 1 per request.
+func (s *Store) Usage() citadel.Usage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.usage
+}
+
+func (s *Store) record(cc *dynamo.ConsumedCapacity, writeUnits float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.usage.Requests += cc.Requests
+	s.usage.ReadUnits += cc.Read
+	if cc.Read == 0 && writeUnits == 0 {
+		s.usage.ReadUnits += cc.Total
+	}
+	s.usage.WriteUnits += writeUnits
+}
+
+// item is what every stored item embeds: its keys and type.
+type item struct {
+	PK        string `dynamo:"PK,hash"`
+	SK        string `dynamo:"SK,range"`
+	Type      string `dynamo:"Type"`
+	GSI1PK    string `dynamo:"GSI1PK,omitempty"`
+	GSI1SK    string `dynamo:"GSI1SK,omitempty"`
+	GSI2PK    string `dynamo:"GSI2PK,omitempty"`
+	GSI2SK    string `dynamo:"GSI2SK,omitempty"`
+	ExpiresAt int64  `dynamo:"ExpiresAt,omitempty"`
+}
+
+func newItem(typ string, k Key) item { return item{PK: k.PK, SK: k.SK, Type: typ} }
+
+func (it item) withGSI1(g GSIKey) item { it.GSI1PK, it.GSI1SK = g.PK, g.SK; return it }
+func (it item) withGSI2(g GSIKey) item { it.GSI2PK, it.GSI2SK = g.PK, g.SK; return it }
+
+// key returns the primary key of an item.
+func (it item) key() Key { return Key{it.PK, it.SK} }
+
+// --- size and units ------------------------------------------------------------
+
+// itemSize computes the size of a marshalled item as DynamoDB counts it.
+func itemSize(av map[string]types.AttributeValue) int {
+	n := 0
+	for k, v := range av {
+		n += len(k) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(v types.AttributeValue) int {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return len(v.Value)
+	case *types.AttributeValueMemberN:
+		return len(v.Value)/2 + 1
+	case *types.AttributeValueMemberB:
+		return len(v.Value)
+	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+		return 1
+	case *types.AttributeValueMemberSS:
+		n := 0
+		for _, s := range v.Value {
+			n += len(s)
+		}
+		return n
+	case *types.AttributeValueMemberNS:
+		n := 0
+		for _, s := range v.Value {
+			n += len(s)/2 + 1
+		}
+		return n
+	case *types.AttributeValueMemberBS:
+		n := 0
+		for _, b := range v.Value {
+			n += len(b)
+		}
+		return n
+	case *types.AttributeValueMemberL:
+		n := 3
+		for _, e := range v.Value {
+			n += valueSize(e) + 1
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		return 3 + itemSize(v.Value) + len(v.Value)
+	}
+	return 0
+}
+
+// writeUnits is the write capacity of putting av: one unit per started KB,
+// for the table and for each GSI the item appears in.
+func writeUnits(av map[string]types.AttributeValue) float64 {
+	size := itemSize(av)
+	units := float64((size + 1023) / 1024)
+	if units == 0 {
+		units = 1
+	}
+	copies := 1.0
+	for _, ix := range Schema.Indexes {
+		if _, ok := av[ix.PartitionKey]; ok {
+			copies++
+		}
+	}
+	return units * copies
+}
+
+// ErrItemTooLarge is returned for an item over DynamoDB's 400 KB limit.
+var ErrItemTooLarge = errors.New("item exceeds DynamoDB's 400 KB limit")
+
+func marshalChecked(v any) (map[string]types.AttributeValue, error) {
+	av, err := dynamo.MarshalItem(v)
+	if err != nil {
+		return nil, fmt.Errorf("marshal item: %w", err)
+	}
+	if n := itemSize(av); n > MaxItemSize {
+		return nil, fmt.Errorf("%w: %s is %d bytes", ErrItemTooLarge, describe(av), n)
+	}
+	return av, nil
+}
+
+func describe(av map[string]types.AttributeValue) string {
+	s := func(k string) string {
+		if v, ok := av[k].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	return fmt.Sprintf("%s %s/%s", s(AttrType), s(AttrPK), s(AttrSK))
+}
+
+// --- basic operations --------------------------------------------------------------
+
+// put writes one item, with an optional condition. A failed condition is a
+// conflict error.
+func (s *Store) put(ctx context.Context, v any, cond string, args ...any) error {
+	av, err := marshalChecked(v)
+	if err != nil {
+		return err
+	}
+	var cc dynamo.ConsumedCapacity
+	p := s.table.Put(rawItem(av)).ConsumedCapacity(&cc)
+	if cond != "" {
+		p = p.If(cond, args...)
+	}
+	err = p.Run(ctx)
+	s.record(&cc, writeUnits(av))
+	if dynamo.IsCondCheckFailed(err) {
+		return citadel.Conflict("%s already exists or changed", describe(av))
+	}
+	return wrapAWS(err, "put "+describe(av))
+}
+
+// get reads one item by key into out; a missing item is a not-found error.
+func (s *Store) get(ctx context.Context, k Key, out any, what string) error {
+	var cc dynamo.ConsumedCapacity
+	err := s.table.Get(AttrPK, k.PK).Range(AttrSK, dynamo.Equal, k.SK).ConsumedCapacity(&cc).One(ctx, out)
+	s.record(&cc, 0)
+	if errors.Is(err, dynamo.ErrNotFound) {
+		return citadel.NotFound("%s not found", what)
+	}
+	return wrapAWS(err, "get "+what)
+}
+
+// deleteKey deletes one item; deleting a missing item is not an error.
+func (s *Store) deleteKey(ctx context.Context, k Key) error {
+	var cc dynamo.ConsumedCapacity
+	err := s.table.Delete(AttrPK, k.PK).Range(AttrSK, k.SK).ConsumedCapacity(&cc).Run(ctx)
+	s.record(&cc, 1)
+	return wrapAWS(err, "delete "+k.PK+"/"+k.SK)
+}
+
+// batchPut writes items in BatchWriteItem requests of 25, retrying
+// unprocessed items with exponential backoff (guregu/dynamo does both).
+func (s *Store) batchPut(ctx context.Context, items []any) error {
+	if len(items) == 0 {
+		return nil
+	}
+	wrapped := make([]any, len(items))
+	var units float64
+	for i, v := range items {
+		av, err := marshalChecked(v)
+		if err != nil {
+			return err
+		}
+		units += writeUnits(av)
+		wrapped[i] = rawItem(av)
+	}
+	var cc dynamo.ConsumedCapacity
+	_, err := s.table.Batch(AttrPK, AttrSK).Write().Put(wrapped...).ConsumedCapacity(&cc).Run(ctx)
+	s.record(&cc, units)
+	return wrapAWS(err, fmt.Sprintf("batch write of %d items", len(items)))
+}
+
+// batchDelete deletes items by key in batches of 25.
+func (s *Store) batchDelete(ctx context.Context, keys []Key) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	keyed := make([]dynamo.Keyed, len(keys))
+	for i, k := range keys {
+		keyed[i] = k
+	}
+	var cc dynamo.ConsumedCapacity
+	_, err := s.table.Batch(AttrPK, AttrSK).Write().Delete(keyed...).ConsumedCapacity(&cc).Run(ctx)
+	s.record(&cc, float64(len(keys)))
+	return wrapAWS(err, fmt.Sprintf("batch delete of %d items", len(keys)))
+}
+
+// queryAll runs a query to its end, page by page, into out (a pointer to a slice).
+func (s *Store) queryAll(ctx context.Context, q *dynamo.Query, out any, what string) error {
+	var cc dynamo.ConsumedCapacity
+	err := q.ConsumedCapacity(&cc).All(ctx, out)
+	s.record(&cc, 0)
+	return wrapAWS(err, "query "+what)
+}
+
+// queryPage reads one page of at most limit items from cursor into out and
+// returns the cursor of the next page ("" at the end).
+func (s *Store) queryPage(ctx context.Context, q *dynamo.Query, limit int, cursor string, out any, what string) (string, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	q = q.Limit(limit)
+	if cursor != "" {
+		start, err := decodeCursor(cursor)
+		if err != nil {
+			return "", err
+		}
+		q = q.StartFrom(start)
+	}
+	var cc dynamo.ConsumedCapacity
+	next, err := q.ConsumedCapacity(&cc).AllWithLastEvaluatedKey(ctx, out)
+	s.record(&cc, 0)
+	if err != nil {
+		return "", wrapAWS(err, "query "+what)
+	}
+	return encodeCursor(next)
+}
+
+// byPK and byGSI start the two kinds of query the store runs.
+func (s *Store) byPK(pk string) *dynamo.Query { return s.table.Get(AttrPK, pk) }
+func (s *Store) byGSI(index, pkAttr, pk string) *dynamo.Query {
+	return s.table.Get(pkAttr, pk).Index(index)
+}
+func (s *Store) byGSI1(pk string) *dynamo.Query { return s.byGSI(GSI1, AttrGSI1PK, pk) }
+func (s *Store) byGSI2(pk string) *dynamo.Query { return s.byGSI(GSI2, AttrGSI2PK, pk) }
+
+// Page is one page of a list; Next is the cursor of the following page, "" at the end.
+type Page[T any] struct {
+	Items []T    `json:"items"`
+	Next  string `json:"next,omitempty"`
+}
+
+func encodeCursor(k dynamo.PagingKey) (string, error) {
+	if len(k) == 0 {
+		return "", nil
+	}
+	m := map[string]string{}
+	if err := dynamo.UnmarshalItem(k, &m); err != nil {
+		return "", fmt.Errorf("encode cursor: %w", err)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("encode cursor: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func decodeCursor(c string) (dynamo.PagingKey, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return nil, citadel.Invalid("cursor %q is not a cursor this API returned", c)
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal(b, &m); err != nil || len(m) == 0 {
+		return nil, citadel.Invalid("cursor %q is not a cursor this API returned", c)
+	}
+	av, err := dynamo.MarshalItem(m)
+	if err != nil {
+		return nil, fmt.Errorf("decode cursor: %w", err)
+	}
+	return av, nil
+}
+
+// wrapAWS adds context to an SDK error and marks throttling and transient
+// service errors retryable.
+func wrapAWS(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var domain *citadel.Error
+	if errors.As(err, &domain) {
+		return err
+	}
+	wrapped := fmt.Errorf("dynamodb %s: %w", what, err)
+	var (
+		throttle *types.ProvisionedThroughputExceededException
+		limit    *types.RequestLimitExceeded
+		internal *types.InternalServerError
+	)
+	if errors.As(err, &throttle) || errors.As(err, &limit) || errors.As(err, &internal) || isThrottle(err) {
+		return citadel.Retryable(wrapped)
+	}
+	return wrapped
+}
+
+// rawItem is an already marshalled (and size-checked) item.
+type rawItem map[string]types.AttributeValue
+
+func (r rawItem) MarshalDynamoItem() (map[string]types.AttributeValue, error) { return r, nil }

@@ -1,0 +1,217 @@
+package ddb
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/guregu/dynamo/v2"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+type folderItem struct {
+	item
+	citadel.Folder
+}
+
+// CreateFolder stores a new folder; an existing id is a conflict.
+func (s *Store) CreateFolder(ctx context.Context, f citadel.Folder) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	it := folderItem{newItem(TypeFolder, folderKey(f.ID)).withGSI1(foldersGSI(f.ID)), f}
+	return s.put(ctx, it, "attribute_not_exists(PK)")
+}
+
+// GetFolder reads a folder by id.
+func (s *Store) GetFolder(ctx context.Context, id string) (citadel.Folder, error) {
+	var it folderItem
+	err := s.get(ctx, folderKey(id), &it, "folder "+id)
+	return it.Folder, err
+}
+
+type integrationItem struct {
+	item
+	citadel.Integration
+}
+
+func newIntegrationItem(in citadel.Integration) integrationItem {
+	g := GSIKey{integrationsOfFolderPK(in.FolderID), in.ID}
+	return integrationItem{newItem(TypeIntegration, integrationKey(in.ID)).withGSI1(g), in}
+}
+
+// CreateIntegration stores a new integration; an existing id is a conflict.
+func (s *Store) CreateIntegration(ctx context.Context, in citadel.Integration) error {
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	return s.put(ctx, newIntegrationItem(in), "attribute_not_exists(PK)")
+}
+
+// UpdateIntegration replaces an existing integration.
+func (s *Store) UpdateIntegration(ctx context.Context, in citadel.Integration) error {
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	err := s.put(ctx, newIntegrationItem(in), "attribute_exists(PK)")
+	if citadel.IsConflict(err) {
+		return citadel.NotFound("integration %s not found", in.ID)
+	}
+	return err
+}
+
+// GetIntegration reads an integration by id.
+func (s *Store) GetIntegration(ctx context.Context, id string) (citadel.Integration, error) {
+	var it integrationItem
+	err := s.get(ctx, integrationKey(id), &it, "integration "+id)
+	return it.Integration, err
+}
+
+// DeleteIntegration deletes an integration record (its scans, assets and
+// results stay until their retention ends).
+func (s *Store) DeleteIntegration(ctx context.Context, id string) error {
+	if _, err := s.GetIntegration(ctx, id); err != nil {
+		return err
+	}
+	return s.deleteKey(ctx, integrationKey(id))
+}
+
+// ListIntegrations lists a folder's integrations, a page at a time.
+func (s *Store) ListIntegrations(ctx context.Context, folderID string, limit int, cursor string) (Page[citadel.Integration], error) {
+	var items []integrationItem
+	next, err := s.queryPage(ctx, s.byGSI1(integrationsOfFolderPK(folderID)), limit, cursor, &items, "integrations of folder "+folderID)
+	page := Page[citadel.Integration]{Next: next}
+	for _, it := range items {
+		page.Items = append(page.Items, it.Integration)
+	}
+	return page, err
+}
+
+type scanItem struct {
+	item
+	citadel.Scan
+}
+
+type scanLockItem struct {
+	item
+	ScanID string
+}
+
+func newScanItem(sc citadel.Scan) scanItem {
+	return scanItem{newItem(TypeScan, scanKey(sc.IntegrationID, sc.ID)).withGSI1(scanByIDGSI(sc.ID)), sc}
+}
+
+// StartScan records a new queued scan and takes its integration's lock in one
+// transaction: while another scan of the integration is queued or running,
+// it fails with a conflict naming that scan.
+func (s *Store) StartScan(ctx context.Context, sc citadel.Scan) error {
+	if err := sc.Validate(); err != nil {
+		return err
+	}
+	lock := scanLockItem{newItem(TypeScanLock, scanLockKey(sc.IntegrationID)), sc.ID}
+	scanAV, err := marshalChecked(newScanItem(sc))
+	if err != nil {
+		return err
+	}
+	var cc dynamo.ConsumedCapacity
+	err = s.db.WriteTx().
+		Put(s.table.Put(lock).If("attribute_not_exists(PK)")).
+		Put(s.table.Put(rawItem(scanAV)).If("attribute_not_exists(PK)")).
+		ConsumedCapacity(&cc).Run(ctx)
+	s.record(&cc, 2*writeUnits(scanAV))
+	if dynamo.IsCondCheckFailed(err) {
+		running, rerr := s.RunningScan(ctx, sc.IntegrationID)
+		if rerr == nil {
+			return citadel.Conflict("integration %s already has scan %s %s", sc.IntegrationID, running.ID, running.Status)
+		}
+		return citadel.Conflict("scan %s already exists", sc.ID)
+	}
+	return wrapAWS(err, "start scan "+sc.ID)
+}
+
+// RunningScan returns the queued or running scan of an integration.
+func (s *Store) RunningScan(ctx context.Context, integrationID string) (citadel.Scan, error) {
+	var lock scanLockItem
+	if err := s.get(ctx, scanLockKey(integrationID), &lock, "running scan of integration "+integrationID); err != nil {
+		return citadel.Scan{}, err
+	}
+	return s.GetScanOf(ctx, integrationID, lock.ScanID)
+}
+
+// GetScanOf reads a scan of a known integration.
+func (s *Store) GetScanOf(ctx context.Context, integrationID, scanID string) (citadel.Scan, error) {
+	var it scanItem
+	err := s.get(ctx, scanKey(integrationID, scanID), &it, "scan "+scanID)
+	return it.Scan, err
+}
+
+// GetScan reads a scan by id alone (through GSI1).
+func (s *Store) GetScan(ctx context.Context, scanID string) (citadel.Scan, error) {
+	var items []scanItem
+	g := scanByIDGSI(scanID)
+	if err := s.queryAll(ctx, s.byGSI1(g.PK).Range(AttrGSI1SK, dynamo.Equal, g.SK), &items, "scan "+scanID); err != nil {
+		return citadel.Scan{}, err
+	}
+	if len(items) == 0 {
+		return citadel.Scan{}, citadel.NotFound("scan %s not found", scanID)
+	}
+	return items[0].Scan, nil
+}
+
+// ListScans lists an integration's scans, newest first.
+func (s *Store) ListScans(ctx context.Context, integrationID string, limit int, cursor string) (Page[citadel.Scan], error) {
+	var items []scanItem
+	q := s.byPK(integrationKey(integrationID).PK).Range(AttrSK, dynamo.BeginsWith, scanSKPrefix()).Order(dynamo.Descending)
+	next, err := s.queryPage(ctx, q, limit, cursor, &items, "scans of integration "+integrationID)
+	page := Page[citadel.Scan]{Next: next}
+	for _, it := range items {
+		page.Items = append(page.Items, it.Scan)
+	}
+	return page, err
+}
+
+// MarkScanRunning moves a queued scan to running.
+func (s *Store) MarkScanRunning(ctx context.Context, integrationID, scanID, executionARN string) (citadel.Scan, error) {
+	sc, err := s.GetScanOf(ctx, integrationID, scanID)
+	if err != nil {
+		return sc, err
+	}
+	if sc.Status == citadel.ScanRunning {
+		return sc, nil // a retried plan step
+	}
+	if sc.Status != citadel.ScanQueued {
+		return sc, citadel.Conflict("scan %s is %s, not queued", scanID, sc.Status)
+	}
+	sc.Status, sc.StartedAt = citadel.ScanRunning, s.clock()
+	if executionARN != "" {
+		sc.ExecutionARN = executionARN
+	}
+	return sc, s.put(ctx, newScanItem(sc), "'Status' = ?", citadel.ScanQueued)
+}
+
+// FinishScan records a scan's final status (succeeded with its summary, or
+// failed with its cause) and releases the integration's lock, together.
+// Finishing a finished scan again changes nothing.
+func (s *Store) FinishScan(ctx context.Context, sc citadel.Scan) error {
+	if sc.Status != citadel.ScanSucceeded && sc.Status != citadel.ScanFailed {
+		return citadel.Invalid("scan %s cannot finish as %s", sc.ID, sc.Status)
+	}
+	if err := sc.Validate(); err != nil {
+		return err
+	}
+	av, err := marshalChecked(newScanItem(sc))
+	if err != nil {
+		return err
+	}
+	var cc dynamo.ConsumedCapacity
+	lk := scanLockKey(sc.IntegrationID)
+	err = s.db.WriteTx().
+		Put(s.table.Put(rawItem(av))).
+		Delete(s.table.Delete(AttrPK, lk.PK).Range(AttrSK, lk.SK).If("attribute_not_exists(PK) OR 'ScanID' = ?", sc.ID)).
+		ConsumedCapacity(&cc).Run(ctx)
+	s.record(&cc, writeUnits(av)+1)
+	if dynamo.IsCondCheckFailed(err) {
+		return citadel.Conflict("integration %s is locked by another scan than %s", sc.IntegrationID, sc.ID)
+	}
+	return wrapAWS(err, fmt.Sprintf("finish scan %s", sc.ID))
+}

@@ -1,0 +1,169 @@
+package ddb_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/testenv"
+)
+
+var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+func integration(id string) citadel.Integration {
+	return citadel.Integration{
+		ID: id, FolderID: "f1", Name: "prod", AccountID: "123456789012",
+		RoleARN: "arn:aws:iam::123456789012:role/CitadelScanner", ExternalID: "ext-123",
+		Regions: []string{"us-east-1", "eu-west-1"}, Frameworks: []string{"soc2"},
+		ScheduleExpression: "rate(1 day)", CreatedAt: t0, UpdatedAt: t0,
+	}
+}
+
+func TestIntegrationRoundTripAndConflicts(t *testing.T) {
+	ctx := context.Background()
+	s := testenv.Store(t)
+	in := integration("int-1")
+	if err := s.CreateIntegration(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetIntegration(ctx, "int-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(in, got); d != "" {
+		t.Errorf("round trip (-want +got):\n%s", d)
+	}
+	if err := s.CreateIntegration(ctx, in); !citadel.IsConflict(err) {
+		t.Errorf("second create: got %v, want a conflict", err)
+	}
+	if _, err := s.GetIntegration(ctx, "nope"); !citadel.IsNotFound(err) {
+		t.Errorf("missing: got %v, want not found", err)
+	}
+	bad := in
+	bad.ID, bad.AccountID = "int-2", "12345"
+	if err := s.CreateIntegration(ctx, bad); !citadel.IsInvalid(err) {
+		t.Errorf("bad account: got %v, want invalid", err)
+	}
+	if err := s.UpdateIntegration(ctx, integration("int-404")); !citadel.IsNotFound(err) {
+		t.Errorf("update missing: got %v, want not found", err)
+	}
+}
+
+func TestListIntegrationsPaginates(t *testing.T) {
+	ctx := context.Background()
+	s := testenv.Store(t)
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		if err := s.CreateIntegration(ctx, integration("int-"+id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	cursor, pages := "", 0
+	for {
+		p, err := s.ListIntegrations(ctx, "f1", 2, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, in := range p.Items {
+			ids = append(ids, in.ID)
+		}
+		if p.Next == "" {
+			break
+		}
+		cursor = p.Next
+	}
+	if d := cmp.Diff([]string{"int-a", "int-b", "int-c", "int-d", "int-e"}, ids); d != "" {
+		t.Errorf("ids (-want +got):\n%s", d)
+	}
+	if pages < 3 {
+		t.Errorf("pages = %d, want at least 3 for 5 items by 2", pages)
+	}
+	if _, err := s.ListIntegrations(ctx, "f1", 2, "!!bad"); !citadel.IsInvalid(err) {
+		t.Errorf("bad cursor: got %v, want invalid", err)
+	}
+}
+
+func TestScanLifecycleAndLock(t *testing.T) {
+	ctx := context.Background()
+	s := testenv.Store(t)
+	mk := func(id string) citadel.Scan {
+		return citadel.Scan{ID: id, IntegrationID: "int-1", FolderID: "f1", Trigger: citadel.TriggerAPI, Status: citadel.ScanQueued, CreatedAt: t0}
+	}
+	if err := s.StartScan(ctx, mk("scn-1")); err != nil {
+		t.Fatal(err)
+	}
+	err := s.StartScan(ctx, mk("scn-2"))
+	if !citadel.IsConflict(err) {
+		t.Fatalf("second start while running: got %v, want conflict", err)
+	}
+	run, err := s.RunningScan(ctx, "int-1")
+	if err != nil || run.ID != "scn-1" {
+		t.Fatalf("running scan = %v, %v; want scn-1", run.ID, err)
+	}
+	if _, err := s.MarkScanRunning(ctx, "int-1", "scn-1", "arn:exec"); err != nil {
+		t.Fatal(err)
+	}
+	done, _ := s.GetScan(ctx, "scn-1")
+	done.Status, done.FinishedAt = citadel.ScanSucceeded, t0.Add(time.Minute)
+	done.Summary = &citadel.ScanSummary{Success: true, ChecksFailed: 3}
+	if err := s.FinishScan(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishScan(ctx, done); err != nil {
+		t.Fatalf("finishing twice: %v", err)
+	}
+	if _, err := s.RunningScan(ctx, "int-1"); !citadel.IsNotFound(err) {
+		t.Errorf("after finish: got %v, want no running scan", err)
+	}
+	if err := s.StartScan(ctx, mk("scn-3")); err != nil {
+		t.Fatalf("start after finish: %v", err)
+	}
+	page, err := s.ListScans(ctx, "int-1", 10, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, sc := range page.Items {
+		ids = append(ids, sc.ID)
+	}
+	if d := cmp.Diff([]string{"scn-3", "scn-1"}, ids); d != "" {
+		t.Errorf("newest first (-want +got):\n%s", d)
+	}
+	got, _ := s.GetScan(ctx, "scn-1")
+	if got.Summary == nil || got.Summary.ChecksFailed != 3 || got.Status != citadel.ScanSucceeded {
+		t.Errorf("finished scan = %+v", got)
+	}
+}
+
+func TestConcurrentScanStartsTakeOneLock(t *testing.T) {
+	ctx := context.Background()
+	s := testenv.Store(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := citadel.Scan{ID: citadel.NewID("scn", t0), IntegrationID: "int-c", Trigger: citadel.TriggerSchedule, Status: citadel.ScanQueued, CreatedAt: t0}
+			errs[i] = s.StartScan(ctx, sc)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !citadel.IsConflict(err):
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d concurrent starts succeeded, want exactly 1", ok)
+	}
+}
