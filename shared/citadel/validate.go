@@ -48,4 +48,3 @@ func ParseRoleARN(arn string) (account string, err error) {
 // ValidScheduleExpression reports whether s is an EventBridge Scheduler rate()
 // or cron() expression.
 func ValidScheduleExpression(s string) bool { return scheduleRe.MatchString(s) }
-
