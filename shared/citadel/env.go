@@ -1,0 +1,36 @@
+package citadel
+
+// Environment variables shared by the functions, the Prowler task and the
+// CDK app that sets them. One list, so the three never disagree.
+const (
+	EnvTable           = "CITADEL_TABLE"             // the DynamoDB table
+	EnvBucket          = "CITADEL_BUCKET"            // the scan-output bucket
+	EnvEventBus        = "CITADEL_EVENT_BUS"         // the EventBridge bus for drift events
+	EnvStateMachineARN = "CITADEL_STATE_MACHINE_ARN" // the scan state machine (API, scheduler)
+	EnvSchedulerRole   = "CITADEL_SCHEDULER_ROLE_ARN"
+	EnvSchedulerGroup  = "CITADEL_SCHEDULE_GROUP"
+	EnvFolderID        = "CITADEL_DEFAULT_FOLDER"
+
+	// The Prowler task's parameters, set by the state machine's container overrides.
+	EnvTaskMode       = "CITADEL_TASK_MODE" // scan | catalog
+	EnvTaskScanID     = "CITADEL_SCAN_ID"
+	EnvTaskChecksKey  = "CITADEL_CHECKS_KEY"
+	EnvTaskRoleARN    = "CITADEL_ROLE_ARN"
+	EnvTaskExternalID = "CITADEL_EXTERNAL_ID"
+	EnvTaskRegions    = "CITADEL_REGIONS"  // space-separated
+	EnvTaskDeadline   = "CITADEL_DEADLINE" // Go duration, e.g. 3h
+	EnvTaskCatalogKey = "CITADEL_CATALOG_PREFIX"
+)
+
+// S3 layout of a scan's objects.
+const (
+	ScanPrefix      = "scans/"
+	ChecksFileName  = "checks.json"
+	OCSFFileName    = "prowler.ocsf.json"
+	ManifestName    = "manifest.json"
+	CatalogPrefix   = "catalog/prowler/"
+	DefaultTableEnv = "citadel"
+)
+
+// ScanObjectKey is the S3 key of a scan's object: scans/<scan id>/<name>.
+func ScanObjectKey(scanID, name string) string { return ScanPrefix + scanID + "/" + name }
