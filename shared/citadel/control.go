@@ -77,6 +77,34 @@ type AppliedControl struct {
 	LastScanID          string          `json:"last_scan_id,omitempty"`
 	CreatedAt           time.Time       `json:"created_at"`
 	UpdatedAt           time.Time       `json:"updated_at"`
+	// Integrations holds what each integration's current results say about
+	// the control; the counts and posture above are their sums, so a scan of
+	// one integration never overwrites what another one found.
+	Integrations map[string]IntegrationPosture `json:"integrations,omitempty"`
+	// Version is the stored version, for optimistic concurrency: the store
+	// replaces a control only when its version is still the one read.
+	Version int `json:"version"`
+}
+
+// IntegrationPosture is one integration's contribution to a control: its
+// result counts and a digest of the checks, assets and requirements it linked.
+type IntegrationPosture struct {
+	Passed        int    `json:"passed"`
+	Failed        int    `json:"failed"`
+	Errored       int    `json:"errored"`
+	NotApplicable int    `json:"not_applicable"`
+	LinksDigest   string `json:"links_digest"`
+}
+
+// SumIntegrations recomputes the counts and posture from Integrations.
+func (c *AppliedControl) SumIntegrations() {
+	c.PassCount, c.FailCount, c.ErrorCount = 0, 0, 0
+	for _, p := range c.Integrations {
+		c.PassCount += p.Passed
+		c.FailCount += p.Failed
+		c.ErrorCount += p.Errored
+	}
+	c.Posture = ComputePosture(c.PassCount, c.FailCount, c.ErrorCount)
 }
 
 // IsPolicy reports whether the control is a policy.

@@ -40,6 +40,12 @@ type Evidence struct {
 	ReviewedAt        time.Time      `json:"reviewed_at,omitzero"`
 	CreatedAt         time.Time      `json:"created_at"`
 	UpdatedAt         time.Time      `json:"updated_at"`
+	// ResultContentHash is the content hash of the check result the latest
+	// revision recorded: a new revision is made only when it changes.
+	ResultContentHash string `json:"result_content_hash,omitempty"`
+	// ControlIDs are the applied controls linked to this evidence (those that
+	// share its security check); the links are also ControlLink items.
+	ControlIDs []string `json:"applied_controls,omitempty"`
 }
 
 // EvidenceID is the deterministic id of the evidence of a check result.
