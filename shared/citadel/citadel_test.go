@@ -1,0 +1,218 @@
+package citadel_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+func validIntegration() citadel.Integration {
+	return citadel.Integration{ID: "int-1", FolderID: "f1", AccountID: "123456789012",
+		RoleARN: "arn:aws:iam::123456789012:role/CitadelScanner", ExternalID: "ext-1234",
+		Regions: []string{"us-east-1"}, ScheduleExpression: "cron(0 3 * * ? *)"}
+}
+
+func TestIntegrationValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*citadel.Integration)
+		want   string // substring of the error, "" for valid
+	}{
+		{"valid", func(*citadel.Integration) {}, ""},
+		{"no role is fine", func(i *citadel.Integration) { i.RoleARN, i.ExternalID = "", "" }, ""},
+		{"rate schedule", func(i *citadel.Integration) { i.ScheduleExpression = "rate(12 hours)" }, ""},
+		{"missing account", func(i *citadel.Integration) { i.AccountID = "" }, "account_id"},
+		{"short account", func(i *citadel.Integration) { i.AccountID = "1234" }, "12 digits"},
+		{"malformed role", func(i *citadel.Integration) { i.RoleARN = "arn:aws:iam::123:user/x" }, "not an IAM role ARN"},
+		{"role in another account", func(i *citadel.Integration) { i.RoleARN = "arn:aws:iam::999999999999:role/x" }, "not in the integration's account"},
+		{"bad region", func(i *citadel.Integration) { i.Regions = []string{"mars-1"} }, "region \"mars-1\""},
+		{"repeated region", func(i *citadel.Integration) { i.Regions = []string{"us-east-1", "us-east-1"} }, "must not repeat"},
+		{"bad schedule", func(i *citadel.Integration) { i.ScheduleExpression = "every day" }, "schedule_expression"},
+		{"bad framework", func(i *citadel.Integration) { i.Frameworks = []string{"SOC 2!"} }, "framework"},
+		{"bad external id", func(i *citadel.Integration) { i.ExternalID = "x" }, "external_id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := validIntegration()
+			tt.mutate(&in)
+			err := in.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !citadel.IsInvalid(err) {
+				t.Fatalf("got %v, want an invalid error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestComputePosture(t *testing.T) {
+	tests := []struct {
+		passed, failed, errored int
+		want                    citadel.Posture
+	}{
+		{10, 0, 0, citadel.PosturePassing},
+		{0, 10, 0, citadel.PostureIssues},
+		{5, 5, 0, citadel.PosturePartial},
+		{0, 0, 0, citadel.PostureNotScanned},
+		{0, 0, 3, citadel.PostureIssues},
+		{4, 0, 1, citadel.PosturePartial},
+		{0, 2, 2, citadel.PostureIssues},
+	}
+	for _, tt := range tests {
+		if got := citadel.ComputePosture(tt.passed, tt.failed, tt.errored); got != tt.want {
+			t.Errorf("ComputePosture(%d,%d,%d) = %s, want %s", tt.passed, tt.failed, tt.errored, got, tt.want)
+		}
+	}
+}
+
+func TestStatusFromProwler(t *testing.T) {
+	want := map[string]citadel.CheckStatus{"PASS": citadel.StatusPass, "FAIL": citadel.StatusFail,
+		"MANUAL": citadel.StatusNotApplicable, "": citadel.StatusError, "WEIRD": citadel.StatusError}
+	for in, w := range want {
+		if got := citadel.StatusFromProwler(in); got != w {
+			t.Errorf("StatusFromProwler(%q) = %s, want %s", in, got, w)
+		}
+	}
+}
+
+func TestEvidenceChain(t *testing.T) {
+	var revs []citadel.EvidenceRevision
+	var prev *citadel.EvidenceRevision
+	for i, body := range []string{`{"v":1}`, `{"v":2}`, `{"v":3}`} {
+		r := citadel.NewRevision("ev-1", i+1, fmt.Sprintf("scn-%d", i), []byte(body), prev, t0)
+		revs = append(revs, r)
+		prev = &revs[len(revs)-1]
+	}
+	if b := citadel.VerifyChain(revs); b != nil {
+		t.Fatalf("intact chain reported broken: %+v", b)
+	}
+	tests := []struct {
+		name   string
+		tamper func([]citadel.EvidenceRevision)
+		want   citadel.ChainBreak
+	}{
+		{"edited content", func(r []citadel.EvidenceRevision) { r[1].RawOutput = []byte(`{"v":20}`) }, citadel.ChainBreak{Number: 2, Reason: "content does not match its content hash"}},
+		{"re-hashed content", func(r []citadel.EvidenceRevision) {
+			r[1].RawOutput = []byte(`{"v":20}`)
+			r[1].ContentHash = citadel.ContentSHA256(r[1].RawOutput)
+		}, citadel.ChainBreak{Number: 2, Reason: "hash does not match previous hash and content"}},
+		{"re-linked revision", func(r []citadel.EvidenceRevision) {
+			r[1].RawOutput = []byte(`{"v":20}`)
+			r[1].ContentHash = citadel.ContentSHA256(r[1].RawOutput)
+			r[1].Hash = citadel.ChainHash(r[1].PrevHash, r[1].ContentHash)
+		}, citadel.ChainBreak{Number: 3, Reason: "previous hash does not match the previous revision"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := slices.Clone(revs)
+			tt.tamper(c)
+			got := citadel.VerifyChain(c)
+			if got == nil {
+				t.Fatal("tampering not detected")
+			}
+			if d := cmp.Diff(tt.want, *got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+	if b := citadel.VerifyChain(revs[1:]); b == nil || b.Number != 2 {
+		t.Errorf("a missing first revision: %+v", b)
+	}
+}
+
+func TestIDs(t *testing.T) {
+	a := citadel.NewID("scn", t0)
+	b := citadel.NewID("scn", t0.Add(time.Millisecond))
+	if !(a < b) || !strings.HasPrefix(a, "scn-") || !citadel.ValidID(a) {
+		t.Errorf("ids %q, %q: want time-ordered, prefixed and valid", a, b)
+	}
+	if citadel.NewID("scn", t0) == a {
+		t.Error("two ids in the same millisecond collide")
+	}
+	if citadel.AssetID("i", "aws", "arn:x") != citadel.AssetID("i", "aws", "arn:x") || citadel.AssetID("i", "aws", "arn:x") == citadel.AssetID("j", "aws", "arn:x") {
+		t.Error("asset ids must be deterministic and scoped to the integration")
+	}
+	if citadel.AppliedControlIDForSCF("f", "IAC-06") == citadel.AppliedControlIDForRequirement("f", "IAC-06") {
+		t.Error("SCF and requirement controls must not share ids")
+	}
+	for _, bad := range []string{"", "a#b", "a b", strings.Repeat("x", 200)} {
+		if citadel.ValidID(bad) {
+			t.Errorf("ValidID(%q) = true", bad)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	base := errors.New("boom")
+	err := fmt.Errorf("step: %w", citadel.Errorf(citadel.CodeConflict, "scan %s running: %w", "s1", base))
+	if !citadel.IsConflict(err) || !errors.Is(err, base) {
+		t.Errorf("code or cause lost: %v", err)
+	}
+	if citadel.CodeOf(base) != citadel.CodeInternal || citadel.CodeOf(nil) != "" {
+		t.Error("CodeOf of plain errors")
+	}
+	r := citadel.Retryable(base)
+	if !citadel.IsRetryable(fmt.Errorf("x: %w", r)) || citadel.Retryable(nil) != nil {
+		t.Error("retryable wrapping")
+	}
+	if got := reflect.TypeOf(r).Elem().Name(); got != citadel.ErrorTypeRetryable {
+		t.Errorf("type name %q is what Step Functions matches; want %q", got, citadel.ErrorTypeRetryable)
+	}
+}
+
+// The summary's JSON has exactly the fields the scan API returns.
+func TestSummaryFields(t *testing.T) {
+	b, _ := json.Marshal(citadel.ScanSummary{})
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	var got []string
+	for k := range m {
+		got = append(got, k)
+	}
+	slices.Sort(got)
+	want := []string{"arns_skipped", "assets_created", "assets_deactivated", "assets_updated", "checks_error",
+		"checks_executed", "checks_failed", "checks_not_applicable", "checks_passed", "controls_created",
+		"controls_updated", "duration_seconds", "evidence_created", "evidence_updated", "history_entries_created",
+		"message", "policies_created", "policies_skipped", "relationships_created", "results_created",
+		"snapshots_captured", "snapshots_failed", "success", "total_assets"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("summary fields (-want +got):\n%s", d)
+	}
+}
+
+func TestAssetFingerprintIgnoresTimes(t *testing.T) {
+	a := citadel.Asset{IntegrationID: "i", Source: "aws", SourceID: "arn:aws:s3:::b", ServiceType: "s3_bucket", Name: "b",
+		Tags: map[string]string{"env": "prod", "team": "x"}, FirstSeen: t0, LastSeen: t0}
+	b := a
+	b.LastSeen, b.IsActive = t0.Add(time.Hour), true
+	b.Tags = map[string]string{"team": "x", "env": "prod"}
+	if a.ComputeFingerprint() != b.ComputeFingerprint() {
+		t.Error("fingerprint changed with times or map order")
+	}
+	b.Tags["env"] = "dev"
+	if a.ComputeFingerprint() == b.ComputeFingerprint() {
+		t.Error("fingerprint missed a tag change")
+	}
+	if err := a.Validate(); err != nil {
+		t.Errorf("valid asset: %v", err)
+	}
+	a.SourceID = "bucket-name"
+	if err := a.Validate(); !citadel.IsInvalid(err) {
+		t.Errorf("non-ARN source id: %v", err)
+	}
+}
