@@ -133,6 +133,13 @@ func checksOfSCFGSI(scfID, checkID string) GSIKey {
 	return GSIKey{join("SCF", scfID, "CHECKS"), checkID}
 }
 
+// Every check→SCF link is also in one GSI2 partition, so the importer can
+// compare the stored links with the new ones in a few queries.
+func allSCFLinksGSI(checkID string, rank int, scfID string) GSIKey {
+	return GSIKey{"SCFLINKS", join(checkID, fmt.Sprintf("%03d", rank), scfID)}
+}
+func allSCFLinksPK() string { return "SCFLINKS" }
+
 func scfMappingKey(scfID, requirementID string) Key {
 	return Key{join("SCF", scfID), join("MAP", requirementID)}
 }
@@ -140,6 +147,12 @@ func scfMappingSKPrefix() string { return "MAP#" }
 func scfOfRequirementGSI(requirementID, scfID string) GSIKey {
 	return GSIKey{join("REQ", requirementID, "SCF"), scfID}
 }
+
+// Every SCF mapping is also in one GSI2 partition (the importer's diff).
+func allSCFMappingsGSI(scfID, requirementID string) GSIKey {
+	return GSIKey{"SCFMAPS", join(scfID, requirementID)}
+}
+func allSCFMappingsPK() string { return "SCFMAPS" }
 
 func referenceControlKey(id string) Key     { return Key{join("REFCTL", id), "REFCTL"} }
 func referenceControlsGSI(id string) GSIKey { return GSIKey{"REFCTLS", id} }
@@ -149,6 +162,7 @@ func refControlSCFKey(refID, scfID string) Key {
 func templatesOfSCFGSI(scfID, refID string) GSIKey {
 	return GSIKey{join("SCF", scfID, "TEMPLATES"), refID}
 }
+func refControlSCFSKPrefix() string { return "SCF#" }
 
 func catalogVersionKey() Key { return Key{"CATALOG", "VERSION"} }
 
@@ -216,3 +230,9 @@ func evidenceRevisionKey(evidenceID string, n int) Key {
 	return Key{join("EVID", evidenceID), join("REV", fmt.Sprintf("%08d", n))}
 }
 func evidenceRevisionSKPrefix() string { return "REV#" }
+
+// Every evidence record of an integration is also in one GSI2 partition, so
+// the evidence step reads what it may change in a few queries.
+func evidenceOfIntegrationGSI(integrationID, id string) GSIKey {
+	return GSIKey{join("INTEG", integrationID, "EVID"), id}
+}
