@@ -1,0 +1,27 @@
+// Command entrypoint is the Prowler Fargate task's entrypoint: it runs the
+// scan or catalog mode of shared/prowlerrun from the environment the state
+// machine sets and, on failure, exits 1 with a one-line reason on stderr.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/citadelsecure/citadel/shared/awsx"
+	"github.com/citadelsecure/citadel/shared/prowlerrun"
+)
+
+func main() {
+	log := awsx.SetupLogging()
+	// ECS stops a task with SIGTERM: Prowler's process group goes with it.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := prowlerrun.Main(ctx, os.Getenv, log); err != nil {
+		fmt.Fprintln(os.Stderr, prowlerrun.Reason(err))
+		stop()
+		os.Exit(1)
+	}
+}
