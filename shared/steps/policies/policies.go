@@ -1,0 +1,147 @@
+// Package policies is the scan's policies step. For the SCF controls behind
+// the folder's SCF-based controls that this integration's results touch, it
+// finds the policy templates (reference controls of category policy) that
+// govern them and creates one Policy per template and SCF control — an
+// AppliedControl with category policy, status to_do, origin scan — with
+// requirement mappings through the SCF control's framework mappings. A
+// policy that already exists is left alone and counted as skipped.
+// Requirement-based controls (no SCF control) get no policies.
+package policies
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+// Store is what the step reads and writes of the table.
+type Store interface {
+	AllControls(ctx context.Context, folderID string) ([]citadel.AppliedControl, error)
+	PutControl(ctx context.Context, c citadel.AppliedControl) (citadel.AppliedControl, error)
+	PutControlMappings(ctx context.Context, folderID string, ms []citadel.ControlRequirementMapping) error
+	Usage() citadel.Usage
+}
+
+// Catalog is what the step reads of the catalog.
+type Catalog interface {
+	TemplatesOfSCF(ctx context.Context, scfID string) ([]citadel.ReferenceControl, error)
+	SCFMappings(ctx context.Context, scfID string) ([]citadel.SCFFrameworkMapping, error)
+}
+
+// Handler is the policies step.
+type Handler struct {
+	Store   Store
+	Catalog Catalog
+	Clock   citadel.Clock
+	Log     *slog.Logger
+}
+
+// PolicyRefID and PolicyName name a policy after its template and SCF
+// control: POL.ACCESS-IAC-01 and "POL.ACCESS [IAC-01]".
+func PolicyRefID(templateID, scfID string) string { return templateID + "-" + scfID }
+func PolicyName(templateID, scfID string) string  { return templateID + " [" + scfID + "]" }
+
+// Handle creates the missing policies of the scan's SCF controls.
+func (h *Handler) Handle(ctx context.Context, in citadel.PoliciesInput) (citadel.PoliciesOutput, error) {
+	var out citadel.PoliciesOutput
+	p := in.Plan
+	if p.FolderID == "" || p.IntegrationID == "" || p.ScanID == "" {
+		return out, citadel.Invalid("policies: the plan needs folder_id, integration_id and scan_id (got %q, %q, %q)", p.FolderID, p.IntegrationID, p.ScanID)
+	}
+	start := h.Store.Usage()
+	all, err := h.Store.AllControls(ctx, p.FolderID)
+	if err != nil {
+		return out, fmt.Errorf("policies: %w", err)
+	}
+	exists := map[string]bool{}
+	scfSet := map[string]bool{}
+	for _, c := range all {
+		exists[c.ID] = true
+		if _, touched := c.Integrations[p.IntegrationID]; touched && !c.IsPolicy() && c.SCFControlID != "" && c.Origin == citadel.OriginScan {
+			scfSet[c.SCFControlID] = true
+		}
+	}
+	scfIDs := make([]string, 0, len(scfSet))
+	for id := range scfSet {
+		scfIDs = append(scfIDs, id)
+	}
+	slices.Sort(scfIDs)
+	for _, scfID := range scfIDs {
+		templates, err := h.Catalog.TemplatesOfSCF(ctx, scfID)
+		if err != nil {
+			return out, fmt.Errorf("policies: templates of SCF %s: %w", scfID, err)
+		}
+		var mappings []citadel.SCFFrameworkMapping
+		for _, t := range templates {
+			if t.Category != citadel.CategoryPolicy {
+				continue
+			}
+			id := citadel.PolicyID(p.FolderID, t.ID, scfID)
+			if exists[id] {
+				out.PoliciesSkipped++
+				continue
+			}
+			if mappings == nil {
+				if mappings, err = h.Catalog.SCFMappings(ctx, scfID); err != nil {
+					return out, fmt.Errorf("policies: framework mappings of SCF %s: %w", scfID, err)
+				}
+			}
+			created, err := h.create(ctx, p, t, scfID, id, mappings)
+			if err != nil {
+				return out, fmt.Errorf("policies: %w", err)
+			}
+			if created {
+				out.PoliciesCreated++
+			} else {
+				out.PoliciesSkipped++
+			}
+			exists[id] = true
+		}
+	}
+	out.Usage = h.Store.Usage().Sub(start)
+	h.log().InfoContext(ctx, "policies step done", "scan_id", p.ScanID, "integration_id", p.IntegrationID,
+		"scf_controls", len(scfIDs), "policies_created", out.PoliciesCreated, "policies_skipped", out.PoliciesSkipped)
+	return out, nil
+}
+
+// create writes the policy's requirement mappings, then the policy itself
+// (conditionally: one created meanwhile by another scan counts as skipped).
+func (h *Handler) create(ctx context.Context, p citadel.PlanOutput, t citadel.ReferenceControl, scfID, id string, sms []citadel.SCFFrameworkMapping) (bool, error) {
+	ms := make([]citadel.ControlRequirementMapping, 0, len(sms))
+	for _, m := range sms {
+		ms = append(ms, citadel.ControlRequirementMapping{ControlID: id, RequirementID: m.RequirementID, FrameworkID: m.FrameworkID, Source: citadel.MappingSCF})
+	}
+	if err := h.Store.PutControlMappings(ctx, p.FolderID, ms); err != nil {
+		return false, fmt.Errorf("mappings of policy %s: %w", id, err)
+	}
+	now := h.clock()
+	pol := citadel.AppliedControl{
+		ID: id, FolderID: p.FolderID, RefID: PolicyRefID(t.ID, scfID), Name: PolicyName(t.ID, scfID), Description: t.Description,
+		Category: citadel.CategoryPolicy, Origin: citadel.OriginScan, Status: citadel.ControlToDo,
+		SCFControlID: scfID, ReferenceControlID: t.ID, Posture: citadel.PostureNotScanned,
+		LastScanID: p.ScanID, CreatedAt: now, UpdatedAt: now,
+	}
+	_, err := h.Store.PutControl(ctx, pol)
+	if citadel.IsConflict(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (h *Handler) clock() time.Time {
+	if h.Clock != nil {
+		return h.Clock()
+	}
+	return citadel.SystemClock()
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.Default()
+}
