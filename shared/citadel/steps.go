@@ -169,6 +169,8 @@ type EvidenceOutput struct {
 	EvidenceUpdated int   `json:"evidence_updated"`
 	LinksCreated    int   `json:"links_created"`
 	Usage           Usage `json:"usage"`
+	// ResultsUnknownChecks counts results of checks no longer in the catalog (skipped).
+	ResultsUnknownChecks int `json:"results_unknown_checks"`
 }
 
 // StepError is what a Catch puts under "error": States.ErrorOutput.
