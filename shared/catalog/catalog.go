@@ -1,0 +1,69 @@
+package catalog
+
+import (
+	"io/fs"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+// Catalog is everything an import stores, parsed and validated.
+type Catalog struct {
+	Prowler       *Prowler
+	SCF           *SCF // nil when no SCF files were given
+	Mappings      []citadel.SCFFrameworkMapping
+	JoinReports   []JoinReport
+	Links         []citadel.CheckSCFLink
+	LinkStats     LinkStats
+	Templates     []citadel.ReferenceControl
+	TemplatesHash string
+}
+
+// Options tune Build.
+type Options struct {
+	ProwlerVersion string // recorded on checks; detected when empty
+	Links          LinkOptions
+}
+
+// Build parses a Prowler folder and, when scfFS is not nil, an SCF folder,
+// joins them, scores the check → SCF links and loads the policy templates.
+// It returns the first problem found, naming the file and the place; it
+// never returns a partial catalog.
+func Build(prowlerFS, scfFS fs.FS, opt Options) (*Catalog, error) {
+	p, err := LoadProwler(prowlerFS, opt.ProwlerVersion)
+	if err != nil {
+		return nil, err
+	}
+	c := &Catalog{Prowler: p}
+	c.Templates, c.TemplatesHash, err = Templates()
+	if err != nil {
+		return nil, err
+	}
+	if scfFS == nil {
+		return c, nil
+	}
+	scf, found, err := LoadSCF(scfFS)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return c, nil
+	}
+	if err := CheckTemplates(c.Templates, scf); err != nil {
+		return nil, err
+	}
+	c.SCF = scf
+	c.Mappings, c.JoinReports = Join(p, scf)
+	c.Links = Links(p.Checks, p.Requirements, c.Mappings, opt.Links)
+	c.LinkStats = Stats(p.Checks, c.Mappings, c.Links)
+	return c, nil
+}
+
+// LinksJSON is the links as `citadel catalog links` prints them: check id →
+// SCF ids, best first.
+func LinksJSON(links []citadel.CheckSCFLink) map[string][]string {
+	out := map[string][]string{}
+	for _, l := range links {
+		out[l.CheckID] = append(out[l.CheckID], l.SCFID)
+	}
+	return out
+}

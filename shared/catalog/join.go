@@ -1,0 +1,155 @@
+package catalog
+
+import (
+	"sort"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+// JoinReport says, per mapping file, how well its requirement ids joined
+// Prowler's requirements. Nothing unmatched is dropped silently: both sides'
+// unmatched ids are listed.
+type JoinReport struct {
+	File        string `json:"file"`
+	Framework   string `json:"framework"`              // the mapping's framework name
+	FrameworkID string `json:"framework_id,omitempty"` // the Prowler framework it joined ("" when none)
+	Skipped     string `json:"skipped,omitempty"`      // why the file joined nothing
+	// Prowler side: requirements of the framework, how many found at least
+	// one SCF mapping, and the ids of the others.
+	ProwlerRequirements int      `json:"prowler_requirements"`
+	ProwlerMatched      int      `json:"prowler_matched"`
+	JoinRate            float64  `json:"join_rate"`
+	ProwlerUnmatched    []string `json:"prowler_unmatched,omitempty"`
+	// Mapping side: distinct requirement refs in the file, how many found a
+	// Prowler requirement, and the others.
+	MappingRefs      int      `json:"mapping_refs"`
+	MappingMatched   int      `json:"mapping_matched"`
+	MappingUnmatched []string `json:"mapping_unmatched,omitempty"`
+	Mappings         int      `json:"mappings"` // SCFFrameworkMappings produced
+}
+
+// relRank orders relationships from strongest to weakest.
+func relRank(r citadel.Relationship) int {
+	switch r {
+	case citadel.RelEqual:
+		return 3
+	case citadel.RelSubset, citadel.RelSuperset:
+		return 2
+	case citadel.RelIntersect:
+		return 1
+	}
+	return 0
+}
+
+// Join maps every SCF mapping entry to the Prowler requirements it names,
+// through NormalizeRef and the requirement's join candidates (see
+// joinCandidates). One SCFFrameworkMapping per (SCF control, requirement);
+// when several entries give the same pair the strongest relationship wins.
+func Join(p *Prowler, scf *SCF) ([]citadel.SCFFrameworkMapping, []JoinReport) {
+	byFw := map[string][]citadel.RequirementNode{}
+	for _, r := range p.Requirements {
+		byFw[r.FrameworkID] = append(byFw[r.FrameworkID], r)
+	}
+	type pair struct{ scf, req string }
+	best := map[pair]citadel.SCFFrameworkMapping{}
+	var reports []JoinReport
+	for _, mf := range scf.Mappings {
+		rep := JoinReport{File: mappingName(mf.File), Framework: mf.Framework}
+		refs := map[string]bool{}
+		for _, e := range mf.Entries {
+			refs[e.Ref] = true
+		}
+		rep.MappingRefs = len(refs)
+		fwID, known := ProwlerFrameworkOf[mf.Framework]
+		reqs := byFw[fwID]
+		switch {
+		case !known:
+			rep.Skipped = "no Prowler framework is known for " + mf.Framework
+		case len(reqs) == 0:
+			rep.Skipped = "Prowler has no framework " + fwID
+		}
+		if rep.Skipped != "" {
+			rep.MappingUnmatched = sortedKeys(refs)
+			reports = append(reports, rep)
+			continue
+		}
+		rep.FrameworkID = fwID
+		// The mapping side's normalised refs, then each Prowler requirement's
+		// first candidate that the file knows.
+		normRefs := map[string][]string{}
+		for ref := range refs {
+			n := NormalizeRef(ref)
+			normRefs[n] = append(normRefs[n], ref)
+		}
+		reqsOfRef := map[string][]string{} // file ref → Prowler requirement ids
+		matchedReq := map[string]bool{}
+		for _, r := range reqs {
+			for _, cand := range p.joinKeys[r.ID] {
+				if fileRefs, ok := normRefs[cand]; ok {
+					for _, fr := range fileRefs {
+						reqsOfRef[fr] = append(reqsOfRef[fr], r.ID)
+					}
+					matchedReq[r.ID] = true
+					break
+				}
+			}
+		}
+		for _, e := range mf.Entries {
+			for _, reqID := range reqsOfRef[e.Ref] {
+				k := pair{e.SCFID, reqID}
+				if cur, ok := best[k]; ok && relRank(cur.Relationship) >= relRank(e.Relationship) {
+					continue
+				}
+				best[k] = citadel.SCFFrameworkMapping{SCFID: e.SCFID, RequirementID: reqID, FrameworkID: fwID, Relationship: e.Relationship}
+			}
+		}
+		rep.ProwlerRequirements = len(reqs)
+		rep.ProwlerMatched = len(matchedReq)
+		if len(reqs) > 0 {
+			rep.JoinRate = float64(len(matchedReq)) / float64(len(reqs))
+		}
+		for _, r := range reqs {
+			if !matchedReq[r.ID] {
+				rep.ProwlerUnmatched = append(rep.ProwlerUnmatched, r.RefID)
+			}
+		}
+		for ref := range refs {
+			if len(reqsOfRef[ref]) > 0 {
+				rep.MappingMatched++
+			} else {
+				rep.MappingUnmatched = append(rep.MappingUnmatched, ref)
+			}
+		}
+		sort.Strings(rep.MappingUnmatched)
+		reports = append(reports, rep)
+	}
+	out := make([]citadel.SCFFrameworkMapping, 0, len(best))
+	for _, m := range best {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].SCFID != out[j].SCFID {
+			return out[i].SCFID < out[j].SCFID
+		}
+		return out[i].RequirementID < out[j].RequirementID
+	})
+	count := map[string]int{}
+	for _, m := range out {
+		count[m.FrameworkID]++
+	}
+	for i := range reports {
+		if reports[i].FrameworkID != "" {
+			reports[i].Mappings = count[reports[i].FrameworkID]
+		}
+	}
+	return out, reports
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,2 @@
+# fixture
+prowler_version = "9.9.9"
