@@ -1,0 +1,370 @@
+// Package evidence is the scan's evidence step: one continuous Evidence
+// record per check result (integration, check, asset), named
+// "{asset_name}: {check_title}", awaiting an auditor's review. The asset's
+// name, type and ARN are copied onto the record so it survives the asset.
+//
+// Each record has a chain of revisions (SHA-256 of the content and of the
+// previous revision): one when it is created and one whenever its result's
+// content changes, which also puts an approved or rejected record back in
+// review. Record and revision are written together in one transaction.
+// Records are linked to the folder's controls that share their check,
+// queryable both ways (ControlLink items of kind evidence).
+package evidence
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ddb"
+)
+
+// Store is what the step reads and writes of the table.
+type Store interface {
+	AllControls(ctx context.Context, folderID string) ([]citadel.AppliedControl, error)
+	EvidenceOfIntegration(ctx context.Context, integrationID string) ([]citadel.Evidence, error)
+	GetEvidence(ctx context.Context, id string) (citadel.Evidence, error)
+	WriteEvidence(ctx context.Context, ws []ddb.EvidenceWrite) ([]string, error)
+	PutControlLinks(ctx context.Context, links []citadel.ControlLink) error
+	Usage() citadel.Usage
+}
+
+// Catalog gives the checks' titles.
+type Catalog interface {
+	ListChecks(ctx context.Context) ([]citadel.SecurityCheck, error)
+}
+
+// Results lists an integration's current check results, a page at a time.
+type Results interface {
+	ListResults(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error)
+}
+
+// Assets lists an integration's assets, a page at a time.
+type Assets interface {
+	ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Asset], error)
+}
+
+// Handler is the evidence step.
+type Handler struct {
+	Store   Store
+	Catalog Catalog
+	Results Results
+	Assets  Assets
+	Clock   citadel.Clock
+	Log     *slog.Logger
+	// BatchSize is how many records are written per flush (default 500).
+	BatchSize int
+}
+
+const maxAttempts = 5
+
+// run is the state of one invocation.
+type run struct {
+	h        *Handler
+	plan     citadel.PlanOutput
+	now      time.Time
+	existing map[string]citadel.Evidence
+	controls map[string][]string // check id → control ids
+	titles   map[string]string   // check id → title
+	assets   map[string]citadel.Asset
+	out      citadel.EvidenceOutput
+	pending  []change
+}
+
+// change is one record to write, with the result it comes from (to redo it
+// after a conflict).
+type change struct {
+	result citadel.CheckResult
+	write  ddb.EvidenceWrite
+	links  []citadel.ControlLink
+}
+
+// Handle creates and updates the evidence of the integration's results.
+func (h *Handler) Handle(ctx context.Context, in citadel.EvidenceInput) (citadel.EvidenceOutput, error) {
+	p := in.Plan
+	if p.FolderID == "" || p.IntegrationID == "" || p.ScanID == "" {
+		return citadel.EvidenceOutput{}, citadel.Invalid("evidence: the plan needs folder_id, integration_id and scan_id (got %q, %q, %q)", p.FolderID, p.IntegrationID, p.ScanID)
+	}
+	start := h.Store.Usage()
+	r := &run{h: h, plan: p, now: h.clock(), existing: map[string]citadel.Evidence{}, controls: map[string][]string{}, titles: map[string]string{}}
+	if err := r.load(ctx); err != nil {
+		return r.out, fmt.Errorf("evidence: %w", err)
+	}
+	cursor := ""
+	for {
+		page, err := h.Results.ListResults(ctx, p.IntegrationID, 1000, cursor)
+		if err != nil {
+			return r.out, fmt.Errorf("evidence: results of integration %s: %w", p.IntegrationID, err)
+		}
+		for _, res := range page.Items {
+			if err := r.add(ctx, res); err != nil {
+				return r.out, fmt.Errorf("evidence: %w", err)
+			}
+		}
+		if cursor = page.Next; cursor == "" {
+			break
+		}
+	}
+	if err := r.flush(ctx); err != nil {
+		return r.out, fmt.Errorf("evidence: %w", err)
+	}
+	r.out.Usage = h.Store.Usage().Sub(start)
+	h.log().InfoContext(ctx, "evidence step done", "scan_id", p.ScanID, "integration_id", p.IntegrationID,
+		"evidence_created", r.out.EvidenceCreated, "evidence_updated", r.out.EvidenceUpdated,
+		"links_created", r.out.LinksCreated, "results_unknown_checks", r.out.ResultsUnknownChecks)
+	return r.out, nil
+}
+
+func (r *run) load(ctx context.Context) error {
+	checks, err := r.h.Catalog.ListChecks(ctx)
+	if err != nil {
+		return fmt.Errorf("list checks: %w", err)
+	}
+	for _, c := range checks {
+		r.titles[c.ID] = c.Title
+		if r.titles[c.ID] == "" {
+			r.titles[c.ID] = c.ID
+		}
+	}
+	evs, err := r.h.Store.EvidenceOfIntegration(ctx, r.plan.IntegrationID)
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		r.existing[e.ID] = e
+	}
+	ctls, err := r.h.Store.AllControls(ctx, r.plan.FolderID)
+	if err != nil {
+		return err
+	}
+	for _, c := range ctls {
+		for _, check := range c.SecurityCheckIDs {
+			r.controls[check] = append(r.controls[check], c.ID)
+		}
+	}
+	for _, ids := range r.controls {
+		slices.Sort(ids)
+	}
+	return nil
+}
+
+// loadAssets reads the integration's assets, once, when a first new record needs them.
+func (r *run) loadAssets(ctx context.Context) error {
+	if r.assets != nil {
+		return nil
+	}
+	r.assets = map[string]citadel.Asset{}
+	cursor := ""
+	for {
+		page, err := r.h.Assets.ListAssets(ctx, r.plan.IntegrationID, 1000, cursor)
+		if err != nil {
+			return fmt.Errorf("assets of integration %s: %w", r.plan.IntegrationID, err)
+		}
+		for _, a := range page.Items {
+			id := a.ID
+			if id == "" {
+				id = citadel.AssetID(a.IntegrationID, a.Source, a.SourceID)
+			}
+			r.assets[id] = a
+		}
+		if cursor = page.Next; cursor == "" {
+			return nil
+		}
+	}
+}
+
+func resultHash(res citadel.CheckResult) string {
+	if res.ContentHash != "" {
+		return res.ContentHash
+	}
+	return citadel.ContentSHA256(res.RawOutput)
+}
+
+func (r *run) add(ctx context.Context, res citadel.CheckResult) error {
+	if _, ok := r.titles[res.CheckID]; !ok {
+		r.out.ResultsUnknownChecks++
+		return nil
+	}
+	id := citadel.EvidenceID(r.plan.IntegrationID, res.CheckID, res.AssetID)
+	prev, found := r.existing[id]
+	var prevPtr *citadel.Evidence
+	if found {
+		prevPtr = &prev
+	}
+	c, ok, err := r.plan1(ctx, res, prevPtr)
+	if err != nil || !ok {
+		return err
+	}
+	r.pending = append(r.pending, c)
+	if len(r.pending) >= r.h.batchSize() {
+		return r.flush(ctx)
+	}
+	return nil
+}
+
+// plan1 works out what one result changes of its record (prev nil: none
+// yet); ok is false when nothing changes.
+func (r *run) plan1(ctx context.Context, res citadel.CheckResult, prev *citadel.Evidence) (change, bool, error) {
+	id := citadel.EvidenceID(r.plan.IntegrationID, res.CheckID, res.AssetID)
+	hash := resultHash(res)
+	want := r.controls[res.CheckID]
+	c := change{result: res}
+	var e citadel.Evidence
+	if prev == nil {
+		if err := r.loadAssets(ctx); err != nil {
+			return c, false, err
+		}
+		a, ok := r.assets[res.AssetID]
+		if !ok { // the asset is gone already: keep what the result says
+			a = citadel.Asset{Name: nameFromARN(res.AssetARN), SourceID: res.AssetARN}
+		}
+		if a.Name == "" {
+			a.Name = nameFromARN(a.SourceID)
+		}
+		e = citadel.Evidence{
+			ID: id, FolderID: r.plan.FolderID, SourceIntegration: r.plan.IntegrationID, CheckID: res.CheckID, AssetID: res.AssetID,
+			Name: citadel.EvidenceName(a.Name, r.titles[res.CheckID]), Origin: citadel.OriginScan, Status: citadel.EvidenceInReview,
+			IsContinuous: true, AssetName: a.Name, AssetType: a.ServiceType, AssetSourceID: a.SourceID, CreatedAt: r.now,
+		}
+		c.write.Create = true
+	} else {
+		e = *prev
+		c.write.PrevRevisionCount, c.write.PrevStatus = prev.RevisionCount, prev.Status
+	}
+	changed := prev == nil || prev.ResultContentHash != hash
+	var newControls []string
+	for _, ctl := range want {
+		if !slices.Contains(e.ControlIDs, ctl) {
+			newControls = append(newControls, ctl)
+		}
+	}
+	if !changed && len(newControls) == 0 {
+		return c, false, nil
+	}
+	if changed {
+		var last *citadel.EvidenceRevision
+		if prev != nil && prev.RevisionCount > 0 {
+			last = &citadel.EvidenceRevision{Number: prev.RevisionCount, Hash: prev.LatestHash}
+		}
+		rev := citadel.NewRevision(id, e.RevisionCount+1, r.plan.ScanID, res.RawOutput, last, r.now)
+		e.RevisionCount, e.LatestHash, e.ResultContentHash, e.ResultStatus = rev.Number, rev.Hash, hash, res.Status
+		if e.Status == citadel.EvidenceApproved || e.Status == citadel.EvidenceRejected || e.Status == citadel.EvidenceExpired {
+			e.Status = citadel.EvidenceInReview
+		}
+		c.write.Revision = &rev
+	}
+	if len(newControls) > 0 {
+		e.ControlIDs = append(slices.Clone(e.ControlIDs), newControls...)
+		slices.Sort(e.ControlIDs)
+		for _, ctl := range newControls {
+			c.links = append(c.links, citadel.ControlLink{ControlID: ctl, Kind: citadel.LinkEvidence, TargetID: id, Origin: citadel.OriginScan})
+		}
+	}
+	e.UpdatedAt = r.now
+	c.write.Evidence = e
+	return c, true, nil
+}
+
+// flush writes the pending records: links first (adding a link twice is
+// harmless), then records and revisions; conflicting records are re-read
+// and redone.
+func (r *run) flush(ctx context.Context) error {
+	todo := r.pending
+	r.pending = nil
+	for attempt := 1; len(todo) > 0; attempt++ {
+		var links []citadel.ControlLink
+		writes := make([]ddb.EvidenceWrite, len(todo))
+		byID := make(map[string]change, len(todo))
+		for i, c := range todo {
+			links = append(links, c.links...)
+			writes[i] = c.write
+			byID[c.write.Evidence.ID] = c
+		}
+		if err := r.h.Store.PutControlLinks(ctx, links); err != nil {
+			return fmt.Errorf("links to evidence: %w", err)
+		}
+		conflicts, err := r.h.Store.WriteEvidence(ctx, writes)
+		if err != nil {
+			return err
+		}
+		failed := map[string]bool{}
+		for _, id := range conflicts {
+			failed[id] = true
+		}
+		for _, c := range todo {
+			if failed[c.write.Evidence.ID] {
+				continue
+			}
+			switch {
+			case c.write.Create:
+				r.out.EvidenceCreated++
+			case c.write.Revision != nil:
+				r.out.EvidenceUpdated++
+			}
+			r.out.LinksCreated += len(c.links)
+			r.existing[c.write.Evidence.ID] = c.write.Evidence
+		}
+		if len(conflicts) > 0 && attempt == maxAttempts {
+			return citadel.Conflict("evidence %s keeps changing concurrently", strings.Join(conflicts, ", "))
+		}
+		todo = nil
+		for _, id := range conflicts {
+			fresh, err := r.h.Store.GetEvidence(ctx, id)
+			var prev *citadel.Evidence
+			switch {
+			case citadel.IsNotFound(err):
+			case err != nil:
+				return err
+			default:
+				prev = &fresh
+			}
+			c, ok, err := r.plan1(ctx, byID[id].result, prev)
+			if err != nil {
+				return err
+			}
+			if ok {
+				todo = append(todo, c)
+			} else if prev != nil {
+				r.existing[id] = *prev
+			}
+		}
+	}
+	return nil
+}
+
+// nameFromARN is the resource part of an ARN: the text after its last '/'
+// or, failing that, its last ':'.
+func nameFromARN(arn string) string {
+	if i := strings.LastIndexAny(arn, "/:"); i >= 0 && i < len(arn)-1 {
+		return arn[i+1:]
+	}
+	if arn == "" {
+		return "unknown asset"
+	}
+	return arn
+}
+
+func (h *Handler) batchSize() int {
+	if h.BatchSize > 0 {
+		return h.BatchSize
+	}
+	return 500
+}
+
+func (h *Handler) clock() time.Time {
+	if h.Clock != nil {
+		return h.Clock()
+	}
+	return citadel.SystemClock()
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.Default()
+}
