@@ -19,8 +19,8 @@ type feed struct {
 	r       io.Reader
 	pending []byte   // served before r: put-back bytes, or a synthetic "["
 	stack   [][]byte // further put-back segments, served after pending (last first)
-	chunk   []byte // read buffer for the skipper
-	srcErr  error  // the first error of r other than io.EOF
+	chunk   []byte   // read buffer for the skipper
+	srcErr  error    // the first error of r other than io.EOF
 
 	dec    *json.Decoder
 	served int64 // bytes handed to dec since it was created

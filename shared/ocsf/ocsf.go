@@ -121,8 +121,8 @@ type Reader struct {
 	dec   *json.Decoder
 	delta int64 // file offset = decoder offset + delta
 	max   int64
-	index int  // index of the next element
-	state int  // stateStart, stateArray, stateDone
+	index int // index of the next element
+	state int // stateStart, stateArray, stateDone
 	// trailing is a problem found after the array's end, returned once.
 	trailing *Problem
 }

@@ -172,7 +172,9 @@ func TestHostileInput(t *testing.T) {
 				o := outcome{Index: i, Offset: offs[i], Kind: k}
 				if k == "" {
 					var f struct {
-						Metadata struct{ EventCode string `json:"event_code"` }
+						Metadata struct {
+							EventCode string `json:"event_code"`
+						}
 					}
 					_ = json.Unmarshal([]byte(elems[i]), &f)
 					o.Check = f.Metadata.EventCode
