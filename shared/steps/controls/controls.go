@@ -172,7 +172,7 @@ func (h *Handler) resolve(ctx context.Context, gr *grouping) (map[string]*desire
 		fw, _, _ := citadel.SplitRequirementID(reqID)
 		g.mappings = []citadel.ControlRequirementMapping{{ControlID: g.controlID, RequirementID: reqID, FrameworkID: fw, Source: citadel.MappingRequirement}}
 		req, err := h.Catalog.GetRequirement(ctx, reqID)
-		if err != nil && !citadel.IsNotFound(err) {
+		if err != nil && !citadel.IsNotFound(err) && !citadel.IsInvalid(err) {
 			return nil, fmt.Errorf("requirement %s: %w", reqID, err)
 		}
 		out[g.controlID] = &desiredControl{group: g, control: citadel.AppliedControl{

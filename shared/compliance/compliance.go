@@ -1,0 +1,258 @@
+// Package compliance builds the compliance view of a folder for one
+// framework: per requirement, the controls mapped to it — the automatic
+// ControlRequirementMappings merged with the controls a user assigned on the
+// RequirementAssessment, each marked with its sources — with their posture,
+// and coverage figures (requirements with at least one control, and with all
+// their controls passing).
+//
+// The score is separate and never uses controls: it comes from the
+// assessments' answers alone, weighted by each requirement's weight.
+package compliance
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+// Store is what the view reads of the folder's data.
+type Store interface {
+	FrameworkMappings(ctx context.Context, folderID, frameworkID string) ([]citadel.ControlRequirementMapping, error)
+	ListAssessments(ctx context.Context, folderID, frameworkID string) ([]citadel.RequirementAssessment, error)
+	GetControls(ctx context.Context, ids []string) (map[string]citadel.AppliedControl, error)
+}
+
+// Catalog is what the view reads of the catalog.
+type Catalog interface {
+	GetFramework(ctx context.Context, id string) (citadel.Framework, error)
+	ListRequirements(ctx context.Context, frameworkID string) ([]citadel.RequirementNode, error)
+}
+
+// MappedControl is a control mapped to a requirement. Sources lists how:
+// prowler, scf, requirement (automatic) and/or manual (assigned on the
+// assessment). Missing marks a manually assigned control that no longer exists.
+type MappedControl struct {
+	ControlID string                  `json:"control_id"`
+	RefID     string                  `json:"ref_id,omitempty"`
+	Name      string                  `json:"name,omitempty"`
+	Category  citadel.ControlCategory `json:"category,omitempty"`
+	Posture   citadel.Posture         `json:"security_posture"`
+	Sources   []citadel.MappingSource `json:"sources"`
+	Missing   bool                    `json:"missing,omitempty"`
+}
+
+// Requirement is one requirement of the view.
+type Requirement struct {
+	RequirementID string                   `json:"requirement_id"`
+	RefID         string                   `json:"ref_id"`
+	Name          string                   `json:"name,omitempty"`
+	Assessable    bool                     `json:"assessable"`
+	Weight        int                      `json:"weight"`
+	Controls      []MappedControl          `json:"controls"`
+	AllPassing    bool                     `json:"all_passing"`
+	Result        citadel.AssessmentResult `json:"result"`
+	// Score is the answers' score (0..1), nil when no answer is scored.
+	Score *float64 `json:"score,omitempty"`
+}
+
+// Coverage counts the assessable requirements, those with at least one
+// control and those whose controls all pass.
+type Coverage struct {
+	Requirements      int                     `json:"requirements"`
+	WithControls      int                     `json:"with_controls"`
+	AllPassing        int                     `json:"all_passing"`
+	WithControlsPct   float64                 `json:"with_controls_pct"`
+	AllPassingPct     float64                 `json:"all_passing_pct"`
+	ControlsByPosture map[citadel.Posture]int `json:"controls_by_posture"`
+	DistinctControls  int                     `json:"distinct_controls"`
+}
+
+// Score is the weighted score of the answered requirements (0..100).
+type Score struct {
+	Value    float64 `json:"value"`
+	Answered int     `json:"answered"`
+	// Unscored counts answers that are neither yes/partial/no nor n/a.
+	Unscored int `json:"unscored"`
+}
+
+// View is a folder's compliance view of a framework.
+type View struct {
+	FolderID     string        `json:"folder_id"`
+	FrameworkID  string        `json:"framework_id"`
+	Framework    string        `json:"framework"`
+	Requirements []Requirement `json:"requirements"`
+	Coverage     Coverage      `json:"coverage"`
+	Score        Score         `json:"score"`
+}
+
+// Build assembles the view.
+func Build(ctx context.Context, store Store, cat Catalog, folderID, frameworkID string) (View, error) {
+	v := View{FolderID: folderID, FrameworkID: frameworkID}
+	if folderID == "" || frameworkID == "" {
+		return v, citadel.Invalid("compliance view needs a folder and a framework")
+	}
+	fw, err := cat.GetFramework(ctx, frameworkID)
+	if err != nil {
+		return v, fmt.Errorf("compliance view: %w", err)
+	}
+	v.Framework = fw.Name
+	reqs, err := cat.ListRequirements(ctx, frameworkID)
+	if err != nil {
+		return v, fmt.Errorf("compliance view: %w", err)
+	}
+	mappings, err := store.FrameworkMappings(ctx, folderID, frameworkID)
+	if err != nil {
+		return v, fmt.Errorf("compliance view: %w", err)
+	}
+	assessments, err := store.ListAssessments(ctx, folderID, frameworkID)
+	if err != nil {
+		return v, fmt.Errorf("compliance view: %w", err)
+	}
+	// requirement → control → sources
+	sources := map[string]map[string][]citadel.MappingSource{}
+	addSource := func(req, ctl string, s citadel.MappingSource) {
+		if sources[req] == nil {
+			sources[req] = map[string][]citadel.MappingSource{}
+		}
+		if !slices.Contains(sources[req][ctl], s) {
+			sources[req][ctl] = append(sources[req][ctl], s)
+		}
+	}
+	var ids []string
+	for _, m := range mappings {
+		addSource(m.RequirementID, m.ControlID, m.Source)
+		ids = append(ids, m.ControlID)
+	}
+	byReq := map[string]citadel.RequirementAssessment{}
+	for _, a := range assessments {
+		byReq[a.RequirementID] = a
+		for _, ctl := range a.AppliedControlIDs {
+			addSource(a.RequirementID, ctl, citadel.MappingManual)
+			ids = append(ids, ctl)
+		}
+	}
+	controls, err := store.GetControls(ctx, ids)
+	if err != nil {
+		return v, fmt.Errorf("compliance view: %w", err)
+	}
+
+	v.Coverage.ControlsByPosture = map[citadel.Posture]int{}
+	counted := map[string]bool{}
+	var weighted, weights float64
+	for _, r := range reqs {
+		rv := Requirement{RequirementID: r.ID, RefID: r.RefID, Name: r.Name, Assessable: r.Assessable, Weight: r.Weight, Result: citadel.ResultNotAssessed, Controls: []MappedControl{}}
+		for ctl, srcs := range sources[r.ID] {
+			slices.Sort(srcs)
+			mc := MappedControl{ControlID: ctl, Sources: srcs, Posture: citadel.PostureNotScanned}
+			if c, ok := controls[ctl]; ok {
+				mc.RefID, mc.Name, mc.Category, mc.Posture = c.RefID, c.Name, c.Category, c.Posture
+				if c.IsPolicy() {
+					mc.Posture = "" // a policy has no check results: it neither passes nor fails
+				}
+			} else {
+				mc.Missing = true
+			}
+			rv.Controls = append(rv.Controls, mc)
+			if !counted[ctl] && !mc.Missing {
+				counted[ctl] = true
+				if mc.Posture != "" {
+					v.Coverage.ControlsByPosture[mc.Posture]++
+				}
+			}
+		}
+		slices.SortFunc(rv.Controls, func(a, b MappedControl) int { return strings.Compare(a.RefID+a.ControlID, b.RefID+b.ControlID) })
+		rv.AllPassing = allPassing(rv.Controls)
+		if a, ok := byReq[r.ID]; ok {
+			rv.Result = a.Result
+			score, unscored, ok := AnswersScore(a.Answers)
+			v.Score.Unscored += unscored
+			if ok {
+				rv.Score = &score
+				w := float64(r.Weight)
+				if w <= 0 {
+					w = 1
+				}
+				weighted += w * score
+				weights += w
+				v.Score.Answered++
+			}
+		}
+		if r.Assessable {
+			v.Coverage.Requirements++
+			if hasControls(rv.Controls) {
+				v.Coverage.WithControls++
+			}
+			if rv.AllPassing {
+				v.Coverage.AllPassing++
+			}
+		}
+		v.Requirements = append(v.Requirements, rv)
+	}
+	v.Coverage.DistinctControls = len(counted)
+	if n := v.Coverage.Requirements; n > 0 {
+		v.Coverage.WithControlsPct = pct(v.Coverage.WithControls, n)
+		v.Coverage.AllPassingPct = pct(v.Coverage.AllPassing, n)
+	}
+	if weights > 0 {
+		v.Score.Value = math.Round(1000*weighted/weights) / 10
+	}
+	return v, nil
+}
+
+func hasControls(cs []MappedControl) bool {
+	for _, c := range cs {
+		if !c.Missing {
+			return true
+		}
+	}
+	return false
+}
+
+// allPassing: at least one scanned control, and every control with a
+// posture (policies have none) passing.
+func allPassing(cs []MappedControl) bool {
+	scanned := 0
+	for _, c := range cs {
+		if c.Missing || c.Posture == "" {
+			continue
+		}
+		if c.Posture != citadel.PosturePassing {
+			return false
+		}
+		scanned++
+	}
+	return scanned > 0
+}
+
+func pct(n, of int) float64 { return math.Round(1000*float64(n)/float64(of)) / 10 }
+
+// AnswersScore scores an assessment's answers: yes 1, partial 0.5, no 0;
+// n/a and empty answers do not count; any other answer is unscored. ok is
+// false when no answer counts.
+func AnswersScore(answers map[string]string) (score float64, unscored int, ok bool) {
+	var sum float64
+	n := 0
+	for _, a := range answers {
+		switch strings.ToLower(strings.TrimSpace(a)) {
+		case "yes", "true", "compliant", "implemented":
+			sum++
+			n++
+		case "partial", "partially", "partially_compliant":
+			sum += 0.5
+			n++
+		case "no", "false", "non_compliant", "not_implemented":
+			n++
+		case "", "n/a", "na", "not_applicable":
+		default:
+			unscored++
+		}
+	}
+	if n == 0 {
+		return 0, unscored, false
+	}
+	return sum / float64(n), unscored, true
+}
