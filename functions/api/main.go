@@ -1,0 +1,42 @@
+// Command api is Citadel's HTTP API behind API Gateway (HTTP API, payload
+// format 2.0): the shared/httpapi handlers through aws-lambda-go-api-proxy.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/citadelsecure/citadel/shared/awsx"
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/httpapi"
+	sched "github.com/citadelsecure/citadel/shared/scheduler"
+)
+
+func main() {
+	ctx := context.Background()
+	logger := awsx.SetupLogging()
+	cfg, err := awsx.Load(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	store := ddb.New(cfg, os.Getenv(citadel.EnvTable))
+	sm := os.Getenv(citadel.EnvStateMachineARN)
+	api, err := httpapi.New(ctx, httpapi.Deps{
+		Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store,
+		Schedules: &sched.Schedules{API: scheduler.NewFromConfig(cfg), Group: os.Getenv(citadel.EnvSchedulerGroup),
+			RoleARN: os.Getenv(citadel.EnvSchedulerRole), StateMachineARN: sm},
+		Executions: sfn.NewFromConfig(cfg), StateMachineARN: sm,
+		DefaultFolder: os.Getenv(citadel.EnvFolderID), Log: logger,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(httpadapter.NewV2(api).ProxyWithContext)
+}

@@ -1,0 +1,217 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+type integrationCreate struct {
+	FolderID           string   `json:"folder_id"`
+	Name               string   `json:"name"`
+	AccountID          string   `json:"account_id"`
+	RoleARN            string   `json:"role_arn"`
+	ExternalID         string   `json:"external_id"`
+	Regions            []string `json:"regions"`
+	Frameworks         []string `json:"frameworks"`
+	ScheduleExpression string   `json:"schedule_expression"`
+}
+
+type integrationPatch struct {
+	Name               *string   `json:"name"`
+	RoleARN            *string   `json:"role_arn"`
+	ExternalID         *string   `json:"external_id"`
+	Regions            *[]string `json:"regions"`
+	Frameworks         *[]string `json:"frameworks"`
+	ScheduleExpression *string   `json:"schedule_expression"`
+}
+
+func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request) error {
+	var body integrationCreate
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	folder, err := s.folder(body.FolderID)
+	if err != nil {
+		return err
+	}
+	now := s.Clock()
+	in := citadel.Integration{
+		ID: s.NewID("int", now), FolderID: folder, Name: body.Name, AccountID: body.AccountID,
+		RoleARN: body.RoleARN, ExternalID: body.ExternalID, Regions: body.Regions, Frameworks: body.Frameworks,
+		ScheduleExpression: body.ScheduleExpression, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	if err := s.Integrations.CreateIntegration(r.Context(), in); err != nil {
+		return err
+	}
+	if err := s.Schedules.Sync(r.Context(), in); err != nil {
+		// No integration without its schedule: undo the create.
+		if derr := s.Integrations.DeleteIntegration(r.Context(), in.ID); derr != nil {
+			s.Log.ErrorContext(r.Context(), "undo integration create", "integration_id", in.ID, "error", derr.Error())
+		}
+		return fmt.Errorf("schedule of integration %s: %w", in.ID, err)
+	}
+	w.Header().Set("Location", "/integrations/"+in.ID)
+	writeJSON(w, http.StatusCreated, in)
+	return nil
+}
+
+func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request) error {
+	folder, err := s.folder(r.URL.Query().Get("folder_id"))
+	if err != nil {
+		return err
+	}
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.Integrations.ListIntegrations(r.Context(), folder, limit, cursor)
+	if err != nil {
+		return err
+	}
+	writePage(w, page)
+	return nil
+}
+
+func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) error {
+	in, err := s.Integrations.GetIntegration(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, in)
+	return nil
+}
+
+func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request) error {
+	var body integrationPatch
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	old, err := s.Integrations.GetIntegration(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	in := old
+	set(&in.Name, body.Name)
+	set(&in.RoleARN, body.RoleARN)
+	set(&in.ExternalID, body.ExternalID)
+	set(&in.Regions, body.Regions)
+	set(&in.Frameworks, body.Frameworks)
+	set(&in.ScheduleExpression, body.ScheduleExpression)
+	in.UpdatedAt = s.Clock()
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	if err := s.Integrations.UpdateIntegration(r.Context(), in); err != nil {
+		return err
+	}
+	if err := s.Schedules.Sync(r.Context(), in); err != nil {
+		// Keep the record and its schedule in step: put the old one back.
+		if rerr := s.Integrations.UpdateIntegration(r.Context(), old); rerr != nil {
+			s.Log.ErrorContext(r.Context(), "undo integration update", "integration_id", in.ID, "error", rerr.Error())
+		}
+		return fmt.Errorf("schedule of integration %s: %w", in.ID, err)
+	}
+	writeJSON(w, http.StatusOK, in)
+	return nil
+}
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if _, err := s.Integrations.GetIntegration(r.Context(), id); err != nil {
+		return err
+	}
+	if err := s.Schedules.Delete(r.Context(), id); err != nil {
+		return fmt.Errorf("schedule of integration %s: %w", id, err)
+	}
+	if err := s.Integrations.DeleteIntegration(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// startScan records a queued scan (taking the integration's lock), starts
+// the state machine with the scan id as execution name and records the
+// execution. If the execution cannot start, the scan is marked failed and
+// the lock released, so the integration can be scanned again.
+func (s *Server) startScan(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	in, err := s.Integrations.GetIntegration(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	now := s.Clock()
+	sc := citadel.Scan{ID: s.NewID("scan", now), IntegrationID: in.ID, FolderID: in.FolderID,
+		Trigger: citadel.TriggerAPI, Status: citadel.ScanQueued, CreatedAt: now}
+	if err := s.Scans.StartScan(ctx, sc); err != nil {
+		return err
+	}
+	input, err := json.Marshal(citadel.PlanInput{Scan: citadel.StartScan{ScanID: sc.ID, IntegrationID: in.ID, Trigger: citadel.TriggerAPI}})
+	if err != nil {
+		return fmt.Errorf("encode execution input: %w", err)
+	}
+	out, err := s.Executions.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(s.StateMachineARN), Name: aws.String(sc.ID), Input: aws.String(string(input)),
+	})
+	if err != nil {
+		failed := sc
+		failed.Status, failed.FinishedAt = citadel.ScanFailed, s.Clock()
+		failed.FailureCause = "the state machine execution could not start: " + err.Error()
+		if ferr := s.Scans.FinishScan(ctx, failed); ferr != nil {
+			err = errors.Join(err, fmt.Errorf("mark scan %s failed: %w", sc.ID, ferr))
+		}
+		return fmt.Errorf("start execution of scan %s: %w", sc.ID, err)
+	}
+	running, err := s.Scans.MarkScanRunning(ctx, in.ID, sc.ID, aws.ToString(out.ExecutionArn))
+	if err != nil {
+		// The execution runs and its plan step moves the scan on; say what we know.
+		s.Log.WarnContext(ctx, "record scan execution", "scan_id", sc.ID, "error", err.Error())
+		running = sc
+		running.ExecutionARN = aws.ToString(out.ExecutionArn)
+	}
+	w.Header().Set("Location", "/scans/"+sc.ID)
+	writeJSON(w, http.StatusAccepted, running)
+	return nil
+}
+
+func (s *Server) listScans(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Integrations.GetIntegration(r.Context(), id); err != nil {
+		return err
+	}
+	page, err := s.Scans.ListScans(r.Context(), id, limit, cursor)
+	if err != nil {
+		return err
+	}
+	writePage(w, page)
+	return nil
+}
+
+func (s *Server) getScan(w http.ResponseWriter, r *http.Request) error {
+	sc, err := s.Scans.GetScan(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, sc)
+	return nil
+}

@@ -1,0 +1,403 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ddb"
+	sched "github.com/citadelsecure/citadel/shared/scheduler"
+)
+
+func TestCreateIntegrationStoresItAndItsSchedule(t *testing.T) {
+	f := newFixture(t)
+	rec := f.do("POST", "/integrations", validIntegration)
+	expect(t, rec, http.StatusCreated, "", "")
+	if loc := rec.Header().Get("Location"); loc != "/integrations/int-0001" {
+		t.Errorf("Location %q", loc)
+	}
+	golden(t, "integration_created", rec.Body.Bytes())
+
+	got, err := f.store.GetIntegration(context.Background(), "int-0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := citadel.Integration{ID: "int-0001", FolderID: testFolder, Name: "prod", AccountID: "123456789012",
+		RoleARN: "arn:aws:iam::123456789012:role/CitadelScanner", ExternalID: "ext-123", Regions: []string{"us-east-1", "eu-west-1"},
+		Frameworks: []string{"cis_2.0_aws"}, ScheduleExpression: "rate(1 day)", CreatedAt: t0, UpdatedAt: t0}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("stored integration (-want +got):\n%s", d)
+	}
+
+	s, err := f.schedules.Get(context.Background(), "int-0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(s.ScheduleExpression) != "rate(1 day)" || aws.ToString(s.GroupName) != f.group {
+		t.Errorf("schedule %q in group %q", aws.ToString(s.ScheduleExpression), aws.ToString(s.GroupName))
+	}
+	if aws.ToString(s.Target.Arn) != f.smARN || aws.ToString(s.Target.RoleArn) != f.schedules.RoleARN {
+		t.Errorf("schedule target %s with role %s", aws.ToString(s.Target.Arn), aws.ToString(s.Target.RoleArn))
+	}
+	wantInput := `{"scan":{"scan_id":"sched-<aws.scheduler.execution-id>","integration_id":"int-0001","trigger":"schedule"}}`
+	if got := aws.ToString(s.Target.Input); got != wantInput {
+		t.Errorf("schedule input\n got %s\nwant %s", got, wantInput)
+	}
+
+	// Without a schedule expression there is no schedule.
+	plain := f.createIntegration(`{"name":"dev","account_id":"210987654321","folder_id":"folder-2"}`)
+	if plain.FolderID != "folder-2" {
+		t.Errorf("folder_id %q, want folder-2", plain.FolderID)
+	}
+	if _, err := f.schedules.Get(context.Background(), plain.ID); !citadel.IsNotFound(err) {
+		t.Errorf("schedule of an integration without expression: %v, want not found", err)
+	}
+}
+
+func TestCreateIntegrationRejectsBadRequests(t *testing.T) {
+	f := newFixture(t)
+	big := `{"name":"` + strings.Repeat("x", MaxBodyBytes) + `","account_id":"123456789012"}`
+	for _, tc := range []struct {
+		name, body, ctype string
+		status            int
+		code, reason      string
+	}{
+		{"malformed JSON", `{"name":"prod",`, "", 400, "invalid", "request body"},
+		{"not an object", `[1,2]`, "", 400, "invalid", "request body"},
+		{"empty body", ``, "", 400, "invalid", "a JSON body is required"},
+		{"unknown field", `{"name":"prod","account_id":"123456789012","colour":"red"}`, "", 400, "invalid", `"colour"`},
+		{"missing name", `{"account_id":"123456789012"}`, "", 400, "invalid", `"name"`},
+		{"missing account id", `{"name":"prod"}`, "", 400, "invalid", `"account_id"`},
+		{"short account id", `{"name":"prod","account_id":"12345"}`, "", 400, "invalid", "account_id"},
+		{"account id not a string", `{"name":"prod","account_id":123456789012}`, "", 400, "invalid", "account_id"},
+		{"bad role ARN", `{"name":"prod","account_id":"123456789012","role_arn":"arn:aws:iam::123:user/bob"}`, "", 400, "invalid", "not an IAM role ARN"},
+		{"role in another account", `{"name":"prod","account_id":"123456789012","role_arn":"arn:aws:iam::210987654321:role/x"}`, "", 400, "invalid", "not in the integration's account"},
+		{"bad external id", `{"name":"prod","account_id":"123456789012","role_arn":"arn:aws:iam::123456789012:role/x","external_id":"a b"}`, "", 400, "invalid", "external_id"},
+		{"bad schedule", `{"name":"prod","account_id":"123456789012","schedule_expression":"every day"}`, "", 400, "invalid", "schedule_expression"},
+		{"bad cron", `{"name":"prod","account_id":"123456789012","schedule_expression":"cron(0 12 * *)"}`, "", 400, "invalid", "schedule_expression"},
+		{"bad region", `{"name":"prod","account_id":"123456789012","regions":["mars-1"]}`, "", 400, "invalid", "regions.0"},
+		{"repeated region", `{"name":"prod","account_id":"123456789012","regions":["us-east-1","us-east-1"]}`, "", 400, "invalid", "must not repeat"},
+		{"bad framework", `{"name":"prod","account_id":"123456789012","frameworks":["CIS 2"]}`, "", 400, "invalid", "framework"},
+		{"bad folder id", `{"name":"prod","account_id":"123456789012","folder_id":"a/b"}`, "", 400, "invalid", "folder_id"},
+		{"text body", `name=prod`, "text/plain", 415, "unsupported_media_type", "application/json"},
+		{"too large", big, "", 413, "too_large", "exceeds"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rec = f.do("POST", "/integrations", tc.body)
+			if tc.ctype != "" {
+				rec = f.do("POST", "/integrations", tc.body, "Content-Type", tc.ctype)
+			}
+			expect(t, rec, tc.status, tc.code, tc.reason)
+		})
+	}
+	// Nothing was stored, and no schedule made.
+	page, err := f.store.ListIntegrations(context.Background(), testFolder, 10, "")
+	if err != nil || len(page.Items) != 0 {
+		t.Errorf("after bad requests: %d integrations stored (%v)", len(page.Items), err)
+	}
+}
+
+func TestCreateIntegrationWithoutFolder(t *testing.T) {
+	f := newFixture(t, func(d *Deps) { d.DefaultFolder = "" })
+	rec := f.do("POST", "/integrations", `{"name":"prod","account_id":"123456789012"}`)
+	expect(t, rec, http.StatusBadRequest, "invalid", "folder_id is required")
+	expect(t, f.do("GET", "/integrations", ""), http.StatusBadRequest, "invalid", "folder_id is required")
+	f.createIntegration(`{"name":"prod","account_id":"123456789012","folder_id":"f9"}`)
+	page := decodeBody[ddb.Page[citadel.Integration]](t, f.do("GET", "/integrations?folder_id=f9", ""))
+	if len(page.Items) != 1 {
+		t.Errorf("folder f9 has %d integrations, want 1", len(page.Items))
+	}
+}
+
+func TestGetAndListIntegrations(t *testing.T) {
+	f := newFixture(t)
+	var ids []string
+	for i := range 3 {
+		in := f.createIntegration(fmt.Sprintf(`{"name":"acct-%d","account_id":"12345678901%d"}`, i, i))
+		ids = append(ids, in.ID)
+	}
+	f.createIntegration(`{"name":"other","account_id":"123456789019","folder_id":"folder-2"}`)
+
+	got := decodeBody[citadel.Integration](t, f.do("GET", "/integrations/"+ids[1], ""))
+	if got.Name != "acct-1" || got.AccountID != "123456789011" {
+		t.Errorf("got %+v", got)
+	}
+	expect(t, f.do("GET", "/integrations/int-nope", ""), http.StatusNotFound, "not_found", "int-nope")
+	expect(t, f.do("GET", "/integrations/bad%20id", ""), http.StatusBadRequest, "invalid", `parameter "id"`)
+
+	// Pages of two, to the end.
+	var seen []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		path := "/integrations?limit=2"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		rec := f.do("GET", path, "")
+		expect(t, rec, http.StatusOK, "", "")
+		page := decodeBody[ddb.Page[citadel.Integration]](t, rec)
+		for _, in := range page.Items {
+			seen = append(seen, in.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		if pages > 3 {
+			t.Fatal("pagination does not end")
+		}
+		cursor = page.Next
+	}
+	if d := cmp.Diff(ids, seen); d != "" {
+		t.Errorf("listed ids (-want +got):\n%s", d)
+	}
+	// An empty list is [], never null.
+	if body := f.do("GET", "/integrations?folder_id=empty", "").Body.String(); !strings.Contains(body, `"items":[]`) {
+		t.Errorf("empty list: %s", body)
+	}
+	for _, tc := range []struct{ query, reason string }{
+		{"limit=0", `"limit"`},
+		{"limit=1001", `"limit"`},
+		{"limit=abc", `"limit"`},
+		{"limit=-1", `"limit"`},
+		{"cursor=!!!", "cursor"},
+		{"cursor=bm90LWpzb24", "cursor"},
+		{"folder_id=a%2Fb", `"folder_id"`},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			expect(t, f.do("GET", "/integrations?"+tc.query, ""), http.StatusBadRequest, "invalid", tc.reason)
+		})
+	}
+}
+
+func TestUpdateIntegrationChangesItsSchedule(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := f.createIntegration(`{"name":"prod","account_id":"123456789012"}`)
+	if _, err := f.schedules.Get(ctx, in.ID); !citadel.IsNotFound(err) {
+		t.Fatalf("schedule before: %v", err)
+	}
+	// Adding an expression creates the schedule.
+	rec := f.do("PATCH", "/integrations/"+in.ID, `{"schedule_expression":"cron(0 3 * * ? *)","name":"production"}`)
+	expect(t, rec, http.StatusOK, "", "")
+	got := decodeBody[citadel.Integration](t, rec)
+	if got.Name != "production" || got.ScheduleExpression != "cron(0 3 * * ? *)" || got.AccountID != in.AccountID {
+		t.Errorf("patched: %+v", got)
+	}
+	s, err := f.schedules.Get(ctx, in.ID)
+	if err != nil || aws.ToString(s.ScheduleExpression) != "cron(0 3 * * ? *)" {
+		t.Fatalf("schedule after create: %v %v", s, err)
+	}
+	// Changing it updates the schedule.
+	expect(t, f.do("PATCH", "/integrations/"+in.ID, `{"schedule_expression":"rate(12 hours)"}`), http.StatusOK, "", "")
+	if s, err = f.schedules.Get(ctx, in.ID); err != nil || aws.ToString(s.ScheduleExpression) != "rate(12 hours)" {
+		t.Fatalf("schedule after update: %v %v", aws.ToString(s.ScheduleExpression), err)
+	}
+	// Other fields keep it.
+	expect(t, f.do("PATCH", "/integrations/"+in.ID, `{"regions":["eu-west-1"]}`), http.StatusOK, "", "")
+	if s, err = f.schedules.Get(ctx, in.ID); err != nil || aws.ToString(s.ScheduleExpression) != "rate(12 hours)" {
+		t.Fatalf("schedule after region change: %v", err)
+	}
+	// An empty expression deletes it.
+	expect(t, f.do("PATCH", "/integrations/"+in.ID, `{"schedule_expression":""}`), http.StatusOK, "", "")
+	if _, err := f.schedules.Get(ctx, in.ID); !citadel.IsNotFound(err) {
+		t.Errorf("schedule after removal: %v, want not found", err)
+	}
+
+	for _, tc := range []struct {
+		name, id, body string
+		status         int
+		code, reason   string
+	}{
+		{"unknown id", "int-nope", `{"name":"x"}`, 404, "not_found", "int-nope"},
+		{"empty patch", in.ID, `{}`, 400, "invalid", "request body"},
+		{"account cannot change", in.ID, `{"account_id":"210987654321"}`, 400, "invalid", `"account_id"`},
+		{"folder cannot change", in.ID, `{"folder_id":"f2"}`, 400, "invalid", `"folder_id"`},
+		{"bad role", in.ID, `{"role_arn":"arn:aws:iam::210987654321:role/x"}`, 400, "invalid", "role_arn"},
+		{"bad schedule", in.ID, `{"schedule_expression":"rate(1 fortnight)"}`, 400, "invalid", "schedule_expression"},
+		{"empty name", in.ID, `{"name":""}`, 400, "invalid", `"name"`},
+		{"malformed", in.ID, `{"name":`, 400, "invalid", "request body"},
+		{"null name", in.ID, `{"name":null}`, 400, "invalid", `"name"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			expect(t, f.do("PATCH", "/integrations/"+tc.id, tc.body), tc.status, tc.code, tc.reason)
+		})
+	}
+	stored, _ := f.store.GetIntegration(ctx, in.ID)
+	if stored.AccountID != in.AccountID || stored.Name != "production" || stored.RoleARN != "" {
+		t.Errorf("a refused patch changed the record: %+v", stored)
+	}
+}
+
+func TestDeleteIntegrationDeletesItsSchedule(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := f.createIntegration(validIntegration)
+	if _, err := f.schedules.Get(ctx, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, f.do("DELETE", "/integrations/"+in.ID, ""), http.StatusNoContent, "", "")
+	if _, err := f.schedules.Get(ctx, in.ID); !citadel.IsNotFound(err) {
+		t.Errorf("schedule after delete: %v, want not found", err)
+	}
+	expect(t, f.do("GET", "/integrations/"+in.ID, ""), http.StatusNotFound, "not_found", in.ID)
+	expect(t, f.do("DELETE", "/integrations/"+in.ID, ""), http.StatusNotFound, "not_found", in.ID)
+}
+
+func TestStartScanStartsTheStateMachine(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := f.createIntegration(validIntegration)
+
+	rec := f.do("POST", "/integrations/"+in.ID+"/scans", "")
+	expect(t, rec, http.StatusAccepted, "", "")
+	sc := decodeBody[citadel.Scan](t, rec)
+	if sc.ID != "scan-0001" || sc.Status != citadel.ScanRunning || sc.Trigger != citadel.TriggerAPI || sc.ExecutionARN == "" {
+		t.Errorf("started scan: %+v", sc)
+	}
+	if loc := rec.Header().Get("Location"); loc != "/scans/"+sc.ID {
+		t.Errorf("Location %q", loc)
+	}
+	// The execution exists, named after the scan, with the scan as input.
+	ex, err := f.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(sc.ExecutionARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(ex.Name) != sc.ID || aws.ToString(ex.StateMachineArn) != f.smARN {
+		t.Errorf("execution %s of %s", aws.ToString(ex.Name), aws.ToString(ex.StateMachineArn))
+	}
+	var input citadel.PlanInput
+	if err := json.Unmarshal([]byte(aws.ToString(ex.Input)), &input); err != nil {
+		t.Fatal(err)
+	}
+	want := citadel.PlanInput{Scan: citadel.StartScan{ScanID: sc.ID, IntegrationID: in.ID, Trigger: citadel.TriggerAPI}}
+	if d := cmp.Diff(want, input); d != "" {
+		t.Errorf("execution input (-want +got):\n%s", d)
+	}
+	stored, err := f.store.GetScan(ctx, sc.ID)
+	if err != nil || stored.ExecutionARN != sc.ExecutionARN || stored.Status != citadel.ScanRunning {
+		t.Errorf("stored scan %+v (%v)", stored, err)
+	}
+
+	// A second scan while this one runs is a conflict naming it.
+	expect(t, f.do("POST", "/integrations/"+in.ID+"/scans", ""), http.StatusConflict, "conflict", sc.ID)
+	// Once it finished, another may start.
+	done := stored
+	done.Status, done.FinishedAt = citadel.ScanSucceeded, t0
+	done.Summary = &citadel.ScanSummary{Success: true, Message: "Scan complete: 2 issues found", ChecksExecuted: 10, ChecksPassed: 8, ChecksFailed: 2, DurationSeconds: 42.5}
+	if err := f.store.FinishScan(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, f.do("POST", "/integrations/"+in.ID+"/scans", ""), http.StatusAccepted, "", "")
+
+	// The finished scan with its summary.
+	rec = f.do("GET", "/scans/"+sc.ID, "")
+	expect(t, rec, http.StatusOK, "", "")
+	golden(t, "scan_succeeded", rec.Body.Bytes(), sc.ExecutionARN, "<execution-arn>")
+
+	// Newest first.
+	page := decodeBody[ddb.Page[citadel.Scan]](t, f.do("GET", "/integrations/"+in.ID+"/scans", ""))
+	var ids []string
+	for _, s := range page.Items {
+		ids = append(ids, s.ID)
+	}
+	if d := cmp.Diff([]string{"scan-0003", "scan-0001"} /* scan-0002 was the refused one */, ids); d != "" {
+		t.Errorf("scans (-want +got):\n%s", d)
+	}
+	page = decodeBody[ddb.Page[citadel.Scan]](t, f.do("GET", "/integrations/"+in.ID+"/scans?limit=1", ""))
+	if len(page.Items) != 1 || page.Next == "" {
+		t.Errorf("first page of one: %d items, next %q", len(page.Items), page.Next)
+	}
+
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		code, reason       string
+	}{
+		{"POST", "/integrations/int-nope/scans", "", 404, "not_found", "int-nope"},
+		{"POST", "/integrations/" + in.ID + "/scans", `{"force":true}`, 400, "invalid", "request body not allowed"},
+		{"GET", "/integrations/int-nope/scans", "", 404, "not_found", "int-nope"},
+		{"GET", "/integrations/" + in.ID + "/scans?cursor=xyz", "", 400, "invalid", "cursor"},
+		{"GET", "/integrations/" + in.ID + "/scans?limit=x", "", 400, "invalid", "limit"},
+		{"GET", "/scans/scan-nope", "", 404, "not_found", "scan-nope"},
+		{"GET", "/scans/a:b", "", 400, "invalid", `"id"`},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			expect(t, f.do(tc.method, tc.path, tc.body), tc.status, tc.code, tc.reason)
+		})
+	}
+}
+
+func TestStartScanFailureMarksTheScanFailedAndReleasesTheLock(t *testing.T) {
+	var missing string
+	f := newFixture(t, func(d *Deps) {
+		missing = strings.Replace(d.StateMachineARN, ":stateMachine:", ":stateMachine:missing-", 1)
+		d.StateMachineARN = missing
+	})
+	ctx := context.Background()
+	in := f.createIntegration(`{"name":"prod","account_id":"123456789012"}`)
+	for _, id := range []string{"scan-0001", "scan-0002"} {
+		// 500 (the state machine is ours, not the caller's), never a 409 on the retry.
+		expect(t, f.do("POST", "/integrations/"+in.ID+"/scans", ""), http.StatusInternalServerError, "internal", "internal error")
+		sc, err := f.store.GetScan(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.Status != citadel.ScanFailed || !strings.Contains(sc.FailureCause, "could not start") || sc.FinishedAt.IsZero() {
+			t.Errorf("scan %s after a failed start: %+v", id, sc)
+		}
+	}
+	if _, err := f.store.RunningScan(ctx, in.ID); !citadel.IsNotFound(err) {
+		t.Errorf("lock after failed starts: %v, want released", err)
+	}
+}
+
+func TestMethodsAndRoutes(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code, allow  string
+	}{
+		{"DELETE", "/scans/scan-1", 405, "method_not_allowed", "GET"},
+		{"PUT", "/integrations", 405, "method_not_allowed", "POST"},
+		{"POST", "/frameworks", 405, "method_not_allowed", "GET"},
+		{"GET", "/requirement-assessments/ra-1", 405, "method_not_allowed", "PUT"},
+		{"GET", "/nope", 404, "not_found", ""},
+		{"GET", "/integrations/int-1/nope", 404, "not_found", ""},
+		{"GET", "/", 404, "not_found", ""},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			rec := f.do(tc.method, tc.path, "")
+			expect(t, rec, tc.status, tc.code, "")
+			if tc.allow != "" && !strings.Contains(rec.Header().Get("Allow"), tc.allow) {
+				t.Errorf("Allow %q, want %s", rec.Header().Get("Allow"), tc.allow)
+			}
+		})
+	}
+}
+
+func TestNewRefusesMissingDependencies(t *testing.T) {
+	_, err := New(context.Background(), Deps{Integrations: nil})
+	if err == nil || !strings.Contains(err.Error(), "Executions") || !strings.Contains(err.Error(), "StateMachineARN") {
+		t.Errorf("New without deps: %v", err)
+	}
+}
+
+func TestScheduleInputIsTheStartScanPayload(t *testing.T) {
+	var in citadel.PlanInput
+	if err := json.Unmarshal([]byte(sched.Input("int-7")), &in); err != nil {
+		t.Fatal(err)
+	}
+	want := citadel.PlanInput{Scan: citadel.StartScan{ScanID: "sched-<aws.scheduler.execution-id>", IntegrationID: "int-7", Trigger: citadel.TriggerSchedule}}
+	if d := cmp.Diff(want, in); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}

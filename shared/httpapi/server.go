@@ -1,0 +1,406 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ddb"
+)
+
+// MaxBodyBytes bounds a request body.
+const MaxBodyBytes = 1 << 20
+
+// The store methods each group of routes needs. *ddb.Store has them all.
+type (
+	Integrations interface {
+		CreateIntegration(ctx context.Context, in citadel.Integration) error
+		GetIntegration(ctx context.Context, id string) (citadel.Integration, error)
+		UpdateIntegration(ctx context.Context, in citadel.Integration) error
+		DeleteIntegration(ctx context.Context, id string) error
+		ListIntegrations(ctx context.Context, folderID string, limit int, cursor string) (ddb.Page[citadel.Integration], error)
+	}
+	Scans interface {
+		StartScan(ctx context.Context, sc citadel.Scan) error
+		GetScan(ctx context.Context, scanID string) (citadel.Scan, error)
+		ListScans(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Scan], error)
+		MarkScanRunning(ctx context.Context, integrationID, scanID, executionARN string) (citadel.Scan, error)
+		FinishScan(ctx context.Context, sc citadel.Scan) error
+	}
+	Assets interface {
+		ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Asset], error)
+	}
+	Catalog interface {
+		ListFrameworks(ctx context.Context) ([]citadel.Framework, error)
+		GetFramework(ctx context.Context, id string) (citadel.Framework, error)
+		GetRequirement(ctx context.Context, requirementID string) (citadel.RequirementNode, error)
+	}
+	Controls interface {
+		GetControl(ctx context.Context, id string) (citadel.AppliedControl, error)
+		GetControls(ctx context.Context, ids []string) (map[string]citadel.AppliedControl, error)
+		ListControls(ctx context.Context, folderID string, limit int, cursor string) (ddb.Page[citadel.AppliedControl], error)
+		RequirementsOfControl(ctx context.Context, controlID string) ([]citadel.ControlRequirementMapping, error)
+		LinksOfControl(ctx context.Context, controlID string, kind citadel.LinkKind) ([]citadel.ControlLink, error)
+	}
+	Evidence interface {
+		GetEvidence(ctx context.Context, id string) (citadel.Evidence, error)
+		EvidenceRevisions(ctx context.Context, evidenceID string) ([]citadel.EvidenceRevision, error)
+		VerifyEvidence(ctx context.Context, id string) (*citadel.ChainBreak, error)
+		ReviewEvidence(ctx context.Context, id string, approve bool, comment string) (citadel.Evidence, error)
+	}
+	Assessments interface {
+		PutAssessment(ctx context.Context, ra citadel.RequirementAssessment) (citadel.RequirementAssessment, error)
+	}
+	// Schedules keeps an integration's EventBridge Scheduler schedule in
+	// step with it (shared/scheduler).
+	Schedules interface {
+		Sync(ctx context.Context, in citadel.Integration) error
+		Delete(ctx context.Context, integrationID string) error
+	}
+	// Executions starts the scan state machine (the Step Functions client).
+	Executions interface {
+		StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+	}
+)
+
+// Deps are what the API needs. Every field but Clock, NewID and Log is required.
+type Deps struct {
+	Integrations    Integrations
+	Scans           Scans
+	Assets          Assets
+	Catalog         Catalog
+	Controls        Controls
+	Evidence        Evidence
+	Assessments     Assessments
+	Schedules       Schedules
+	Executions      Executions
+	StateMachineARN string
+	// DefaultFolder is used when a request names no folder_id (citadel.EnvFolderID).
+	DefaultFolder string
+	Clock         citadel.Clock
+	// NewID makes ids (citadel.NewID by default).
+	NewID func(prefix string, now time.Time) string
+	Log   *slog.Logger
+}
+
+// Server is the API. Its zero value is not usable: build it with New.
+type Server struct {
+	Deps
+	mux *http.ServeMux
+}
+
+// handlerFunc is a route's handler: it writes a response or returns an error
+// that the server maps to a status.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// New builds the API from its dependencies and the embedded OpenAPI
+// document. It fails if a route has no operation in the document or an
+// operation has no route.
+func New(ctx context.Context, d Deps) (*Server, error) {
+	missing := []string{}
+	for name, v := range map[string]any{
+		"Integrations": d.Integrations, "Scans": d.Scans, "Assets": d.Assets, "Catalog": d.Catalog,
+		"Controls": d.Controls, "Evidence": d.Evidence, "Assessments": d.Assessments,
+		"Schedules": d.Schedules, "Executions": d.Executions,
+	} {
+		if v == nil {
+			missing = append(missing, name)
+		}
+	}
+	if d.StateMachineARN == "" {
+		missing = append(missing, "StateMachineARN")
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return nil, fmt.Errorf("httpapi: missing dependencies: %s", strings.Join(missing, ", "))
+	}
+	if d.Clock == nil {
+		d.Clock = citadel.SystemClock
+	}
+	if d.NewID == nil {
+		d.NewID = citadel.NewID
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	doc, err := LoadSpec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux()}
+	routes := s.routes()
+	registered := map[string]bool{}
+	for pattern, h := range routes {
+		method, path, _ := strings.Cut(pattern, " ")
+		route, err := Operation(doc, method, path)
+		if err != nil {
+			return nil, fmt.Errorf("httpapi: route %s: %w", pattern, err)
+		}
+		s.mux.Handle(pattern, s.validated(route, h))
+		registered[pattern] = true
+	}
+	for _, op := range Operations(doc) {
+		if !registered[op] {
+			return nil, fmt.Errorf("httpapi: openapi.yaml operation %s has no route", op)
+		}
+	}
+	return s, nil
+}
+
+func (s *Server) routes() map[string]handlerFunc {
+	return map[string]handlerFunc{
+		"POST /integrations":                s.createIntegration,
+		"GET /integrations":                 s.listIntegrations,
+		"GET /integrations/{id}":            s.getIntegration,
+		"PATCH /integrations/{id}":          s.updateIntegration,
+		"DELETE /integrations/{id}":         s.deleteIntegration,
+		"POST /integrations/{id}/scans":     s.startScan,
+		"GET /integrations/{id}/scans":      s.listScans,
+		"GET /scans/{id}":                   s.getScan,
+		"GET /assets":                       s.listAssets,
+		"GET /controls":                     s.listControls,
+		"GET /controls/{id}":                s.getControl,
+		"GET /evidence/{id}":                s.getEvidence,
+		"POST /evidence/{id}/review":        s.reviewEvidence,
+		"GET /frameworks":                   s.listFrameworks,
+		"PUT /requirement-assessments/{id}": s.putAssessment,
+	}
+}
+
+// ServeHTTP routes a request, answering unknown routes (404) and wrong
+// methods (405) with the API's JSON error body, and logs it with its caller.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	caller, requestID := Caller(r.Context())
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// The mux's own 404 or 405 (with its Allow header), as JSON.
+		probe := httptest.NewRecorder()
+		h.ServeHTTP(probe, r)
+		if allow := probe.Header().Get("Allow"); allow != "" {
+			rec.Header().Set("Allow", allow)
+		}
+		if probe.Code == http.StatusMethodNotAllowed {
+			writeJSONError(rec, http.StatusMethodNotAllowed, "method_not_allowed",
+				fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, probe.Header().Get("Allow")))
+		} else {
+			writeJSONError(rec, http.StatusNotFound, string(citadel.CodeNotFound), fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
+		}
+	} else {
+		s.mux.ServeHTTP(rec, r)
+	}
+	level := slog.LevelInfo
+	if rec.status >= 500 {
+		level = slog.LevelError
+	}
+	s.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "route", pattern,
+		"status", rec.status, "caller", caller, "request_id", requestID, "ms", time.Since(start).Milliseconds())
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Caller returns who made the request, as API Gateway's authorizer saw it
+// (the IAM principal's ARN, or the JWT's subject), and API Gateway's request
+// id. Both are "" outside API Gateway.
+func Caller(ctx context.Context) (caller, requestID string) {
+	rc, ok := core.GetAPIGatewayV2ContextFromContext(ctx)
+	if !ok {
+		return "", ""
+	}
+	if a := rc.Authorizer; a != nil {
+		switch {
+		case a.IAM != nil && a.IAM.UserARN != "":
+			caller = a.IAM.UserARN
+		case a.IAM != nil:
+			caller = a.IAM.CallerID
+		case a.JWT != nil:
+			caller = a.JWT.Claims["sub"]
+		}
+	}
+	return caller, rc.RequestID
+}
+
+// validated wraps a route's handler: the body is bounded and read, the
+// request validated against its operation, then the handler runs and its
+// error, if any, becomes the JSON error response.
+func (s *Server) validated(route *routers.Route, h handlerFunc) http.Handler {
+	opts := validationOptions()
+	hasBody := route.Operation.RequestBody != nil
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			writeJSONError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes))
+			return
+		case err != nil:
+			writeJSONError(w, http.StatusBadRequest, string(citadel.CodeInvalid), "request body could not be read: "+err.Error())
+			return
+		}
+		if hasBody && len(body) > 0 {
+			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if err != nil || mt != "application/json" {
+				writeJSONError(w, http.StatusUnsupportedMediaType, "unsupported_media_type",
+					fmt.Sprintf("Content-Type must be application/json, not %q", r.Header.Get("Content-Type")))
+				return
+			}
+		}
+		r.ContentLength = int64(len(body))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		params := map[string]string{}
+		for _, p := range append(route.PathItem.Parameters, route.Operation.Parameters...) {
+			if p.Value != nil && p.Value.In == "path" {
+				params[p.Value.Name] = r.PathValue(p.Value.Name)
+			}
+		}
+		in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: opts}
+		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+			writeJSONError(w, http.StatusBadRequest, string(citadel.CodeInvalid), validationMessage(err))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// Status is the HTTP status of an error's citadel code.
+func Status(err error) int {
+	switch citadel.CodeOf(err) {
+	case citadel.CodeInvalid:
+		return http.StatusBadRequest
+	case citadel.CodeNotFound:
+		return http.StatusNotFound
+	case citadel.CodeConflict:
+		return http.StatusConflict
+	}
+	if citadel.IsRetryable(err) {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := Status(err)
+	code, msg := string(citadel.CodeOf(err)), err.Error()
+	switch status {
+	case http.StatusServiceUnavailable:
+		code, msg = "unavailable", "the service is busy; retry shortly"
+		w.Header().Set("Retry-After", "1")
+	case http.StatusInternalServerError:
+		// The cause goes to the log, not to the caller.
+		_, requestID := Caller(r.Context())
+		s.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID, "error", err.Error())
+		code, msg = string(citadel.CodeInternal), "internal error"
+		if requestID != "" {
+			msg += " (request " + requestID + ")"
+		}
+	}
+	var de *citadel.Error
+	if errors.As(err, &de) && status < 500 {
+		msg = de.Error()
+	}
+	writeJSONError(w, status, code, msg)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, ErrorBody{Error: code, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(ErrorBody{Error: string(citadel.CodeInternal), Message: "response could not be encoded"})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// decode reads a validated JSON body into v, refusing unknown fields (the
+// document refuses them too; this keeps the two in step).
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return citadel.Invalid("request body: %s", err.Error())
+	}
+	if dec.More() {
+		return citadel.Invalid("request body: more than one JSON value")
+	}
+	return nil
+}
+
+// folder is the folder a request names, or the default one.
+func (s *Server) folder(named string) (string, error) {
+	if named != "" {
+		return named, nil
+	}
+	if s.DefaultFolder == "" {
+		return "", citadel.Invalid("folder_id is required (this deployment has no default folder)")
+	}
+	return s.DefaultFolder, nil
+}
+
+// pageParams reads ?limit= and ?cursor= (already validated by the document).
+func pageParams(r *http.Request) (limit int, cursor string, err error) {
+	q := r.URL.Query()
+	limit = 100
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
+			return 0, "", citadel.Invalid("limit %q must be an integer from 1 to 1000", v)
+		}
+	}
+	return limit, q.Get("cursor"), nil
+}
+
+// writePage answers a list: items is never null.
+func writePage[T any](w http.ResponseWriter, p ddb.Page[T]) {
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// nonNil turns a nil slice into an empty one, for JSON.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
