@@ -1,0 +1,410 @@
+// Package assetsync is step 1 of a scan: it collects the integration's AWS
+// inventory (shared/inventory) and brings the stored assets and their
+// relationships up to date.
+//
+// Writes grow with drift, not with inventory: an asset whose fingerprint is
+// unchanged costs no write; its last_seen is kept by one coverage item per
+// (service, region) scope (see ddb.EffectiveLastSeen). Assets not seen are
+// deactivated only in the scopes whose collector succeeded: a failing
+// collector is reported in the output and leaves its assets and edges as
+// they were.
+package assetsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/citadelsecure/citadel/shared/awsx"
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/inventory"
+)
+
+// Store is what the step needs of the store.
+type Store interface {
+	AssetStates(ctx context.Context, integrationID string) ([]ddb.AssetState, error)
+	PutAssets(ctx context.Context, assets []citadel.Asset) error
+	DeactivateAssets(ctx context.Context, integrationID string, gone []ddb.Deactivation) (int, error)
+	ListRelationships(ctx context.Context, integrationID string) ([]citadel.AssetRelationship, error)
+	PutRelationships(ctx context.Context, rels []citadel.AssetRelationship) error
+	DeleteRelationships(ctx context.Context, rels []citadel.AssetRelationship) error
+	ListCoverage(ctx context.Context, integrationID string) ([]ddb.Coverage, error)
+	PutCoverage(ctx context.Context, cov []ddb.Coverage) error
+	Usage() citadel.Usage
+}
+
+// Handler runs the asset-sync step.
+type Handler struct {
+	Store Store
+	// AWS is the scanner's own configuration; the integration's role is
+	// assumed from it.
+	AWS      aws.Config
+	Registry inventory.Registry // inventory.Default() when nil
+	Clock    citadel.Clock      // citadel.SystemClock when nil
+	Options  inventory.Options
+	Log      *slog.Logger
+}
+
+var (
+	accountRE = regexp.MustCompile(`^\d{12}$`)
+	roleRE    = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+)
+
+// Validate refuses a plan the step cannot sync: no integration, no or a
+// malformed account id, a malformed role ARN or one of another account, a
+// malformed region.
+func Validate(p citadel.PlanOutput) error {
+	switch {
+	case p.IntegrationID == "":
+		return citadel.Invalid("asset sync: the plan names no integration")
+	case p.AccountID == "":
+		return citadel.Invalid("asset sync: integration %s has no account id", p.IntegrationID)
+	case !accountRE.MatchString(p.AccountID):
+		return citadel.Invalid("asset sync: integration %s has account id %q, want 12 digits", p.IntegrationID, p.AccountID)
+	}
+	if p.RoleARN != "" {
+		m := roleRE.FindStringSubmatch(p.RoleARN)
+		if m == nil {
+			return citadel.Invalid("asset sync: integration %s has role ARN %q, want arn:aws:iam::<account>:role/<name>", p.IntegrationID, p.RoleARN)
+		}
+		if m[2] != p.AccountID {
+			return citadel.Invalid("asset sync: integration %s has role ARN %q in account %s, not its account %s", p.IntegrationID, p.RoleARN, m[2], p.AccountID)
+		}
+	}
+	for _, r := range p.Regions {
+		if !regionRE.MatchString(r) {
+			return citadel.Invalid("asset sync: integration %s has region %q, not a region name", p.IntegrationID, r)
+		}
+	}
+	return nil
+}
+
+// Handle syncs the integration's inventory.
+func (h *Handler) Handle(ctx context.Context, in citadel.AssetSyncInput) (citadel.AssetSyncOutput, error) {
+	p := in.Plan
+	if err := Validate(p); err != nil {
+		return citadel.AssetSyncOutput{}, err
+	}
+	log := h.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("step", citadel.StepAssetSync, "scan_id", p.ScanID, "integration_id", p.IntegrationID)
+	clock := h.Clock
+	if clock == nil {
+		clock = citadel.SystemClock
+	}
+	reg := h.Registry
+	if reg == nil {
+		reg = inventory.Default()
+	}
+	startUsage := h.Store.Usage()
+
+	session := "citadel-asset-sync"
+	if p.ScanID != "" && citadel.ValidID(p.ScanID) {
+		session = "citadel-" + p.ScanID
+		if len(session) > 64 {
+			session = session[:64]
+		}
+	}
+	cfg := awsx.AssumeRole(h.AWS, p.RoleARN, p.ExternalID, session)
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return citadel.AssetSyncOutput{}, awsErr(fmt.Errorf("asset sync: credentials for integration %s (role %q): %w", p.IntegrationID, p.RoleARN, err))
+	}
+	if got := aws.ToString(id.Account); got != p.AccountID {
+		return citadel.AssetSyncOutput{}, citadel.Invalid("asset sync: the credentials of integration %s are for account %s, not its account %s", p.IntegrationID, got, p.AccountID)
+	}
+	regions := append([]string(nil), p.Regions...)
+	if len(regions) == 0 {
+		if regions, err = inventory.EnabledRegions(ctx, cfg); err != nil {
+			return citadel.AssetSyncOutput{}, awsErr(fmt.Errorf("asset sync: %w", err))
+		}
+	}
+	sort.Strings(regions)
+
+	opt := h.Options
+	opt.Log = log
+	start := time.Now()
+	results := inventory.Run(ctx, cfg, p.AccountID, regions, reg, opt)
+	if err := ctx.Err(); err != nil {
+		return citadel.AssetSyncOutput{}, citadel.Retryable(fmt.Errorf("asset sync: %w", err))
+	}
+	out, err := h.apply(ctx, p, reg, results, clock())
+	out.Usage = h.Store.Usage().Sub(startUsage)
+	if err != nil {
+		return out, err
+	}
+	log.Info("asset sync done", "regions", len(regions), "assets_created", out.AssetsCreated, "assets_updated", out.AssetsUpdated,
+		"assets_deactivated", out.AssetsDeactivated, "total_assets", out.TotalAssets, "relationships_created", out.RelationshipsCreated,
+		"relationships_deleted", out.RelationshipsDeleted, "errors", len(out.Errors), "duration_ms", time.Since(start).Milliseconds(),
+		"write_units", out.Usage.WriteUnits)
+	return out, nil
+}
+
+// awsErr marks throttling and transient failures retryable; others (access
+// denied assuming the role ...) stay as they are, wrapped with context.
+func awsErr(err error) error {
+	var re interface{ RetryableError() bool }
+	if errors.As(err, &re) && re.RetryableError() {
+		return citadel.Retryable(err)
+	}
+	switch inventory.ErrorCode(err) {
+	case "Throttling", "ThrottlingException", "RequestLimitExceeded", "Timeout", "ServiceUnavailable", "InternalFailure":
+		return citadel.Retryable(err)
+	}
+	return err
+}
+
+type scopeKey struct{ typ, region string }
+
+// apply diffs the collected inventory against the store and writes the drift.
+func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, reg inventory.Registry, results []inventory.Result, now time.Time) (citadel.AssetSyncOutput, error) {
+	out := citadel.AssetSyncOutput{Errors: inventory.Errors(results)}
+	integ := p.IntegrationID
+
+	succeeded := map[scopeKey]bool{}
+	seen := map[string]citadel.Asset{}
+	var seenOrder []string
+	aliases := map[string][]string{}
+	var edges []citadel.AssetRelationship
+	for _, r := range results {
+		if r.Err != nil {
+			continue
+		}
+		succeeded[scopeKey{r.ResourceType, r.Region}] = true
+		for _, a := range r.Batch.Assets {
+			if _, dup := seen[a.SourceID]; dup {
+				continue
+			}
+			a.IntegrationID = integ
+			a.ID = citadel.AssetID(integ, a.Source, a.SourceID)
+			a.Fingerprint = a.ComputeFingerprint()
+			seen[a.SourceID] = a
+			seenOrder = append(seenOrder, a.SourceID)
+		}
+		for k, v := range r.Batch.Aliases {
+			aliases[k] = append(aliases[k], v...)
+		}
+		for _, e := range r.Batch.Edges {
+			edges = append(edges, citadel.AssetRelationship{IntegrationID: integ, FromARN: e.From, ToARN: e.To, Kind: e.Kind})
+		}
+	}
+
+	states, err := h.Store.AssetStates(ctx, integ)
+	if err != nil {
+		return out, fmt.Errorf("asset sync: %w", err)
+	}
+	coverage, err := h.Store.ListCoverage(ctx, integ)
+	if err != nil {
+		return out, fmt.Errorf("asset sync: %w", err)
+	}
+	prevSynced := map[scopeKey]time.Time{}
+	covByScope := map[[2]string]ddb.Coverage{}
+	for _, c := range coverage {
+		covByScope[[2]string{c.Service, c.Region}] = c
+		for typ, tc := range c.Types {
+			prevSynced[scopeKey{typ, c.Region}] = tc.SyncedAt
+		}
+	}
+
+	// scopeOf is the coverage scope of a stored asset; ok is false for types
+	// no collector of the registry owns (never deactivated here).
+	scopeOf := func(typ, region string) (scopeKey, bool) {
+		c, ok := reg.Lookup(typ)
+		if !ok {
+			return scopeKey{}, false
+		}
+		return scopeKey{typ, inventory.ScopeRegion(c, region)}, true
+	}
+
+	stored := make(map[string]ddb.AssetState, len(states))
+	for _, s := range states {
+		stored[s.ARN] = s
+	}
+	var writes []citadel.Asset
+	for _, arn := range seenOrder {
+		a := seen[arn]
+		s, ok := stored[arn]
+		switch {
+		case !ok:
+			a.FirstSeen, a.LastSeen = now, now
+			out.AssetsCreated++
+		case s.Fingerprint != a.Fingerprint || !s.IsActive:
+			a.FirstSeen, a.LastSeen = s.FirstSeen, now
+			out.AssetsUpdated++
+		default:
+			continue
+		}
+		writes = append(writes, a)
+	}
+	var gone []ddb.Deactivation
+	active := map[string]bool{}
+	for arn := range seen {
+		active[arn] = true
+	}
+	for _, s := range states {
+		if !s.IsActive || active[s.ARN] {
+			continue
+		}
+		sc, ok := scopeOf(s.ServiceType, s.Region)
+		if ok && succeeded[sc] {
+			last := s.LastSeen
+			if t := prevSynced[sc]; t.After(last) {
+				last = t
+			}
+			gone = append(gone, ddb.Deactivation{ARN: s.ARN, LastSeen: last, ItemBytes: s.ItemBytes})
+			continue
+		}
+		active[s.ARN] = true // its scope failed or was not synced: left as it was
+	}
+	if err := h.Store.PutAssets(ctx, writes); err != nil {
+		return out, fmt.Errorf("asset sync: %w", err)
+	}
+	n, err := h.Store.DeactivateAssets(ctx, integ, gone)
+	out.AssetsDeactivated = n
+	if err != nil {
+		return out, fmt.Errorf("asset sync: %w", err)
+	}
+	out.TotalAssets = len(active)
+
+	if err := h.syncEdges(ctx, &out, integ, edges, aliases, active, func(from string) bool {
+		if a, ok := seen[from]; ok {
+			sc, ok := scopeOf(a.ServiceType, a.Region)
+			return ok && succeeded[sc]
+		}
+		if s, ok := stored[from]; ok {
+			sc, ok := scopeOf(s.ServiceType, s.Region)
+			return ok && succeeded[sc]
+		}
+		return false
+	}); err != nil {
+		return out, err
+	}
+
+	if err := h.Store.PutCoverage(ctx, updatedCoverage(integ, p.ScanID, results, covByScope, now)); err != nil {
+		return out, fmt.Errorf("asset sync: %w", err)
+	}
+	return out, nil
+}
+
+// syncEdges resolves aliases, keeps the edges whose both ends are active and
+// writes the difference with the stored edges. A stored edge goes when an
+// end is no longer active, or when its source's scope was collected and did
+// not report it again; edges of sources in failed scopes stay.
+func (h *Handler) syncEdges(ctx context.Context, out *citadel.AssetSyncOutput, integ string, emitted []citadel.AssetRelationship,
+	aliases map[string][]string, active map[string]bool, collected func(from string) bool) error {
+	want := map[citadel.AssetRelationship]bool{}
+	// An edge to an ARN that is neither an asset nor a known alias (say, an
+	// instance profile while the role collector fails) pins the stored edges
+	// of its source and kind: the sync cannot tell whether they still hold.
+	type fromKind struct {
+		from string
+		kind citadel.RelationshipKind
+	}
+	pinned := map[fromKind]bool{}
+	for _, e := range emitted {
+		targets := []string{e.ToARN}
+		if t, ok := aliases[e.ToARN]; ok {
+			targets = t
+		} else if !active[e.ToARN] {
+			pinned[fromKind{e.FromARN, e.Kind}] = true
+		}
+		for _, to := range targets {
+			e.ToARN = to
+			if active[e.FromARN] && active[to] && e.FromARN != to {
+				want[e] = true
+			}
+		}
+	}
+	existing, err := h.Store.ListRelationships(ctx, integ)
+	if err != nil {
+		return fmt.Errorf("asset sync: %w", err)
+	}
+	have := map[citadel.AssetRelationship]bool{}
+	var del []citadel.AssetRelationship
+	for _, e := range existing {
+		have[e] = true
+		if want[e] {
+			continue
+		}
+		if !active[e.FromARN] || !active[e.ToARN] || collected(e.FromARN) && !pinned[fromKind{e.FromARN, e.Kind}] {
+			del = append(del, e)
+		}
+	}
+	var add []citadel.AssetRelationship
+	for e := range want {
+		if !have[e] {
+			add = append(add, e)
+		}
+	}
+	sortEdges(add)
+	sortEdges(del)
+	if err := h.Store.PutRelationships(ctx, add); err != nil {
+		return fmt.Errorf("asset sync: %w", err)
+	}
+	out.RelationshipsCreated = len(add)
+	if err := h.Store.DeleteRelationships(ctx, del); err != nil {
+		return fmt.Errorf("asset sync: %w", err)
+	}
+	out.RelationshipsDeleted = len(del)
+	return nil
+}
+
+func sortEdges(es []citadel.AssetRelationship) {
+	sort.Slice(es, func(i, j int) bool {
+		a, b := es[i], es[j]
+		if a.FromARN != b.FromARN {
+			return a.FromARN < b.FromARN
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.ToARN < b.ToARN
+	})
+}
+
+// updatedCoverage folds this sync's results into the coverage of every
+// (service, region) scope it ran.
+func updatedCoverage(integ, scanID string, results []inventory.Result, prev map[[2]string]ddb.Coverage, now time.Time) []ddb.Coverage {
+	next := map[[2]string]ddb.Coverage{}
+	var order [][2]string
+	for _, r := range results {
+		k := [2]string{r.Service, r.Region}
+		c, ok := next[k]
+		if !ok {
+			c = prev[k]
+			c.IntegrationID, c.Service, c.Region, c.ScanID = integ, r.Service, r.Region, scanID
+			types := map[string]ddb.ScopeTypeCoverage{}
+			for t, tc := range c.Types {
+				types[t] = tc
+			}
+			c.Types = types
+			c.SyncedAt = now
+			order = append(order, k)
+		}
+		tc := c.Types[r.ResourceType]
+		if r.Err != nil {
+			tc.Error, tc.FailedAt = fmt.Sprintf("%s: %v", inventory.ErrorCode(r.Err), r.Err), now
+			c.SyncedAt = prev[k].SyncedAt // the scope is not fully synced
+		} else {
+			tc = ddb.ScopeTypeCoverage{SyncedAt: now, Assets: len(r.Batch.Assets)}
+		}
+		c.Types[r.ResourceType] = tc
+		next[k] = c
+	}
+	cov := make([]ddb.Coverage, 0, len(order))
+	for _, k := range order {
+		cov = append(cov, next[k])
+	}
+	return cov
+}
