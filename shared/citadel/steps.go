@@ -53,8 +53,8 @@ type PlanOutput struct {
 	IntegrationID string    `json:"integration_id"`
 	FolderID      string    `json:"folder_id"`
 	AccountID     string    `json:"account_id"`
-	RoleARN       string    `json:"role_arn,omitempty"`
-	ExternalID    string    `json:"external_id,omitempty"`
+	RoleARN       string    `json:"role_arn"`    // always present: the state machine reads $.plan.role_arn
+	ExternalID    string    `json:"external_id"` // always present: the state machine reads $.plan.external_id
 	Regions       []string  `json:"regions,omitempty"`
 	RegionsArg    string    `json:"regions_arg"` // space-separated, for the Prowler task's environment
 	Bucket        string    `json:"bucket"`
