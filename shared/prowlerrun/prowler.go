@@ -101,6 +101,12 @@ func packageDir(ctx context.Context, bin string) (string, error) {
 	return string(bytes.TrimSpace(out)), nil
 }
 
+// WithEnv returns a copy of p whose subprocess also gets env.
+func (p *Prowler) WithEnv(env ...string) *Prowler {
+	return &Prowler{Bin: p.Bin, PackageDir: p.PackageDir, Version: p.Version, LogLevel: p.LogLevel,
+		Env: append(slices.Clone(p.Env), env...)}
+}
+
 // ChecksDir is the folder of the AWS checks in the package.
 func (p *Prowler) ChecksDir() string {
 	return filepath.Join(p.PackageDir, "providers", "aws", "services")
