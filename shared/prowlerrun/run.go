@@ -207,7 +207,7 @@ func (p *Prowler) environ() []string {
 // maxLine bounds a line kept from Prowler's output; the rest is dropped.
 const maxLine = 16 << 10
 
-// eachLine calls fn for every line of r, cut at maxLine, and drains r to its
+// eachLine calls fn for every non-empty line of r, cut at maxLine, and drains r to its
 // end so the subprocess never blocks on a full pipe.
 func eachLine(r io.Reader, fn func(string)) {
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -220,8 +220,8 @@ func eachLine(r io.Reader, fn func(string)) {
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
-		if len(buf) > 0 {
-			fn(strings.TrimRight(string(buf), "\r\n"))
+		if line := strings.TrimRight(string(buf), "\r\n"); line != "" {
+			fn(line)
 		}
 		buf = buf[:0]
 		if err != nil {
