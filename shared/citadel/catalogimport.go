@@ -1,0 +1,59 @@
+package citadel
+
+// CatalogImportInput is the catalog-import function's input (and the
+// `citadel catalog import` flags).
+type CatalogImportInput struct {
+	// ProwlerSource is a Prowler folder: a local directory (installed or
+	// flat layout) or an S3 prefix (s3://bucket/catalog/prowler/) laid out
+	// like the installed package. Empty: the locally installed Prowler.
+	ProwlerSource string `json:"prowler_source,omitempty"`
+	// ProwlerVersion overrides the detected version.
+	ProwlerVersion string `json:"prowler_version,omitempty"`
+	// SCFSource is a folder (directory or S3 prefix) with scf-<version>.yaml
+	// and mapping-*-and-scf-<version>.yaml; empty imports Prowler alone.
+	SCFSource string `json:"scf_source,omitempty"`
+	// MaxLinksPerCheck caps the SCF controls kept per check (default 3).
+	MaxLinksPerCheck int `json:"max_links_per_check,omitempty"`
+}
+
+// CatalogWrites counts what an import wrote, per kind of item.
+type CatalogWrites struct {
+	Checks            int `json:"checks"`
+	ChecksDeprecated  int `json:"checks_deprecated"`
+	Frameworks        int `json:"frameworks"`
+	Requirements      int `json:"requirements"`
+	SCFControls       int `json:"scf_controls"`
+	SCFMappings       int `json:"scf_mappings"`
+	SCFMappingsDelete int `json:"scf_mappings_deleted"`
+	Links             int `json:"links"`
+	LinksDeleted      int `json:"links_deleted"`
+	Templates         int `json:"templates"`
+	Version           int `json:"version"`
+}
+
+// Total is the number of items written or deleted.
+func (w CatalogWrites) Total() int {
+	return w.Checks + w.ChecksDeprecated + w.Frameworks + w.Requirements + w.SCFControls +
+		w.SCFMappings + w.SCFMappingsDelete + w.Links + w.LinksDeleted + w.Templates + w.Version
+}
+
+// CatalogImportOutput says what the import found and what it changed.
+type CatalogImportOutput struct {
+	ProwlerVersion   string              `json:"prowler_version"`
+	ProwlerLayout    string              `json:"prowler_layout"`
+	SCFVersion       string              `json:"scf_version,omitempty"`
+	SCFImported      bool                `json:"scf_imported"`
+	Message          string              `json:"message"`
+	Checks           int                 `json:"checks"`
+	DeprecatedChecks int                 `json:"deprecated_checks"`
+	Frameworks       int                 `json:"frameworks"`
+	Requirements     int                 `json:"requirements"`
+	SCFControls      int                 `json:"scf_controls"`
+	SCFMappings      int                 `json:"scf_mappings"`
+	Links            int                 `json:"links"`
+	Templates        int                 `json:"templates"`
+	UnknownChecks    map[string][]string `json:"unknown_checks,omitempty"` // check id → requirements listing it
+	SkippedFiles     []string            `json:"skipped_files,omitempty"`
+	Writes           CatalogWrites       `json:"writes"`
+	Usage            Usage               `json:"usage"`
+}

@@ -1,0 +1,428 @@
+// Package catalogimport is the catalog-import step: it reads Prowler's check
+// metadata and compliance files and, when given, the SCF library and mapping
+// files (from a local folder or an S3 prefix), parses and validates all of
+// them, then writes only what differs from the stored catalog. Importing the
+// same versions twice writes nothing; a newer Prowler version updates what
+// changed and marks checks it no longer ships deprecated (never deleted).
+package catalogimport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/citadelsecure/citadel/shared/catalog"
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+// Store is what the import needs from the catalog store (ddb.Store).
+type Store interface {
+	ListChecks(ctx context.Context) ([]citadel.SecurityCheck, error)
+	PutChecks(ctx context.Context, checks []citadel.SecurityCheck) error
+	ListFrameworks(ctx context.Context) ([]citadel.Framework, error)
+	PutFrameworks(ctx context.Context, fws []citadel.Framework) error
+	ListRequirements(ctx context.Context, frameworkID string) ([]citadel.RequirementNode, error)
+	PutRequirements(ctx context.Context, reqs []citadel.RequirementNode) error
+	ListSCFControls(ctx context.Context) ([]citadel.SCFControl, error)
+	PutSCFControls(ctx context.Context, controls []citadel.SCFControl) error
+	ListSCFMappings(ctx context.Context) ([]citadel.SCFFrameworkMapping, error)
+	PutSCFMappings(ctx context.Context, maps []citadel.SCFFrameworkMapping) error
+	DeleteSCFMappings(ctx context.Context, maps []citadel.SCFFrameworkMapping) error
+	ListCheckSCFLinks(ctx context.Context) ([]citadel.CheckSCFLink, error)
+	PutCheckSCFLinks(ctx context.Context, links []citadel.CheckSCFLink) error
+	DeleteCheckSCFLinks(ctx context.Context, links []citadel.CheckSCFLink) error
+	ListReferenceControls(ctx context.Context) ([]citadel.ReferenceControl, error)
+	PutReferenceControls(ctx context.Context, rcs []citadel.ReferenceControl) error
+	GetCatalogVersion(ctx context.Context) (citadel.CatalogVersion, error)
+	PutCatalogVersion(ctx context.Context, v citadel.CatalogVersion) error
+	Usage() citadel.Usage
+}
+
+// Handler runs the import.
+type Handler struct {
+	Store Store
+	// S3 fetches s3:// sources; nil means such sources are refused.
+	S3 ObjectStore
+	// FindProwler locates the installed Prowler when the input names no
+	// source (default: FindInstalledProwler).
+	FindProwler func(ctx context.Context) (string, error)
+	Clock       citadel.Clock
+	Log         *slog.Logger
+}
+
+// Handle imports the catalog.
+func (h *Handler) Handle(ctx context.Context, in citadel.CatalogImportInput) (citadel.CatalogImportOutput, error) {
+	out, _, err := h.Run(ctx, in)
+	return out, err
+}
+
+// Run imports the catalog and also returns what it parsed (the CLI prints
+// its join report and links).
+func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citadel.CatalogImportOutput, *catalog.Catalog, error) {
+	log := h.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	clock := h.Clock
+	if clock == nil {
+		clock = citadel.SystemClock
+	}
+	start := h.Store.Usage()
+
+	prowlerFS, cleanup, err := h.open(ctx, in.ProwlerSource, true)
+	if err != nil {
+		return citadel.CatalogImportOutput{}, nil, err
+	}
+	defer cleanup()
+	var scfFS fs.FS
+	if in.SCFSource != "" {
+		var cleanupSCF func()
+		scfFS, cleanupSCF, err = h.open(ctx, in.SCFSource, false)
+		if err != nil {
+			return citadel.CatalogImportOutput{}, nil, err
+		}
+		defer cleanupSCF()
+	}
+	// Parse and validate everything before writing anything.
+	cat, err := catalog.Build(prowlerFS, scfFS, catalog.Options{
+		ProwlerVersion: in.ProwlerVersion,
+		Links:          catalog.LinkOptions{MaxPerCheck: in.MaxLinksPerCheck},
+	})
+	if err != nil {
+		return citadel.CatalogImportOutput{}, nil, err
+	}
+	if cat.Prowler.Version == "" {
+		return citadel.CatalogImportOutput{}, nil, citadel.Invalid("Prowler version unknown: the folder has neither config/config.py nor VERSION; pass it explicitly")
+	}
+	out := citadel.CatalogImportOutput{
+		ProwlerVersion: cat.Prowler.Version, ProwlerLayout: string(cat.Prowler.Layout),
+		SCFImported: cat.SCF != nil, Checks: len(cat.Prowler.Checks), Frameworks: len(cat.Prowler.Frameworks),
+		Requirements: len(cat.Prowler.Requirements), Templates: len(cat.Templates),
+		UnknownChecks: cat.Prowler.UnknownChecks, SkippedFiles: cat.Prowler.SkippedFiles,
+	}
+	if cat.SCF != nil {
+		out.SCFVersion, out.SCFControls, out.SCFMappings, out.Links = cat.SCF.Version, len(cat.SCF.Controls), len(cat.Mappings), len(cat.Links)
+	}
+	for _, c := range cat.Prowler.Checks {
+		if c.Deprecated {
+			out.DeprecatedChecks++
+		}
+	}
+
+	w, deprecated, err := h.apply(ctx, cat, clock)
+	out.Writes = w
+	out.DeprecatedChecks += deprecated
+	out.Usage = usageSince(start, h.Store.Usage())
+	if err != nil {
+		return out, cat, err
+	}
+	switch {
+	case cat.SCF == nil:
+		out.Message = fmt.Sprintf("imported Prowler %s only: no SCF files given, so no SCF controls, mappings or check links (scans use the requirement-based fallback); %d items written", out.ProwlerVersion, w.Total())
+	case w.Total() == 0:
+		out.Message = fmt.Sprintf("catalog already up to date (Prowler %s, SCF %s): nothing written", out.ProwlerVersion, out.SCFVersion)
+	default:
+		out.Message = fmt.Sprintf("imported Prowler %s and SCF %s: %d items written", out.ProwlerVersion, out.SCFVersion, w.Total())
+	}
+	log.InfoContext(ctx, "catalog import", "prowler_version", out.ProwlerVersion, "scf_version", out.SCFVersion,
+		"writes", w.Total(), "requests", out.Usage.Requests, "write_units", out.Usage.WriteUnits, "unknown_checks", len(out.UnknownChecks))
+	return out, cat, nil
+}
+
+func usageSince(a, b citadel.Usage) citadel.Usage {
+	return citadel.Usage{Requests: b.Requests - a.Requests, ReadUnits: b.ReadUnits - a.ReadUnits, WriteUnits: b.WriteUnits - a.WriteUnits}
+}
+
+var same = cmpopts.EquateEmpty()
+
+func equal(a, b any) bool { return cmp.Equal(a, b, same) }
+
+// apply writes what differs between the stored catalog and cat.
+func (h *Handler) apply(ctx context.Context, cat *catalog.Catalog, clock citadel.Clock) (w citadel.CatalogWrites, deprecated int, err error) {
+	s := h.Store
+	// Checks: a check's ProwlerVersion is the version its stored content
+	// came from, so an upgrade rewrites only the checks that changed.
+	stored, err := s.ListChecks(ctx)
+	if err != nil {
+		return w, 0, err
+	}
+	old := map[string]citadel.SecurityCheck{}
+	for _, c := range stored {
+		old[c.ID] = c
+	}
+	var checks []citadel.SecurityCheck
+	for _, c := range cat.Prowler.Checks {
+		o, ok := old[c.ID]
+		delete(old, c.ID)
+		if ok {
+			cmpC := c
+			cmpC.ProwlerVersion = o.ProwlerVersion
+			if equal(o, cmpC) {
+				continue
+			}
+		}
+		checks = append(checks, c)
+	}
+	w.Checks = len(checks)
+	for _, o := range old { // stored, no longer shipped: deprecate, never delete
+		if !o.Deprecated {
+			o.Deprecated = true
+			checks = append(checks, o)
+			w.ChecksDeprecated++
+		}
+		deprecated++
+	}
+	if err := s.PutChecks(ctx, checks); err != nil {
+		return w, deprecated, err
+	}
+
+	storedFws, err := s.ListFrameworks(ctx)
+	if err != nil {
+		return w, deprecated, err
+	}
+	oldFw := map[string]citadel.Framework{}
+	for _, f := range storedFws {
+		oldFw[f.ID] = f
+	}
+	var fws []citadel.Framework
+	for _, f := range cat.Prowler.Frameworks {
+		if o, ok := oldFw[f.ID]; !ok || !equal(o, f) {
+			fws = append(fws, f)
+		}
+	}
+	w.Frameworks = len(fws)
+	var reqs []citadel.RequirementNode
+	byFw := map[string][]citadel.RequirementNode{}
+	for _, r := range cat.Prowler.Requirements {
+		byFw[r.FrameworkID] = append(byFw[r.FrameworkID], r)
+	}
+	for _, f := range cat.Prowler.Frameworks {
+		oldReqs := map[string]citadel.RequirementNode{}
+		if _, ok := oldFw[f.ID]; ok {
+			got, err := s.ListRequirements(ctx, f.ID)
+			if err != nil {
+				return w, deprecated, err
+			}
+			for _, r := range got {
+				oldReqs[r.ID] = r
+			}
+		}
+		for _, r := range byFw[f.ID] {
+			if o, ok := oldReqs[r.ID]; !ok || !equal(o, r) {
+				reqs = append(reqs, r)
+			}
+		}
+	}
+	w.Requirements = len(reqs)
+	if err := s.PutRequirements(ctx, reqs); err != nil {
+		return w, deprecated, err
+	}
+	// Frameworks after their requirements: a framework is listed only once
+	// its requirements are in.
+	if err := s.PutFrameworks(ctx, fws); err != nil {
+		return w, deprecated, err
+	}
+
+	if cat.SCF != nil {
+		if err := h.applySCF(ctx, cat, &w); err != nil {
+			return w, deprecated, err
+		}
+	}
+
+	storedTpl, err := s.ListReferenceControls(ctx)
+	if err != nil {
+		return w, deprecated, err
+	}
+	oldTpl := map[string]citadel.ReferenceControl{}
+	for _, t := range storedTpl {
+		oldTpl[t.ID] = t
+	}
+	var tpls []citadel.ReferenceControl
+	for _, t := range cat.Templates {
+		if o, ok := oldTpl[t.ID]; !ok || !equal(o, t) {
+			tpls = append(tpls, t)
+		}
+	}
+	w.Templates = len(tpls)
+	if err := s.PutReferenceControls(ctx, tpls); err != nil {
+		return w, deprecated, err
+	}
+
+	v := citadel.CatalogVersion{ProwlerVersion: cat.Prowler.Version, TemplatesHash: cat.TemplatesHash}
+	cur, err := s.GetCatalogVersion(ctx)
+	if err != nil && !citadel.IsNotFound(err) {
+		return w, deprecated, err
+	}
+	v.SCFVersion = cur.SCFVersion // kept when this import had no SCF files
+	if cat.SCF != nil {
+		v.SCFVersion = cat.SCF.Version
+	}
+	if w.Total() > 0 || err != nil || cur.ProwlerVersion != v.ProwlerVersion || cur.SCFVersion != v.SCFVersion || cur.TemplatesHash != v.TemplatesHash {
+		v.ImportedAt = clock()
+		if err := s.PutCatalogVersion(ctx, v); err != nil {
+			return w, deprecated, err
+		}
+		w.Version = 1
+	}
+	return w, deprecated, nil
+}
+
+func (h *Handler) applySCF(ctx context.Context, cat *catalog.Catalog, w *citadel.CatalogWrites) error {
+	s := h.Store
+	storedCtl, err := s.ListSCFControls(ctx)
+	if err != nil {
+		return err
+	}
+	oldCtl := map[string]citadel.SCFControl{}
+	for _, c := range storedCtl {
+		oldCtl[c.ID] = c
+	}
+	var ctls []citadel.SCFControl
+	for _, c := range cat.SCF.Controls {
+		if o, ok := oldCtl[c.ID]; !ok || o != c {
+			ctls = append(ctls, c)
+		}
+	}
+	w.SCFControls = len(ctls)
+	if err := s.PutSCFControls(ctx, ctls); err != nil {
+		return err
+	}
+
+	storedMaps, err := s.ListSCFMappings(ctx)
+	if err != nil {
+		return err
+	}
+	mapKey := func(m citadel.SCFFrameworkMapping) string { return m.SCFID + "|" + m.RequirementID }
+	oldMap := map[string]citadel.SCFFrameworkMapping{}
+	for _, m := range storedMaps {
+		oldMap[mapKey(m)] = m
+	}
+	var maps []citadel.SCFFrameworkMapping
+	for _, m := range cat.Mappings {
+		k := mapKey(m)
+		if o, ok := oldMap[k]; !ok || o != m {
+			maps = append(maps, m)
+		}
+		delete(oldMap, k)
+	}
+	var staleMaps []citadel.SCFFrameworkMapping
+	for _, m := range oldMap {
+		staleMaps = append(staleMaps, m)
+	}
+	w.SCFMappings, w.SCFMappingsDelete = len(maps), len(staleMaps)
+	if err := s.PutSCFMappings(ctx, maps); err != nil {
+		return err
+	}
+	if err := s.DeleteSCFMappings(ctx, staleMaps); err != nil {
+		return err
+	}
+
+	storedLinks, err := s.ListCheckSCFLinks(ctx)
+	if err != nil {
+		return err
+	}
+	linkKey := func(l citadel.CheckSCFLink) string { return fmt.Sprintf("%s|%03d|%s", l.CheckID, l.Rank, l.SCFID) }
+	oldLink := map[string]citadel.CheckSCFLink{}
+	for _, l := range storedLinks {
+		oldLink[linkKey(l)] = l
+	}
+	var links []citadel.CheckSCFLink
+	for _, l := range cat.Links {
+		k := linkKey(l)
+		if o, ok := oldLink[k]; !ok || !equal(o, l) {
+			links = append(links, l)
+		}
+		delete(oldLink, k)
+	}
+	var staleLinks []citadel.CheckSCFLink
+	for _, l := range oldLink {
+		staleLinks = append(staleLinks, l)
+	}
+	w.Links, w.LinksDeleted = len(links), len(staleLinks)
+	// Delete first: a link whose rank changed has a new key, and its old key
+	// must be gone before a reader sees both.
+	if err := s.DeleteCheckSCFLinks(ctx, staleLinks); err != nil {
+		return err
+	}
+	return s.PutCheckSCFLinks(ctx, links)
+}
+
+// open turns a source into a file system: a local directory as it is, an
+// s3:// prefix downloaded to a temporary directory (removed by cleanup).
+func (h *Handler) open(ctx context.Context, source string, prowler bool) (fs.FS, func(), error) {
+	noop := func() {}
+	what := "SCF"
+	if prowler {
+		what = "Prowler"
+	}
+	if source == "" && prowler {
+		find := h.FindProwler
+		if find == nil {
+			find = FindInstalledProwler
+		}
+		dir, err := find(ctx)
+		if err != nil {
+			return nil, noop, err
+		}
+		source = dir
+	}
+	if strings.HasPrefix(source, "s3://") {
+		if h.S3 == nil {
+			return nil, noop, citadel.Invalid("%s source %s: no S3 client configured", what, source)
+		}
+		dir, err := os.MkdirTemp("", "citadel-catalog-")
+		if err != nil {
+			return nil, noop, fmt.Errorf("temporary folder for %s: %w", source, err)
+		}
+		cleanup := func() { _ = os.RemoveAll(dir) }
+		if err := Download(ctx, h.S3, source, dir); err != nil {
+			cleanup()
+			return nil, noop, err
+		}
+		return os.DirFS(dir), cleanup, nil
+	}
+	st, err := os.Stat(source)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, noop, citadel.Invalid("%s source %s: no such directory", what, source)
+		}
+		return nil, noop, citadel.Invalid("%s source %s: %w", what, source, err)
+	}
+	if !st.IsDir() {
+		return nil, noop, citadel.Invalid("%s source %s: not a directory", what, source)
+	}
+	return os.DirFS(source), noop, nil
+}
+
+// FindInstalledProwler asks Python where the prowler package is: the
+// project's .venv first, then python3 on the PATH.
+func FindInstalledProwler(ctx context.Context) (string, error) {
+	var tried []string
+	for _, py := range []string{".venv/bin/python", "python3"} {
+		if strings.Contains(py, "/") {
+			if _, err := os.Stat(py); err != nil {
+				continue
+			}
+		}
+		out, err := exec.CommandContext(ctx, py, "-c", "import prowler, os; print(os.path.dirname(prowler.__file__))").Output()
+		if err != nil {
+			tried = append(tried, py)
+			continue
+		}
+		dir := strings.TrimSpace(string(out))
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+		return dir, nil
+	}
+	return "", citadel.Invalid("no Prowler source given and no installed Prowler found (tried %s); pass a directory or an s3:// prefix", strings.Join(tried, ", "))
+}
