@@ -220,6 +220,14 @@ func scanDigestKey(scanID string, chunk int) Key {
 }
 func scanDigestSKPrefix() string { return "DIGEST#" }
 
+// A scan digest's head (check list, chunk index, the step's counts) and the
+// integration's pointer to its latest complete digest: the base the next
+// scan compares against.
+func scanDigestHeadKey(scanID string) Key { return Key{join("SCAN", scanID), "DIGEST"} }
+func latestDigestKey(integrationID string) Key {
+	return Key{join("INTEG", integrationID), "RESULTS#DIGEST"}
+}
+
 // --- evidence --------------------------------------------------------------------
 
 func evidenceKey(id string) Key { return Key{join("EVID", id), "EVID"} }

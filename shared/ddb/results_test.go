@@ -1,0 +1,261 @@
+package ddb_test
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/citadelsecure/citadel/shared/blobstore"
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/testenv"
+)
+
+var rt0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+func testResult(integ, check string, n int, st citadel.CheckStatus, scan string) citadel.CheckResult {
+	arn := fmt.Sprintf("arn:aws:s3:::bucket-%d", n)
+	return citadel.CheckResult{
+		IntegrationID: integ, CheckID: check, AssetID: citadel.AssetID(integ, "aws", arn), AssetARN: arn,
+		ScanID: scan, FirstScanID: scan, Status: st, StatusExtended: "detail " + arn, Severity: citadel.SeverityHigh,
+		Region: "us-east-1", RawOutput: []byte(`{"status_code":"` + strings.ToUpper(string(st)) + `"}`),
+		ResourceSnapshot: []byte(`{"arn":"` + arn + `"}`), ContentHash: fmt.Sprintf("%016x", n), ScannedAt: rt0,
+	}
+}
+
+func TestPutResultsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	cfg := testenv.Config(t)
+	s3c, bucket := testenv.Bucket(t, cfg)
+	store := testenv.Store(t, ddb.WithBlobs(&blobstore.S3{Client: s3c, Bucket: bucket}))
+
+	var ws []ddb.ResultWrite
+	var want []citadel.CheckResult
+	for i := 0; i < 60; i++ {
+		check := []string{"s3_a", "s3_b"}[i%2]
+		r := testResult("integ-1", check, i, citadel.StatusFail, "scan-1")
+		h := &citadel.CheckResultHistory{IntegrationID: "integ-1", CheckID: check, AssetID: r.AssetID, ScanID: "scan-1", NewStatus: citadel.StatusFail, ChangedAt: rt0}
+		ws = append(ws, ddb.ResultWrite{Result: r, History: h})
+		want = append(want, r)
+	}
+	// One result far over the item limit: its raw output goes to S3.
+	big := testResult("integ-1", "s3_a", 1000, citadel.StatusPass, "scan-1")
+	big.RawOutput = []byte(`{"x":"` + strings.Repeat("y", 600<<10) + `"}`)
+	ws = append(ws, ddb.ResultWrite{Result: big})
+	want = append(want, big)
+	if err := store.PutResults(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	// Rewriting the same results stores the same items.
+	if err := store.PutResults(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+
+	var got []citadel.CheckResult
+	cursor := ""
+	for pages := 0; ; pages++ {
+		page, err := store.ListResults(ctx, "integ-1", 25, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, page.Items...)
+		if page.Next == "" {
+			if pages < 2 {
+				t.Errorf("61 results in %d pages of 25", pages+1)
+			}
+			break
+		}
+		cursor = page.Next
+	}
+	byKey := func(rs []citadel.CheckResult) {
+		sort.Slice(rs, func(i, j int) bool { return rs[i].CheckID+rs[i].AssetID < rs[j].CheckID+rs[j].AssetID })
+	}
+	byKey(want)
+	byKey(got)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("ListResults (-want +got):\n%s", d)
+	}
+
+	one, err := store.GetResult(ctx, citadel.ResultID("integ-1", "s3_a", big.AssetID))
+	if err != nil || len(one.RawOutput) != len(big.RawOutput) {
+		t.Fatalf("GetResult of the offloaded result: %d bytes, %v", len(one.RawOutput), err)
+	}
+	ofCheck, err := store.ListResultsOfCheck(ctx, "integ-1", "s3_b", 100, "")
+	if err != nil || len(ofCheck.Items) != 30 {
+		t.Fatalf("ListResultsOfCheck: %d, %v", len(ofCheck.Items), err)
+	}
+	if _, err := store.GetResult(ctx, "nope"); !citadel.IsNotFound(err) {
+		t.Errorf("GetResult of a missing result: %v", err)
+	}
+
+	id0 := citadel.ResultID("integ-1", "s3_a", want[0].AssetID)
+	hist, err := store.ResultHistory(ctx, id0)
+	if err != nil || len(hist) != 1 || hist[0].NewStatus != citadel.StatusFail || hist[0].PreviousStatus != "" {
+		t.Fatalf("ResultHistory: %+v, %v", hist, err)
+	}
+	states, err := store.ResultStates(ctx, []string{id0, "missing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(map[string]ddb.ResultState{id0: {ResultID: id0, ScanID: "scan-1", Status: citadel.StatusFail, ContentHash: want[0].ContentHash}}, states); d != "" {
+		t.Errorf("ResultStates (-want +got):\n%s", d)
+	}
+}
+
+func TestResultItemsStayBoundedWithoutBlobs(t *testing.T) {
+	ctx := context.Background()
+	store := testenv.Store(t)
+	r := testResult("integ-1", "s3_a", 1, citadel.StatusFail, "scan-1")
+	r.RawOutput = []byte(`"` + strings.Repeat("y", 390<<10) + `"`)
+	r.ResourceSnapshot = []byte(`"` + strings.Repeat("z", 390<<10) + `"`)
+	if err := store.PutResults(ctx, []ddb.ResultWrite{{Result: r}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.GetResult(ctx, citadel.ResultID("integ-1", "s3_a", r.AssetID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.RawOutput) != ddb.InlineLimit || len(got.ResourceSnapshot) != ddb.InlineLimit {
+		t.Errorf("kept %d and %d bytes, want both truncated to %d", len(got.RawOutput), len(got.ResourceSnapshot), ddb.InlineLimit)
+	}
+	bad := r
+	bad.Status = "weird"
+	if err := store.PutResults(ctx, []ddb.ResultWrite{{Result: bad}}); !citadel.IsInvalid(err) {
+		t.Errorf("a result with a bad status: %v, want invalid", err)
+	}
+}
+
+func TestHistoryAnswersStatusAsOfAScan(t *testing.T) {
+	ctx := context.Background()
+	store := testenv.Store(t)
+	r := testResult("integ-1", "s3_a", 1, citadel.StatusPass, "scan-01")
+	id := citadel.ResultID("integ-1", "s3_a", r.AssetID)
+	h := func(scan string, prev, next citadel.CheckStatus) *citadel.CheckResultHistory {
+		return &citadel.CheckResultHistory{IntegrationID: "integ-1", CheckID: "s3_a", AssetID: r.AssetID, ScanID: scan, PreviousStatus: prev, NewStatus: next, ChangedAt: rt0}
+	}
+	if err := store.PutResults(ctx, []ddb.ResultWrite{
+		{Result: r, History: h("scan-01", "", citadel.StatusPass)},
+		{Result: r, History: h("scan-05", citadel.StatusPass, citadel.StatusFail)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		scan string
+		want citadel.CheckStatus
+		ok   bool
+	}{{"scan-00", "", false}, {"scan-01", citadel.StatusPass, true}, {"scan-03", citadel.StatusPass, true}, {"scan-05", citadel.StatusFail, true}, {"scan-09", citadel.StatusFail, true}} {
+		got, ok, err := store.StatusAsOf(ctx, id, tt.scan)
+		if err != nil || got != tt.want || ok != tt.ok {
+			t.Errorf("StatusAsOf(%s) = %q, %v, %v; want %q, %v", tt.scan, got, ok, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func digestEntries(n int, checks []string) []ddb.DigestEntry {
+	var es []ddb.DigestEntry
+	for c := range checks {
+		for i := 0; i < n; i++ {
+			var e ddb.DigestEntry
+			e.Check = uint16(c)
+			copy(e.Asset[:], fmt.Sprintf("%010d", i))
+			e.Status = ddb.PackStatus([]citadel.CheckStatus{citadel.StatusPass, citadel.StatusFail, citadel.StatusError, citadel.StatusNotApplicable}[i%4], i%5 == 0)
+			copy(e.Hash[:], fmt.Sprintf("h%07d", i))
+			es = append(es, e)
+		}
+	}
+	return es
+}
+
+func TestScanDigestAnswersStatusOfCheckOnAssetInScan(t *testing.T) {
+	ctx := context.Background()
+	store := testenv.Store(t)
+	checks := []string{"a_check", "b_check", "c_check"}
+	entries := digestEntries(2500, checks) // 7500 entries: 3 chunks
+	d := ddb.ScanDigest{IntegrationID: "integ-1", ScanID: "scan-1", Checks: checks, Output: []byte(`{"results_created":1}`), CreatedAt: rt0}
+	if err := store.PutScanDigest(ctx, d, entries); err != nil {
+		t.Fatal(err)
+	}
+	head, err := store.LatestScanDigest(ctx, "integ-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head.Count != 7500 || len(head.Firsts) != 3 || string(head.Output) != `{"results_created":1}` {
+		t.Fatalf("head: count %d, %d chunks, output %s", head.Count, len(head.Firsts), head.Output)
+	}
+	var got []ddb.DigestEntry
+	if err := store.DigestEntries(ctx, head, func(e ddb.DigestEntry) error { got = append(got, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(entries, got); d != "" {
+		t.Fatalf("entries (-want +got):\n%s", d)
+	}
+	// Point lookups: the first and last of each chunk and some between.
+	for _, i := range []int{0, 1, 2999, 3000, 3001, 5999, 6000, 7499, 4321} {
+		e := entries[i]
+		asset := hex.EncodeToString(e.Asset[:])
+		r, err := store.ResultInScan(ctx, "scan-1", checks[e.Check], asset)
+		if err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		st, muted := ddb.UnpackStatus(e.Status)
+		want := ddb.ScanResult{CheckID: checks[e.Check], AssetID: asset, ResultID: citadel.ResultID("integ-1", checks[e.Check], asset),
+			Status: st, Muted: muted, ContentHash: hex.EncodeToString(e.Hash[:])}
+		if d := cmp.Diff(want, r); d != "" {
+			t.Errorf("entry %d (-want +got):\n%s", i, d)
+		}
+	}
+	for _, miss := range [][2]string{{"a_check", strings.Repeat("f", 20)}, {"zz", strings.Repeat("0", 20)}, {"a_check", "short"}, {"0", strings.Repeat("0", 20)}} {
+		if _, err := store.ResultInScan(ctx, "scan-1", miss[0], miss[1]); !citadel.IsNotFound(err) {
+			t.Errorf("ResultInScan(%v): %v, want not found", miss, err)
+		}
+	}
+	n := 0
+	if err := store.ResultsOfScan(ctx, "scan-1", func(ddb.ScanResult) error { n++; return nil }); err != nil || n != 7500 {
+		t.Errorf("ResultsOfScan: %d, %v", n, err)
+	}
+	// Chunks and head carry the TTL.
+	var items []struct {
+		SK        string
+		ExpiresAt int64
+	}
+	if err := store.QueryAllPK(ctx, "SCAN#scan-1", &items); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.ExpiresAt != rt0.Add(ddb.DigestRetention).Unix() {
+			t.Errorf("%s: ExpiresAt %d", it.SK, it.ExpiresAt)
+		}
+	}
+	if len(items) != 4 {
+		t.Errorf("%d digest items, want a head and 3 chunks", len(items))
+	}
+}
+
+func TestScanDigestRejectsBadEntries(t *testing.T) {
+	ctx := context.Background()
+	store := testenv.Store(t)
+	d := ddb.ScanDigest{IntegrationID: "integ-1", ScanID: "scan-1", Checks: []string{"a", "b"}, CreatedAt: rt0}
+	es := digestEntries(2, d.Checks)
+	for name, bad := range map[string][]ddb.DigestEntry{
+		"unsorted":      {es[1], es[0]},
+		"repeated":      {es[0], es[0]},
+		"unknown check": {{Check: 7}},
+	} {
+		if err := store.PutScanDigest(ctx, d, bad); !citadel.IsInvalid(err) {
+			t.Errorf("%s: %v, want invalid", name, err)
+		}
+	}
+	d.Checks = []string{"b", "a"}
+	if err := store.PutScanDigest(ctx, d, nil); !citadel.IsInvalid(err) {
+		t.Errorf("unsorted checks: %v, want invalid", err)
+	}
+	if _, err := store.LatestScanDigest(ctx, "integ-1"); !citadel.IsNotFound(err) {
+		t.Errorf("no digest was stored, got %v", err)
+	}
+}
