@@ -24,6 +24,8 @@ const usage = `usage: citadel <command> [flags]
 
 commands:
   table create   create the DynamoDB table (CITADEL_TABLE, default "citadel")
+  catalog import import Prowler checks/frameworks and SCF files (citadel catalog -h)
+  catalog links  print the check → SCF links as JSON
   demo           the end-to-end demo against the local AWS server (make demo)
 `
 
@@ -37,6 +39,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdTable(ctx, args[1:])
 	case "demo":
 		return cmdDemo(ctx, args[1:])
+	case "catalog":
+		return cmdCatalog(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
