@@ -112,22 +112,27 @@ type CheckResultsInput struct {
 
 // CheckResultsOutput is stored under "results".
 type CheckResultsOutput struct {
-	ResultsCreated        int   `json:"results_created"`
-	ResultsUpdated        int   `json:"results_updated"`
-	ResultsUnchanged      int   `json:"results_unchanged"`
-	ARNsSkipped           int   `json:"arns_skipped"`
-	ChecksExecuted        int   `json:"checks_executed"`
-	ChecksPassed          int   `json:"checks_passed"`
-	ChecksFailed          int   `json:"checks_failed"`
-	ChecksError           int   `json:"checks_error"`
-	ChecksNotApplicable   int   `json:"checks_not_applicable"`
-	SnapshotsCaptured     int   `json:"snapshots_captured"`
-	SnapshotsFailed       int   `json:"snapshots_failed"`
-	HistoryEntriesCreated int   `json:"history_entries_created"`
-	RegressionEvents      int   `json:"regression_events"`
-	UnknownChecks         int   `json:"unknown_checks"`
-	MalformedFindings     int   `json:"malformed_findings"`
-	Usage                 Usage `json:"usage"`
+	ResultsCreated        int `json:"results_created"`
+	ResultsUpdated        int `json:"results_updated"`
+	ResultsUnchanged      int `json:"results_unchanged"`
+	ARNsSkipped           int `json:"arns_skipped"`
+	ChecksExecuted        int `json:"checks_executed"`
+	ChecksPassed          int `json:"checks_passed"`
+	ChecksFailed          int `json:"checks_failed"`
+	ChecksError           int `json:"checks_error"`
+	ChecksNotApplicable   int `json:"checks_not_applicable"`
+	SnapshotsCaptured     int `json:"snapshots_captured"`
+	SnapshotsFailed       int `json:"snapshots_failed"`
+	HistoryEntriesCreated int `json:"history_entries_created"`
+	RegressionEvents      int `json:"regression_events"`
+	UnknownChecks         int `json:"unknown_checks"`
+	MalformedFindings     int `json:"malformed_findings"`
+	// DuplicateFindings name a (check, asset) already seen in the file.
+	DuplicateFindings int `json:"duplicate_findings"`
+	// ProblemsKey is the S3 key of the report of every bad finding and
+	// skipped resource, with its position in the file.
+	ProblemsKey string `json:"problems_key,omitempty"`
+	Usage       Usage  `json:"usage"`
 }
 
 // ControlsInput is the controls step's input.
