@@ -29,7 +29,7 @@ func main() {
 	store := ddb.New(cfg, os.Getenv(citadel.EnvTable))
 	sm := os.Getenv(citadel.EnvStateMachineARN)
 	api, err := httpapi.New(ctx, httpapi.Deps{
-		Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store,
+		Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store, Compliance: store,
 		Schedules: &sched.Schedules{API: scheduler.NewFromConfig(cfg), Group: os.Getenv(citadel.EnvSchedulerGroup),
 			RoleARN: os.Getenv(citadel.EnvSchedulerRole), StateMachineARN: sm},
 		Executions: sfn.NewFromConfig(cfg), StateMachineARN: sm,

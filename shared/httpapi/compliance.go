@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/compliance"
 	"github.com/citadelsecure/citadel/shared/ddb"
 )
 
@@ -177,6 +178,26 @@ func pageOf[T any](items []T, key func(T) string, limit int, cursor string) (ddb
 		p.Next = base64.RawURLEncoding.EncodeToString([]byte(key(items[end-1])))
 	}
 	return p, nil
+}
+
+// frameworkCoverage is a folder's compliance view of a framework
+// (shared/compliance): per requirement its controls and assessment, the
+// coverage figures and the answers' score.
+func (s *Server) frameworkCoverage(w http.ResponseWriter, r *http.Request) error {
+	folder, err := s.folder(r.URL.Query().Get("folder_id"))
+	if err != nil {
+		return err
+	}
+	v, err := compliance.Build(r.Context(), s.Compliance, s.Compliance, folder, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v.Requirements = nonNil(v.Requirements)
+	for i := range v.Requirements {
+		v.Requirements[i].Controls = nonNil(v.Requirements[i].Controls)
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 type assessmentPut struct {

@@ -362,3 +362,35 @@ func TestEveryOperationIsRouted(t *testing.T) {
 		t.Errorf("info: %s", b)
 	}
 }
+
+func TestFrameworkCoverage(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.store.PutFrameworks(ctx, []citadel.Framework{{ID: "soc2", Name: "SOC 2", Source: "prowler", RequirementCount: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.PutRequirements(ctx, []citadel.RequirementNode{
+		{ID: "soc2:cc_6_1", FrameworkID: "soc2", RefID: "cc_6_1", Name: "CC6.1", Assessable: true, Weight: 1},
+		{ID: "soc2:cc_1_3", FrameworkID: "soc2", RefID: "cc_1_3", Name: "CC1.3", Assessable: true, Weight: 1},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctl := seedControl(t, f, testFolder, "IAC-06") // mapped to soc2:cc_6_1 by SCF
+	// A manual assignment and answers on the other requirement.
+	body := fmt.Sprintf(`{"requirement_id":"soc2:cc_1_3","result":"compliant","answers":{"q1":"yes","q2":"no"},"applied_controls":[%q]}`, ctl.ID)
+	expect(t, f.do("PUT", "/requirement-assessments/"+citadel.RequirementAssessmentID(testFolder, "soc2:cc_1_3"), body), http.StatusOK, "", "")
+
+	rec := f.do("GET", "/frameworks/soc2/coverage", "")
+	expect(t, rec, http.StatusOK, "", "")
+	golden(t, "framework_coverage", rec.Body.Bytes())
+
+	// Another folder sees the framework with nothing in it.
+	empty := f.do("GET", "/frameworks/soc2/coverage?folder_id=folder-2", "")
+	expect(t, empty, http.StatusOK, "", "")
+	if !strings.Contains(empty.Body.String(), `"with_controls":0`) {
+		t.Errorf("empty folder: %s", empty.Body.String())
+	}
+	expect(t, f.do("GET", "/frameworks/nope/coverage", ""), http.StatusNotFound, "not_found", "nope")
+	expect(t, f.do("GET", "/frameworks/soc2/coverage?folder_id=a%2Fb", ""), http.StatusBadRequest, "invalid", "folder_id")
+	expect(t, f.do("GET", "/frameworks/SOC%202/coverage", ""), http.StatusBadRequest, "invalid", `"id"`)
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/compliance"
 	"github.com/citadelsecure/citadel/shared/ddb"
 )
 
@@ -65,6 +66,11 @@ type (
 		VerifyEvidence(ctx context.Context, id string) (*citadel.ChainBreak, error)
 		ReviewEvidence(ctx context.Context, id string, approve bool, comment string) (citadel.Evidence, error)
 	}
+	// Compliance is what shared/compliance reads to build a framework's view.
+	Compliance interface {
+		compliance.Store
+		compliance.Catalog
+	}
 	Assessments interface {
 		PutAssessment(ctx context.Context, ra citadel.RequirementAssessment) (citadel.RequirementAssessment, error)
 	}
@@ -89,6 +95,7 @@ type Deps struct {
 	Controls        Controls
 	Evidence        Evidence
 	Assessments     Assessments
+	Compliance      Compliance
 	Schedules       Schedules
 	Executions      Executions
 	StateMachineARN string
@@ -117,7 +124,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	missing := []string{}
 	for name, v := range map[string]any{
 		"Integrations": d.Integrations, "Scans": d.Scans, "Assets": d.Assets, "Catalog": d.Catalog,
-		"Controls": d.Controls, "Evidence": d.Evidence, "Assessments": d.Assessments,
+		"Controls": d.Controls, "Evidence": d.Evidence, "Assessments": d.Assessments, "Compliance": d.Compliance,
 		"Schedules": d.Schedules, "Executions": d.Executions,
 	} {
 		if v == nil {
@@ -180,6 +187,7 @@ func (s *Server) routes() map[string]handlerFunc {
 		"GET /evidence/{id}":                s.getEvidence,
 		"POST /evidence/{id}/review":        s.reviewEvidence,
 		"GET /frameworks":                   s.listFrameworks,
+		"GET /frameworks/{id}/coverage":     s.frameworkCoverage,
 		"PUT /requirement-assessments/{id}": s.putAssessment,
 	}
 }
