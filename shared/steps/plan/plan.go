@@ -1,0 +1,194 @@
+// Package plan is the first state of a scan: it loads the integration,
+// computes the checks to run, writes them to S3 in Prowler's checks-file
+// format (ECS container overrides are capped at 8 KB, so the list never
+// travels in the task's environment), and moves the scan record to running.
+//
+// The check list is the catalog's mapped checks (checks that at least one
+// framework requirement lists, not deprecated), narrowed to the
+// integration's frameworks when it selects some: a check stays when one of
+// its mapped requirements belongs to a selected framework.
+package plan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/prowlerrun"
+)
+
+// Store is what the plan step needs of the table.
+type Store interface {
+	GetIntegration(ctx context.Context, id string) (citadel.Integration, error)
+	GetScanOf(ctx context.Context, integrationID, scanID string) (citadel.Scan, error)
+	StartScan(ctx context.Context, sc citadel.Scan) error
+	MarkScanRunning(ctx context.Context, integrationID, scanID, executionARN string) (citadel.Scan, error)
+	ListMappedChecks(ctx context.Context) ([]citadel.SecurityCheck, error)
+	Usage() citadel.Usage
+}
+
+// S3API is what the plan step needs of S3.
+type S3API interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+// Handler plans scans.
+type Handler struct {
+	Store  Store
+	S3     S3API
+	Bucket string
+	Clock  citadel.Clock
+	Log    *slog.Logger
+}
+
+// Handle plans the scan in.Scan. Retrying it is safe: the checks file is
+// overwritten with the same content, a scan already running stays as it is.
+func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.PlanOutput, error) {
+	sc := in.Scan
+	switch {
+	case !citadel.ValidID(sc.ScanID):
+		return citadel.PlanOutput{}, citadel.Invalid("plan: scan_id %q is not a scan id", sc.ScanID)
+	case !citadel.ValidID(sc.IntegrationID):
+		return citadel.PlanOutput{}, citadel.Invalid("plan: integration_id %q is not an integration id", sc.IntegrationID)
+	case sc.Trigger != citadel.TriggerAPI && sc.Trigger != citadel.TriggerSchedule:
+		return citadel.PlanOutput{}, citadel.Invalid("plan: trigger %q must be api or schedule", sc.Trigger)
+	case h.Bucket == "":
+		return citadel.PlanOutput{}, citadel.Invalid("plan: no scan bucket configured (%s)", citadel.EnvBucket)
+	}
+	before := h.Store.Usage()
+
+	integ, err := h.Store.GetIntegration(ctx, sc.IntegrationID)
+	if err != nil {
+		return citadel.PlanOutput{}, fail(err, "plan scan %s: integration %s", sc.ScanID, sc.IntegrationID)
+	}
+	mapped, err := h.Store.ListMappedChecks(ctx)
+	if err != nil {
+		return citadel.PlanOutput{}, fail(err, "plan scan %s: mapped checks", sc.ScanID)
+	}
+	checks := Select(mapped, integ.Frameworks)
+	if len(checks) == 0 {
+		if len(integ.Frameworks) > 0 {
+			return citadel.PlanOutput{}, citadel.Invalid("plan scan %s: no check maps to the frameworks of integration %s (%s); %d mapped checks in the catalog",
+				sc.ScanID, integ.ID, strings.Join(integ.Frameworks, ", "), len(mapped))
+		}
+		return citadel.PlanOutput{}, citadel.Invalid("plan scan %s: the catalog has no mapped checks; import the catalog first", sc.ScanID)
+	}
+
+	if err := h.ensureRecord(ctx, sc, integ); err != nil {
+		return citadel.PlanOutput{}, err
+	}
+	checksKey := citadel.ScanObjectKey(sc.ScanID, citadel.ChecksFileName)
+	body, err := json.Marshal(prowlerrun.ChecksFile{AWS: checks})
+	if err != nil {
+		return citadel.PlanOutput{}, err
+	}
+	_, err = h.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(h.Bucket), Key: aws.String(checksKey),
+		Body: bytes.NewReader(body), ContentType: aws.String("application/json")})
+	if err != nil {
+		return citadel.PlanOutput{}, fail(err, "plan scan %s: write s3://%s/%s", sc.ScanID, h.Bucket, checksKey)
+	}
+	running, err := h.Store.MarkScanRunning(ctx, integ.ID, sc.ScanID, "")
+	if err != nil {
+		return citadel.PlanOutput{}, fail(err, "plan scan %s: mark running", sc.ScanID)
+	}
+	out := citadel.PlanOutput{
+		ScanID:        sc.ScanID,
+		IntegrationID: integ.ID,
+		FolderID:      integ.FolderID,
+		AccountID:     integ.AccountID,
+		RoleARN:       integ.RoleARN,
+		ExternalID:    integ.ExternalID,
+		Regions:       slices.Clone(integ.Regions),
+		RegionsArg:    strings.Join(integ.Regions, " "),
+		Bucket:        h.Bucket,
+		ChecksKey:     checksKey,
+		OCSFKey:       citadel.ScanObjectKey(sc.ScanID, citadel.OCSFFileName),
+		ChecksPlanned: len(checks),
+		StartedAt:     running.StartedAt,
+		Usage:         h.Store.Usage().Sub(before),
+	}
+	h.log().InfoContext(ctx, "scan planned", "scan_id", out.ScanID, "integration_id", out.IntegrationID,
+		"checks_planned", out.ChecksPlanned, "frameworks", integ.Frameworks, "regions", out.RegionsArg, "checks_key", checksKey)
+	return out, nil
+}
+
+// ensureRecord makes sure the scan record exists and can run. The API
+// records the scan (queued) before it starts the execution; a scheduled
+// start has no record yet, so the plan step records it. A finished scan is a
+// conflict, found before anything is written.
+func (h *Handler) ensureRecord(ctx context.Context, sc citadel.StartScan, integ citadel.Integration) error {
+	rec, err := h.Store.GetScanOf(ctx, integ.ID, sc.ScanID)
+	switch {
+	case citadel.IsNotFound(err) && sc.Trigger == citadel.TriggerSchedule:
+		rec = citadel.Scan{ID: sc.ScanID, IntegrationID: integ.ID, FolderID: integ.FolderID, Trigger: sc.Trigger,
+			Status: citadel.ScanQueued, CreatedAt: h.clock()()}
+		if err := h.Store.StartScan(ctx, rec); err != nil {
+			return fail(err, "plan scan %s: record the scheduled scan", sc.ScanID)
+		}
+		return nil
+	case citadel.IsNotFound(err):
+		return citadel.NotFound("plan scan %s: no scan record for integration %s (the API records a scan before it starts it)", sc.ScanID, integ.ID)
+	case err != nil:
+		return fail(err, "plan scan %s: scan record", sc.ScanID)
+	case !rec.Status.Active():
+		return citadel.Conflict("plan scan %s: the scan is already %s", sc.ScanID, rec.Status)
+	}
+	return nil
+}
+
+// Select returns the ids of the checks to run, sorted: the non-deprecated
+// checks with a mapped requirement, and, when frameworks is not empty, a
+// mapped requirement in one of those frameworks.
+func Select(checks []citadel.SecurityCheck, frameworks []string) []string {
+	want := map[string]bool{}
+	for _, f := range frameworks {
+		want[f] = true
+	}
+	var ids []string
+	for _, c := range checks {
+		if c.Deprecated || c.ID == "" {
+			continue
+		}
+		if slices.ContainsFunc(c.MappedRequirements, func(req string) bool {
+			fw, _, ok := citadel.SplitRequirementID(req)
+			return ok && (len(want) == 0 || want[fw])
+		}) {
+			ids = append(ids, c.ID)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// fail wraps err with context, but returns a retryable error as it is: the
+// state machine retries it by its type name.
+func fail(err error, format string, args ...any) error {
+	var r *citadel.RetryableError
+	if errors.As(err, &r) {
+		return r
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+func (h *Handler) clock() citadel.Clock {
+	if h.Clock == nil {
+		return citadel.SystemClock
+	}
+	return h.Clock
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log == nil {
+		return slog.Default()
+	}
+	return h.Log
+}
