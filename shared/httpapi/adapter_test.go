@@ -1,0 +1,131 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/testenv"
+)
+
+// TestSampleEventsThroughTheLambdaAdapter runs every sample event of
+// events/api through the same adapter functions/api uses (API Gateway HTTP
+// API, payload 2.0), in an order where each finds what the previous made.
+func TestSampleEventsThroughTheLambdaAdapter(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.store.PutFrameworks(ctx, []citadel.Framework{{ID: "soc2", Name: "SOC 2", Source: "prowler", RequirementCount: 61}}); err != nil {
+		t.Fatal(err)
+	}
+	seedEvidence(t, f, "ev-1")
+	adapter := httpadapter.NewV2(f.srv)
+
+	dir := filepath.Join(testenv.RepoRoot(), "events", "api")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no sample events in %s: %v", dir, err)
+	}
+	tested := map[string]bool{}
+	for _, tc := range []struct {
+		file   string
+		status int
+		check  func(t *testing.T, body string)
+	}{
+		{"create-integration.json", http.StatusCreated, func(t *testing.T, body string) {
+			in := decodeJSON[citadel.Integration](t, body)
+			if in.ID != "int-0001" || in.ScheduleExpression != "cron(0 3 * * ? *)" {
+				t.Errorf("created %+v", in)
+			}
+			if _, err := f.schedules.Get(ctx, "int-0001"); err != nil {
+				t.Errorf("schedule: %v", err)
+			}
+		}},
+		{"list-integrations.json", http.StatusOK, func(t *testing.T, body string) {
+			if !strings.Contains(body, `"id":"int-0001"`) {
+				t.Errorf("list: %s", body)
+			}
+		}},
+		{"start-scan.json", http.StatusAccepted, func(t *testing.T, body string) {
+			if sc := decodeJSON[citadel.Scan](t, body); sc.ID != "scan-0001" || sc.Status != citadel.ScanRunning {
+				t.Errorf("scan %+v", sc)
+			}
+		}},
+		{"get-scan.json", http.StatusOK, func(t *testing.T, body string) {
+			if sc := decodeJSON[citadel.Scan](t, body); sc.ID != "scan-0001" || sc.ExecutionARN == "" {
+				t.Errorf("scan %+v", sc)
+			}
+		}},
+		{"list-frameworks.json", http.StatusOK, func(t *testing.T, body string) {
+			if !strings.Contains(body, `"id":"soc2"`) {
+				t.Errorf("frameworks: %s", body)
+			}
+		}},
+		{"review-evidence.json", http.StatusOK, func(t *testing.T, body string) {
+			if e := decodeJSON[citadel.Evidence](t, body); e.Status != citadel.EvidenceApproved {
+				t.Errorf("evidence %+v", e)
+			}
+		}},
+		{"bad-request.json", http.StatusBadRequest, func(t *testing.T, body string) {
+			if e := decodeJSON[ErrorBody](t, body); e.Error != "invalid" || !strings.Contains(e.Message, "account_id") {
+				t.Errorf("error %+v", e)
+			}
+		}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			tested[tc.file] = true
+			raw, err := os.ReadFile(filepath.Join(dir, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := adapter.ProxyWithContext(ctx, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, resp.Body)
+			}
+			if ct := resp.Headers["Content-Type"]; ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			tc.check(t, resp.Body)
+		})
+	}
+	for _, file := range files {
+		if !tested[filepath.Base(file)] {
+			t.Errorf("sample event %s is not tested", filepath.Base(file))
+		}
+	}
+	// The caller from the request context is in the logs: the IAM principal
+	// and, for the JWT event, the token's subject.
+	logs := f.logs.String()
+	for _, want := range []string{
+		`"caller":"arn:aws:sts::123456789012:assumed-role/CitadelAdmin/alice"`,
+		`"caller":"7f2c1e9a-0b5d-4c3e-9a11-2f4b6d8e0c1a"`,
+		`"request_id":"Ab1Cd2Ef3Gh003="`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s", want)
+		}
+	}
+}
+
+func decodeJSON[T any](t *testing.T, body string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("decode %T: %v: %s", v, err, body)
+	}
+	return v
+}
