@@ -1,0 +1,151 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+// The Lambda functions, named as their folders under functions/ and bin/.
+const (
+	FnPlan          = citadel.StepPlan
+	FnAssetSync     = citadel.StepAssetSync
+	FnCheckResults  = citadel.StepCheckResults
+	FnControls      = citadel.StepControls
+	FnPolicies      = citadel.StepPolicies
+	FnEvidence      = citadel.StepEvidence
+	FnFinalize      = citadel.StepFinalize
+	FnAPI           = "api"
+	FnCatalogImport = "catalog-import"
+)
+
+// FunctionSpec sizes one function.
+type FunctionSpec struct {
+	Name        string
+	MemoryMB    int
+	Timeout     time.Duration
+	Description string
+}
+
+// FunctionSpecs are the functions and their sizes. The steps that stream
+// many items (asset sync, check results over the OCSF file, catalog import)
+// get a full vCPU (1769 MB) and Lambda's longest timeout; the API answers
+// within API Gateway's 30 s integration limit.
+var FunctionSpecs = []FunctionSpec{
+	{FnPlan, 512, 2 * time.Minute, "Plans a scan: the integration, the checks file, the scan record"},
+	{FnAssetSync, 1769, 15 * time.Minute, "Collects the target account's resources into the inventory"},
+	{FnCheckResults, 1769, 15 * time.Minute, "Reads Prowler's OCSF output into check results, history and drift events"},
+	{FnControls, 1024, 10 * time.Minute, "Applies check results to controls and requirement mappings"},
+	{FnPolicies, 512, 5 * time.Minute, "Creates policies for the SCF controls from templates"},
+	{FnEvidence, 1024, 10 * time.Minute, "Records evidence and its revisions from the check results"},
+	{FnFinalize, 256, 1 * time.Minute, "Writes the scan's summary and duration, or its failure"},
+	{FnAPI, 512, 29 * time.Second, "Citadel's HTTP API"},
+	{FnCatalogImport, 1769, 15 * time.Minute, "Imports the Prowler and SCF catalogs into the table"},
+}
+
+// logRetention is how long the functions' and the task's logs are kept.
+const logRetention = awslogs.RetentionDays_ONE_MONTH
+
+// Functions are the Lambda functions by name.
+type Functions struct {
+	ByName map[string]awslambda.Function
+}
+
+// newFunctions creates every function from <cfg.CodeDir>/<name>/bootstrap
+// (provided.al2023 on arm64, JSON logs into a log group of its own) and gives
+// each what it needs through grants.
+func newFunctions(scope constructs.Construct, cfg Config, table awsdynamodb.Table, bucket awss3.Bucket, bus awsevents.EventBus, scannerRoles []*string) *Functions {
+	fs := &Functions{ByName: map[string]awslambda.Function{}}
+	for _, spec := range FunctionSpecs {
+		id := "Fn-" + spec.Name
+		logs := awslogs.NewLogGroup(scope, jsii.String(id+"-Logs"), &awslogs.LogGroupProps{
+			Retention:     logRetention,
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		})
+		fn := awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
+			Description:           jsii.String(spec.Description),
+			Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture:          awslambda.Architecture_ARM_64(),
+			Handler:               jsii.String("bootstrap"),
+			Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.CodeDir, spec.Name)), nil),
+			MemorySize:            jsii.Number(float64(spec.MemoryMB)),
+			Timeout:               awscdk.Duration_Seconds(jsii.Number(spec.Timeout.Seconds())),
+			LoggingFormat:         awslambda.LoggingFormat_JSON,
+			ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+			SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+			LogGroup:              logs,
+			Environment: &map[string]*string{
+				citadel.EnvTable:  table.TableName(),
+				citadel.EnvBucket: bucket.BucketName(),
+			},
+		})
+		fs.ByName[spec.Name] = fn
+		table.GrantReadWriteData(fn)
+		suppress(fn, "AwsSolutions-IAM4",
+			"AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.", policyLambdaBasic)
+		suppress(fn, "AwsSolutions-IAM5",
+			"Queries on the table's global secondary indexes (ddb.Schema) need the table's index ARNs, <table>/index/*.",
+			findingTableIndexes)
+	}
+
+	// Objects: each step reads or writes only what it handles.
+	grantObjects(bucket, fs.ByName[FnPlan], citadel.ScanPrefix, true, true)          // writes the checks file
+	grantObjects(bucket, fs.ByName[FnCheckResults], citadel.ScanPrefix, true, false) // reads the OCSF file and manifest
+	grantObjects(bucket, fs.ByName[FnEvidence], citadel.ScanPrefix, true, false)
+	grantObjects(bucket, fs.ByName[FnCatalogImport], citadel.CatalogPrefix, true, false)
+
+	// Drift events.
+	fs.ByName[FnCheckResults].AddEnvironment(jsii.String(citadel.EnvEventBus), bus.EventBusName(), nil)
+	bus.GrantPutEventsTo(fs.ByName[FnCheckResults], nil)
+
+	// The asset collectors read the target account through its scanner role.
+	grantAssumeScanner(fs.ByName[FnAssetSync], scannerRoles)
+	return fs
+}
+
+// grantAssumeScanner lets grantee assume the target accounts' scanner roles.
+func grantAssumeScanner(grantee interface {
+	awsiam.IGrantable
+	constructs.IConstruct
+}, scannerRoles []*string) awsiam.Grant {
+	g := awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      grantee,
+		Actions:      jsii.Strings("sts:AssumeRole"),
+		ResourceArns: &scannerRoles,
+	})
+	if len(scannerRoles) != 1 || !strings.Contains(*scannerRoles[0], ":iam::*:") {
+		return g
+	}
+	suppress(grantee, "AwsSolutions-IAM5",
+		"Without a configured list of target accounts (context "+CtxTargetAccounts+"), the scanner role may be in any "+
+			"account: only the role of that one name, whose trust policy also demands the integration's ExternalId.",
+		`/^Resource::arn:<AWS::Partition>:iam::\*:role\/[\w+=,.@-]+$/g`)
+	return g
+}
+
+// scannerRoleARNs are the roles the scanners may assume: the scanner role by
+// name in each configured target account, or in any account when none is
+// configured (the role's trust policy and its ExternalId still decide).
+func scannerRoleARNs(stack awscdk.Stack, cfg Config) []*string {
+	accounts := cfg.TargetAccounts
+	if len(accounts) == 0 {
+		accounts = []string{"*"}
+	}
+	arns := make([]*string, 0, len(accounts))
+	for _, a := range accounts {
+		arns = append(arns, jsii.String("arn:"+*stack.Partition()+":iam::"+a+":role/"+cfg.ScannerRoleName))
+	}
+	return arns
+}

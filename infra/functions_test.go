@@ -1,0 +1,159 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+func TestFunctions(t *testing.T) {
+	s := defaultApp(t)
+	fns := s.resources("AWS::Lambda::Function")
+	if len(fns) != len(FunctionSpecs) {
+		t.Errorf("%d functions, want %d", len(fns), len(FunctionSpecs))
+	}
+	table := "<" + s.logicalID(s.stacks.Main.Table) + ">"
+	bucket := "<" + s.logicalID(s.stacks.Main.Bucket) + ">"
+	for _, spec := range FunctionSpecs {
+		t.Run(spec.Name, func(t *testing.T) {
+			id := s.logicalID(s.stacks.Main.Functions.ByName[spec.Name])
+			p := s.props(t, id)
+			got := map[string]any{
+				"Runtime": p["Runtime"], "Architectures": p["Architectures"], "Handler": p["Handler"],
+				"MemorySize": p["MemorySize"], "Timeout": p["Timeout"],
+				"LogFormat": p["LoggingConfig"].(map[string]any)["LogFormat"],
+			}
+			want := map[string]any{
+				"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap",
+				"MemorySize": float64(spec.MemoryMB), "Timeout": spec.Timeout.Seconds(), "LogFormat": "JSON",
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("function (-want +got):\n%s", diff)
+			}
+			if _, ok := p["LoggingConfig"].(map[string]any)["LogGroup"]; !ok {
+				t.Error("no log group of its own")
+			}
+			env := p["Environment"].(map[string]any)["Variables"].(map[string]any)
+			if got := render(env[citadel.EnvTable]); got != table {
+				t.Errorf("%s = %s, want %s", citadel.EnvTable, got, table)
+			}
+			if got := render(env[citadel.EnvBucket]); got != bucket {
+				t.Errorf("%s = %s, want %s", citadel.EnvBucket, got, bucket)
+			}
+			// The code is <codeDir>/<name>: the staged asset's bootstrap is the
+			// placeholder that names the function.
+			meta := s.json["Resources"].(map[string]any)[id].(map[string]any)["Metadata"].(map[string]any)
+			staged := filepath.Join(s.outDir, meta["aws:asset:path"].(string), "bootstrap")
+			b, err := os.ReadFile(staged)
+			if err != nil {
+				t.Fatalf("staged code: %v", err)
+			}
+			if string(b) != spec.Name {
+				t.Errorf("staged bootstrap holds %q, want %q", b, spec.Name)
+			}
+			// Read-write on the table and its indexes, through the grant.
+			sts := s.statements(roleOf(p, "Role"))
+			tableArn := regexp.QuoteMeta("<" + s.logicalID(s.stacks.Main.Table) + ".Arn>")
+			for _, action := range []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:BatchWriteItem"} {
+				if !grants(sts, action, "^"+tableArn+"$") || !grants(sts, action, "^"+tableArn+`/index/\*$`) {
+					t.Errorf("no %s on the table and its indexes", action)
+				}
+			}
+		})
+	}
+}
+
+// TestFunctionGrants checks what each function may do beyond the table.
+func TestFunctionGrants(t *testing.T) {
+	s := defaultApp(t)
+	bucket := s.logicalID(s.stacks.Main.Bucket)
+	scans, catalog := `^<`+bucket+`\.Arn>/scans/\*$`, `^<`+bucket+`\.Arn>/catalog/prowler/\*$`
+	scanner := `^arn:<AWS::Partition>:iam::\*:role/CitadelScanner$`
+	bus := `^<` + s.logicalID(s.stacks.Main.EventBus) + `\.Arn>$`
+	sm := `^<` + s.logicalID(s.stacks.Main.StateMachine) + `>$`
+	type grant struct {
+		action, resource string
+		want             bool
+	}
+	cases := map[string][]grant{
+		FnPlan: {{"s3:PutObject", scans, true}, {"s3:GetObject*", scans, true}, {"s3:DeleteObject*", ".", false},
+			{"sts:AssumeRole", ".", false}},
+		FnAssetSync:    {{"sts:AssumeRole", scanner, true}, {"s3:PutObject", ".", false}},
+		FnCheckResults: {{"s3:GetObject*", scans, true}, {"s3:PutObject", ".", false}, {"events:PutEvents", bus, true}},
+		FnControls:     {{"s3:GetObject*", ".", false}, {"events:PutEvents", ".", false}},
+		FnPolicies:     {{"s3:GetObject*", ".", false}},
+		FnEvidence:     {{"s3:GetObject*", scans, true}, {"s3:PutObject", ".", false}},
+		FnFinalize:     {{"s3:GetObject*", ".", false}, {"states:StartExecution", ".", false}},
+		FnCatalogImport: {{"s3:GetObject*", catalog, true}, {"s3:GetObject*", scans, false},
+			{"s3:PutObject", ".", false}},
+		FnAPI: {{"states:StartExecution", sm, true}, {"states:DescribeExecution", ":execution:", true},
+			{"scheduler:CreateSchedule", `:schedule/`, true}, {"scheduler:UpdateSchedule", `:schedule/`, true},
+			{"scheduler:DeleteSchedule", `:schedule/`, true},
+			{"iam:PassRole", `^<` + s.logicalID(s.stacks.Main.Scheduler.Role) + `\.Arn>$`, true},
+			{"s3:GetObject*", ".", false}},
+	}
+	for name, gs := range cases {
+		p := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[name]))
+		sts := s.statements(roleOf(p, "Role"))
+		for _, g := range gs {
+			if got := grants(sts, g.action, g.resource); got != g.want {
+				t.Errorf("%s: %s on %s granted = %v, want %v (actions: %v)", name, g.action, g.resource, got, g.want, actions(sts))
+			}
+		}
+	}
+	// Only check-results knows the bus; only the API the state machine and schedules.
+	for _, spec := range FunctionSpecs {
+		env := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[spec.Name]))["Environment"].(map[string]any)["Variables"].(map[string]any)
+		_, hasBus := env[citadel.EnvEventBus]
+		_, hasSM := env[citadel.EnvStateMachineARN]
+		if hasBus != (spec.Name == FnCheckResults) {
+			t.Errorf("%s: %s set = %v", spec.Name, citadel.EnvEventBus, hasBus)
+		}
+		if hasSM != (spec.Name == FnAPI) {
+			t.Errorf("%s: %s set = %v", spec.Name, citadel.EnvStateMachineARN, hasSM)
+		}
+	}
+}
+
+// TestNoWildcardPolicies: no statement allows every action of a service, and
+// Resource "*" appears only for actions that have no resource-level permissions.
+func TestNoWildcardPolicies(t *testing.T) {
+	for name, s := range map[string]*synthesized{"default": defaultApp(t), "custom": customApp(t)} {
+		unscoped := map[string]bool{
+			"ecr:GetAuthorizationToken": true, "ecs:DescribeTasks": true, "ecs:StopTask": true,
+			"xray:PutTraceSegments": true, "xray:PutTelemetryRecords": true, "xray:GetSamplingRules": true,
+			"xray:GetSamplingTargets": true, "logs:CreateLogDelivery": true, "logs:GetLogDelivery": true,
+			"logs:UpdateLogDelivery": true, "logs:DeleteLogDelivery": true, "logs:ListLogDeliveries": true,
+			"logs:PutResourcePolicy": true, "logs:DescribeResourcePolicies": true, "logs:DescribeLogGroups": true,
+		}
+		for _, tmpl := range []map[string]any{s.json, s.tjson} {
+			for id, p := range resourcesOf(tmpl, "AWS::IAM::Policy") {
+				for _, st := range p["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+					stm := st.(map[string]any)
+					acts := strs(stm["Action"])
+					for _, a := range acts {
+						if a == "*" || strings.HasSuffix(a, ":*") {
+							t.Errorf("%s: %s allows %s", name, id, a)
+						}
+					}
+					for _, r := range flatten(stm["Resource"]) {
+						if r != "*" {
+							continue
+						}
+						for _, a := range acts {
+							if !unscoped[a] {
+								t.Errorf("%s: %s allows %s on every resource", name, id, a)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

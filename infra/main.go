@@ -1,0 +1,177 @@
+// Command infra is Citadel's CDK app: one stack with the table, the scan
+// bucket, the step Lambdas, the Prowler task on Fargate, the scan state
+// machine, the HTTP API and the schedule group; and a small stack that target
+// accounts deploy for the read-only scanner role. cdk.json runs it with
+// `go run ./infra`; every construct lives in a file of its own, and the tests
+// beside them synthesize the real app.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Stack names.
+const (
+	MainStackName   = "Citadel"
+	TargetStackName = "CitadelTargetRole"
+)
+
+// Context keys the app reads (cdk.json's "context", or -c key=value).
+const (
+	CtxCodeDir           = "codeDir"           // directory holding <function>/bootstrap, default "bin"
+	CtxProwlerTaskDir    = "prowlerTaskDir"    // Docker build context of the Prowler task, default "prowler-task"
+	CtxTaskArch          = "taskArch"          // arm64 (default) or x86_64: the Prowler task's CPU
+	CtxScannerRoleName   = "scannerRoleName"   // name of the scanner role in target accounts
+	CtxTargetAccounts    = "targetAccounts"    // comma-separated account ids the scanners may assume a role in; empty: any
+	CtxTrustedAccount    = "trustedAccount"    // default of the target stack's TrustedAccountId parameter
+	CtxUserPoolID        = "userPoolId"        // with userPoolClientId: a JWT authorizer instead of IAM
+	CtxUserPoolClientID  = "userPoolClientId"  // the user pool's app client (the token audience)
+	CtxScanRetentionDays = "scanRetentionDays" // days before scans/ objects expire, default 90
+	CtxDefaultFolder     = "defaultFolder"     // the API's default folder id, optional
+	CtxNag               = "nag"               // "false" turns the cdk-nag AwsSolutions checks off
+)
+
+// Config is what the app reads from the CDK context.
+type Config struct {
+	CodeDir           string
+	ProwlerTaskDir    string
+	TaskArch          string
+	ScannerRoleName   string
+	TargetAccounts    []string
+	TrustedAccount    string
+	UserPoolID        string
+	UserPoolClientID  string
+	ScanRetentionDays int
+	DefaultFolder     string
+	Nag               bool
+}
+
+// DefaultConfig is the configuration with no context set.
+func DefaultConfig() Config {
+	return Config{
+		CodeDir:           "bin",
+		ProwlerTaskDir:    "prowler-task",
+		TaskArch:          "arm64",
+		ScannerRoleName:   "CitadelScanner",
+		ScanRetentionDays: 90,
+		Nag:               true,
+	}
+}
+
+var accountID = func(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ConfigFromContext reads the configuration from the app's context, falling
+// back to DefaultConfig, and rejects values that cannot work.
+func ConfigFromContext(node constructs.Node) (Config, error) {
+	cfg := DefaultConfig()
+	get := func(key string) string {
+		v := node.TryGetContext(jsii.String(key))
+		if v == nil {
+			return ""
+		}
+		return strings.TrimSpace(fmt.Sprint(v))
+	}
+	if v := get(CtxCodeDir); v != "" {
+		cfg.CodeDir = v
+	}
+	if v := get(CtxProwlerTaskDir); v != "" {
+		cfg.ProwlerTaskDir = v
+	}
+	if v := get(CtxTaskArch); v != "" {
+		if v != "arm64" && v != "x86_64" {
+			return cfg, fmt.Errorf("context %s: %q must be arm64 or x86_64", CtxTaskArch, v)
+		}
+		cfg.TaskArch = v
+	}
+	if v := get(CtxScannerRoleName); v != "" {
+		cfg.ScannerRoleName = v
+	}
+	if v := get(CtxTargetAccounts); v != "" {
+		for _, a := range strings.Split(v, ",") {
+			a = strings.TrimSpace(a)
+			if !accountID(a) {
+				return cfg, fmt.Errorf("context %s: %q is not a 12-digit account id", CtxTargetAccounts, a)
+			}
+			cfg.TargetAccounts = append(cfg.TargetAccounts, a)
+		}
+	}
+	if v := get(CtxTrustedAccount); v != "" {
+		if !accountID(v) {
+			return cfg, fmt.Errorf("context %s: %q is not a 12-digit account id", CtxTrustedAccount, v)
+		}
+		cfg.TrustedAccount = v
+	}
+	cfg.UserPoolID, cfg.UserPoolClientID = get(CtxUserPoolID), get(CtxUserPoolClientID)
+	if (cfg.UserPoolID == "") != (cfg.UserPoolClientID == "") {
+		return cfg, fmt.Errorf("context %s and %s go together: set both or neither", CtxUserPoolID, CtxUserPoolClientID)
+	}
+	if v := get(CtxScanRetentionDays); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return cfg, fmt.Errorf("context %s: %q must be a positive number of days", CtxScanRetentionDays, v)
+		}
+		cfg.ScanRetentionDays = n
+	}
+	cfg.DefaultFolder = get(CtxDefaultFolder)
+	if v := get(CtxNag); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, fmt.Errorf("context %s: %q must be true or false", CtxNag, v)
+		}
+		cfg.Nag = b
+	}
+	return cfg, nil
+}
+
+// Stacks are the app's two stacks and the main stack's parts, for the tests.
+type Stacks struct {
+	Main   *Citadel
+	Target awscdk.Stack
+}
+
+// Build adds Citadel's stacks to app.
+func Build(app awscdk.App, cfg Config) *Stacks {
+	s := &Stacks{
+		Main:   NewCitadel(app, MainStackName, cfg),
+		Target: NewTargetRoleStack(app, TargetStackName, cfg),
+	}
+	if cfg.Nag {
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	}
+	return s
+}
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	cfg, err := ConfigFromContext(app.Node())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "citadel infra:", err)
+		return 2
+	}
+	Build(app, cfg)
+	app.Synth(nil)
+	return 0
+}

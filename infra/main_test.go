@@ -1,0 +1,372 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestMain closes the jsii runtime (the node child process) after the tests.
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	defer jsii.Close()
+	return m.Run()
+}
+
+// dockerfile is the placeholder Prowler image the tests build the asset from.
+const dockerfile = "FROM public.ecr.aws/docker/library/alpine:3\n# citadel infra test image\n"
+
+// synthesized is one synthesis of the whole app.
+type synthesized struct {
+	cfg    Config
+	stacks *Stacks
+	outDir string
+	main   assertions.Template
+	target assertions.Template
+	json   map[string]any // the main template
+	tjson  map[string]any // the target template
+}
+
+// synth builds the app with a temporary code directory (<name>/bootstrap
+// holding the function's name) and Docker context, plus the given context,
+// and synthesizes it with the cdk-nag checks on.
+func synth(t *testing.T, ctx map[string]any) *synthesized {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "citadel-infra-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codeDir, taskDir := filepath.Join(dir, "bin"), filepath.Join(dir, "prowler-task")
+	for _, spec := range FunctionSpecs {
+		if err := os.MkdirAll(filepath.Join(codeDir, spec.Name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(codeDir, spec.Name, "bootstrap"), []byte(spec.Name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(taskDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(taskDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	all := map[string]any{CtxCodeDir: codeDir, CtxProwlerTaskDir: taskDir, "aws:cdk:enable-asset-metadata": true}
+	for k, v := range ctx {
+		all[k] = v
+	}
+	outDir := filepath.Join(dir, "cdk.out")
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &all, Outdir: jsii.String(outDir)})
+	cfg, err := ConfigFromContext(app.Node())
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	s := &synthesized{cfg: cfg, outDir: outDir}
+	s.stacks = Build(app, cfg)
+	app.Synth(nil)
+	s.main = assertions.Template_FromStack(s.stacks.Main.Stack, nil)
+	s.target = assertions.Template_FromStack(s.stacks.Target, nil)
+	s.json = *s.main.ToJSON()
+	s.tjson = *s.target.ToJSON()
+	return s
+}
+
+var (
+	defaultOnce  sync.Once
+	defaultSynth *synthesized
+	defaultErr   any
+)
+
+// defaultApp is the app with the default configuration, synthesized once
+// for every test that reads it.
+func defaultApp(t *testing.T) *synthesized {
+	t.Helper()
+	defaultOnce.Do(func() {
+		defer func() { defaultErr = recover() }()
+		defaultSynth = synth(t, nil)
+	})
+	if defaultErr != nil || defaultSynth == nil {
+		t.Fatalf("synthesizing the app: %v", defaultErr)
+	}
+	return defaultSynth
+}
+
+// customContext sets every option that changes the template.
+var customContext = map[string]any{
+	CtxScanRetentionDays: "30",
+	CtxUserPoolID:        "eu-west-1_AbCdEf123",
+	CtxUserPoolClientID:  "4example5client6id",
+	CtxTargetAccounts:    "111122223333,444455556666",
+	CtxTrustedAccount:    "999988887777",
+	CtxScannerRoleName:   "AuditScanner",
+	CtxTaskArch:          "x86_64",
+	CtxDefaultFolder:     "fld-default",
+}
+
+var (
+	customOnce  sync.Once
+	customSynth *synthesized
+	customErr   any
+)
+
+// customApp is the app with customContext, synthesized once.
+func customApp(t *testing.T) *synthesized {
+	t.Helper()
+	customOnce.Do(func() {
+		defer func() { customErr = recover() }()
+		customSynth = synth(t, customContext)
+	})
+	if customErr != nil || customSynth == nil {
+		t.Fatalf("synthesizing the app: %v", customErr)
+	}
+	return customSynth
+}
+
+// check runs a CDK assertion, turning its panic into a test failure.
+func check(t *testing.T, what string, assertion func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", what, r)
+		}
+	}()
+	assertion()
+}
+
+// resources returns the main template's resources of one type, by logical id.
+func (s *synthesized) resources(typ string) map[string]map[string]any {
+	return resourcesOf(s.json, typ)
+}
+
+func resourcesOf(tmpl map[string]any, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range tmpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			out[id] = res
+		}
+	}
+	return out
+}
+
+// logicalID is the logical id of a construct's CloudFormation resource.
+func (s *synthesized) logicalID(c constructs.IConstruct) string {
+	child := c.Node().DefaultChild()
+	return *s.stacks.Main.Stack.GetLogicalId(child.(awscdk.CfnElement))
+}
+
+// props returns the properties of the resource with this logical id.
+func (s *synthesized) props(t *testing.T, id string) map[string]any {
+	t.Helper()
+	r, ok := s.json["Resources"].(map[string]any)[id].(map[string]any)
+	if !ok {
+		t.Fatalf("no resource %s in the template", id)
+	}
+	p, _ := r["Properties"].(map[string]any)
+	return p
+}
+
+// statement is one IAM policy statement, its actions and resources flattened.
+type statement struct {
+	Policy    string
+	Actions   []string
+	Resources []string
+}
+
+// statements returns the statements of the inline policies attached to the
+// role with this logical id.
+func (s *synthesized) statements(roleID string) []statement {
+	var out []statement
+	for id, p := range s.resources("AWS::IAM::Policy") {
+		props := p["Properties"].(map[string]any)
+		attached := false
+		for _, r := range props["Roles"].([]any) {
+			if ref, ok := r.(map[string]any)["Ref"]; ok && ref == roleID {
+				attached = true
+			}
+		}
+		if !attached {
+			continue
+		}
+		for _, st := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			stm := st.(map[string]any)
+			out = append(out, statement{Policy: id, Actions: strs(stm["Action"]), Resources: flatten(stm["Resource"])})
+		}
+	}
+	return out
+}
+
+// roleOf is the logical id of a resource's role (Role: {Fn::GetAtt: [id, Arn]}).
+func roleOf(props map[string]any, key string) string {
+	getAtt := props[key].(map[string]any)["Fn::GetAtt"].([]any)
+	return getAtt[0].(string)
+}
+
+func strs(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			out = append(out, fmt.Sprint(x))
+		}
+		return out
+	}
+	return nil
+}
+
+// flatten renders CloudFormation values as strings: Fn::Join joined, Ref as
+// <id>, Fn::GetAtt as <id.attr>, the way cdk-nag names them.
+func flatten(v any) []string {
+	if list, ok := v.([]any); ok {
+		var out []string
+		for _, x := range list {
+			out = append(out, flatten(x)...)
+		}
+		return out
+	}
+	return []string{render(v)}
+}
+
+func render(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any:
+		if ref, ok := v["Ref"]; ok {
+			return "<" + ref.(string) + ">"
+		}
+		if ga, ok := v["Fn::GetAtt"]; ok {
+			parts := ga.([]any)
+			return "<" + parts[0].(string) + "." + parts[1].(string) + ">"
+		}
+		if j, ok := v["Fn::Join"]; ok {
+			args := j.([]any)
+			var parts []string
+			for _, p := range args[1].([]any) {
+				parts = append(parts, render(p))
+			}
+			return strings.Join(parts, args[0].(string))
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	return fmt.Sprint(v)
+}
+
+// grants reports whether any statement allows action on a resource matching re.
+func grants(sts []statement, action string, re string) bool {
+	rx := regexp.MustCompile(re)
+	for _, s := range sts {
+		for _, a := range s.Actions {
+			if a != action {
+				continue
+			}
+			for _, r := range s.Resources {
+				if rx.MatchString(r) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// actions lists every action of the statements, sorted and unique.
+func actions(sts []statement) []string {
+	seen := map[string]bool{}
+	for _, s := range sts {
+		for _, a := range s.Actions {
+			seen[a] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for a := range seen {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestConfigFromContext(t *testing.T) {
+	good := map[string]any{
+		CtxCodeDir: "/tmp/code", CtxProwlerTaskDir: "/tmp/task", CtxTaskArch: "x86_64",
+		CtxScannerRoleName: "Scanner", CtxTargetAccounts: "111122223333, 444455556666",
+		CtxTrustedAccount: "777788889999", CtxUserPoolID: "us-east-1_abc", CtxUserPoolClientID: "client",
+		CtxScanRetentionDays: "30", CtxDefaultFolder: "fld-1", CtxNag: "false",
+	}
+	want := Config{
+		CodeDir: "/tmp/code", ProwlerTaskDir: "/tmp/task", TaskArch: "x86_64", ScannerRoleName: "Scanner",
+		TargetAccounts: []string{"111122223333", "444455556666"}, TrustedAccount: "777788889999",
+		UserPoolID: "us-east-1_abc", UserPoolClientID: "client", ScanRetentionDays: 30, DefaultFolder: "fld-1",
+	}
+	cases := []struct {
+		name    string
+		ctx     map[string]any
+		want    Config
+		wantErr string
+	}{
+		{"defaults", nil, DefaultConfig(), ""},
+		{"everything set", good, want, ""},
+		{"retention as a number", map[string]any{CtxScanRetentionDays: 7}, func() Config { c := DefaultConfig(); c.ScanRetentionDays = 7; return c }(), ""},
+		{"bad arch", map[string]any{CtxTaskArch: "sparc"}, Config{}, `taskArch: "sparc" must be arm64 or x86_64`},
+		{"bad target account", map[string]any{CtxTargetAccounts: "111122223333,12345"}, Config{}, `targetAccounts: "12345" is not a 12-digit account id`},
+		{"letters in target account", map[string]any{CtxTargetAccounts: "11112222333x"}, Config{}, `"11112222333x" is not a 12-digit account id`},
+		{"bad trusted account", map[string]any{CtxTrustedAccount: "me"}, Config{}, `trustedAccount: "me" is not a 12-digit account id`},
+		{"user pool without client", map[string]any{CtxUserPoolID: "us-east-1_abc"}, Config{}, "set both or neither"},
+		{"client without user pool", map[string]any{CtxUserPoolClientID: "client"}, Config{}, "set both or neither"},
+		{"zero retention", map[string]any{CtxScanRetentionDays: "0"}, Config{}, `scanRetentionDays: "0" must be a positive number of days`},
+		{"retention not a number", map[string]any{CtxScanRetentionDays: "forever"}, Config{}, `"forever" must be a positive number of days`},
+		{"bad nag", map[string]any{CtxNag: "maybe"}, Config{}, `nag: "maybe" must be true or false`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := tc.ctx
+			app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+			got, err := ConfigFromContext(app.Node())
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestStackOutputs(t *testing.T) {
+	s := defaultApp(t)
+	outputs := s.json["Outputs"].(map[string]any)
+	var got []string
+	for k := range outputs {
+		got = append(got, k)
+	}
+	sort.Strings(got)
+	want := []string{"ApiUrl", "BucketName", "ClusterArn", "EventBusName", "ScheduleGroupName", "StateMachineArn",
+		"TableName", "TaskDefinitionArn", "TaskSecurityGroup", "TaskSubnets"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+}

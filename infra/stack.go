@@ -1,0 +1,75 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+// Citadel is the main stack and its parts.
+type Citadel struct {
+	Stack        awscdk.Stack
+	Table        awsdynamodb.Table
+	Bucket       awss3.Bucket
+	EventBus     awsevents.EventBus
+	Functions    *Functions
+	Prowler      *ProwlerTask
+	StateMachine awsstepfunctions.StateMachine
+	API          awsapigatewayv2.HttpApi
+	Scheduler    *Scheduler
+}
+
+// NewCitadel builds the main stack: data first, then compute, then the
+// state machine over the functions and the task, then the API and the
+// scheduler that start it.
+func NewCitadel(scope constructs.Construct, id string, cfg Config) *Citadel {
+	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
+		Description: jsii.String("Citadel: continuous compliance scans of AWS accounts with Prowler"),
+	})
+	for flag, v := range featureFlags {
+		stack.Node().SetContext(jsii.String(flag), v)
+	}
+	c := &Citadel{Stack: stack}
+	c.Table = newTable(stack)
+	c.Bucket = newBucket(stack, cfg)
+	c.EventBus = awsevents.NewEventBus(stack, jsii.String("DriftEvents"), &awsevents.EventBusProps{
+		Description: jsii.String("Citadel drift events: check results that regressed"),
+	})
+	scanners := scannerRoleARNs(stack, cfg)
+	c.Functions = newFunctions(stack, cfg, c.Table, c.Bucket, c.EventBus, scanners)
+	c.Prowler = newProwlerTask(stack, cfg, c.Bucket, scanners)
+	c.StateMachine = newStateMachine(stack, c.Functions, c.Prowler)
+	c.Scheduler = newScheduler(stack, c.StateMachine)
+	c.API = newAPI(stack, cfg, c.Functions.ByName[FnAPI])
+	wireAPIFunction(c.Functions.ByName[FnAPI], cfg, c.StateMachine, c.Scheduler)
+
+	out := func(id string, v *string, desc string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
+	}
+	out("ApiUrl", c.API.ApiEndpoint(), "The HTTP API's endpoint")
+	out("StateMachineArn", c.StateMachine.StateMachineArn(), "The scan state machine ("+citadel.EnvStateMachineARN+")")
+	out("TableName", c.Table.TableName(), "The DynamoDB table ("+citadel.EnvTable+")")
+	out("BucketName", c.Bucket.BucketName(), "The scan-output bucket ("+citadel.EnvBucket+")")
+	out("EventBusName", c.EventBus.EventBusName(), "The drift-event bus ("+citadel.EnvEventBus+")")
+	out("ClusterArn", c.Prowler.Cluster.ClusterArn(), "The ECS cluster the Prowler task runs in")
+	out("TaskDefinitionArn", c.Prowler.TaskDefinition.TaskDefinitionArn(), "The Prowler task (scan and catalog modes)")
+	out("TaskSecurityGroup", c.Prowler.SecurityGroup.SecurityGroupId(), "The Prowler task's security group (no inbound rules)")
+	out("TaskSubnets", awscdk.Fn_Join(jsii.String(","), c.Prowler.Vpc.SelectSubnets(publicSubnets).SubnetIds), "Public subnets for a manual run-task (assign a public IP)")
+	out("ScheduleGroupName", c.Scheduler.Group.ScheduleGroupName(), "The schedule group ("+citadel.EnvSchedulerGroup+")")
+	return c
+}
+
+// featureFlags are CDK feature flags the stack depends on, set on the stack
+// itself so the app and the tests synthesize the same template.
+var featureFlags = map[string]any{
+	// Server access logs are delivered by bucket policy, not an ACL, so the
+	// log bucket can enforce bucket ownership.
+	"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
+}

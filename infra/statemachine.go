@@ -1,0 +1,215 @@
+package main
+
+import (
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+// ResultPaths says where each step's output goes in the execution's state;
+// the state grows into a citadel.FinalizeInput. The Prowler task's output (the
+// ECS task description) is discarded: its results are in S3.
+var ResultPaths = map[string]string{
+	citadel.StepPlan:         "$.plan",
+	citadel.StepAssetSync:    "$.assets",
+	citadel.StepProwler:      "DISCARD",
+	citadel.StepCheckResults: "$.results",
+	citadel.StepControls:     "$.controls",
+	citadel.StepPolicies:     "$.policies",
+	citadel.StepEvidence:     "$.evidence",
+	citadel.StepFinalize:     "$.final",
+}
+
+// The states after finalize, and where a caught error goes.
+const (
+	StateOutcome   = "outcome"        // Choice: did a step fail?
+	StateFailed    = "scan-failed"    // Fail: the execution fails with the step's error
+	StateSucceeded = "scan-succeeded" // Succeed
+	ErrorPath      = "$.error"        // a Catch's ResultPath: citadel.StepError
+)
+
+// LambdaServiceErrors are the Lambda service's transient errors, retried like
+// the steps' own citadel.ErrorTypeRetryable.
+var LambdaServiceErrors = []string{
+	"Lambda.ServiceException",
+	"Lambda.AWSLambdaException",
+	"Lambda.SdkClientException",
+	"Lambda.TooManyRequestsException",
+}
+
+// ECSRetryableErrors are the ECS errors worth another RunTask (throttling,
+// capacity). A task that ran and failed is not retried.
+var ECSRetryableErrors = []string{"ECS.AmazonECSException"}
+
+// Timeouts of the Prowler state and of the whole execution.
+const (
+	ProwlerStateTimeout = 4 * time.Hour
+	ExecutionTimeout    = 6 * time.Hour
+)
+
+func duration(d time.Duration) awscdk.Duration {
+	return awscdk.Duration_Seconds(jsii.Number(d.Seconds()))
+}
+
+// newStateMachine builds the scan state machine in citadel.Pipeline's order:
+// plan → asset-sync → prowler → check-results → controls → policies →
+// evidence → finalize. The execution input is {"scan": citadel.StartScan},
+// started by the API or a schedule with the scan id as the execution name,
+// so a second start of the same scan is refused by Step Functions.
+//
+// Each Lambda state gets the whole state and puts its output under its
+// ResultPaths entry. Every state but finalize catches any error into
+// $.error and goes to finalize, which records the scan as failed with the
+// cause: a scan never stays "running". After finalize, the execution fails if
+// a step did, so its status matches the scan's.
+func newStateMachine(scope constructs.Construct, fns *Functions, task *ProwlerTask) awsstepfunctions.StateMachine {
+	specs := map[string]FunctionSpec{}
+	for _, s := range FunctionSpecs {
+		specs[s.Name] = s
+	}
+	lambdaState := func(step string) awsstepfunctionstasks.LambdaInvoke {
+		st := awsstepfunctionstasks.NewLambdaInvoke(scope, jsii.String(step), &awsstepfunctionstasks.LambdaInvokeProps{
+			StateName:                jsii.String(step),
+			LambdaFunction:           fns.ByName[step],
+			PayloadResponseOnly:      jsii.Bool(true),
+			RetryOnServiceExceptions: jsii.Bool(false), // retried below, with the steps' own errors
+			ResultPath:               jsii.String(ResultPaths[step]),
+			TaskTimeout:              awsstepfunctions.Timeout_Duration(duration(specs[step].Timeout + time.Minute)),
+		})
+		attempts := 4
+		if step == citadel.StepFinalize {
+			attempts = 8 // the record of the outcome must land
+		}
+		st.AddRetry(&awsstepfunctions.RetryProps{
+			Errors:         jsii.Strings(append([]string{citadel.ErrorTypeRetryable}, LambdaServiceErrors...)...),
+			Interval:       awscdk.Duration_Seconds(jsii.Number(2)),
+			MaxAttempts:    jsii.Number(float64(attempts)),
+			BackoffRate:    jsii.Number(2),
+			MaxDelay:       awscdk.Duration_Seconds(jsii.Number(60)),
+			JitterStrategy: awsstepfunctions.JitterType_FULL,
+		})
+		return st
+	}
+
+	finalize := lambdaState(citadel.StepFinalize)
+	failed := awsstepfunctions.NewFail(scope, jsii.String(StateFailed), &awsstepfunctions.FailProps{
+		StateName: jsii.String(StateFailed),
+		ErrorPath: jsii.String(ErrorPath + ".Error"),
+		CausePath: jsii.String(ErrorPath + ".Cause"),
+	})
+	succeeded := awsstepfunctions.NewSucceed(scope, jsii.String(StateSucceeded), &awsstepfunctions.SucceedProps{
+		StateName: jsii.String(StateSucceeded),
+	})
+	finalize.Next(awsstepfunctions.NewChoice(scope, jsii.String(StateOutcome), &awsstepfunctions.ChoiceProps{
+		StateName: jsii.String(StateOutcome),
+	}).When(awsstepfunctions.Condition_IsPresent(jsii.String(ErrorPath)), failed, nil).Otherwise(succeeded))
+
+	catch := &awsstepfunctions.CatchProps{
+		Errors:     jsii.Strings("States.ALL"),
+		ResultPath: jsii.String(ErrorPath),
+	}
+	var chain awsstepfunctions.Chain
+	for _, step := range citadel.Pipeline {
+		if step == citadel.StepFinalize {
+			break
+		}
+		var state awsstepfunctions.TaskStateBase
+		if step == citadel.StepProwler {
+			state = prowlerState(scope, task)
+		} else {
+			state = lambdaState(step)
+		}
+		state.AddCatch(finalize, catch)
+		if chain == nil {
+			chain = awsstepfunctions.Chain_Start(state)
+		} else {
+			chain = chain.Next(state)
+		}
+	}
+	chain = chain.Next(finalize)
+
+	logs := awslogs.NewLogGroup(scope, jsii.String("StateMachineLogs"), &awslogs.LogGroupProps{
+		Retention:     logRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	sm := awsstepfunctions.NewStateMachine(scope, jsii.String("ScanStateMachine"), &awsstepfunctions.StateMachineProps{
+		Comment:          jsii.String("A Citadel scan: plan, assets, Prowler, results, controls, policies, evidence, finalize"),
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromChainable(chain),
+		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
+		Timeout:          duration(ExecutionTimeout),
+		TracingEnabled:   jsii.Bool(true),
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          logs,
+			Level:                awsstepfunctions.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(false), // the state holds the target's role and external id
+		},
+	})
+	suppress(sm.Role(), "AwsSolutions-IAM5",
+		"CDK's grants for the states: each step function with its versions (<function>:*), the Prowler task "+
+			"definition's family at any revision, and the actions that have no resource-level permissions "+
+			"(ecs:DescribeTasks and ecs:StopTask for RunTask .sync, CloudWatch Logs delivery, X-Ray).",
+		`/^Resource::<Fn[a-z]+[0-9A-F]{8}\.Arn>:\*$/g`,
+		`/^Resource::arn:\{"Fn::Select":\[1,\{"Fn::Split":\[":",\{"Ref":"ProwlerTask[0-9A-F]{8}"\}.*:\*$/g`,
+		findingAnyResource)
+	return sm
+}
+
+// ProwlerEnvironment is the Prowler container's environment for a scan,
+// from the plan step's output (citadel.PlanOutput's JSON names).
+var ProwlerEnvironment = []struct{ Name, Path string }{
+	{citadel.EnvTaskScanID, "$.plan.scan_id"},
+	{citadel.EnvBucket, "$.plan.bucket"},
+	{citadel.EnvTaskChecksKey, "$.plan.checks_key"},
+	{citadel.EnvTaskRoleARN, "$.plan.role_arn"},
+	{citadel.EnvTaskExternalID, "$.plan.external_id"},
+	{citadel.EnvTaskRegions, "$.plan.regions_arg"},
+}
+
+// prowlerState runs the Prowler task and waits for it to stop (RunTask
+// .sync): the state fails if the container exits non-zero.
+func prowlerState(scope constructs.Construct, task *ProwlerTask) awsstepfunctions.TaskStateBase {
+	env := []*awsstepfunctionstasks.TaskEnvironmentVariable{}
+	for _, e := range ProwlerEnvironment {
+		env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{
+			Name: jsii.String(e.Name), Value: awsstepfunctions.JsonPath_StringAt(jsii.String(e.Path)),
+		})
+	}
+	env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{
+		Name: jsii.String(citadel.EnvTaskMode), Value: jsii.String("scan"),
+	})
+	st := awsstepfunctionstasks.NewEcsRunTask(scope, jsii.String(citadel.StepProwler), &awsstepfunctionstasks.EcsRunTaskProps{
+		StateName:          jsii.String(citadel.StepProwler),
+		IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB,
+		Cluster:            task.Cluster,
+		TaskDefinition:     task.TaskDefinition,
+		LaunchTarget: awsstepfunctionstasks.NewEcsFargateLaunchTarget(&awsstepfunctionstasks.EcsFargateLaunchTargetOptions{
+			PlatformVersion: awsecs.FargatePlatformVersion_LATEST,
+		}),
+		AssignPublicIp: jsii.Bool(true),
+		Subnets:        publicSubnets,
+		SecurityGroups: &[]awsec2.ISecurityGroup{task.SecurityGroup},
+		ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
+			ContainerDefinition: task.Container,
+			Environment:         &env,
+		}},
+		ResultPath:  awsstepfunctions.JsonPath_DISCARD(),
+		TaskTimeout: awsstepfunctions.Timeout_Duration(duration(ProwlerStateTimeout)),
+	})
+	st.AddRetry(&awsstepfunctions.RetryProps{
+		Errors:         jsii.Strings(ECSRetryableErrors...),
+		Interval:       awscdk.Duration_Seconds(jsii.Number(30)),
+		MaxAttempts:    jsii.Number(3),
+		BackoffRate:    jsii.Number(2),
+		JitterStrategy: awsstepfunctions.JitterType_FULL,
+	})
+	return st
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// ScannerSessionHours is the longest session of the scanner role: a
+// Prowler run over every region takes hours.
+const ScannerSessionHours = 4
+
+// NewTargetRoleStack is the stack a target account deploys (or its
+// template, synthesized once, for StackSets): the read-only scanner role,
+// named cfg.ScannerRoleName so Citadel's roles may assume it, trusting the
+// Citadel account under an ExternalId. Both are parameters:
+//
+//	cdk deploy CitadelTargetRole --parameters TrustedAccountId=111122223333 --parameters ExternalId=...
+func NewTargetRoleStack(scope constructs.Construct, id string, cfg Config) awscdk.Stack {
+	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
+		Description: jsii.String("Citadel scanner role: read-only access for Citadel's scans of this account"),
+	})
+	trusted := awscdk.NewCfnParameter(stack, jsii.String("TrustedAccountId"), &awscdk.CfnParameterProps{
+		Type:                  jsii.String("String"),
+		Description:           jsii.String("The AWS account Citadel runs in"),
+		AllowedPattern:        jsii.String(`^\d{12}$`),
+		ConstraintDescription: jsii.String("a 12-digit AWS account id"),
+	})
+	if cfg.TrustedAccount != "" {
+		trusted.SetDefault(cfg.TrustedAccount)
+	}
+	external := awscdk.NewCfnParameter(stack, jsii.String("ExternalId"), &awscdk.CfnParameterProps{
+		Type:           jsii.String("String"),
+		Description:    jsii.String("The external id of this account's Citadel integration"),
+		MinLength:      jsii.Number(2),
+		MaxLength:      jsii.Number(1224),
+		AllowedPattern: jsii.String(`^[\w+=,.@:/-]+$`),
+		NoEcho:         jsii.Bool(true),
+	})
+	role := awsiam.NewRole(stack, jsii.String("ScannerRole"), &awsiam.RoleProps{
+		RoleName:           jsii.String(cfg.ScannerRoleName),
+		Description:        jsii.String("Citadel scanner: read-only (SecurityAudit, ViewOnlyAccess)"),
+		AssumedBy:          awsiam.NewAccountPrincipal(trusted.ValueAsString()),
+		ExternalIds:        jsii.Strings(*external.ValueAsString()),
+		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(ScannerSessionHours)),
+		ManagedPolicies: &[]awsiam.IManagedPolicy{
+			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("SecurityAudit")),
+			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("job-function/ViewOnlyAccess")),
+		},
+	})
+	suppress(role, "AwsSolutions-IAM4", reasonReadOnlyPolicies, policySecurityAudit, policyViewOnly)
+	awscdk.NewCfnOutput(stack, jsii.String("ScannerRoleArn"), &awscdk.CfnOutputProps{
+		Value:       role.RoleArn(),
+		Description: jsii.String("The role ARN to give Citadel's integration for this account"),
+	})
+	return stack
+}
+
+// reasonReadOnlyPolicies is why the scanners use AWS-managed policies.
+const reasonReadOnlyPolicies = "Prowler needs read access to every service's configuration: SecurityAudit and " +
+	"ViewOnlyAccess are the AWS-maintained read-only policies it documents, kept current by AWS as services appear."
