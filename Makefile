@@ -15,7 +15,10 @@ GOTEST    ?= $(GO) test -p 2 -timeout 75m
 
 export CITADEL_SHARED_DATA ?= $(SHARED)/data
 
-.PHONY: help venv deps build test vet bench demo clean $(FUNCTIONS:%=bin/%/bootstrap)
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+TOOLS     := $(CURDIR)/.tools
+
+.PHONY: help venv deps tools build test vet bench demo clean $(FUNCTIONS:%=bin/%/bootstrap)
 
 help:
 	@echo "make demo    run the main job end to end on an emulated AWS account"
@@ -33,6 +36,17 @@ $(VENV_OK): requirements.txt
 deps: venv
 	$(GO) mod download
 
+# Test tools in .tools: the Lambda Runtime Interface Emulator (from its Go
+# module) and, on a host that is not arm64, qemu's user-mode emulator to run
+# the arm64 bootstraps (Debian's qemu-user-static).
+tools: $(TOOLS)/bin/aws-lambda-rie
+	@if [ "$$(uname -m)" != aarch64 ] && ! command -v qemu-aarch64-static >/dev/null; then \
+		echo "installing qemu-user-static (runs the arm64 bootstraps under the emulator)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static) >/dev/null; \
+	fi
+$(TOOLS)/bin/aws-lambda-rie:
+	GOBIN=$(TOOLS)/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
 build: $(FUNCTIONS:%=bin/%/bootstrap)
 $(FUNCTIONS:%=bin/%/bootstrap): bin/%/bootstrap:
 	@mkdir -p $(@D)
@@ -41,7 +55,7 @@ $(FUNCTIONS:%=bin/%/bootstrap): bin/%/bootstrap:
 vet:
 	$(GO) vet ./...
 
-test: deps vet
+test: deps tools vet
 	scripts/with-moto.sh $(GOTEST) ./...
 
 bench: deps

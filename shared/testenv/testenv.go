@@ -97,3 +97,9 @@ func Bucket(tb testing.TB, cfg aws.Config) (*s3.Client, string) {
 	}
 	return client, name
 }
+
+// StoreOn returns a store on an existing table.
+func StoreOn(tb testing.TB, cfg aws.Config, table string, opts ...ddb.Option) *ddb.Store {
+	tb.Helper()
+	return ddb.NewFromClient(dynamodb.NewFromConfig(cfg), table, opts...)
+}
