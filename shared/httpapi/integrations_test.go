@@ -9,12 +9,15 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	sched "github.com/citadelsecure/citadel/shared/scheduler"
+	"github.com/citadelsecure/citadel/shared/testenv"
 )
 
 func TestCreateIntegrationStoresItAndItsSchedule(t *testing.T) {
@@ -399,5 +402,44 @@ func TestScheduleInputIsTheStartScanPayload(t *testing.T) {
 	want := citadel.PlanInput{Scan: citadel.StartScan{ScanID: "sched-<aws.scheduler.execution-id>", IntegrationID: "int-7", Trigger: citadel.TriggerSchedule}}
 	if d := cmp.Diff(want, in); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+// TestScheduleFailureUndoesTheIntegrationChange points the schedules at a
+// Scheduler endpoint that does not answer: every integration change that
+// needs its schedule fails as a whole, leaving the record as it was.
+func TestScheduleFailureUndoesTheIntegrationChange(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := f.createIntegration(`{"name":"prod","account_id":"123456789012"}`)
+
+	d := f.srv.Deps
+	down := scheduler.NewFromConfig(testenv.Config(t), func(o *scheduler.Options) {
+		o.BaseEndpoint = aws.String("http://127.0.0.1:1") // nothing listens there
+		o.RetryMaxAttempts = 1
+	})
+	d.Schedules = &sched.Schedules{API: down, Group: f.group, RoleARN: f.schedules.RoleARN, StateMachineARN: f.smARN}
+	broken, err := New(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = broken
+
+	expect(t, f.do("POST", "/integrations", validIntegration), http.StatusInternalServerError, "internal", "internal error")
+	if page, err := f.store.ListIntegrations(ctx, testFolder, 10, ""); err != nil || len(page.Items) != 1 {
+		t.Errorf("integration created without its schedule: %d integrations (%v)", len(page.Items), err)
+	}
+	expect(t, f.do("PATCH", "/integrations/"+in.ID, `{"name":"renamed","schedule_expression":"rate(1 day)"}`), http.StatusInternalServerError, "internal", "")
+	expect(t, f.do("PATCH", "/integrations/"+in.ID, `{"name":"renamed"}`), http.StatusInternalServerError, "internal", "")
+	expect(t, f.do("DELETE", "/integrations/"+in.ID, ""), http.StatusInternalServerError, "internal", "")
+	got, err := f.store.GetIntegration(ctx, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(in, got, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("integration after failed changes (-want +got):\n%s", d)
+	}
+	if !strings.Contains(f.logs.String(), "127.0.0.1:1") {
+		t.Errorf("the scheduler failure is not logged")
 	}
 }
