@@ -396,13 +396,23 @@ func (s *Store) GetScanDigest(ctx context.Context, scanID string) (ScanDigest, e
 	return it.ScanDigest, err
 }
 
-// LatestScanDigest reads the head of an integration's latest complete digest.
+// ErrDigestExpired is returned when a digest's head or chunks have passed
+// their TTL: the integration has results, but no digest to compare with.
+var ErrDigestExpired = errors.New("scan digest expired")
+
+// LatestScanDigest reads the head of an integration's latest complete
+// digest: not found when the integration has none, ErrDigestExpired when
+// the one it had is gone.
 func (s *Store) LatestScanDigest(ctx context.Context, integrationID string) (ScanDigest, error) {
 	var ptr latestDigestItem
 	if err := s.get(ctx, latestDigestKey(integrationID), &ptr, "latest digest of integration "+integrationID); err != nil {
 		return ScanDigest{}, err
 	}
-	return s.GetScanDigest(ctx, ptr.ScanID)
+	d, err := s.GetScanDigest(ctx, ptr.ScanID)
+	if citadel.IsNotFound(err) {
+		return d, fmt.Errorf("latest digest of integration %s, scan %s: %w", integrationID, ptr.ScanID, ErrDigestExpired)
+	}
+	return d, err
 }
 
 // DigestEntries streams a digest's entries in order, a chunk at a time.
@@ -433,7 +443,7 @@ func (s *Store) DigestEntries(ctx context.Context, d ScanDigest, fn func(DigestE
 		cursor = next
 	}
 	if seen != d.Count {
-		return fmt.Errorf("digest of scan %s has %d entries, its head says %d (expired?)", d.ScanID, seen, d.Count)
+		return fmt.Errorf("digest of scan %s has %d entries, its head says %d: %w", d.ScanID, seen, d.Count, ErrDigestExpired)
 	}
 	return nil
 }
