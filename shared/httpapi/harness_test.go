@@ -39,7 +39,7 @@ const testFolder = "folder-1"
 // fixture is an API on a fresh table, with a state machine and a schedule
 // group in a fresh account of the local AWS server.
 type fixture struct {
-	t         *testing.T
+	t         testing.TB
 	srv       *Server
 	store     *ddb.Store
 	sfn       *sfn.Client
@@ -81,7 +81,7 @@ func counterIDs() func(string, time.Time) string {
 	}
 }
 
-func newFixture(t *testing.T, opts ...func(*Deps)) *fixture {
+func newFixture(t testing.TB, opts ...func(*Deps)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	cfg := testenv.Config(t)
@@ -186,7 +186,7 @@ func (f *fixture) checkResponse(req *http.Request, rec *httptest.ResponseRecorde
 
 // expect checks a response's status and, for errors, its code and that the
 // message says why (contains want).
-func expect(t *testing.T, rec *httptest.ResponseRecorder, status int, code, want string) {
+func expect(t testing.TB, rec *httptest.ResponseRecorder, status int, code, want string) {
 	t.Helper()
 	if rec.Code != status {
 		t.Fatalf("status %d, want %d: %s", rec.Code, status, rec.Body.String())
@@ -206,7 +206,7 @@ func expect(t *testing.T, rec *httptest.ResponseRecorder, status int, code, want
 	}
 }
 
-func decodeBody[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
+func decodeBody[T any](t testing.TB, rec *httptest.ResponseRecorder) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
@@ -218,7 +218,7 @@ func decodeBody[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
 // golden compares a response body with testdata/<name>.json (indented);
 // -update rewrites it. replace holds old, new pairs for the parts that
 // differ per run (the fresh account's ARNs).
-func golden(t *testing.T, name string, body []byte, replace ...string) {
+func golden(t testing.TB, name string, body []byte, replace ...string) {
 	t.Helper()
 	body = []byte(strings.NewReplacer(replace...).Replace(string(body)))
 	var buf bytes.Buffer
