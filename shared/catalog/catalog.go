@@ -22,6 +22,16 @@ type Catalog struct {
 type Options struct {
 	ProwlerVersion string // recorded on checks; detected when empty
 	Links          LinkOptions
+	// ProwlerLabel and SCFLabel name the sources in errors (a directory or
+	// an s3:// prefix).
+	ProwlerLabel, SCFLabel string
+}
+
+func label(what, name string, err error) error {
+	if name == "" {
+		return err
+	}
+	return citadel.Invalid("%s source %s: %w", what, name, err)
 }
 
 // Build parses a Prowler folder and, when scfFS is not nil, an SCF folder,
@@ -31,7 +41,7 @@ type Options struct {
 func Build(prowlerFS, scfFS fs.FS, opt Options) (*Catalog, error) {
 	p, err := LoadProwler(prowlerFS, opt.ProwlerVersion)
 	if err != nil {
-		return nil, err
+		return nil, label("Prowler", opt.ProwlerLabel, err)
 	}
 	c := &Catalog{Prowler: p}
 	c.Templates, c.TemplatesHash, err = Templates()
@@ -43,13 +53,13 @@ func Build(prowlerFS, scfFS fs.FS, opt Options) (*Catalog, error) {
 	}
 	scf, found, err := LoadSCF(scfFS)
 	if err != nil {
-		return nil, err
+		return nil, label("SCF", opt.SCFLabel, err)
 	}
 	if !found {
 		return c, nil
 	}
 	if err := CheckTemplates(c.Templates, scf); err != nil {
-		return nil, err
+		return nil, label("SCF", opt.SCFLabel, err)
 	}
 	c.SCF = scf
 	c.Mappings, c.JoinReports = Join(p, scf)

@@ -78,7 +78,7 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 	}
 	start := h.Store.Usage()
 
-	prowlerFS, cleanup, err := h.open(ctx, in.ProwlerSource, true)
+	prowlerFS, prowlerLabel, cleanup, err := h.open(ctx, in.ProwlerSource, true)
 	if err != nil {
 		return citadel.CatalogImportOutput{}, nil, err
 	}
@@ -86,7 +86,7 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 	var scfFS fs.FS
 	if in.SCFSource != "" {
 		var cleanupSCF func()
-		scfFS, cleanupSCF, err = h.open(ctx, in.SCFSource, false)
+		scfFS, _, cleanupSCF, err = h.open(ctx, in.SCFSource, false)
 		if err != nil {
 			return citadel.CatalogImportOutput{}, nil, err
 		}
@@ -96,6 +96,8 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 	cat, err := catalog.Build(prowlerFS, scfFS, catalog.Options{
 		ProwlerVersion: in.ProwlerVersion,
 		Links:          catalog.LinkOptions{MaxPerCheck: in.MaxLinksPerCheck},
+		ProwlerLabel:   prowlerLabel,
+		SCFLabel:       in.SCFSource,
 	})
 	if err != nil {
 		return citadel.CatalogImportOutput{}, nil, err
@@ -358,7 +360,7 @@ func (h *Handler) applySCF(ctx context.Context, cat *catalog.Catalog, w *citadel
 
 // open turns a source into a file system: a local directory as it is, an
 // s3:// prefix downloaded to a temporary directory (removed by cleanup).
-func (h *Handler) open(ctx context.Context, source string, prowler bool) (fs.FS, func(), error) {
+func (h *Handler) open(ctx context.Context, source string, prowler bool) (fsys fs.FS, label string, cleanup func(), err error) {
 	noop := func() {}
 	what := "SCF"
 	if prowler {
@@ -369,38 +371,38 @@ func (h *Handler) open(ctx context.Context, source string, prowler bool) (fs.FS,
 		if find == nil {
 			find = FindInstalledProwler
 		}
-		dir, err := find(ctx)
-		if err != nil {
-			return nil, noop, err
+		dir, ferr := find(ctx)
+		if ferr != nil {
+			return nil, "", noop, ferr
 		}
 		source = dir
 	}
 	if strings.HasPrefix(source, "s3://") {
 		if h.S3 == nil {
-			return nil, noop, citadel.Invalid("%s source %s: no S3 client configured", what, source)
+			return nil, "", noop, citadel.Invalid("%s source %s: no S3 client configured", what, source)
 		}
 		dir, err := os.MkdirTemp("", "citadel-catalog-")
 		if err != nil {
-			return nil, noop, fmt.Errorf("temporary folder for %s: %w", source, err)
+			return nil, "", noop, fmt.Errorf("temporary folder for %s: %w", source, err)
 		}
-		cleanup := func() { _ = os.RemoveAll(dir) }
+		cleanup = func() { _ = os.RemoveAll(dir) }
 		if err := Download(ctx, h.S3, source, dir); err != nil {
 			cleanup()
-			return nil, noop, err
+			return nil, "", noop, err
 		}
-		return os.DirFS(dir), cleanup, nil
+		return os.DirFS(dir), source, cleanup, nil
 	}
 	st, err := os.Stat(source)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, noop, citadel.Invalid("%s source %s: no such directory", what, source)
+			return nil, "", noop, citadel.Invalid("%s source %s: no such directory", what, source)
 		}
-		return nil, noop, citadel.Invalid("%s source %s: %w", what, source, err)
+		return nil, "", noop, citadel.Invalid("%s source %s: %w", what, source, err)
 	}
 	if !st.IsDir() {
-		return nil, noop, citadel.Invalid("%s source %s: not a directory", what, source)
+		return nil, "", noop, citadel.Invalid("%s source %s: not a directory", what, source)
 	}
-	return os.DirFS(source), noop, nil
+	return os.DirFS(source), source, noop, nil
 }
 
 // FindInstalledProwler asks Python where the prowler package is: the
