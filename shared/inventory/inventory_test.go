@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/inventory"
+	"github.com/citadelsecure/citadel/shared/testenv"
 )
 
 func TestRawDataDropsVolatileFieldsAndStaysBounded(t *testing.T) {
@@ -154,5 +156,16 @@ func TestDefaultRegistryHasEveryType(t *testing.T) {
 	}
 	if c, ok := reg.Lookup(inventory.TypeEC2Instance); !ok || c.Global() || inventory.ScopeRegion(c, "eu-west-1") != "eu-west-1" {
 		t.Errorf("ec2 instance collector: %v %v", c, ok)
+	}
+}
+
+func TestEnabledRegions(t *testing.T) {
+	cfg := testenv.Config(t)
+	regions, err := inventory.EnabledRegions(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.IsSorted(regions) || !slices.Contains(regions, "us-east-1") || !slices.Contains(regions, "eu-west-1") || len(regions) < 10 {
+		t.Errorf("enabled regions: %v", regions)
 	}
 }

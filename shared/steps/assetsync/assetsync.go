@@ -88,8 +88,20 @@ func Validate(p citadel.PlanOutput) error {
 	return nil
 }
 
-// Handle syncs the integration's inventory.
+// Handle syncs the integration's inventory. A retryable failure (throttled
+// store or STS, a cancelled context) is returned as a *citadel.RetryableError
+// at the top of the chain, which is the name the state machine retries on.
 func (h *Handler) Handle(ctx context.Context, in citadel.AssetSyncInput) (citadel.AssetSyncOutput, error) {
+	out, err := h.handle(ctx, in)
+	if citadel.IsRetryable(err) {
+		if _, top := err.(*citadel.RetryableError); !top {
+			err = &citadel.RetryableError{Err: err}
+		}
+	}
+	return out, err
+}
+
+func (h *Handler) handle(ctx context.Context, in citadel.AssetSyncInput) (citadel.AssetSyncOutput, error) {
 	p := in.Plan
 	if err := Validate(p); err != nil {
 		return citadel.AssetSyncOutput{}, err

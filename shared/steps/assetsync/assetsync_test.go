@@ -1,8 +1,13 @@
 package assetsync_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -399,3 +404,44 @@ func TestCredentialsOfAnotherAccountAreRefused(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestSampleEvents(t *testing.T) {
+	tests := map[string]bool{"scan.json": true, "no-account.json": false}
+	for name, valid := range tests {
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "asset-sync", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var in citadel.AssetSyncInput
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&in); err != nil {
+				t.Fatalf("%s does not decode as the step's input: %v", name, err)
+			}
+			err = assetsync.Validate(in.Plan)
+			if valid && err != nil || !valid && !citadel.IsInvalid(err) {
+				t.Errorf("Validate = %v, want valid=%v", err, valid)
+			}
+		})
+	}
+}
+
+// A throttled store surfaces as a RetryableError at the top of the chain,
+// the type name the state machine retries on.
+func TestRetryableErrorsReachTheBoundaryUnwrapped(t *testing.T) {
+	s := throttledStore{Store: testenv.Store(t)}
+	cfg := testenv.Config(t)
+	h := &assetsync.Handler{Store: s, AWS: cfg, Registry: inventory.Registry{}}
+	_, err := h.Handle(context.Background(), citadel.AssetSyncInput{Plan: citadel.PlanOutput{
+		IntegrationID: "int-1", AccountID: testenv.AccountID, Regions: []string{east}}})
+	if _, ok := err.(*citadel.RetryableError); !ok {
+		t.Fatalf("got %T %v, want *citadel.RetryableError", err, err)
+	}
+}
+
+type throttledStore struct{ *ddb.Store }
+
+func (throttledStore) AssetStates(context.Context, string) ([]ddb.AssetState, error) {
+	return nil, fmt.Errorf("query: %w", citadel.Retryable(errors.New("ProvisionedThroughputExceededException")))
+}
