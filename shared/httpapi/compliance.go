@@ -4,7 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"slices"
-	"sort"
+	"strings"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/compliance"
@@ -150,24 +150,15 @@ func (s *Server) listFrameworks(w http.ResponseWriter, r *http.Request) error {
 // pageOf pages a short list read whole (the frameworks): sorted by key, the
 // cursor is the last key returned.
 func pageOf[T any](items []T, key func(T) string, limit int, cursor string) (ddb.Page[T], error) {
-	sort.SliceStable(items, func(i, j int) bool { return key(items[i]) < key(items[j]) })
+	slices.SortStableFunc(items, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 	start := 0
 	if cursor != "" {
 		after, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || len(after) == 0 {
 			return ddb.Page[T]{}, citadel.Invalid("cursor %q is not a cursor this API returned", cursor)
 		}
-		start, _ = slices.BinarySearchFunc(items, string(after), func(it T, k string) int {
-			switch key(it) {
-			case k:
-				return 0
-			default:
-				if key(it) < k {
-					return -1
-				}
-				return 1
-			}
-		})
+		// The first item after the cursor's key (the key itself may be gone).
+		start, _ = slices.BinarySearchFunc(items, string(after), func(it T, k string) int { return strings.Compare(key(it), k) })
 		if start < len(items) && key(items[start]) == string(after) {
 			start++
 		}
