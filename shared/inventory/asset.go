@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
@@ -136,4 +138,49 @@ func (f funcCollector) Collect(ctx context.Context, env Env, regions []string) (
 	var b Batch
 	err := f.collect(ctx, env, regions, &b)
 	return b, err
+}
+
+// perResourceWorkers bounds the concurrent per-resource calls of one
+// collector (tags, attributes, descriptions); the SDK retryer absorbs the
+// throttling this may cause.
+const perResourceWorkers = 8
+
+// each runs fn for every item on up to perResourceWorkers goroutines and
+// returns the first error. Callers store results by index, so the outcome
+// keeps the listing's order.
+func each[T any](ctx context.Context, items []T, fn func(ctx context.Context, i int, item T) error) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  atomic.Int64
+	)
+	for range min(perResourceWorkers, len(items)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(items) || ctx.Err() != nil {
+					return
+				}
+				if err := fn(ctx, i, items[i]); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }

@@ -64,51 +64,61 @@ func collectBuckets(ctx context.Context, env Env, regions []string, b *Batch) er
 		if err != nil {
 			return fmt.Errorf("list buckets: %w", err)
 		}
-		for _, bk := range out.Buckets {
-			name := aws.ToString(bk.Name)
-			region := aws.ToString(bk.BucketRegion)
-			if region == "" {
-				loc, err := home.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: bk.Name})
-				if err != nil {
-					return fmt.Errorf("bucket %s location: %w", name, err)
-				}
-				region = string(loc.LocationConstraint)
-			}
-			switch region {
-			case "":
-				region = "us-east-1"
-			case "EU":
-				region = "eu-west-1"
-			}
-			if !inRegions(regions, region) {
-				continue
-			}
-			c := s3.NewFromConfig(env.Config, awsx.S3Options, func(o *s3.Options) { o.Region = region })
-			desc := bucketDescription{Name: name, CreationDate: bk.CreationDate, Region: region}
-			arn := S3BucketARN(Partition(region), name)
-			enc, err := c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: bk.Name})
-			switch {
-			case err == nil && enc.ServerSideEncryptionConfiguration != nil:
-				desc.Encryption = enc.ServerSideEncryptionConfiguration.Rules
-				for _, r := range desc.Encryption {
-					if d := r.ApplyServerSideEncryptionByDefault; d != nil {
-						b.edge(arn, KMSKeyARN(region, env.AccountID, aws.ToString(d.KMSMasterKeyID)), citadel.RelEncryptedBy)
-					}
-				}
-			case err != nil && apiCode(err) != "ServerSideEncryptionConfigurationNotFoundError":
-				return fmt.Errorf("bucket %s encryption: %w", name, err)
-			}
-			var tags map[string]string
-			tg, err := c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: bk.Name})
-			switch {
-			case err == nil:
-				tags = tagMap(tg.TagSet, func(t s3types.Tag) (*string, *string) { return t.Key, t.Value })
-			case apiCode(err) != "NoSuchTagSet" && apiCode(err) != "NoSuchTagSetError":
-				return fmt.Errorf("bucket %s tags: %w", name, err)
-			}
-			b.add(resource{typ: TypeS3Bucket, arn: arn, id: name, region: region, account: env.AccountID, tags: tags, raw: desc}.asset())
+		parts := make([]Batch, len(out.Buckets))
+		err = each(ctx, out.Buckets, func(ctx context.Context, i int, bk s3types.Bucket) error {
+			return describeBucket(ctx, env, home, regions, bk, &parts[i])
+		})
+		if err != nil {
+			return err
 		}
+		b.merge(parts)
 	}
+	return nil
+}
+
+func describeBucket(ctx context.Context, env Env, home *s3.Client, regions []string, bk s3types.Bucket, b *Batch) error {
+	name := aws.ToString(bk.Name)
+	region := aws.ToString(bk.BucketRegion)
+	if region == "" {
+		loc, err := home.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: bk.Name})
+		if err != nil {
+			return fmt.Errorf("bucket %s location: %w", name, err)
+		}
+		region = string(loc.LocationConstraint)
+	}
+	switch region {
+	case "":
+		region = "us-east-1"
+	case "EU":
+		region = "eu-west-1"
+	}
+	if !inRegions(regions, region) {
+		return nil
+	}
+	c := s3.NewFromConfig(env.Config, awsx.S3Options, func(o *s3.Options) { o.Region = region })
+	desc := bucketDescription{Name: name, CreationDate: bk.CreationDate, Region: region}
+	arn := S3BucketARN(Partition(region), name)
+	enc, err := c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: bk.Name})
+	switch {
+	case err == nil && enc.ServerSideEncryptionConfiguration != nil:
+		desc.Encryption = enc.ServerSideEncryptionConfiguration.Rules
+		for _, r := range desc.Encryption {
+			if d := r.ApplyServerSideEncryptionByDefault; d != nil {
+				b.edge(arn, KMSKeyARN(region, env.AccountID, aws.ToString(d.KMSMasterKeyID)), citadel.RelEncryptedBy)
+			}
+		}
+	case err != nil && apiCode(err) != "ServerSideEncryptionConfigurationNotFoundError":
+		return fmt.Errorf("bucket %s encryption: %w", name, err)
+	}
+	var tags map[string]string
+	tg, err := c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: bk.Name})
+	switch {
+	case err == nil:
+		tags = tagMap(tg.TagSet, func(t s3types.Tag) (*string, *string) { return t.Key, t.Value })
+	case apiCode(err) != "NoSuchTagSet" && apiCode(err) != "NoSuchTagSetError":
+		return fmt.Errorf("bucket %s tags: %w", name, err)
+	}
+	b.add(resource{typ: TypeS3Bucket, arn: arn, id: name, region: region, account: env.AccountID, tags: tags, raw: desc}.asset())
 	return nil
 }
 

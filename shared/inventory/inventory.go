@@ -51,6 +51,13 @@ type Batch struct {
 
 func (b *Batch) add(a citadel.Asset) { b.Assets = append(b.Assets, a) }
 
+func (b *Batch) merge(parts []Batch) {
+	for _, p := range parts {
+		b.Assets = append(b.Assets, p.Assets...)
+		b.Edges = append(b.Edges, p.Edges...)
+	}
+}
+
 func (b *Batch) edge(from, to string, kind citadel.RelationshipKind) {
 	if from != "" && to != "" {
 		b.Edges = append(b.Edges, Edge{From: from, To: to, Kind: kind})

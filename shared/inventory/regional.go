@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -89,14 +90,22 @@ func collectFunctions(ctx context.Context, env Env, _ []string, b *Batch) error 
 		if err != nil {
 			return fmt.Errorf("list functions: %w", err)
 		}
-		for _, f := range out.Functions {
-			arn := aws.ToString(f.FunctionArn)
-			tags, err := c.ListTags(ctx, &lambda.ListTagsInput{Resource: f.FunctionArn})
+		tags := make([]map[string]string, len(out.Functions))
+		err = each(ctx, out.Functions, func(ctx context.Context, i int, f lambdatypes.FunctionConfiguration) error {
+			tg, err := c.ListTags(ctx, &lambda.ListTagsInput{Resource: f.FunctionArn})
 			if err != nil {
-				return fmt.Errorf("function %s tags: %w", arn, err)
+				return fmt.Errorf("function %s tags: %w", aws.ToString(f.FunctionArn), err)
 			}
+			tags[i] = tg.Tags
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, f := range out.Functions {
+			arn := aws.ToString(f.FunctionArn)
 			b.add(resource{typ: TypeLambdaFunction, arn: arn, id: aws.ToString(f.FunctionName), region: env.Region,
-				account: env.AccountID, tags: mapTags(tags.Tags), raw: f}.asset())
+				account: env.AccountID, tags: mapTags(tags[i]), raw: f}.asset())
 			b.edge(arn, aws.ToString(f.Role), citadel.RelFunctionRole)
 			if v := f.VpcConfig; v != nil {
 				id := aws.ToString(v.VpcId)
@@ -177,7 +186,9 @@ func collectTables(ctx context.Context, env Env, _ []string, b *Batch) error {
 		if err != nil {
 			return fmt.Errorf("list tables: %w", err)
 		}
-		for _, name := range out.TableNames {
+		parts := make([]Batch, len(out.TableNames))
+		err = each(ctx, out.TableNames, func(ctx context.Context, i int, name string) error {
+			b := &parts[i]
 			d, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 			if err != nil {
 				return fmt.Errorf("describe table %s: %w", name, err)
@@ -201,7 +212,12 @@ func collectTables(ctx context.Context, env Env, _ []string, b *Batch) error {
 			if t.SSEDescription != nil {
 				b.edge(arn, KMSKeyARN(env.Region, env.AccountID, aws.ToString(t.SSEDescription.KMSMasterKeyArn)), citadel.RelEncryptedBy)
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
+		b.merge(parts)
 	}
 	return nil
 }
@@ -214,7 +230,8 @@ func collectKeys(ctx context.Context, env Env, _ []string, b *Batch) error {
 		if err != nil {
 			return fmt.Errorf("list keys: %w", err)
 		}
-		for _, k := range out.Keys {
+		parts := make([]Batch, len(out.Keys))
+		err = each(ctx, out.Keys, func(ctx context.Context, i int, k kmstypes.KeyListEntry) error {
 			d, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})
 			if err != nil {
 				return fmt.Errorf("describe key %s: %w", aws.ToString(k.KeyId), err)
@@ -229,9 +246,14 @@ func collectKeys(ctx context.Context, env Env, _ []string, b *Batch) error {
 				}
 				tags = tagMap(tg.Tags, func(t kmstypes.Tag) (*string, *string) { return t.TagKey, t.TagValue })
 			}
-			b.add(resource{typ: TypeKMSKey, arn: arn, id: aws.ToString(k.KeyId), region: env.Region, account: env.AccountID,
+			parts[i].add(resource{typ: TypeKMSKey, arn: arn, id: aws.ToString(k.KeyId), region: env.Region, account: env.AccountID,
 				tags: tags, raw: m}.asset())
+			return nil
+		})
+		if err != nil {
+			return err
 		}
+		b.merge(parts)
 	}
 	return nil
 }
@@ -334,7 +356,8 @@ func collectTopics(ctx context.Context, env Env, _ []string, b *Batch) error {
 		if err != nil {
 			return fmt.Errorf("list topics: %w", err)
 		}
-		for _, t := range out.Topics {
+		parts := make([]Batch, len(out.Topics))
+		err = each(ctx, out.Topics, func(ctx context.Context, i int, t snstypes.Topic) error {
 			arn := aws.ToString(t.TopicArn)
 			at, err := c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: t.TopicArn})
 			if err != nil {
@@ -344,11 +367,16 @@ func collectTopics(ctx context.Context, env Env, _ []string, b *Batch) error {
 			if err != nil {
 				return fmt.Errorf("topic %s tags: %w", arn, err)
 			}
-			b.add(resource{typ: TypeSNSTopic, arn: arn, id: lastPart(arn, ":"), region: env.Region, account: env.AccountID,
+			parts[i].add(resource{typ: TypeSNSTopic, arn: arn, id: lastPart(arn, ":"), region: env.Region, account: env.AccountID,
 				tags: tagMap(tg.Tags, func(t snstypes.Tag) (*string, *string) { return t.Key, t.Value }), raw: at.Attributes,
 				volatile: []string{"SubscriptionsConfirmed", "SubscriptionsPending", "SubscriptionsDeleted"}}.asset())
-			b.edge(arn, KMSKeyARN(env.Region, env.AccountID, at.Attributes["KmsMasterKeyId"]), citadel.RelEncryptedBy)
+			parts[i].edge(arn, KMSKeyARN(env.Region, env.AccountID, at.Attributes["KmsMasterKeyId"]), citadel.RelEncryptedBy)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
+		b.merge(parts)
 	}
 	return nil
 }
@@ -361,7 +389,8 @@ func collectQueues(ctx context.Context, env Env, _ []string, b *Batch) error {
 		if err != nil {
 			return fmt.Errorf("list queues: %w", err)
 		}
-		for _, url := range out.QueueUrls {
+		parts := make([]Batch, len(out.QueueUrls))
+		err = each(ctx, out.QueueUrls, func(ctx context.Context, i int, url string) error {
 			arn := SQSQueueARN(env.Region, env.AccountID, url)
 			at, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
 			if err != nil {
@@ -371,11 +400,16 @@ func collectQueues(ctx context.Context, env Env, _ []string, b *Batch) error {
 			if err != nil {
 				return fmt.Errorf("queue %s tags: %w", url, err)
 			}
-			b.add(resource{typ: TypeSQSQueue, arn: arn, id: lastPart(url, "/"), region: env.Region, account: env.AccountID,
+			parts[i].add(resource{typ: TypeSQSQueue, arn: arn, id: lastPart(url, "/"), region: env.Region, account: env.AccountID,
 				tags: mapTags(tg.Tags), raw: at.Attributes,
 				volatile: []string{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"}}.asset())
-			b.edge(arn, KMSKeyARN(env.Region, env.AccountID, at.Attributes["KmsMasterKeyId"]), citadel.RelEncryptedBy)
+			parts[i].edge(arn, KMSKeyARN(env.Region, env.AccountID, at.Attributes["KmsMasterKeyId"]), citadel.RelEncryptedBy)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
+		b.merge(parts)
 	}
 	return nil
 }
