@@ -208,3 +208,21 @@ type FinalizeOutput struct {
 func (u Usage) Sub(o Usage) Usage {
 	return Usage{Requests: u.Requests - o.Requests, ReadUnits: u.ReadUnits - o.ReadUnits, WriteUnits: u.WriteUnits - o.WriteUnits}
 }
+
+// StateKeys says under which key of the execution's state each step's output
+// is kept (the state machine's ResultPath is "$.<key>"); "" means the output
+// is discarded (the Prowler task's results are in S3). With the error key,
+// the keys are FinalizeInput's JSON fields.
+var StateKeys = map[string]string{
+	StepPlan:         "plan",
+	StepAssetSync:    "assets",
+	StepProwler:      "",
+	StepCheckResults: "results",
+	StepControls:     "controls",
+	StepPolicies:     "policies",
+	StepEvidence:     "evidence",
+	StepFinalize:     "final",
+}
+
+// StateErrorKey is where a Catch puts the failed step's StepError.
+const StateErrorKey = "error"
