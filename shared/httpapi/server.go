@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,12 +200,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// The mux's own 404 or 405 (with its Allow header), as JSON.
-		probe := httptest.NewRecorder()
+		probe := &probeWriter{header: http.Header{}, code: http.StatusOK}
 		h.ServeHTTP(probe, r)
 		if allow := probe.Header().Get("Allow"); allow != "" {
 			rec.Header().Set("Allow", allow)
 		}
-		if probe.Code == http.StatusMethodNotAllowed {
+		if probe.code == http.StatusMethodNotAllowed {
 			writeJSONError(rec, http.StatusMethodNotAllowed, "method_not_allowed",
 				fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, probe.Header().Get("Allow")))
 		} else {
@@ -222,6 +221,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "route", pattern,
 		"status", rec.status, "caller", caller, "request_id", requestID, "ms", time.Since(start).Milliseconds())
 }
+
+// probeWriter keeps the status and headers of the mux's own 404 or 405
+// answer and drops its plain-text body.
+type probeWriter struct {
+	header http.Header
+	code   int
+}
+
+func (p *probeWriter) Header() http.Header         { return p.header }
+func (p *probeWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (p *probeWriter) WriteHeader(code int)        { p.code = code }
 
 type statusRecorder struct {
 	http.ResponseWriter
