@@ -2,10 +2,14 @@ package ddb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/guregu/dynamo/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
@@ -107,142 +111,121 @@ func (w EvidenceWrite) validate() error {
 	return nil
 }
 
-// txWrite is one marshalled write of a transaction.
-type txWrite struct {
-	put  *dynamo.Put
-	size int
-}
-
-func (s *Store) evidenceTxWrites(ctx context.Context, w EvidenceWrite) ([]txWrite, error) {
-	if err := w.validate(); err != nil {
-		return nil, err
-	}
-	av, err := marshalChecked(newEvidenceItem(w.Evidence))
+func (s *Store) revisionItem(ctx context.Context, r citadel.EvidenceRevision) (revisionItem, error) {
+	raw, err := s.bound(ctx, "evidence", r.RawOutput)
 	if err != nil {
-		return nil, err
+		return revisionItem{}, err
 	}
-	p := s.table.Put(rawItem(av))
-	if w.Create {
-		p = p.If("attribute_not_exists(PK)")
-	} else {
-		p = p.If("'RevisionCount' = ? AND 'Status' = ?", w.PrevRevisionCount, w.PrevStatus)
-	}
-	out := []txWrite{{p, itemSize(av)}}
-	if r := w.Revision; r != nil {
-		raw, err := s.bound(ctx, "evidence", r.RawOutput)
-		if err != nil {
-			return nil, err
-		}
-		ri := revisionItem{newItem(TypeEvidenceRevision, evidenceRevisionKey(r.EvidenceID, r.Number)),
-			r.EvidenceID, r.Number, r.ScanID, raw, r.ContentHash, r.PrevHash, r.Hash, r.CreatedAt}
-		rav, err := marshalChecked(ri)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, txWrite{s.table.Put(rawItem(rav)).If("attribute_not_exists(PK)"), itemSize(rav)})
-	}
-	return out, nil
+	return revisionItem{newItem(TypeEvidenceRevision, evidenceRevisionKey(r.EvidenceID, r.Number)),
+		r.EvidenceID, r.Number, r.ScanID, raw, r.ContentHash, r.PrevHash, r.Hash, r.CreatedAt}, nil
 }
 
-// Transaction bounds: DynamoDB allows 100 items and 4 MB per transaction.
-const (
-	txMaxItems = 100
-	txMaxBytes = 3 << 20
-)
-
-// WriteEvidence writes evidence records together with their new revisions:
-// each record and its revision change together or not at all (transactions
-// of up to 100 items). Writes whose condition fails are left out and their
-// evidence ids returned, so the caller can re-read and retry them.
+// WriteEvidence writes evidence records with their new revisions. The
+// record is the commit point of its chain: each revision is written first,
+// then the record that counts it (RevisionCount, LatestHash); a revision
+// beyond a record's count is uncommitted and ignored by EvidenceRevisions and
+// VerifyEvidence, and the next write of that number replaces it. So record
+// and revision change together without a transaction (which would double
+// the write units, and which the local emulator runs by copying the table).
+//
+// Creates are checked with a consistent batch read and written in batches;
+// updates are conditional puts (revision count and status as read, so a
+// concurrent review is never overwritten). The ids of writes that find the
+// record changed (or, for a create, existing) are returned as conflicts, for
+// the caller to re-read and redo; nothing of theirs is committed.
 func (s *Store) WriteEvidence(ctx context.Context, ws []EvidenceWrite) (conflicts []string, err error) {
-	var (
-		batch     [][]txWrite
-		batchIDs  []string
-		items     int
-		bytes     int
-		flushOnce = func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			c, err := s.runEvidenceTx(ctx, batch, batchIDs)
-			conflicts = append(conflicts, c...)
-			batch, batchIDs, items, bytes = nil, nil, 0, 0
-			return err
-		}
-	)
+	var creates, updates []EvidenceWrite
 	for _, w := range ws {
-		tw, err := s.evidenceTxWrites(ctx, w)
-		if err != nil {
-			return conflicts, err
+		if err := w.validate(); err != nil {
+			return nil, err
 		}
-		size := 0
-		for _, x := range tw {
-			size += x.size
+		if w.Create {
+			creates = append(creates, w)
+		} else {
+			updates = append(updates, w)
 		}
-		if items+len(tw) > txMaxItems || bytes+size > txMaxBytes {
-			if err := flushOnce(); err != nil {
+	}
+	if len(creates) > 0 {
+		keys := make([]dynamo.Keyed, len(creates))
+		for i, w := range creates {
+			keys[i] = evidenceKey(w.Evidence.ID)
+		}
+		var found []evidenceItem
+		var cc dynamo.ConsumedCapacity
+		err := s.table.Batch(AttrPK, AttrSK).Get(keys...).Consistent(true).ConsumedCapacity(&cc).All(ctx, &found)
+		s.record(&cc, 0)
+		if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
+			return nil, wrapAWS(err, fmt.Sprintf("check %d new evidence records", len(keys)))
+		}
+		exists := map[string]bool{}
+		for _, it := range found {
+			exists[it.ID] = true
+		}
+		kept := creates[:0]
+		for _, w := range creates {
+			if exists[w.Evidence.ID] {
+				conflicts = append(conflicts, w.Evidence.ID)
+			} else {
+				kept = append(kept, w)
+			}
+		}
+		creates = kept
+	}
+	var revs []any
+	for _, w := range append(slices.Clone(creates), updates...) {
+		if w.Revision != nil {
+			it, err := s.revisionItem(ctx, *w.Revision)
+			if err != nil {
 				return conflicts, err
 			}
-		}
-		batch, batchIDs = append(batch, tw), append(batchIDs, w.Evidence.ID)
-		items, bytes = items+len(tw), bytes+size
-	}
-	return conflicts, flushOnce()
-}
-
-// runEvidenceTx runs one transaction; when a condition fails it retries each
-// record on its own to find the ones that conflict.
-func (s *Store) runEvidenceTx(ctx context.Context, groups [][]txWrite, ids []string) ([]string, error) {
-	err := s.tx(ctx, groups)
-	if err == nil || !dynamo.IsCondCheckFailed(err) {
-		return nil, wrapAWS(err, fmt.Sprintf("write %d evidence records", len(groups)))
-	}
-	if len(groups) == 1 {
-		return ids, nil
-	}
-	var conflicts []string
-	for i, g := range groups {
-		err := s.tx(ctx, [][]txWrite{g})
-		switch {
-		case dynamo.IsCondCheckFailed(err):
-			conflicts = append(conflicts, ids[i])
-		case err != nil:
-			return conflicts, wrapAWS(err, "write evidence "+ids[i])
+			revs = append(revs, it)
 		}
 	}
-	return conflicts, nil
-}
-
-func (s *Store) tx(ctx context.Context, groups [][]txWrite) error {
-	tx := s.db.WriteTx()
-	var units float64
-	for _, g := range groups {
-		for _, w := range g {
-			tx = tx.Put(w.put)
-			u := float64((w.size + 1023) / 1024)
-			if u == 0 {
-				u = 1
+	if err := s.batchPut(ctx, revs); err != nil {
+		return conflicts, err
+	}
+	records := make([]any, len(creates))
+	for i, w := range creates {
+		records[i] = newEvidenceItem(w.Evidence)
+	}
+	if err := s.batchPut(ctx, records); err != nil {
+		return conflicts, err
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, w := range updates {
+		g.Go(func() error {
+			err := s.put(gctx, newEvidenceItem(w.Evidence), "'RevisionCount' = ? AND 'Status' = ?", w.PrevRevisionCount, w.PrevStatus)
+			if citadel.IsConflict(err) {
+				mu.Lock()
+				conflicts = append(conflicts, w.Evidence.ID)
+				mu.Unlock()
+				return nil
 			}
-			units += 2 * u // transactions cost two units per KB
-		}
+			return err
+		})
 	}
-	var cc dynamo.ConsumedCapacity
-	err := tx.ConsumedCapacity(&cc).Run(ctx)
-	s.record(&cc, units)
-	return err
+	return conflicts, g.Wait()
 }
 
 // EvidenceRevisions lists an evidence record's revisions, newest first.
+// Only committed revisions (up to the record's revision count) are listed.
 func (s *Store) EvidenceRevisions(ctx context.Context, evidenceID string) ([]citadel.EvidenceRevision, error) {
-	return s.revisions(ctx, evidenceID, dynamo.Descending)
+	e, err := s.GetEvidence(ctx, evidenceID)
+	if err != nil {
+		return nil, err
+	}
+	return s.revisions(ctx, evidenceID, e.RevisionCount, dynamo.Descending)
 }
 
-func (s *Store) revisions(ctx context.Context, evidenceID string, order dynamo.Order) ([]citadel.EvidenceRevision, error) {
+func (s *Store) revisions(ctx context.Context, evidenceID string, upTo int, order dynamo.Order) ([]citadel.EvidenceRevision, error) {
 	var items []revisionItem
 	q := s.byPK(evidenceKey(evidenceID).PK).Range(AttrSK, dynamo.BeginsWith, evidenceRevisionSKPrefix()).Order(order)
 	if err := s.queryAll(ctx, q, &items, "revisions of evidence "+evidenceID); err != nil {
 		return nil, err
 	}
+	items = slices.DeleteFunc(items, func(it revisionItem) bool { return it.Number > upTo })
 	out := make([]citadel.EvidenceRevision, len(items))
 	for i, it := range items {
 		raw, err := s.unbound(ctx, it.Raw)
@@ -266,7 +249,7 @@ func (s *Store) VerifyEvidence(ctx context.Context, id string) (*citadel.ChainBr
 	if err != nil {
 		return nil, err
 	}
-	revs, err := s.revisions(ctx, id, dynamo.Ascending)
+	revs, err := s.revisions(ctx, id, e.RevisionCount, dynamo.Ascending)
 	if err != nil {
 		return nil, err
 	}

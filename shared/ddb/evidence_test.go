@@ -68,6 +68,20 @@ func TestEvidenceRevisionChainAndVerification(t *testing.T) {
 	if b, err := s.VerifyEvidence(ctx, "ev-1"); err != nil || b != nil {
 		t.Fatalf("verify intact chain: %v, %v", b, err)
 	}
+	// A write that loses its condition (the record was reviewed meanwhile)
+	// leaves at most an uncommitted revision 3, which nothing counts.
+	cur, _ := s.GetEvidence(ctx, "ev-1")
+	w3, _ := next(cur, r2, []byte(`{"status":"ERROR"}`))
+	w3.PrevStatus = citadel.EvidenceApproved
+	if c, err := s.WriteEvidence(ctx, []ddb.EvidenceWrite{w3}); err != nil || len(c) != 1 {
+		t.Fatalf("write over a changed status: %v %v; want one conflict", c, err)
+	}
+	if revs, err := s.EvidenceRevisions(ctx, "ev-1"); err != nil || len(revs) != 2 {
+		t.Errorf("after an uncommitted revision: %d revisions, %v; want 2", len(revs), err)
+	}
+	if b, err := s.VerifyEvidence(ctx, "ev-1"); err != nil || b != nil {
+		t.Fatalf("verify with an uncommitted revision: %v, %v", b, err)
+	}
 
 	// Tampering with revision 1's content breaks the chain at 1.
 	_, err = client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
