@@ -38,7 +38,7 @@ const integ = "int-test"
 // env is a store, a bucket and an event bus whose events land in an SQS
 // queue, all on the local AWS server.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	account string
 	store   *ddb.Store
 	s3      *s3.Client
@@ -49,7 +49,7 @@ type env struct {
 	queue   string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	cfg := testenv.Config(t)
@@ -170,7 +170,7 @@ func (e *env) events() []checkresults.RegressionDetail {
 
 var ignoreUsage = cmpopts.IgnoreFields(citadel.CheckResultsOutput{}, "Usage")
 
-func generated(t *testing.T, n int, spec func(int) ocsftest.Spec) []byte {
+func generated(t testing.TB, n int, spec func(int) ocsftest.Spec) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if _, err := ocsftest.Write(&buf, n, spec); err != nil {
