@@ -111,6 +111,7 @@ func seedEstate(t testing.TB, cfg aws.Config, account string) []expect {
 	add("s3_bucket_secure_transport_policy", badARN, "FAIL")
 	add("s3_bucket_secure_transport_policy", goodARN, "PASS")
 	add("s3_bucket_server_access_logging_enabled", badARN, "FAIL")
+	add("s3_bucket_default_encryption", badARN, "FAIL") // moto sets no default encryption
 	add("s3_bucket_default_encryption", goodARN, "PASS")
 
 	// EC2: a VPC in use (Prowler skips unused security groups), one group
