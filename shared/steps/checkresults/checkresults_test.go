@@ -101,7 +101,12 @@ func (e *env) seed(checks []string, arns []string) {
 		e.t.Fatal(err)
 	}
 	var as []citadel.Asset
+	seen := map[string]bool{}
 	for _, a := range arns {
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
 		as = append(as, citadel.Asset{ID: citadel.AssetID(integ, citadel.SourceAWS, a), IntegrationID: integ, Source: citadel.SourceAWS,
 			SourceID: a, ServiceType: "AWS::S3::Bucket", Name: a, IsActive: true, FirstSeen: now, LastSeen: now})
 	}
@@ -577,5 +582,69 @@ func TestMissingOCSF(t *testing.T) {
 	_, err = e.handler().Handle(ctx, citadel.CheckResultsInput{Plan: citadel.PlanOutput{ScanID: "x"}})
 	if !citadel.IsInvalid(err) {
 		t.Errorf("empty plan: %v, want invalid", err)
+	}
+}
+
+// failingCommit is the real store whose digest write fails: the run writes
+// every result and event, then cannot commit.
+type failingCommit struct{ *ddb.Store }
+
+func (failingCommit) PutScanDigest(context.Context, ddb.ScanDigest, []ddb.DigestEntry) error {
+	return citadel.Retryable(errors.New("throttled"))
+}
+
+// TestRunThatCouldNotCommitIsRetriedExactly: results written by a run that
+// failed at the end (new ones the previous digest lacks, changed ones it
+// holds) are decided again exactly as before, on a first scan and on a
+// rescan.
+func TestRunThatCouldNotCommitIsRetriedExactly(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	spec := ocsftest.Standard(e.account)
+	var arns []string
+	for i := 0; i < 60; i++ {
+		arns = append(arns, spec(i).UIDs[0])
+	}
+	e.seed(ocsftest.Checks, arns)
+	e.putScan("scan-01", generated(t, 50, spec), nil)
+	e.putScan("scan-02", generated(t, 60, func(i int) ocsftest.Spec {
+		s := spec(i)
+		if i%10 == 0 {
+			s.StatusCode = "FAIL"
+		}
+		return s
+	}), nil)
+	broken := e.handler()
+	broken.Store = failingCommit{e.store}
+	good := e.handler()
+
+	for _, tt := range []struct {
+		scan string
+		want citadel.CheckResultsOutput
+	}{
+		{"scan-01", citadel.CheckResultsOutput{ResultsCreated: 50, ChecksExecuted: 5, ChecksPassed: 40, ChecksFailed: 5, ChecksNotApplicable: 5,
+			SnapshotsCaptured: 50, HistoryEntriesCreated: 50, RegressionEvents: 5}},
+		{"scan-02", citadel.CheckResultsOutput{ResultsCreated: 10, ResultsUpdated: 5, ResultsUnchanged: 45, ChecksExecuted: 5, ChecksPassed: 42,
+			ChecksFailed: 12, ChecksNotApplicable: 6, SnapshotsCaptured: 60, HistoryEntriesCreated: 15, RegressionEvents: 7}},
+	} {
+		if _, err := broken.Handle(ctx, citadel.CheckResultsInput{Plan: e.plan(tt.scan)}); !citadel.IsRetryable(err) {
+			t.Fatalf("%s: broken run: %v", tt.scan, err)
+		}
+		first := e.events()
+		out, err := good.Handle(ctx, citadel.CheckResultsInput{Plan: e.plan(tt.scan)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(tt.want, out, ignoreUsage); d != "" {
+			t.Errorf("%s: retry (-want +got):\n%s", tt.scan, d)
+		}
+		// The retry sends the same regressions again, with the same ids.
+		if d := cmp.Diff(first, e.events()); d != "" || len(first) != tt.want.RegressionEvents {
+			t.Errorf("%s: %d events then (-first +retry):\n%s", tt.scan, len(first), d)
+		}
+	}
+	hist, err := e.store.ResultHistory(ctx, citadel.ResultID(integ, ocsftest.Checks[0], citadel.AssetID(integ, "aws", arns[55])))
+	if err != nil || len(hist) != 1 || hist[0].PreviousStatus != "" || hist[0].ScanID != "scan-02" {
+		t.Errorf("history of a result new in scan-02: %+v, %v", hist, err)
 	}
 }
