@@ -82,9 +82,8 @@ func catalogImport(ctx context.Context, args []string, w io.Writer) error {
 	}
 	report := struct {
 		citadel.CatalogImportOutput
-		JoinReports []catalog.JoinReport `json:"join_reports,omitempty"`
-		LinkStats   *catalog.LinkStats   `json:"link_stats,omitempty"`
-	}{CatalogImportOutput: out, JoinReports: cat.JoinReports}
+		LinkStats *catalog.LinkStats `json:"link_stats,omitempty"`
+	}{CatalogImportOutput: out}
 	if cat.SCF != nil {
 		report.LinkStats = &cat.LinkStats
 	}

@@ -53,7 +53,30 @@ type CatalogImportOutput struct {
 	Links            int                 `json:"links"`
 	Templates        int                 `json:"templates"`
 	UnknownChecks    map[string][]string `json:"unknown_checks,omitempty"` // check id → requirements listing it
+	JoinReports      []CatalogJoinReport `json:"join_reports,omitempty"`
 	SkippedFiles     []string            `json:"skipped_files,omitempty"`
 	Writes           CatalogWrites       `json:"writes"`
 	Usage            Usage               `json:"usage"`
+}
+
+// CatalogJoinReport says, per mapping file, how well its requirement ids joined
+// Prowler's requirements. Nothing unmatched is dropped silently: both sides'
+// unmatched ids are listed.
+type CatalogJoinReport struct {
+	File        string `json:"file"`
+	Framework   string `json:"framework"`              // the mapping's framework name
+	FrameworkID string `json:"framework_id,omitempty"` // the Prowler framework it joined ("" when none)
+	Skipped     string `json:"skipped,omitempty"`      // why the file joined nothing
+	// Prowler side: requirements of the framework, how many found at least
+	// one SCF mapping, and the ids of the others.
+	ProwlerRequirements int      `json:"prowler_requirements"`
+	ProwlerMatched      int      `json:"prowler_matched"`
+	JoinRate            float64  `json:"join_rate"`
+	ProwlerUnmatched    []string `json:"prowler_unmatched,omitempty"`
+	// Mapping side: distinct requirement refs in the file, how many found a
+	// Prowler requirement, and the others.
+	MappingRefs      int      `json:"mapping_refs"`
+	MappingMatched   int      `json:"mapping_matched"`
+	MappingUnmatched []string `json:"mapping_unmatched,omitempty"`
+	Mappings         int      `json:"mappings"` // SCFFrameworkMappings produced
 }

@@ -110,6 +110,7 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 		SCFImported: cat.SCF != nil, Checks: len(cat.Prowler.Checks), Frameworks: len(cat.Prowler.Frameworks),
 		Requirements: len(cat.Prowler.Requirements), Templates: len(cat.Templates),
 		UnknownChecks: cat.Prowler.UnknownChecks, SkippedFiles: cat.Prowler.SkippedFiles,
+		JoinReports: cat.JoinReports,
 	}
 	if cat.SCF != nil {
 		out.SCFVersion, out.SCFControls, out.SCFMappings, out.Links = cat.SCF.Version, len(cat.SCF.Controls), len(cat.Mappings), len(cat.Links)
@@ -134,6 +135,11 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 		out.Message = fmt.Sprintf("catalog already up to date (Prowler %s, SCF %s): nothing written", out.ProwlerVersion, out.SCFVersion)
 	default:
 		out.Message = fmt.Sprintf("imported Prowler %s and SCF %s: %d items written", out.ProwlerVersion, out.SCFVersion, w.Total())
+	}
+	for _, r := range cat.JoinReports {
+		log.InfoContext(ctx, "SCF join", "file", r.File, "framework", r.FrameworkID, "skipped", r.Skipped,
+			"matched", r.ProwlerMatched, "requirements", r.ProwlerRequirements, "join_rate", r.JoinRate,
+			"prowler_unmatched", r.ProwlerUnmatched, "mapping_unmatched", len(r.MappingUnmatched))
 	}
 	log.InfoContext(ctx, "catalog import", "prowler_version", out.ProwlerVersion, "scf_version", out.SCFVersion,
 		"writes", w.Total(), "requests", out.Usage.Requests, "write_units", out.Usage.WriteUnits, "unknown_checks", len(out.UnknownChecks))

@@ -74,6 +74,15 @@ func TestImportFixtureThenUpgrade(t *testing.T) {
 	if d := cmp.Diff(map[string][]string{"check_that_was_removed": {"soc2:cc_6_1"}}, out.UnknownChecks); d != "" {
 		t.Errorf("unknown checks (-want +got):\n%s", d)
 	}
+	var soc2 citadel.CatalogJoinReport
+	for _, r := range out.JoinReports {
+		if r.FrameworkID == "soc2" {
+			soc2 = r
+		}
+	}
+	if soc2.ProwlerMatched != 1 || !cmp.Equal(soc2.ProwlerUnmatched, []string{"cc_1_3"}) || !cmp.Equal(soc2.MappingUnmatched, []string{"cc9.9"}) {
+		t.Errorf("soc2 join report %+v", soc2)
+	}
 	links, err := s.SCFLinksOfCheck(ctx, "s3_bucket_default_encryption")
 	if err != nil || len(links) != 1 || links[0].SCFID != "CRY-05" || len(links[0].Frameworks) != 3 {
 		t.Errorf("links of s3_bucket_default_encryption: %+v, %v", links, err)
