@@ -24,10 +24,13 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	exported := "s3://" + os.Getenv(citadel.EnvBucket) + "/" + citadel.CatalogPrefix
 	h := &catalogimport.Handler{
 		Store: ddb.New(cfg, os.Getenv(citadel.EnvTable)),
 		S3:    s3.NewFromConfig(cfg, awsx.S3Options),
-		Log:   logger,
+		// Without a source, import what the Prowler task exported.
+		FindProwler: func(context.Context) (string, error) { return exported, nil },
+		Log:         logger,
 	}
 	lambda.Start(h.Handle)
 }

@@ -200,6 +200,23 @@ func TestBadInputLeavesCatalogAsItWas(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The flat layout (the reference data's) carries no version file.
+	flat := t.TempDir()
+	for src, dst := range map[string]string{
+		"providers/aws/services/s3/s3_bucket_default_encryption/s3_bucket_default_encryption.metadata.json": "checks/s3_bucket_default_encryption.metadata.json",
+		"compliance/aws/soc2_aws.json":     "compliance/aws/soc2_aws.json",
+		"compliance/cis_controls_8.1.json": "compliance/multi/cis_controls_8.1.json",
+	} {
+		b, err := os.ReadFile(filepath.Join(fixtureProwler, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = os.MkdirAll(filepath.Dir(filepath.Join(flat, dst)), 0o755)
+		if err := os.WriteFile(filepath.Join(flat, dst), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	for _, tc := range []struct {
 		name string
 		in   citadel.CatalogImportInput
@@ -212,6 +229,7 @@ func TestBadInputLeavesCatalogAsItWas(t *testing.T) {
 		{"YAML that is not an SCF library", citadel.CatalogImportInput{ProwlerSource: fixtureProwler, SCFSource: notLibrary}, []string{"scf-2025.2.2.yaml", "not an SCF library"}},
 		{"mapping to an unknown SCF id", citadel.CatalogImportInput{ProwlerSource: fixtureProwler, SCFSource: unknownSCF}, []string{"mapping-pcidss-4_0-and-scf-2025.2.2.yaml:17:", "unknown SCF control XYZ-99"}},
 		{"broken YAML", citadel.CatalogImportInput{ProwlerSource: fixtureProwler, SCFSource: brokenYAML}, []string{"mapping-cis-controls-v8-and-scf-2025.2.2.yaml", "line"}},
+		{"flat layout without a version", citadel.CatalogImportInput{ProwlerSource: flat}, []string{"Prowler version unknown"}},
 		{"unknown relationship", citadel.CatalogImportInput{ProwlerSource: fixtureProwler, SCFSource: badRel}, []string{"mapping-soc2-2017-rev-2022-and-scf-2025.2.2.yaml:", `relationship "similar"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,6 +250,11 @@ func TestBadInputLeavesCatalogAsItWas(t *testing.T) {
 	}
 	if c, err := s.GetCheck(ctx, "iam_root_mfa_enabled"); err != nil || c.Deprecated {
 		t.Errorf("stored catalog changed: %+v, %v", c, err)
+	}
+	// The same flat folder with its version given imports (flat layout).
+	out, err := handler(testenv.Store(t)).Handle(ctx, citadel.CatalogImportInput{ProwlerSource: flat, ProwlerVersion: "9.9.9"})
+	if err != nil || out.ProwlerLayout != "flat" || out.Checks != 1 || out.Frameworks != 2 {
+		t.Errorf("flat layout: %+v, %v", out, err)
 	}
 }
 
