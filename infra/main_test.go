@@ -19,6 +19,8 @@ import (
 )
 
 // TestMain closes the jsii runtime (the node child process) after the tests.
+// The runtime starts when the package loads, with the node on PATH or
+// JSII_NODE: the Makefile points JSII_NODE at the Node 22 of .tools/.
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
 }

@@ -1,0 +1,408 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+// Placeholders for the tokens in the state machine's definition.
+const (
+	testPartition = "aws"
+	testRegion    = "us-east-1"
+	testAccount   = "123456789012"
+)
+
+// definition resolves the state machine's DefinitionString (an Fn::Join of
+// text and references) into ASL JSON, with plausible ARNs for the references.
+func (s *synthesized) definition(t *testing.T) []byte {
+	t.Helper()
+	sms := s.resources("AWS::StepFunctions::StateMachine")
+	if len(sms) != 1 {
+		t.Fatalf("%d state machines, want 1", len(sms))
+	}
+	var def any
+	for _, sm := range sms {
+		def = sm["Properties"].(map[string]any)["DefinitionString"]
+	}
+	types := map[string]string{}
+	for id, r := range s.json["Resources"].(map[string]any) {
+		types[id] = r.(map[string]any)["Type"].(string)
+	}
+	var resolve func(v any) string
+	resolve = func(v any) string {
+		switch v := v.(type) {
+		case string:
+			return v
+		case map[string]any:
+			if j, ok := v["Fn::Join"]; ok {
+				args := j.([]any)
+				var parts []string
+				for _, p := range args[1].([]any) {
+					parts = append(parts, resolve(p))
+				}
+				return strings.Join(parts, args[0].(string))
+			}
+			if ref, ok := v["Ref"].(string); ok {
+				switch ref {
+				case "AWS::Partition":
+					return testPartition
+				case "AWS::Region":
+					return testRegion
+				case "AWS::AccountId":
+					return testAccount
+				}
+				if types[ref] == "AWS::EC2::Subnet" {
+					return "subnet-0123456789abcdef0"
+				}
+				return ref
+			}
+			if ga, ok := v["Fn::GetAtt"].([]any); ok {
+				id, attr := ga[0].(string), ga[1].(string)
+				switch {
+				case types[id] == "AWS::Lambda::Function" && attr == "Arn":
+					return "arn:aws:lambda:" + testRegion + ":" + testAccount + ":function:" + id
+				case types[id] == "AWS::ECS::Cluster" && attr == "Arn":
+					return "arn:aws:ecs:" + testRegion + ":" + testAccount + ":cluster/" + id
+				case types[id] == "AWS::EC2::SecurityGroup" && attr == "GroupId":
+					return "sg-0123456789abcdef0"
+				}
+				t.Fatalf("unexpected reference %s.%s in the definition", id, attr)
+			}
+		}
+		t.Fatalf("unexpected value %v in the definition", v)
+		return ""
+	}
+	return []byte(resolve(def))
+}
+
+// asl is the part of the Amazon States Language the tests read.
+type asl struct {
+	StartAt string
+	States  map[string]aslState
+}
+
+type aslState struct {
+	Type           string
+	Next           string
+	End            bool
+	Resource       string
+	ResultPath     *string
+	TimeoutSeconds float64
+	Retry          []aslRetry
+	Catch          []aslCatch
+	Parameters     map[string]any
+	Choices        []map[string]any
+	Default        string
+	ErrorPath      string
+	CausePath      string
+}
+
+type aslRetry struct {
+	ErrorEquals     []string
+	IntervalSeconds float64
+	MaxAttempts     float64
+	BackoffRate     float64
+	MaxDelaySeconds float64
+	JitterStrategy  string
+}
+
+type aslCatch struct {
+	ErrorEquals []string
+	ResultPath  string
+	Next        string
+}
+
+func parseASL(t *testing.T, def []byte) asl {
+	t.Helper()
+	var m asl
+	if err := json.Unmarshal(def, &m); err != nil {
+		t.Fatalf("definition is not JSON: %v\n%s", err, def)
+	}
+	return m
+}
+
+func TestStateMachineOrder(t *testing.T) {
+	s := defaultApp(t)
+	m := parseASL(t, s.definition(t))
+	var order []string
+	for name := m.StartAt; name != ""; name = m.States[name].Next {
+		order = append(order, name)
+		if len(order) > len(m.States) {
+			t.Fatalf("the states loop: %v", order)
+		}
+	}
+	want := append(append([]string{}, citadel.Pipeline...), StateOutcome)
+	if diff := cmp.Diff(want, order); diff != "" {
+		t.Errorf("states in order (-want +got):\n%s", diff)
+	}
+	outcome := m.States[StateOutcome]
+	wantChoice := []map[string]any{{"Variable": ErrorPath, "IsPresent": true, "Next": StateFailed}}
+	if diff := cmp.Diff(wantChoice, outcome.Choices); diff != "" || outcome.Default != StateSucceeded {
+		t.Errorf("outcome choice (-want +got):\n%s default %q", diff, outcome.Default)
+	}
+	if f := m.States[StateFailed]; f.Type != "Fail" || f.ErrorPath != "$.error.Error" || f.CausePath != "$.error.Cause" {
+		t.Errorf("fail state = %+v", f)
+	}
+	if st := m.States[StateSucceeded]; st.Type != "Succeed" {
+		t.Errorf("succeed state = %+v", st)
+	}
+	if len(m.States) != len(want)+2 {
+		t.Errorf("%d states, want %d", len(m.States), len(want)+2)
+	}
+}
+
+func TestStateMachineRetriesAndCatches(t *testing.T) {
+	s := defaultApp(t)
+	m := parseASL(t, s.definition(t))
+	specs := map[string]FunctionSpec{}
+	for _, sp := range FunctionSpecs {
+		specs[sp.Name] = sp
+	}
+	for _, step := range citadel.Pipeline {
+		st, ok := m.States[step]
+		if !ok {
+			t.Errorf("no state %s", step)
+			continue
+		}
+		t.Run(step, func(t *testing.T) {
+			// Where the output goes.
+			var rp any
+			if st.ResultPath != nil {
+				rp = *st.ResultPath
+			}
+			wantRP := any(ResultPaths[step])
+			if ResultPaths[step] == "DISCARD" {
+				wantRP = nil
+			}
+			if rp != wantRP {
+				t.Errorf("ResultPath = %v, want %v", rp, wantRP)
+			}
+			// The catch: every state but finalize sends any error to finalize.
+			wantCatch := []aslCatch{{ErrorEquals: []string{"States.ALL"}, ResultPath: ErrorPath, Next: citadel.StepFinalize}}
+			if step == citadel.StepFinalize {
+				wantCatch = nil
+			}
+			if diff := cmp.Diff(wantCatch, st.Catch); diff != "" {
+				t.Errorf("Catch (-want +got):\n%s", diff)
+			}
+			if len(st.Retry) != 1 {
+				t.Fatalf("%d retriers, want 1", len(st.Retry))
+			}
+			r := st.Retry[0]
+			if step == citadel.StepProwler {
+				if diff := cmp.Diff(ECSRetryableErrors, r.ErrorEquals); diff != "" {
+					t.Errorf("retried errors (-want +got):\n%s", diff)
+				}
+				if st.TimeoutSeconds != ProwlerStateTimeout.Seconds() {
+					t.Errorf("timeout %vs, want %v", st.TimeoutSeconds, ProwlerStateTimeout)
+				}
+				if st.Resource != "arn:aws:states:::ecs:runTask.sync" {
+					t.Errorf("resource %s, want RunTask .sync", st.Resource)
+				}
+				return
+			}
+			want := append([]string{citadel.ErrorTypeRetryable}, LambdaServiceErrors...)
+			if diff := cmp.Diff(want, r.ErrorEquals); diff != "" {
+				t.Errorf("retried errors (-want +got):\n%s", diff)
+			}
+			if r.MaxAttempts < 3 || r.BackoffRate != 2 || r.JitterStrategy != "FULL" || r.MaxDelaySeconds != 60 {
+				t.Errorf("retry = %+v", r)
+			}
+			wantTimeout := (specs[step].Timeout + time.Minute).Seconds()
+			if st.TimeoutSeconds != wantTimeout {
+				t.Errorf("timeout %vs, want %vs (the function's timeout and a minute)", st.TimeoutSeconds, wantTimeout)
+			}
+			if !strings.HasPrefix(st.Resource, "arn:aws:lambda:") || st.Parameters != nil {
+				t.Errorf("resource %s with parameters %v: want the function itself, given the whole state", st.Resource, st.Parameters)
+			}
+		})
+	}
+}
+
+func TestStateMachineProwlerTask(t *testing.T) {
+	s := defaultApp(t)
+	st := parseASL(t, s.definition(t)).States[citadel.StepProwler]
+	params, _ := json.Marshal(st.Parameters)
+	var p struct {
+		LaunchType           string
+		TaskDefinition       string
+		NetworkConfiguration struct {
+			AwsvpcConfiguration struct {
+				AssignPublicIp string
+				Subnets        []string
+				SecurityGroups []string
+			}
+		}
+		Overrides struct {
+			ContainerOverrides []struct {
+				Name        string
+				Environment []map[string]string
+			}
+		}
+	}
+	if err := json.Unmarshal(params, &p); err != nil {
+		t.Fatal(err)
+	}
+	net := p.NetworkConfiguration.AwsvpcConfiguration
+	if p.LaunchType != "FARGATE" || net.AssignPublicIp != "ENABLED" || len(net.Subnets) != 2 || len(net.SecurityGroups) != 1 {
+		t.Errorf("run task parameters = %+v", p)
+	}
+	if len(p.Overrides.ContainerOverrides) != 1 || p.Overrides.ContainerOverrides[0].Name != ProwlerContainerName {
+		t.Fatalf("container overrides = %+v", p.Overrides)
+	}
+	want := []map[string]string{
+		{"Name": citadel.EnvTaskScanID, "Value.$": "$.plan.scan_id"},
+		{"Name": citadel.EnvBucket, "Value.$": "$.plan.bucket"},
+		{"Name": citadel.EnvTaskChecksKey, "Value.$": "$.plan.checks_key"},
+		{"Name": citadel.EnvTaskRoleARN, "Value.$": "$.plan.role_arn"},
+		{"Name": citadel.EnvTaskExternalID, "Value.$": "$.plan.external_id"},
+		{"Name": citadel.EnvTaskRegions, "Value.$": "$.plan.regions_arg"},
+		{"Name": citadel.EnvTaskMode, "Value": "scan"},
+	}
+	if diff := cmp.Diff(want, p.Overrides.ContainerOverrides[0].Environment); diff != "" {
+		t.Errorf("container environment (-want +got):\n%s", diff)
+	}
+}
+
+// TestStateMachinePayloadContract: the paths the definition reads exist in
+// the plan step's JSON even when empty (a missing path is an uncatchable
+// States.Runtime error), and the ResultPaths and the catch's error path are
+// the fields finalize reads.
+func TestStateMachinePayloadContract(t *testing.T) {
+	planJSON, err := json.Marshal(citadel.PlanOutput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan map[string]any
+	if err := json.Unmarshal(planJSON, &plan); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ProwlerEnvironment {
+		key, ok := strings.CutPrefix(e.Path, "$.plan.")
+		if !ok {
+			t.Errorf("%s reads %s, outside the plan", e.Name, e.Path)
+			continue
+		}
+		if _, ok := plan[key]; !ok {
+			t.Errorf("%s reads %s, which an empty citadel.PlanOutput leaves out", e.Name, e.Path)
+		}
+	}
+
+	fields := map[string]bool{}
+	ft := reflect.TypeOf(citadel.FinalizeInput{})
+	for i := 0; i < ft.NumField(); i++ {
+		name, _, _ := strings.Cut(ft.Field(i).Tag.Get("json"), ",")
+		fields[name] = true
+	}
+	inputs := map[string]reflect.Type{
+		citadel.StepAssetSync: reflect.TypeOf(citadel.AssetSyncInput{}), citadel.StepCheckResults: reflect.TypeOf(citadel.CheckResultsInput{}),
+		citadel.StepControls: reflect.TypeOf(citadel.ControlsInput{}), citadel.StepPolicies: reflect.TypeOf(citadel.PoliciesInput{}),
+		citadel.StepEvidence: reflect.TypeOf(citadel.EvidenceInput{}),
+	}
+	for _, step := range citadel.Pipeline {
+		rp := ResultPaths[step]
+		if step == citadel.StepProwler || step == citadel.StepFinalize {
+			continue
+		}
+		key := strings.TrimPrefix(rp, "$.")
+		if !fields[key] {
+			t.Errorf("%s's output goes to %s, which citadel.FinalizeInput does not read", step, rp)
+		}
+		// Each later step reads the plan from the whole state.
+		if in, ok := inputs[step]; ok {
+			f, ok := in.FieldByName("Plan")
+			if !ok || f.Tag.Get("json") != strings.TrimPrefix(ResultPaths[citadel.StepPlan], "$.") {
+				t.Errorf("%s's input does not read the plan at %s", step, ResultPaths[citadel.StepPlan])
+			}
+		}
+	}
+	if !fields["scan"] || !fields[strings.TrimPrefix(ErrorPath, "$.")] {
+		t.Errorf("citadel.FinalizeInput reads neither the execution input \"scan\" nor the error at %s", ErrorPath)
+	}
+	if f, _ := reflect.TypeOf(citadel.PlanInput{}).FieldByName("Scan"); f.Tag.Get("json") != "scan" {
+		t.Errorf("the plan step does not read the execution input at $.scan")
+	}
+}
+
+func TestStateMachineResource(t *testing.T) {
+	s := defaultApp(t)
+	for _, sm := range s.resources("AWS::StepFunctions::StateMachine") {
+		p := sm["Properties"].(map[string]any)
+		if p["StateMachineType"] != "STANDARD" {
+			t.Errorf("type %v, want STANDARD (RunTask .sync and executions named by scan id)", p["StateMachineType"])
+		}
+		if p["TracingConfiguration"].(map[string]any)["Enabled"] != true {
+			t.Error("tracing off")
+		}
+		if lc := p["LoggingConfiguration"].(map[string]any); lc["Level"] != "ALL" || lc["IncludeExecutionData"] != false {
+			t.Errorf("logging = %v", lc)
+		}
+	}
+	def := parseASLRaw(t, s.definition(t))
+	if def["TimeoutSeconds"] != ExecutionTimeout.Seconds() {
+		t.Errorf("execution timeout %v, want %v", def["TimeoutSeconds"], ExecutionTimeout.Seconds())
+	}
+}
+
+func parseASLRaw(t *testing.T, def []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(def, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// aslValidator finds asl-validator: ASL_VALIDATOR, .tools/ (make tools), or PATH.
+func aslValidator(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("ASL_VALIDATOR"); p != "" {
+		return p
+	}
+	if p, err := filepath.Abs("../.tools/node_modules/.bin/asl-validator"); err == nil {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("asl-validator"); err == nil {
+		return p
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("asl-validator not found: run make tools")
+	}
+	t.Skip("asl-validator not found: run make tools")
+	return ""
+}
+
+func TestStateMachineASLValid(t *testing.T) {
+	bin := aslValidator(t)
+	s := defaultApp(t)
+	path := filepath.Join(t.TempDir(), "scan.asl.json")
+	if err := os.WriteFile(path, s.definition(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "--json-path", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("asl-validator: %v\n%s", err, out)
+	}
+	t.Logf("asl-validator: %s", strings.TrimSpace(string(out)))
+
+	// And it fails on a broken definition, so the check above means something.
+	broken := strings.Replace(string(s.definition(t)), `"Next":"asset-sync"`, `"Next":"nowhere"`, 1)
+	if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "--json-path", path).CombinedOutput(); err == nil {
+		t.Errorf("asl-validator accepted a definition with a dangling Next:\n%s", out)
+	}
+}
