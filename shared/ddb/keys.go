@@ -228,6 +228,9 @@ func latestDigestKey(integrationID string) Key {
 	return Key{join("INTEG", integrationID), "RESULTS#DIGEST"}
 }
 
+// How far an interrupted check-results run got writing a scan's changes.
+func scanProgressKey(scanID string) Key { return Key{join("SCAN", scanID), "PROGRESS"} }
+
 // --- evidence --------------------------------------------------------------------
 
 func evidenceKey(id string) Key { return Key{join("EVID", id), "EVID"} }

@@ -61,6 +61,8 @@ type Store interface {
 	DigestEntries(ctx context.Context, d ddb.ScanDigest, fn func(ddb.DigestEntry) error) error
 	ListActiveAssets(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Asset], error)
 	ListChecks(ctx context.Context) ([]citadel.SecurityCheck, error)
+	PutScanProgress(ctx context.Context, scanID string, finding int) error
+	ScanProgress(ctx context.Context, scanID string) (int, error)
 	Usage() citadel.Usage
 }
 
@@ -87,7 +89,18 @@ type Handler struct {
 	Writers int
 	// MaxFindingBytes bounds one finding (default ocsf.DefaultMaxFindingBytes).
 	MaxFindingBytes int
+	// SegmentResults is how many changed results are written between two
+	// progress marks (default 5000).
+	SegmentResults int
+	// Margin is the time left before the invocation's deadline at which a
+	// run stops after its current segment, records its progress and returns
+	// a retryable ErrOutOfTime; the retry resumes there (default 2 minutes).
+	Margin time.Duration
 }
+
+// ErrOutOfTime is returned (retryable) when a run stops before Lambda's
+// deadline with its progress saved.
+var ErrOutOfTime = errors.New("out of time; progress saved, a retry resumes")
 
 // Problem is one entry of the problems report.
 type Problem struct {
@@ -150,6 +163,7 @@ type change struct {
 	prev    citadel.CheckStatus
 	hadPrev bool
 	history bool
+	regress bool // the history entry is a regression that emits an event
 }
 
 type run struct {
@@ -644,6 +658,7 @@ func (r *run) compare(ctx context.Context, sorted []string) (comparison, error) 
 			h := citadel.CheckResultHistory{PreviousStatus: ch.prev, NewStatus: status}
 			if h.IsRegression() && !muted {
 				r.out.RegressionEvents++
+				ch.regress = true
 			}
 		}
 		c.changes = append(c.changes, ch)
@@ -660,8 +675,17 @@ func (r *run) resultID(e entry) string {
 }
 
 // pass2 re-reads the file and writes the changed results, their history
-// and the regression events.
+// and the regression events, a segment at a time: after each segment it
+// records its progress, and stops when the invocation runs short of time.
 func (r *run) pass2(ctx context.Context, changes []change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	done, err := r.h.Store.ScanProgress(ctx, r.plan.ScanID)
+	if err != nil {
+		return err
+	}
+	changes = changes[sort.Search(len(changes), func(i int) bool { return changes[i].finding >= uint32(done) }):]
 	if len(changes) == 0 {
 		return nil
 	}
@@ -670,7 +694,40 @@ func (r *run) pass2(ctx context.Context, changes []change) error {
 		return err
 	}
 	defer body.Close()
+	rd := r.reader(body)
+	size := r.h.SegmentResults
+	if size <= 0 {
+		size = 5000
+	}
+	margin := r.h.Margin
+	if margin <= 0 {
+		margin = 2 * time.Minute
+	}
+	for len(changes) > 0 {
+		n := min(size, len(changes))
+		for n < len(changes) && changes[n].finding == changes[n-1].finding {
+			n++ // a finding's results stay in one segment
+		}
+		if err := r.segment(ctx, rd, changes[:n]); err != nil {
+			return err
+		}
+		changes = changes[n:]
+		if len(changes) == 0 {
+			return nil // the digest, written next, is the commit
+		}
+		if err := r.h.Store.PutScanProgress(ctx, r.plan.ScanID, int(changes[0].finding)); err != nil {
+			return err
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < margin {
+			return citadel.Retryable(fmt.Errorf("check-results: scan %s stopped before finding %d: %w", r.plan.ScanID, changes[0].finding, ErrOutOfTime))
+		}
+	}
+	return nil
+}
 
+// segment writes one segment's changes with concurrent writers and event
+// senders, and returns when all of them are stored and sent.
+func (r *run) segment(ctx context.Context, rd *ocsf.Reader, changes []change) error {
 	writers := r.h.Writers
 	if writers <= 0 {
 		writers = 8
@@ -688,17 +745,17 @@ func (r *run) pass2(ctx context.Context, changes []change) error {
 			return nil
 		})
 	}
-	var sent sync.Mutex
-	sentEvents := 0
+	var mu sync.Mutex
+	sent := 0
 	for w := 0; w < 4; w++ {
 		g.Go(func() error {
 			for batch := range events {
 				if err := r.h.putEvents(gctx, batch); err != nil {
 					return err
 				}
-				sent.Lock()
-				sentEvents += len(batch)
-				sent.Unlock()
+				mu.Lock()
+				sent += len(batch)
+				mu.Unlock()
 			}
 			return nil
 		})
@@ -706,20 +763,25 @@ func (r *run) pass2(ctx context.Context, changes []change) error {
 	g.Go(func() error {
 		defer close(writes)
 		defer close(events)
-		return r.produce(gctx, body, changes, writes, events)
+		return r.produce(gctx, rd, changes, writes, events)
 	})
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if sentEvents != r.out.RegressionEvents {
-		return fmt.Errorf("check-results: sent %d regression events, decided %d", sentEvents, r.out.RegressionEvents)
+	want := 0
+	for _, ch := range changes {
+		if ch.regress {
+			want++
+		}
+	}
+	if sent != want {
+		return fmt.Errorf("check-results: sent %d regression events, decided %d", sent, want)
 	}
 	return nil
 }
 
-func (r *run) produce(ctx context.Context, body io.Reader, changes []change, writes chan<- []ddb.ResultWrite, events chan<- []ebtypes.PutEventsRequestEntry) error {
+func (r *run) produce(ctx context.Context, rd *ocsf.Reader, changes []change, writes chan<- []ddb.ResultWrite, events chan<- []ebtypes.PutEventsRequestEntry) error {
 	now := r.h.Clock()
-	rd := r.reader(body)
 	var batch []ddb.ResultWrite
 	var evs []ebtypes.PutEventsRequestEntry
 	send := func(force bool) error {

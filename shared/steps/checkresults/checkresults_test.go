@@ -648,3 +648,55 @@ func TestRunThatCouldNotCommitIsRetriedExactly(t *testing.T) {
 		t.Errorf("history of a result new in scan-02: %+v, %v", hist, err)
 	}
 }
+
+// TestOutOfTimeResumes: a run short of time stops after a segment with its
+// progress saved; the retries resume there, and together they write, count
+// and send exactly what one run would.
+func TestOutOfTimeResumes(t *testing.T) {
+	e := newEnv(t)
+	const n = 300
+	spec := ocsftest.Standard(e.account)
+	var arns []string
+	for i := 0; i < n; i++ {
+		arns = append(arns, spec(i).UIDs[0])
+	}
+	e.seed(ocsftest.Checks, arns)
+	e.putScan("scan-01", generated(t, n, spec), nil)
+	h := e.handler()
+	h.SegmentResults = 64
+	h.Margin = 2 * time.Hour // every invocation is "short of time" after one segment
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	var out citadel.CheckResultsOutput
+	var err error
+	calls := 0
+	for calls = 1; calls <= 10; calls++ {
+		out, err = h.Handle(ctx, citadel.CheckResultsInput{Plan: e.plan("scan-01")})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, checkresults.ErrOutOfTime) || !citadel.IsRetryable(err) {
+			t.Fatalf("call %d: %v, want a retryable ErrOutOfTime", calls, err)
+		}
+	}
+	if calls != 5 { // 300 results in segments of 64
+		t.Errorf("finished in %d calls, want 5", calls)
+	}
+	want := citadel.CheckResultsOutput{ResultsCreated: n, ChecksExecuted: 5, ChecksPassed: 240, ChecksFailed: 30, ChecksNotApplicable: 30,
+		SnapshotsCaptured: n, HistoryEntriesCreated: n, RegressionEvents: 30}
+	if d := cmp.Diff(want, out, ignoreUsage); d != "" {
+		t.Errorf("resumed run (-want +got):\n%s", d)
+	}
+	evs := e.events()
+	ids := map[string]bool{}
+	for _, ev := range evs {
+		ids[ev.ID] = true
+	}
+	if len(evs) != 30 || len(ids) != 30 {
+		t.Errorf("%d events, %d distinct; want 30 sent once each", len(evs), len(ids))
+	}
+	page, err := e.store.ListResults(context.Background(), integ, 1000, "")
+	if err != nil || len(page.Items) != n {
+		t.Errorf("%d results stored, %v", len(page.Items), err)
+	}
+}
