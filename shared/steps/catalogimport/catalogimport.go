@@ -130,7 +130,7 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 	}
 	switch {
 	case cat.SCF == nil:
-		out.Message = fmt.Sprintf("imported Prowler %s only: no SCF files given, so no SCF controls, mappings or check links (scans use the requirement-based fallback); %d items written", out.ProwlerVersion, w.Total())
+		out.Message = fmt.Sprintf("imported Prowler %s only: no SCF library given or found, so no SCF controls, mappings or check links (scans use the requirement-based fallback); %d items written", out.ProwlerVersion, w.Total())
 	case w.Total() == 0:
 		out.Message = fmt.Sprintf("catalog already up to date (Prowler %s, SCF %s): nothing written", out.ProwlerVersion, out.SCFVersion)
 	default:

@@ -152,7 +152,7 @@ func TestImportWithoutSCF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.SCFImported || out.Writes.SCFControls != 0 || out.Writes.Links != 0 || !strings.Contains(out.Message, "no SCF files") {
+	if out.SCFImported || out.Writes.SCFControls != 0 || out.Writes.Links != 0 || !strings.Contains(out.Message, "no SCF library") {
 		t.Errorf("output %+v", out)
 	}
 	if ctls, _ := s.ListSCFControls(ctx); len(ctls) != 0 {
