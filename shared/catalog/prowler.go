@@ -68,9 +68,18 @@ func DetectLayout(fsys fs.FS) (Layout, error) {
 
 var versionRE = regexp.MustCompile(`(?m)^prowler_version\s*=\s*["']([^"']+)["']`)
 
-// DetectProwlerVersion reads the version from config/config.py (installed
-// layout) or a VERSION file; "" when neither says.
+// DetectProwlerVersion reads the version from version.json (written last by
+// the Prowler task's catalog export: {"prowler_version": ...}),
+// config/config.py (installed layout) or a VERSION file; "" when none says.
 func DetectProwlerVersion(fsys fs.FS) string {
+	if b, err := fs.ReadFile(fsys, "version.json"); err == nil {
+		var v struct {
+			ProwlerVersion string `json:"prowler_version"`
+		}
+		if json.Unmarshal(b, &v) == nil && v.ProwlerVersion != "" {
+			return v.ProwlerVersion
+		}
+	}
 	if b, err := fs.ReadFile(fsys, "config/config.py"); err == nil {
 		if m := versionRE.FindSubmatch(b); m != nil {
 			return string(m[1])

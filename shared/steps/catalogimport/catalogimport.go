@@ -103,7 +103,7 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 		return citadel.CatalogImportOutput{}, nil, err
 	}
 	if cat.Prowler.Version == "" {
-		return citadel.CatalogImportOutput{}, nil, citadel.Invalid("Prowler version unknown: the folder has neither config/config.py nor VERSION; pass it explicitly")
+		return citadel.CatalogImportOutput{}, nil, citadel.Invalid("Prowler version unknown: the folder has no version.json, config/config.py or VERSION; pass it explicitly")
 	}
 	out := citadel.CatalogImportOutput{
 		ProwlerVersion: cat.Prowler.Version, ProwlerLayout: string(cat.Prowler.Layout),

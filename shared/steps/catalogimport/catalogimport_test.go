@@ -283,7 +283,16 @@ func TestImportFromS3(t *testing.T) {
 	cfg := testenv.Config(t)
 	acct, _, _ := testenv.Account(t, cfg)
 	client, bucket := testenv.Bucket(t, acct)
-	upload(t, client, bucket, citadel.CatalogPrefix, fixtureProwler)
+	// Laid out as the Prowler task exports it: the package's files and, last,
+	// version.json (no config/config.py).
+	exported := copyDir(t, fixtureProwler)
+	if err := os.Remove(filepath.Join(exported, "config/config.py")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(exported, "version.json"), []byte(`{"prowler_version":"9.9.9","files":5}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	upload(t, client, bucket, citadel.CatalogPrefix, exported)
 	upload(t, client, bucket, "catalog/scf/", fixtureSCF)
 
 	s := testenv.Store(t)
