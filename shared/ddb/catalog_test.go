@@ -11,7 +11,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
 
-func check(id string, reqs ...string) citadel.SecurityCheck {
+func catalogCheck(id string, reqs ...string) citadel.SecurityCheck {
 	return citadel.SecurityCheck{
 		ID: id, Title: "title of " + id, Service: "s3", ResourceType: "AwsS3Bucket",
 		Severity: citadel.SeverityHigh, Categories: []string{"encryption"},
@@ -23,9 +23,9 @@ func check(id string, reqs ...string) citadel.SecurityCheck {
 func TestChecksRoundTripAndMappedIndex(t *testing.T) {
 	ctx := context.Background()
 	s := testenv.Store(t)
-	deprecated := check("c_deprecated", "soc2:cc_6_1")
+	deprecated := catalogCheck("c_deprecated", "soc2:cc_6_1")
 	deprecated.Deprecated = true
-	checks := []citadel.SecurityCheck{check("c_mapped", "soc2:cc_6_1", "iso27001_2022:A.8.24"), check("c_unmapped"), deprecated}
+	checks := []citadel.SecurityCheck{catalogCheck("c_mapped", "soc2:cc_6_1", "iso27001_2022:A.8.24"), catalogCheck("c_unmapped"), deprecated}
 	if err := s.PutChecks(ctx, checks); err != nil {
 		t.Fatal(err)
 	}
@@ -43,14 +43,14 @@ func TestChecksRoundTripAndMappedIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff([]string{"c_deprecated", "c_mapped", "c_unmapped"}, ids(all, func(c citadel.SecurityCheck) string { return c.ID })); d != "" {
+	if d := cmp.Diff([]string{"c_deprecated", "c_mapped", "c_unmapped"}, catalogIDs(all, func(c citadel.SecurityCheck) string { return c.ID })); d != "" {
 		t.Errorf("ListChecks (-want +got):\n%s", d)
 	}
 	mapped, err := s.ListMappedChecks(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff([]string{"c_mapped"}, ids(mapped, func(c citadel.SecurityCheck) string { return c.ID })); d != "" {
+	if d := cmp.Diff([]string{"c_mapped"}, catalogIDs(mapped, func(c citadel.SecurityCheck) string { return c.ID })); d != "" {
 		t.Errorf("ListMappedChecks (-want +got):\n%s", d)
 	}
 	// Deprecating a mapped check takes it out of the sparse index.
@@ -62,7 +62,7 @@ func TestChecksRoundTripAndMappedIndex(t *testing.T) {
 	if mapped, _ = s.ListMappedChecks(ctx); len(mapped) != 0 {
 		t.Errorf("after deprecation ListMappedChecks = %v, want none", mapped)
 	}
-	bad := check("c_bad")
+	bad := catalogCheck("c_bad")
 	bad.Severity = "urgent"
 	if err := s.PutChecks(ctx, []citadel.SecurityCheck{bad}); !citadel.IsInvalid(err) {
 		t.Errorf("bad severity: got %v, want invalid", err)
@@ -279,7 +279,7 @@ func TestCatalogVersion(t *testing.T) {
 	}
 }
 
-func ids[T any](xs []T, f func(T) string) []string {
+func catalogIDs[T any](xs []T, f func(T) string) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {
 		out[i] = f(x)
