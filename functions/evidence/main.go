@@ -1,0 +1,31 @@
+// Command evidence is step 6 of a scan: one continuous evidence record per
+// check result, with hash-chained revisions and links to its controls.
+// Revisions over 64 KB are offloaded to the scan bucket.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/citadelsecure/citadel/shared/awsx"
+	"github.com/citadelsecure/citadel/shared/blobstore"
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/steps/evidence"
+)
+
+func main() {
+	logger := awsx.SetupLogging()
+	cfg, err := awsx.Load(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	blobs := &blobstore.S3{Client: s3.NewFromConfig(cfg, awsx.S3Options), Bucket: os.Getenv(citadel.EnvBucket)}
+	store := ddb.New(cfg, os.Getenv(citadel.EnvTable), ddb.WithBlobs(blobs))
+	h := &evidence.Handler{Store: store, Catalog: store, Results: store, Assets: store, Log: logger}
+	lambda.Start(h.Handle)
+}
