@@ -2,11 +2,14 @@ package ddb
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/guregu/dynamo/v2"
@@ -53,9 +56,13 @@ type resultItem struct {
 	Region         string
 	RawOutput      bounded `dynamo:",omitempty"`
 	Snapshot       bounded `dynamo:",omitempty"`
-	ContentHash    string
-	ScannedAt      time.Time
-	FirstScanID    string
+	// RawGzip and SnapshotGzip mark values stored gzip-compressed: JSON
+	// findings shrink about fourfold, and so do the item's write units.
+	RawGzip      bool `dynamo:",omitempty"`
+	SnapshotGzip bool `dynamo:",omitempty"`
+	ContentHash  string
+	ScannedAt    time.Time
+	FirstScanID  string
 	// The status before ScanID wrote this content, so a re-run of that scan
 	// finds the same change again.
 	PreviousStatus citadel.CheckStatus `dynamo:",omitempty"`
@@ -88,11 +95,11 @@ func (s *Store) PutResults(ctx context.Context, ws []ResultWrite) error {
 			return err
 		}
 		id := citadel.ResultID(r.IntegrationID, r.CheckID, r.AssetID)
-		raw, err := s.bound(ctx, "results/raw", r.RawOutput)
+		raw, rawGz, err := s.boundCompressed(ctx, "results/raw", r.RawOutput)
 		if err != nil {
 			return err
 		}
-		snap, err := s.bound(ctx, "results/snapshot", r.ResourceSnapshot)
+		snap, snapGz, err := s.boundCompressed(ctx, "results/snapshot", r.ResourceSnapshot)
 		if err != nil {
 			return err
 		}
@@ -102,7 +109,7 @@ func (s *Store) PutResults(ctx context.Context, ws []ResultWrite) error {
 			ScanID: r.ScanID, Status: r.Status, Muted: r.Muted, StatusExtended: r.StatusExtended,
 			Severity: r.Severity, Region: r.Region, RawOutput: raw, Snapshot: snap,
 			ContentHash: r.ContentHash, ScannedAt: r.ScannedAt, FirstScanID: r.FirstScanID,
-			PreviousStatus: w.PreviousStatus, HadPrevious: w.HadPrevious,
+			PreviousStatus: w.PreviousStatus, HadPrevious: w.HadPrevious, RawGzip: rawGz, SnapshotGzip: snapGz,
 		}
 		items = append(items, it)
 		if h := w.History; h != nil {
@@ -127,11 +134,51 @@ func (s *Store) resultOf(ctx context.Context, it resultItem) (citadel.CheckResul
 		FirstScanID: it.FirstScanID,
 	}
 	var err error
-	if r.RawOutput, err = s.unbound(ctx, it.RawOutput); err != nil {
-		return r, err
+	if r.RawOutput, err = s.unboundCompressed(ctx, it.RawOutput, it.RawGzip); err != nil {
+		return r, fmt.Errorf("raw output of result %s: %w", it.PK, err)
 	}
-	r.ResourceSnapshot, err = s.unbound(ctx, it.Snapshot)
-	return r, err
+	if r.ResourceSnapshot, err = s.unboundCompressed(ctx, it.Snapshot, it.SnapshotGzip); err != nil {
+		return r, fmt.Errorf("snapshot of result %s: %w", it.PK, err)
+	}
+	return r, nil
+}
+
+var gzipWriters = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed); return w }}
+
+// boundCompressed stores a JSON value gzip-compressed when that makes it
+// smaller and keeps it whole (inline, or offloaded); a value that would be
+// truncated is stored as it is, so its prefix stays readable.
+func (s *Store) boundCompressed(ctx context.Context, prefix string, data []byte) (bounded, bool, error) {
+	if len(data) >= 256 {
+		var buf bytes.Buffer
+		zw := gzipWriters.Get().(*gzip.Writer)
+		zw.Reset(&buf)
+		_, werr := zw.Write(data)
+		cerr := zw.Close()
+		gzipWriters.Put(zw)
+		if werr == nil && cerr == nil && buf.Len() < len(data) && (buf.Len() <= InlineLimit || s.blobs != nil) {
+			b, err := s.bound(ctx, prefix, buf.Bytes())
+			return b, true, err
+		}
+	}
+	b, err := s.bound(ctx, prefix, data)
+	return b, false, err
+}
+
+func (s *Store) unboundCompressed(ctx context.Context, b bounded, gz bool) ([]byte, error) {
+	data, err := s.unbound(ctx, b)
+	if err != nil || !gz {
+		return data, err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("decompress: %w", err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("decompress: %w", err)
+	}
+	return out, nil
 }
 
 // GetResult reads the current result of (integration, check, asset) by its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"testing"
@@ -112,8 +113,13 @@ func TestResultItemsStayBoundedWithoutBlobs(t *testing.T) {
 	ctx := context.Background()
 	store := testenv.Store(t)
 	r := testResult("integ-1", "s3_a", 1, citadel.StatusFail, "scan-1")
-	r.RawOutput = []byte(`"` + strings.Repeat("y", 390<<10) + `"`)
-	r.ResourceSnapshot = []byte(`"` + strings.Repeat("z", 390<<10) + `"`)
+	noise := make([]byte, 195<<10)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	r.RawOutput = []byte(`"` + hex.EncodeToString(noise) + `"`)           // 390 KB that gzip cannot fit in 64 KB
+	r.ResourceSnapshot = []byte(`"` + strings.Repeat("z", 390<<10) + `"`) // 390 KB that it can
 	if err := store.PutResults(ctx, []ddb.ResultWrite{{Result: r}}); err != nil {
 		t.Fatal(err)
 	}
@@ -121,8 +127,11 @@ func TestResultItemsStayBoundedWithoutBlobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.RawOutput) != ddb.InlineLimit || len(got.ResourceSnapshot) != ddb.InlineLimit {
-		t.Errorf("kept %d and %d bytes, want both truncated to %d", len(got.RawOutput), len(got.ResourceSnapshot), ddb.InlineLimit)
+	if len(got.RawOutput) != ddb.InlineLimit || string(got.RawOutput) != string(r.RawOutput[:ddb.InlineLimit]) {
+		t.Errorf("raw output: kept %d bytes, want its first %d", len(got.RawOutput), ddb.InlineLimit)
+	}
+	if string(got.ResourceSnapshot) != string(r.ResourceSnapshot) {
+		t.Errorf("snapshot: kept %d bytes, want all %d (compressed)", len(got.ResourceSnapshot), len(r.ResourceSnapshot))
 	}
 	bad := r
 	bad.Status = "weird"
