@@ -44,6 +44,5 @@ func BenchmarkScanUsage(b *testing.B) {
 			b.ReportMetric(out.Usage.WriteUnits/n, sc.name+"-WCU/finding")
 			b.ReportMetric(out.Usage.ReadUnits/n, sc.name+"-RCU/finding")
 		}
-		e.events()
 	}
 }
