@@ -420,6 +420,11 @@ func (r *run) finding(f ocsf.Finding) {
 	}
 	ci, ok := r.checkIdx[f.CheckID]
 	if !ok {
+		if len(r.checks) >= 1<<16-1 {
+			r.out.MalformedFindings++
+			r.problem(Problem{Index: f.Index, Offset: f.Offset, Kind: KindUnknownCheck, Check: f.CheckID, Message: "over 65,535 distinct checks in one file"})
+			return
+		}
 		ci = uint16(len(r.checks))
 		r.checks = append(r.checks, f.CheckID)
 		r.checkIdx[f.CheckID] = ci
