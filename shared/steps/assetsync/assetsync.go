@@ -151,6 +151,13 @@ func (h *Handler) handle(ctx context.Context, in citadel.AssetSyncInput) (citade
 	if err := ctx.Err(); err != nil {
 		return citadel.AssetSyncOutput{}, citadel.Retryable(fmt.Errorf("asset sync: %w", err))
 	}
+	collected := time.Now()
+	slowest := inventory.Result{}
+	for _, r := range results {
+		if r.Duration > slowest.Duration {
+			slowest = r
+		}
+	}
 	out, err := h.apply(ctx, p, reg, results, clock())
 	out.Usage = h.Store.Usage().Sub(startUsage)
 	if err != nil {
@@ -159,6 +166,8 @@ func (h *Handler) handle(ctx context.Context, in citadel.AssetSyncInput) (citade
 	log.Info("asset sync done", "regions", len(regions), "assets_created", out.AssetsCreated, "assets_updated", out.AssetsUpdated,
 		"assets_deactivated", out.AssetsDeactivated, "total_assets", out.TotalAssets, "relationships_created", out.RelationshipsCreated,
 		"relationships_deleted", out.RelationshipsDeleted, "errors", len(out.Errors), "duration_ms", time.Since(start).Milliseconds(),
+		"collect_ms", collected.Sub(start).Milliseconds(), "apply_ms", time.Since(collected).Milliseconds(),
+		"slowest_scope", slowest.ResourceType+"@"+slowest.Region, "slowest_ms", slowest.Duration.Milliseconds(),
 		"write_units", out.Usage.WriteUnits)
 	return out, nil
 }
