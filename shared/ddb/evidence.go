@@ -45,6 +45,34 @@ func (s *Store) GetEvidence(ctx context.Context, id string) (citadel.Evidence, e
 	return it.Evidence, err
 }
 
+// GetEvidenceBatch reads many evidence records by id (strongly consistent,
+// 100 per request); missing ids are absent from the map.
+func (s *Store) GetEvidenceBatch(ctx context.Context, ids []string) (map[string]citadel.Evidence, error) {
+	out := make(map[string]citadel.Evidence, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	seen := map[string]bool{}
+	var keys []dynamo.Keyed
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			keys = append(keys, evidenceKey(id))
+		}
+	}
+	var items []evidenceItem
+	var cc dynamo.ConsumedCapacity
+	err := s.table.Batch(AttrPK, AttrSK).Get(keys...).Consistent(true).ConsumedCapacity(&cc).All(ctx, &items)
+	s.record(&cc, 0)
+	if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
+		return nil, wrapAWS(err, fmt.Sprintf("batch get of %d evidence records", len(keys)))
+	}
+	for _, it := range items {
+		out[it.ID] = it.Evidence
+	}
+	return out, nil
+}
+
 // ListEvidence lists a folder's evidence with one status ("" for every
 // status), a page at a time.
 func (s *Store) ListEvidence(ctx context.Context, folderID string, status citadel.EvidenceStatus, limit int, cursor string) (Page[citadel.Evidence], error) {

@@ -69,8 +69,12 @@ func (h *Handler) Handle(ctx context.Context, in citadel.ControlsInput) (citadel
 	if err != nil {
 		return out, fmt.Errorf("controls: list checks: %w", err)
 	}
-	gr := newGrouping(p.FolderID, checks)
-	if err := eachResult(ctx, h.Results, p.IntegrationID, func(r citadel.CheckResult) error { return gr.add(ctx, h.Catalog, r) }); err != nil {
+	links, err := h.Catalog.ListCheckSCFLinks(ctx)
+	if err != nil {
+		return out, fmt.Errorf("controls: list check→SCF links: %w", err)
+	}
+	gr := newGrouping(p.FolderID, checks, links)
+	if err := eachResult(ctx, h.Results, p.IntegrationID, func(r citadel.CheckResult) error { gr.add(r); return nil }); err != nil {
 		return out, fmt.Errorf("controls: %w", err)
 	}
 	out.ResultsUnknownChecks = gr.unknownChecks

@@ -11,12 +11,14 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
 
-// Catalog is what the step reads of the catalog.
+// Catalog is what the step reads of the catalog. The checks, links and
+// framework mappings are read whole (a few pages each) rather than per check
+// or per SCF control: a handful of requests instead of hundreds.
 type Catalog interface {
 	ListChecks(ctx context.Context) ([]citadel.SecurityCheck, error)
-	SCFLinksOfCheck(ctx context.Context, checkID string) ([]citadel.CheckSCFLink, error)
+	ListCheckSCFLinks(ctx context.Context) ([]citadel.CheckSCFLink, error)
+	ListSCFMappings(ctx context.Context) ([]citadel.SCFFrameworkMapping, error)
 	GetSCFControl(ctx context.Context, id string) (citadel.SCFControl, error)
-	SCFMappings(ctx context.Context, scfID string) ([]citadel.SCFFrameworkMapping, error)
 	GetRequirement(ctx context.Context, requirementID string) (citadel.RequirementNode, error)
 }
 
@@ -59,35 +61,34 @@ type grouping struct {
 	unknownChecks int               // results whose check is not in the catalog
 	unmapped      int               // results of checks with no SCF link and no requirement
 	checks        map[string]citadel.SecurityCheck
-	links         map[string][]citadel.CheckSCFLink
+	links         map[string][]citadel.CheckSCFLink        // by check, best first
+	scfMappings   map[string][]citadel.SCFFrameworkMapping // by SCF control, read when first needed
 }
 
-func newGrouping(folderID string, checks []citadel.SecurityCheck) *grouping {
+func newGrouping(folderID string, checks []citadel.SecurityCheck, links []citadel.CheckSCFLink) *grouping {
 	g := &grouping{folderID: folderID, scf: map[string]*group{}, req: map[string]*group{},
 		checks: make(map[string]citadel.SecurityCheck, len(checks)), links: map[string][]citadel.CheckSCFLink{}}
 	for _, c := range checks {
 		g.checks[c.ID] = c
+	}
+	for _, l := range links {
+		g.links[l.CheckID] = append(g.links[l.CheckID], l)
+	}
+	for _, ls := range g.links {
+		slices.SortFunc(ls, func(a, b citadel.CheckSCFLink) int { return a.Rank - b.Rank })
 	}
 	return g
 }
 
 // add sorts one result: by each SCF control its check links to (stage A),
 // else by each requirement its check maps to (stage B).
-func (gr *grouping) add(ctx context.Context, cat Catalog, r citadel.CheckResult) error {
+func (gr *grouping) add(r citadel.CheckResult) {
 	check, ok := gr.checks[r.CheckID]
 	if !ok {
 		gr.unknownChecks++
-		return nil
+		return
 	}
-	links, ok := gr.links[r.CheckID]
-	if !ok {
-		var err error
-		if links, err = cat.SCFLinksOfCheck(ctx, r.CheckID); err != nil {
-			return fmt.Errorf("SCF links of check %s: %w", r.CheckID, err)
-		}
-		gr.links[r.CheckID] = links
-	}
-	if len(links) > 0 {
+	if links := gr.links[r.CheckID]; len(links) > 0 {
 		for _, l := range links {
 			g := gr.scf[l.SCFID]
 			if g == nil {
@@ -97,11 +98,11 @@ func (gr *grouping) add(ctx context.Context, cat Catalog, r citadel.CheckResult)
 			}
 			g.add(r)
 		}
-		return nil
+		return
 	}
 	if len(check.MappedRequirements) == 0 {
 		gr.unmapped++
-		return nil
+		return
 	}
 	for _, req := range check.MappedRequirements {
 		g := gr.req[req]
@@ -112,7 +113,6 @@ func (gr *grouping) add(ctx context.Context, cat Catalog, r citadel.CheckResult)
 		}
 		g.add(r)
 	}
-	return nil
 }
 
 // scfRequirements are the requirements of a stage A group: the union of its
@@ -130,11 +130,17 @@ func (gr *grouping) scfRequirements(ctx context.Context, cat Catalog, g *group) 
 		}
 	}
 	if len(g.mappings) == 0 {
-		ms, err := cat.SCFMappings(ctx, g.scfID)
-		if err != nil {
-			return fmt.Errorf("framework mappings of SCF %s: %w", g.scfID, err)
+		if gr.scfMappings == nil {
+			all, err := cat.ListSCFMappings(ctx)
+			if err != nil {
+				return fmt.Errorf("SCF framework mappings: %w", err)
+			}
+			gr.scfMappings = map[string][]citadel.SCFFrameworkMapping{}
+			for _, m := range all {
+				gr.scfMappings[m.SCFID] = append(gr.scfMappings[m.SCFID], m)
+			}
 		}
-		for _, m := range ms {
+		for _, m := range gr.scfMappings[g.scfID] {
 			if !seen[m.RequirementID] {
 				seen[m.RequirementID] = true
 				g.mappings = append(g.mappings, citadel.ControlRequirementMapping{ControlID: g.controlID, RequirementID: m.RequirementID, FrameworkID: m.FrameworkID, Source: citadel.MappingSCF})

@@ -26,7 +26,7 @@ import (
 // Store is what the step reads and writes of the table.
 type Store interface {
 	AllControls(ctx context.Context, folderID string) ([]citadel.AppliedControl, error)
-	EvidenceOfIntegration(ctx context.Context, integrationID string) ([]citadel.Evidence, error)
+	GetEvidenceBatch(ctx context.Context, ids []string) (map[string]citadel.Evidence, error)
 	GetEvidence(ctx context.Context, id string) (citadel.Evidence, error)
 	WriteEvidence(ctx context.Context, ws []ddb.EvidenceWrite) ([]string, error)
 	PutControlLinks(ctx context.Context, links []citadel.ControlLink) error
@@ -56,8 +56,9 @@ type Handler struct {
 	Assets  Assets
 	Clock   citadel.Clock
 	Log     *slog.Logger
-	// BatchSize is how many records are written per flush (default 500).
-	BatchSize int
+	// PageSize is how many results are read, compared and written at a
+	// time (default 1000).
+	PageSize int
 }
 
 const maxAttempts = 5
@@ -67,7 +68,6 @@ type run struct {
 	h        *Handler
 	plan     citadel.PlanOutput
 	now      time.Time
-	existing map[string]citadel.Evidence
 	controls map[string][]string // check id → control ids
 	titles   map[string]string   // check id → title
 	assets   map[string]citadel.Asset
@@ -90,27 +90,22 @@ func (h *Handler) Handle(ctx context.Context, in citadel.EvidenceInput) (citadel
 		return citadel.EvidenceOutput{}, citadel.Invalid("evidence: the plan needs folder_id, integration_id and scan_id (got %q, %q, %q)", p.FolderID, p.IntegrationID, p.ScanID)
 	}
 	start := h.Store.Usage()
-	r := &run{h: h, plan: p, now: h.clock(), existing: map[string]citadel.Evidence{}, controls: map[string][]string{}, titles: map[string]string{}}
+	r := &run{h: h, plan: p, now: h.clock(), controls: map[string][]string{}, titles: map[string]string{}}
 	if err := r.load(ctx); err != nil {
 		return r.out, fmt.Errorf("evidence: %w", err)
 	}
 	cursor := ""
 	for {
-		page, err := h.Results.ListResults(ctx, p.IntegrationID, 1000, cursor)
+		page, err := h.Results.ListResults(ctx, p.IntegrationID, h.pageSize(), cursor)
 		if err != nil {
 			return r.out, fmt.Errorf("evidence: results of integration %s: %w", p.IntegrationID, err)
 		}
-		for _, res := range page.Items {
-			if err := r.add(ctx, res); err != nil {
-				return r.out, fmt.Errorf("evidence: %w", err)
-			}
+		if err := r.page(ctx, page.Items); err != nil {
+			return r.out, fmt.Errorf("evidence: %w", err)
 		}
 		if cursor = page.Next; cursor == "" {
 			break
 		}
-	}
-	if err := r.flush(ctx); err != nil {
-		return r.out, fmt.Errorf("evidence: %w", err)
 	}
 	r.out.Usage = h.Store.Usage().Sub(start)
 	h.log().InfoContext(ctx, "evidence step done", "scan_id", p.ScanID, "integration_id", p.IntegrationID,
@@ -129,13 +124,6 @@ func (r *run) load(ctx context.Context) error {
 		if r.titles[c.ID] == "" {
 			r.titles[c.ID] = c.ID
 		}
-	}
-	evs, err := r.h.Store.EvidenceOfIntegration(ctx, r.plan.IntegrationID)
-	if err != nil {
-		return err
-	}
-	for _, e := range evs {
-		r.existing[e.ID] = e
 	}
 	ctls, err := r.h.Store.AllControls(ctx, r.plan.FolderID)
 	if err != nil {
@@ -184,26 +172,37 @@ func resultHash(res citadel.CheckResult) string {
 	return citadel.ContentSHA256(res.RawOutput)
 }
 
-func (r *run) add(ctx context.Context, res citadel.CheckResult) error {
-	if _, ok := r.titles[res.CheckID]; !ok {
-		r.out.ResultsUnknownChecks++
-		return nil
+// page brings the records of one page of results up to date: one
+// consistent batch read of their records, then the writes.
+func (r *run) page(ctx context.Context, results []citadel.CheckResult) error {
+	var known []citadel.CheckResult
+	ids := make([]string, 0, len(results))
+	for _, res := range results {
+		if _, ok := r.titles[res.CheckID]; !ok {
+			r.out.ResultsUnknownChecks++
+			continue
+		}
+		known = append(known, res)
+		ids = append(ids, citadel.EvidenceID(r.plan.IntegrationID, res.CheckID, res.AssetID))
 	}
-	id := citadel.EvidenceID(r.plan.IntegrationID, res.CheckID, res.AssetID)
-	prev, found := r.existing[id]
-	var prevPtr *citadel.Evidence
-	if found {
-		prevPtr = &prev
-	}
-	c, ok, err := r.plan1(ctx, res, prevPtr)
-	if err != nil || !ok {
+	existing, err := r.h.Store.GetEvidenceBatch(ctx, ids)
+	if err != nil {
 		return err
 	}
-	r.pending = append(r.pending, c)
-	if len(r.pending) >= r.h.batchSize() {
-		return r.flush(ctx)
+	for i, res := range known {
+		var prev *citadel.Evidence
+		if e, ok := existing[ids[i]]; ok {
+			prev = &e
+		}
+		c, ok, err := r.plan1(ctx, res, prev)
+		if err != nil {
+			return err
+		}
+		if ok {
+			r.pending = append(r.pending, c)
+		}
 	}
-	return nil
+	return r.flush(ctx)
 }
 
 // plan1 works out what one result changes of its record (prev nil: none
@@ -306,7 +305,6 @@ func (r *run) flush(ctx context.Context) error {
 				r.out.EvidenceUpdated++
 			}
 			r.out.LinksCreated += len(c.links)
-			r.existing[c.write.Evidence.ID] = c.write.Evidence
 		}
 		if len(conflicts) > 0 && attempt == maxAttempts {
 			return citadel.Conflict("evidence %s keeps changing concurrently", strings.Join(conflicts, ", "))
@@ -328,8 +326,6 @@ func (r *run) flush(ctx context.Context) error {
 			}
 			if ok {
 				todo = append(todo, c)
-			} else if prev != nil {
-				r.existing[id] = *prev
 			}
 		}
 	}
@@ -348,11 +344,11 @@ func nameFromARN(arn string) string {
 	return arn
 }
 
-func (h *Handler) batchSize() int {
-	if h.BatchSize > 0 {
-		return h.BatchSize
+func (h *Handler) pageSize() int {
+	if h.PageSize > 0 {
+		return h.PageSize
 	}
-	return 500
+	return 1000
 }
 
 func (h *Handler) clock() time.Time {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
@@ -26,10 +27,12 @@ type Store interface {
 	Usage() citadel.Usage
 }
 
-// Catalog is what the step reads of the catalog.
+// Catalog is what the step reads of the catalog: the templates (each with
+// the SCF controls it governs) and the SCF framework mappings, each read
+// whole in a few requests rather than once per SCF control.
 type Catalog interface {
-	TemplatesOfSCF(ctx context.Context, scfID string) ([]citadel.ReferenceControl, error)
-	SCFMappings(ctx context.Context, scfID string) ([]citadel.SCFFrameworkMapping, error)
+	ListReferenceControls(ctx context.Context) ([]citadel.ReferenceControl, error)
+	ListSCFMappings(ctx context.Context) ([]citadel.SCFFrameworkMapping, error)
 }
 
 // Handler is the policies step.
@@ -70,27 +73,44 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PoliciesInput) (citadel
 		scfIDs = append(scfIDs, id)
 	}
 	slices.Sort(scfIDs)
-	for _, scfID := range scfIDs {
-		templates, err := h.Catalog.TemplatesOfSCF(ctx, scfID)
-		if err != nil {
-			return out, fmt.Errorf("policies: templates of SCF %s: %w", scfID, err)
+	if len(scfIDs) == 0 {
+		out.Usage = h.Store.Usage().Sub(start)
+		return out, nil
+	}
+	refs, err := h.Catalog.ListReferenceControls(ctx)
+	if err != nil {
+		return out, fmt.Errorf("policies: policy templates: %w", err)
+	}
+	templates := map[string][]citadel.ReferenceControl{} // policy templates by SCF control, by id
+	for _, t := range refs {
+		if t.Category != citadel.CategoryPolicy {
+			continue
 		}
-		var mappings []citadel.SCFFrameworkMapping
-		for _, t := range templates {
-			if t.Category != citadel.CategoryPolicy {
-				continue
-			}
+		for _, scf := range t.SCFIDs {
+			templates[scf] = append(templates[scf], t)
+		}
+	}
+	var mappings map[string][]citadel.SCFFrameworkMapping
+	for _, scfID := range scfIDs {
+		ts := templates[scfID]
+		slices.SortFunc(ts, func(a, b citadel.ReferenceControl) int { return strings.Compare(a.ID, b.ID) })
+		for _, t := range ts {
 			id := citadel.PolicyID(p.FolderID, t.ID, scfID)
 			if exists[id] {
 				out.PoliciesSkipped++
 				continue
 			}
 			if mappings == nil {
-				if mappings, err = h.Catalog.SCFMappings(ctx, scfID); err != nil {
-					return out, fmt.Errorf("policies: framework mappings of SCF %s: %w", scfID, err)
+				all, err := h.Catalog.ListSCFMappings(ctx)
+				if err != nil {
+					return out, fmt.Errorf("policies: SCF framework mappings: %w", err)
+				}
+				mappings = map[string][]citadel.SCFFrameworkMapping{}
+				for _, m := range all {
+					mappings[m.SCFID] = append(mappings[m.SCFID], m)
 				}
 			}
-			created, err := h.create(ctx, p, t, scfID, id, mappings)
+			created, err := h.create(ctx, p, t, scfID, id, mappings[scfID])
 			if err != nil {
 				return out, fmt.Errorf("policies: %w", err)
 			}
