@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
@@ -250,6 +253,24 @@ func TestSyncEstateThenRescanThenDeleteABucket(t *testing.T) {
 		}
 	}
 
+	// Drift: a new tag on one instance rewrites that asset and nothing else.
+	ec := ec2.NewFromConfig(inRegion(f.acct, east))
+	if _, err := ec.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{lastID(f.estate.web2)},
+		Tags: []ec2types.Tag{{Key: aws.String("owner"), Value: aws.String("team-web")}}}); err != nil {
+		t.Fatal(err)
+	}
+	outTag := f.sync(t)
+	if outTag.AssetsUpdated != 1 || outTag.AssetsCreated != 0 || outTag.AssetsDeactivated != 0 || outTag.RelationshipsCreated != 0 {
+		t.Errorf("after tagging one instance: %+v, want exactly one update", outTag)
+	}
+	web2, _ := f.store.GetAsset(ctx, "int-1", f.estate.web2)
+	if web2.Tags["owner"] != "team-web" || !web2.LastSeen.Equal(t0.Add(2*time.Hour)) || !web2.FirstSeen.Equal(t0) {
+		t.Errorf("updated instance: tags %v first_seen %v last_seen %v", web2.Tags, web2.FirstSeen, web2.LastSeen)
+	}
+	if extra := outTag.Usage.WriteUnits - float64(len(cov)); extra < 2 || extra > 8 {
+		t.Errorf("one asset's drift cost %.0f write units beyond the coverage, want one item with its GSI copy", extra)
+	}
+
 	// Delete a bucket: exactly one asset goes, with its edge.
 	s3c := s3.NewFromConfig(inRegion(f.acct, west), func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := s3c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("data-" + f.account)}); err != nil {
@@ -264,8 +285,8 @@ func TestSyncEstateThenRescanThenDeleteABucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gone.IsActive || !gone.LastSeen.Equal(t0.Add(time.Hour)) {
-		t.Errorf("deleted bucket: active=%v last_seen=%v, want inactive, last seen at the second sync", gone.IsActive, gone.LastSeen)
+	if gone.IsActive || !gone.LastSeen.Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("deleted bucket: active=%v last_seen=%v, want inactive, last seen at the previous sync", gone.IsActive, gone.LastSeen)
 	}
 	if c := counts(f.activeByType(t)); c[inventory.TypeS3Bucket] != 1 {
 		t.Errorf("active buckets: %d, want 1", c[inventory.TypeS3Bucket])
@@ -347,9 +368,29 @@ func TestFailingCollectorsDeactivateNothing(t *testing.T) {
 	// Once the collectors work again, the bucket is deactivated.
 	f.handler.Registry = nil
 	out = f.sync(t)
-	if out.AssetsDeactivated != 1 || len(out.Errors) != 0 {
+	if out.AssetsDeactivated != 1 || out.RelationshipsDeleted != 1 || len(out.Errors) != 0 {
 		t.Errorf("after recovery: %+v, want one deactivation", out)
 	}
+
+	// A bucket of the same name comes back: the asset is reactivated
+	// (an update, not a second asset), with its edge.
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("data-" + f.account),
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraintEuWest1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: aws.String("data-" + f.account),
+		ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{{
+			ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryptionAwsKms, KMSMasterKeyID: aws.String(f.estate.keyEU)}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	out = f.sync(t)
+	if out.AssetsUpdated != 1 || out.AssetsCreated != 0 || out.RelationshipsCreated != 1 || out.TotalAssets != wantAssets {
+		t.Errorf("after the bucket came back: %+v, want one reactivation and its edge", out)
+	}
+	if back, _ := f.store.GetAsset(ctx, "int-1", f.estate.dataBucket); !back.IsActive || !back.FirstSeen.Equal(t0) {
+		t.Errorf("reactivated bucket: %+v", back)
+	}
+	f.checkEdges(t)
 }
 
 func TestBadInputIsRefused(t *testing.T) {
