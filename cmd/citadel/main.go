@@ -26,6 +26,9 @@ commands:
   table create   create the DynamoDB table (CITADEL_TABLE, default "citadel")
   catalog import import Prowler checks/frameworks and SCF files (citadel catalog -h)
   catalog links  print the check → SCF links as JSON
+  scan           scan an integration locally: the pipeline's steps in one process, Prowler as a subprocess
+                 (citadel scan --integration <id>; prints the summary and coverage, writes out/report.html)
+  report         the report of an earlier scan (citadel report [--integration <id>] [--scan <id>])
   demo           the end-to-end demo against the local AWS server (make demo)
 `
 
@@ -39,6 +42,10 @@ func run(ctx context.Context, args []string) error {
 		return cmdTable(ctx, args[1:])
 	case "demo":
 		return cmdDemo(ctx, args[1:])
+	case "scan":
+		return cmdScan(ctx, args[1:])
+	case "report":
+		return cmdReport(ctx, args[1:])
 	case "catalog":
 		return cmdCatalog(ctx, args[1:])
 	case "help", "-h", "--help":

@@ -1,0 +1,426 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/citadelsecure/citadel/shared/awsx"
+	"github.com/citadelsecure/citadel/shared/blobstore"
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/pipeline"
+	"github.com/citadelsecure/citadel/shared/prowlerrun"
+	"github.com/citadelsecure/citadel/shared/steps/assetsync"
+	"github.com/citadelsecure/citadel/shared/steps/checkresults"
+	"github.com/citadelsecure/citadel/shared/steps/controls"
+	"github.com/citadelsecure/citadel/shared/steps/evidence"
+	"github.com/citadelsecure/citadel/shared/steps/finalize"
+	"github.com/citadelsecure/citadel/shared/steps/plan"
+	"github.com/citadelsecure/citadel/shared/steps/policies"
+)
+
+// The local setup's names, from the environment the Lambdas read, with
+// defaults for the demo.
+func bucketName() string   { return envOr(citadel.EnvBucket, "citadel-scans") }
+func eventBusName() string { return envOr(citadel.EnvEventBus, "citadel") }
+
+func envOr(k, def string) string {
+	if v := strings.TrimSpace(os.Getenv(k)); v != "" {
+		return v
+	}
+	return def
+}
+
+// ProwlerInput is the Prowler step's payload in the local runner: the part
+// of the state the state machine passes to the task's environment (the
+// plan's scan id, bucket, checks key, role, external id and regions).
+type ProwlerInput struct {
+	Plan citadel.PlanOutput `json:"plan"`
+}
+
+// prowlerEnvironment is the Prowler task's environment from the plan, by
+// the state machine's JSON paths; the guard test compares it with the
+// synthesized state machine's container overrides.
+var prowlerEnvironment = []struct{ Name, Path string }{
+	{citadel.EnvTaskScanID, "$.plan.scan_id"},
+	{citadel.EnvBucket, "$.plan.bucket"},
+	{citadel.EnvTaskChecksKey, "$.plan.checks_key"},
+	{citadel.EnvTaskRoleARN, "$.plan.role_arn"},
+	{citadel.EnvTaskExternalID, "$.plan.external_id"},
+	{citadel.EnvTaskRegions, "$.plan.regions_arg"},
+}
+
+// taskEnv is the Prowler container's environment for a plan, as the state
+// machine sets it (mode "scan" and the plan's fields).
+func taskEnv(p citadel.PlanOutput) map[string]string {
+	byPath := map[string]string{
+		"$.plan.scan_id": p.ScanID, "$.plan.bucket": p.Bucket, "$.plan.checks_key": p.ChecksKey,
+		"$.plan.role_arn": p.RoleARN, "$.plan.external_id": p.ExternalID, "$.plan.regions_arg": p.RegionsArg,
+	}
+	env := map[string]string{citadel.EnvTaskMode: prowlerrun.ModeScan}
+	for _, e := range prowlerEnvironment {
+		env[e.Name] = byPath[e.Path]
+	}
+	return env
+}
+
+// runner holds what the local pipeline's steps are built from: the same
+// clients and stores the Lambdas' mains build.
+type runner struct {
+	cfg      aws.Config
+	table    string
+	bucket   string
+	eventBus string
+	prowler  *prowlerrun.Prowler
+	log      *slog.Logger
+	// onRead reports the OCSF file's bytes read by check-results (pass 1
+	// or 2 of the streaming ingest) against its size.
+	onRead func(pass int, read, size int64)
+	// workDir keeps Prowler's output ("" is a temporary folder).
+	workDir string
+	// prowlerDeadline bounds the Prowler run (default the task's).
+	prowlerDeadline time.Duration
+}
+
+// pipeline builds the steps in the state machine's order, each the very
+// handler its Lambda runs, wired as functions/<step>/main.go wires it.
+func (r *runner) pipeline() *pipeline.Pipeline {
+	s3c := s3.NewFromConfig(r.cfg, awsx.S3Options)
+	blobs := &blobstore.S3{Client: s3c, Bucket: r.bucket}
+	store := ddb.New(r.cfg, r.table)
+	blobStore := ddb.New(r.cfg, r.table, ddb.WithBlobs(blobs))
+
+	planH := &plan.Handler{Store: store, S3: s3c, Bucket: r.bucket, Log: r.log}
+	assetsH := &assetsync.Handler{Store: store, AWS: r.cfg, Log: r.log}
+	resultsH := &checkresults.Handler{Store: blobStore, S3: &progressObjects{Client: s3c, onRead: r.onRead}, Events: eventbridge.NewFromConfig(r.cfg),
+		EventBus: r.eventBus, Log: r.log}
+	controlsH := &controls.Handler{Store: store, Catalog: store, Results: store, Log: r.log}
+	policiesH := &policies.Handler{Store: store, Catalog: store, Log: r.log}
+	evidenceH := &evidence.Handler{Store: blobStore, Catalog: blobStore, Results: blobStore, Assets: blobStore, Log: r.log}
+	finalizeH := &finalize.Handler{Store: store, Log: r.log}
+	scanner := &prowlerrun.Scanner{S3: s3c, Prowler: r.prowler, WorkDir: r.workDir, Log: r.log}
+
+	return &pipeline.Pipeline{Steps: []pipeline.Step{
+		pipeline.Of(citadel.StepPlan, planH.Handle),
+		pipeline.Of(citadel.StepAssetSync, assetsH.Handle),
+		pipeline.Of(citadel.StepProwler, func(ctx context.Context, in ProwlerInput) (citadel.ProwlerManifest, error) {
+			return r.runProwler(ctx, scanner, in)
+		}),
+		pipeline.Of(citadel.StepCheckResults, resultsH.Handle),
+		pipeline.Of(citadel.StepControls, controlsH.Handle),
+		pipeline.Of(citadel.StepPolicies, policiesH.Handle),
+		pipeline.Of(citadel.StepEvidence, evidenceH.Handle),
+		pipeline.Of(citadel.StepFinalize, finalizeH.Handle),
+	}}
+}
+
+// runProwler is the task's scan mode: its parameters read from the
+// environment the state machine would set, then Scanner.Scan, the code the
+// Fargate entrypoint runs; the subprocess is the venv's Prowler.
+func (r *runner) runProwler(ctx context.Context, scanner *prowlerrun.Scanner, in ProwlerInput) (citadel.ProwlerManifest, error) {
+	env := taskEnv(in.Plan)
+	if r.prowlerDeadline > 0 {
+		env[citadel.EnvTaskDeadline] = r.prowlerDeadline.String()
+	}
+	params, err := prowlerrun.ScanParamsFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		return citadel.ProwlerManifest{}, err
+	}
+	if scanner.Prowler == nil {
+		return citadel.ProwlerManifest{}, citadel.Invalid("prowler: no Prowler installed (make venv, or %s)", prowlerrun.EnvProwlerBin)
+	}
+	res, err := scanner.Scan(ctx, params)
+	if err != nil {
+		return citadel.ProwlerManifest{}, errors.New(prowlerrun.Reason(err))
+	}
+	return res.Manifest, nil
+}
+
+// progressObjects hands check-results the S3 client, counting the OCSF
+// file's bytes as the step streams them, for the progress bar.
+type progressObjects struct {
+	*s3.Client
+	onRead func(pass int, read, size int64)
+	mu     sync.Mutex
+	passes int
+}
+
+func (p *progressObjects) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	out, err := p.Client.GetObject(ctx, in, opts...)
+	if err != nil || p.onRead == nil || !strings.HasSuffix(aws.ToString(in.Key), "/"+citadel.OCSFFileName) {
+		return out, err
+	}
+	p.mu.Lock()
+	p.passes++
+	pass := p.passes
+	p.mu.Unlock()
+	out.Body = &countingBody{ReadCloser: out.Body, size: aws.ToInt64(out.ContentLength), fn: func(n, size int64) { p.onRead(pass, n, size) }}
+	return out, nil
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n, size, last int64
+	fn            func(read, size int64)
+}
+
+func (c *countingBody) Read(b []byte) (int, error) {
+	n, err := c.ReadCloser.Read(b)
+	c.n += int64(n)
+	if c.n-c.last >= 64<<10 || err == io.EOF {
+		c.last = c.n
+		c.fn(c.n, c.size)
+	}
+	return n, err
+}
+
+// ScanReport is what `citadel scan` prints at the end: every field of the
+// scan summary, the status, and the requests and write units of each step.
+type ScanReport struct {
+	ScanID        string             `json:"scan_id"`
+	IntegrationID string             `json:"integration_id"`
+	Status        citadel.ScanStatus `json:"status"`
+	citadel.ScanSummary
+	FailureCause string `json:"failure_cause,omitempty"`
+	// Usage is each step's DynamoDB use, in pipeline order (Prowler's step
+	// does not touch the table).
+	Usage []StepUsage `json:"usage"`
+	// Total is the sum of the steps' usage.
+	Total citadel.Usage `json:"total_usage"`
+}
+
+// StepUsage is one step's DynamoDB use.
+type StepUsage struct {
+	Step string `json:"step"`
+	citadel.Usage
+}
+
+// usageOf reads the Usage of a step's output.
+func usageOf(out any) (citadel.Usage, bool) {
+	switch o := out.(type) {
+	case citadel.PlanOutput:
+		return o.Usage, true
+	case citadel.AssetSyncOutput:
+		return o.Usage, true
+	case citadel.CheckResultsOutput:
+		return o.Usage, true
+	case citadel.ControlsOutput:
+		return o.Usage, true
+	case citadel.PoliciesOutput:
+		return o.Usage, true
+	case citadel.EvidenceOutput:
+		return o.Usage, true
+	}
+	return citadel.Usage{}, false
+}
+
+// scanOptions are citadel scan's flags.
+type scanOptions struct {
+	integration string
+	outDir      string
+	quiet       bool
+}
+
+func parseScanFlags(args []string) (scanOptions, error) {
+	var o scanOptions
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.StringVar(&o.integration, "integration", "", "the integration to scan (required)")
+	fs.StringVar(&o.outDir, "out", "out", "folder for report.html")
+	fs.BoolVar(&o.quiet, "quiet", false, "no step logs on stderr")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("scan: unexpected argument %q", fs.Arg(0))
+	}
+	if o.integration == "" {
+		return o, citadel.Invalid("scan: --integration <id> is required")
+	}
+	return o, nil
+}
+
+func cmdScan(ctx context.Context, args []string) error {
+	o, err := parseScanFlags(args)
+	if err != nil {
+		return err
+	}
+	cfg, err := awsx.Load(ctx)
+	if err != nil {
+		return err
+	}
+	r, err := newRunner(ctx, cfg, o.quiet)
+	if err != nil {
+		return err
+	}
+	res, err := r.scan(ctx, os.Stdout, o.integration)
+	if err != nil {
+		return err
+	}
+	return r.finish(ctx, os.Stdout, res, o.outDir)
+}
+
+// newRunner finds the venv's Prowler and sets the local names.
+func newRunner(ctx context.Context, cfg aws.Config, quiet bool) (*runner, error) {
+	bin := os.Getenv(prowlerrun.EnvProwlerBin)
+	if bin == "" {
+		bin = filepath.Join(".venv", "bin", "prowler")
+		if _, err := os.Stat(bin); err != nil {
+			bin = "prowler"
+		}
+	}
+	p, err := prowlerrun.Locate(ctx, bin)
+	if err != nil {
+		return nil, fmt.Errorf("scan: %w (make venv installs Prowler)", err)
+	}
+	log := awsx.Logger(os.Stderr)
+	if quiet {
+		log = errorLogger()
+	}
+	return &runner{cfg: cfg, table: tableName(), bucket: bucketName(), eventBus: eventBusName(), prowler: p, log: log,
+		workDir: os.Getenv(prowlerrun.EnvWorkDir)}, nil
+}
+
+// scanResult is a finished local scan.
+type scanResult struct {
+	Integration citadel.Integration
+	Run         pipeline.Result
+	Report      ScanReport
+}
+
+// scan records a queued scan as the API does, then runs the pipeline with
+// progress on w.
+func (r *runner) scan(ctx context.Context, w io.Writer, integrationID string) (scanResult, error) {
+	store := ddb.New(r.cfg, r.table)
+	integ, err := store.GetIntegration(ctx, integrationID)
+	if err != nil {
+		return scanResult{}, fmt.Errorf("scan: %w", err)
+	}
+	now := citadel.SystemClock()
+	sc := citadel.Scan{ID: citadel.NewID("scan", now), IntegrationID: integ.ID, FolderID: integ.FolderID,
+		Trigger: citadel.TriggerAPI, Status: citadel.ScanQueued, CreatedAt: now}
+	if err := store.StartScan(ctx, sc); err != nil {
+		return scanResult{}, fmt.Errorf("scan: %w", err)
+	}
+	fmt.Fprintf(w, "scan %s of integration %s (account %s, regions %s)\n", sc.ID, integ.ID, integ.AccountID, strings.Join(integ.Regions, " "))
+	prog := &progress{w: w}
+	r.onRead = prog.bytes
+	p := r.pipeline()
+	p.OnEvent = prog.event
+	res, err := p.Run(ctx, citadel.StartScan{ScanID: sc.ID, IntegrationID: integ.ID, Trigger: citadel.TriggerAPI})
+	if err != nil {
+		return scanResult{}, err
+	}
+	rep := ScanReport{ScanID: sc.ID, IntegrationID: integ.ID, Status: res.Final.Status, ScanSummary: res.Final.Summary, Usage: prog.usage}
+	if res.Failed != nil {
+		rep.FailureCause = res.Failed.Cause
+	}
+	for _, u := range rep.Usage {
+		rep.Total = rep.Total.Add(u.Usage)
+	}
+	return scanResult{Integration: integ, Run: res, Report: rep}, nil
+}
+
+// progress prints each step's start and end and a bar while findings are
+// ingested.
+type progress struct {
+	w     io.Writer
+	mu    sync.Mutex
+	usage []StepUsage
+	bar   bool
+}
+
+func (p *progress) event(e pipeline.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar {
+		fmt.Fprintln(p.w)
+		p.bar = false
+	}
+	if !e.Done {
+		fmt.Fprintf(p.w, "▶ %-13s started\n", e.Step)
+		return
+	}
+	if e.Err != nil {
+		fmt.Fprintf(p.w, "✗ %-13s failed after %s: %v\n", e.Step, e.Elapsed.Round(time.Millisecond), e.Err)
+		return
+	}
+	if u, ok := usageOf(e.Output); ok {
+		p.usage = append(p.usage, StepUsage{Step: e.Step, Usage: u})
+	}
+	fmt.Fprintf(p.w, "✓ %-13s %8s  %s\n", e.Step, e.Elapsed.Round(time.Millisecond), counts(e.Output))
+}
+
+func (p *progress) bytes(pass int, read, size int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bar = true
+	fmt.Fprintf(p.w, "\r  findings pass %d/2 %s", pass, bar(read, size, 30))
+}
+
+// bar draws read/size as a bar of width cells with the percentage.
+func bar(read, size int64, width int) string {
+	if size <= 0 {
+		return fmt.Sprintf("[%s] %d B", strings.Repeat("?", width), read)
+	}
+	if read > size {
+		read = size
+	}
+	full := int(int64(width) * read / size)
+	return fmt.Sprintf("[%s%s] %3d%% of %s", strings.Repeat("#", full), strings.Repeat(".", width-full), 100*read/size, humanBytes(size))
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// counts is a step output's counts on one line.
+func counts(out any) string {
+	switch o := out.(type) {
+	case citadel.PlanOutput:
+		return fmt.Sprintf("%d checks planned, regions %s", o.ChecksPlanned, o.RegionsArg)
+	case citadel.AssetSyncOutput:
+		return fmt.Sprintf("%d assets (%d created, %d updated, %d deactivated), %d relationships created, %d collector errors",
+			o.TotalAssets, o.AssetsCreated, o.AssetsUpdated, o.AssetsDeactivated, o.RelationshipsCreated, len(o.Errors))
+	case citadel.ProwlerManifest:
+		return fmt.Sprintf("Prowler %s: %d findings, %d of %d checks executed, %s OCSF, exit %d",
+			o.ProwlerVersion, o.FindingCount, len(o.ChecksExecuted), o.ChecksRequested, humanBytes(o.FileSize), o.ExitCode)
+	case citadel.CheckResultsOutput:
+		return fmt.Sprintf("%d created, %d updated, %d unchanged; checks %d pass / %d fail / %d error / %d n/a; %d history entries, %d ARNs skipped",
+			o.ResultsCreated, o.ResultsUpdated, o.ResultsUnchanged, o.ChecksPassed, o.ChecksFailed, o.ChecksError, o.ChecksNotApplicable,
+			o.HistoryEntriesCreated, o.ARNsSkipped)
+	case citadel.ControlsOutput:
+		return fmt.Sprintf("%d controls created, %d updated (%d SCF, %d requirement), %d mappings created",
+			o.ControlsCreated, o.ControlsUpdated, o.SCFControls, o.RequirementControls, o.MappingsCreated)
+	case citadel.PoliciesOutput:
+		return fmt.Sprintf("%d policies created, %d skipped", o.PoliciesCreated, o.PoliciesSkipped)
+	case citadel.EvidenceOutput:
+		return fmt.Sprintf("%d evidence created, %d updated, %d links created", o.EvidenceCreated, o.EvidenceUpdated, o.LinksCreated)
+	case citadel.FinalizeOutput:
+		return fmt.Sprintf("scan %s: %s", o.Status, o.Summary.Message)
+	}
+	return ""
+}
+
+// errorLogger logs only errors, as JSON on stderr.
+func errorLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+}

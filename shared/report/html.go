@@ -1,0 +1,48 @@
+package report
+
+import (
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+//go:embed report.html.tmpl
+var files embed.FS
+
+var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
+	"pct":     func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	"width":   func(f float64) string { return fmt.Sprintf("%.1f%%", f) },
+	"short":   shortTime,
+	"posture": func(v any) string { return strings.ReplaceAll(fmt.Sprint(v), "_", " ") },
+}).ParseFS(files, "report.html.tmpl"))
+
+func shortTime(t interface{ Format(string) string }) string {
+	return t.Format("2006-01-02 15:04:05 UTC")
+}
+
+// HTML writes the report as one self-contained HTML page.
+func HTML(w io.Writer, d Data) error {
+	if err := page.Execute(w, d); err != nil {
+		return fmt.Errorf("report: render: %w", err)
+	}
+	return nil
+}
+
+// CoverageTable writes the frameworks' coverage as an aligned text table.
+func CoverageTable(w io.Writer, fws []Framework) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "framework\trequirements\twith controls\tall passing\tcontrols (passing/partial/issues/not scanned)")
+	for _, f := range fws {
+		c := f.Coverage
+		fmt.Fprintf(tw, "%s\t%d\t%d (%.1f%%)\t%d (%.1f%%)\t%d (%d/%d/%d/%d)\n", f.ID, c.Requirements,
+			c.WithControls, c.WithControlsPct, c.AllPassing, c.AllPassingPct, c.DistinctControls,
+			c.ControlsByPosture[citadel.PosturePassing], c.ControlsByPosture[citadel.PosturePartial],
+			c.ControlsByPosture[citadel.PostureIssues], c.ControlsByPosture[citadel.PostureNotScanned])
+	}
+	return tw.Flush()
+}
