@@ -75,6 +75,12 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.Pla
 		return citadel.PlanOutput{}, fail(err, "plan scan %s: mapped checks", sc.ScanID)
 	}
 	checks := Select(mapped, integ.Frameworks)
+	narrowed := Narrow(checks, integ.Checks)
+	if len(narrowed) == 0 && len(checks) > 0 {
+		return citadel.PlanOutput{}, citadel.Invalid("plan scan %s: none of the %d checks of integration %s maps to its frameworks (%s)",
+			sc.ScanID, len(integ.Checks), integ.ID, strings.Join(integ.Frameworks, ", "))
+	}
+	checks = narrowed
 	if len(checks) == 0 {
 		if len(integ.Frameworks) > 0 {
 			return citadel.PlanOutput{}, citadel.Invalid("plan scan %s: no check maps to the frameworks of integration %s (%s); %d mapped checks in the catalog",
@@ -167,6 +173,25 @@ func Select(checks []citadel.SecurityCheck, frameworks []string) []string {
 	}
 	slices.Sort(ids)
 	return slices.Compact(ids)
+}
+
+// Narrow keeps the checks that only lists, in order (all of them when only
+// is empty): an integration may pin a subset of its frameworks' checks.
+func Narrow(checks, only []string) []string {
+	if len(only) == 0 {
+		return checks
+	}
+	keep := map[string]bool{}
+	for _, c := range only {
+		keep[c] = true
+	}
+	var out []string
+	for _, c := range checks {
+		if keep[c] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // fail wraps err with context, but returns a retryable error as it is: the
