@@ -204,11 +204,28 @@ func collectPolicies(ctx context.Context, env Env, _ []string, b *Batch) error {
 		return err
 	}
 	local := map[string]bool{}
+	c := iam.NewFromConfig(env.Config)
+	parts := make([]Batch, len(d.Policies))
+	err = each(ctx, d.Policies, func(ctx context.Context, i int, p iamtypes.ManagedPolicyDetail) error {
+		var tags []iamtypes.Tag
+		pg := iam.NewListPolicyTagsPaginator(c, &iam.ListPolicyTagsInput{PolicyArn: p.Arn})
+		for pg.HasMorePages() {
+			out, err := pg.NextPage(ctx)
+			if err != nil {
+				return fmt.Errorf("policy %s tags: %w", aws.ToString(p.Arn), err)
+			}
+			tags = append(tags, out.Tags...)
+		}
+		parts[i].add(resource{typ: TypeIAMPolicy, arn: aws.ToString(p.Arn), id: aws.ToString(p.PolicyName), region: GlobalRegion,
+			account: env.AccountID, tags: iamTags(tags), raw: p}.asset())
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b.merge(parts)
 	for _, p := range d.Policies {
-		arn := aws.ToString(p.Arn)
-		local[arn] = true
-		b.add(resource{typ: TypeIAMPolicy, arn: arn, id: aws.ToString(p.PolicyName), region: GlobalRegion,
-			account: env.AccountID, raw: p}.asset())
+		local[aws.ToString(p.Arn)] = true
 	}
 	attach := func(to string, pols []iamtypes.AttachedPolicy) {
 		for _, ap := range pols {

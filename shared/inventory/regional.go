@@ -7,7 +7,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -261,16 +263,37 @@ func collectKeys(ctx context.Context, env Env, _ []string, b *Batch) error {
 // collectTrails lists the trails whose home is this region (shadow copies of
 // multi-region trails are left to their home region).
 func collectTrails(ctx context.Context, env Env, _ []string, b *Batch) error {
-	out, err := cloudtrail.NewFromConfig(env.Config).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(false)})
+	c := cloudtrail.NewFromConfig(env.Config)
+	out, err := c.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(false)})
 	if err != nil {
 		return fmt.Errorf("describe trails: %w", err)
 	}
+	var home []cttypes.Trail
 	for _, t := range out.TrailList {
-		if h := aws.ToString(t.HomeRegion); h != "" && h != env.Region {
-			continue
+		if h := aws.ToString(t.HomeRegion); h == "" || h == env.Region {
+			home = append(home, t)
 		}
+	}
+	tags := map[string]map[string]string{}
+	for i := 0; i < len(home); i += 20 {
+		var arns []string
+		for _, t := range home[i:min(i+20, len(home))] {
+			arns = append(arns, aws.ToString(t.TrailARN))
+		}
+		p := cloudtrail.NewListTagsPaginator(c, &cloudtrail.ListTagsInput{ResourceIdList: arns})
+		for p.HasMorePages() {
+			tg, err := p.NextPage(ctx)
+			if err != nil {
+				return fmt.Errorf("trail tags: %w", err)
+			}
+			for _, r := range tg.ResourceTagList {
+				tags[aws.ToString(r.ResourceId)] = tagMap(r.TagsList, func(t cttypes.Tag) (*string, *string) { return t.Key, t.Value })
+			}
+		}
+	}
+	for _, t := range home {
 		arn := aws.ToString(t.TrailARN)
-		b.add(resource{typ: TypeCloudTrail, arn: arn, id: aws.ToString(t.Name), region: env.Region, account: env.AccountID, raw: t}.asset())
+		b.add(resource{typ: TypeCloudTrail, arn: arn, id: aws.ToString(t.Name), region: env.Region, account: env.AccountID, tags: tags[arn], raw: t}.asset())
 		if bk := aws.ToString(t.S3BucketName); bk != "" {
 			b.edge(arn, S3BucketARN(env.Partition, bk), citadel.RelTrailBucket)
 		}
@@ -433,22 +456,33 @@ func collectSecrets(ctx context.Context, env Env, _ []string, b *Batch) error {
 }
 
 func collectLogGroups(ctx context.Context, env Env, _ []string, b *Batch) error {
-	p := cloudwatchlogs.NewDescribeLogGroupsPaginator(cloudwatchlogs.NewFromConfig(env.Config), &cloudwatchlogs.DescribeLogGroupsInput{})
+	c := cloudwatchlogs.NewFromConfig(env.Config)
+	p := cloudwatchlogs.NewDescribeLogGroupsPaginator(c, &cloudwatchlogs.DescribeLogGroupsInput{})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
 			return fmt.Errorf("describe log groups: %w", err)
 		}
-		for _, g := range out.LogGroups {
+		parts := make([]Batch, len(out.LogGroups))
+		err = each(ctx, out.LogGroups, func(ctx context.Context, i int, g logstypes.LogGroup) error {
 			name := aws.ToString(g.LogGroupName)
 			arn := aws.ToString(g.Arn) // Prowler's ARN: the one ending in ":*"
 			if arn == "" {
 				arn = LogGroupARN(env.Region, env.AccountID, name)
 			}
-			b.add(resource{typ: TypeLogGroup, arn: arn, id: name, region: env.Region, account: env.AccountID, raw: g,
+			tg, err := c.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(strings.TrimSuffix(arn, ":*"))})
+			if err != nil {
+				return fmt.Errorf("log group %s tags: %w", name, err)
+			}
+			parts[i].add(resource{typ: TypeLogGroup, arn: arn, id: name, region: env.Region, account: env.AccountID, tags: mapTags(tg.Tags), raw: g,
 				volatile: []string{"StoredBytes", "MetricFilterCount"}}.asset())
-			b.edge(arn, KMSKeyARN(env.Region, env.AccountID, aws.ToString(g.KmsKeyId)), citadel.RelEncryptedBy)
+			parts[i].edge(arn, KMSKeyARN(env.Region, env.AccountID, aws.ToString(g.KmsKeyId)), citadel.RelEncryptedBy)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
+		b.merge(parts)
 	}
 	return nil
 }

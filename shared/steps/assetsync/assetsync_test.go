@@ -224,6 +224,21 @@ func TestSyncEstateThenRescanThenDeleteABucket(t *testing.T) {
 		t.Errorf("logs bucket asset: %+v", bucket)
 	}
 
+	for arn, want := range map[string]map[string]string{
+		f.estate.trail:     {"team": "security"},
+		f.estate.logGroup:  {"team": "web"},
+		f.estate.appPolicy: {"team": "platform"},
+		f.estate.function:  {"team": "api"},
+	} {
+		a, err := f.store.GetAsset(ctx, "int-1", arn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(want, a.Tags); d != "" {
+			t.Errorf("tags of %s (-want +got):\n%s", arn, d)
+		}
+	}
+
 	// Second sync, nothing changed: nothing created, updated or rewritten.
 	out2 := f.sync(t)
 	want2 := citadel.AssetSyncOutput{TotalAssets: wantAssets, Errors: []citadel.CollectorError{}}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -158,7 +160,8 @@ func buildEstate(tb testing.TB, cfg aws.Config, account string) estate {
 	e.devs = aws.ToString(g.Group.Arn)
 	must[*iam.AddUserToGroupOutput](tb, "add user to group")(ic.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("devs"), UserName: aws.String("alice")}))
 	pol := must[*iam.CreatePolicyOutput](tb, "create policy")(ic.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("app-policy"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}))
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`),
+		Tags:           []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("platform")}}}))
 	e.appPolicy = aws.ToString(pol.Policy.Arn)
 	must[*iam.AttachRolePolicyOutput](tb, "attach role policy")(ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("app-role"), PolicyArn: pol.Policy.Arn}))
 	must[*iam.AttachGroupPolicyOutput](tb, "attach group policy")(ic.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String("devs"), PolicyArn: pol.Policy.Arn}))
@@ -231,7 +234,8 @@ func buildEstate(tb testing.TB, cfg aws.Config, account string) estate {
 
 	// CloudTrail
 	tr := must[*cloudtrail.CreateTrailOutput](tb, "create trail")(cloudtrail.NewFromConfig(ecfg).CreateTrail(ctx, &cloudtrail.CreateTrailInput{
-		Name: aws.String("main"), S3BucketName: aws.String(logs), KmsKeyId: aws.String(e.key), IsMultiRegionTrail: aws.Bool(true)}))
+		Name: aws.String("main"), S3BucketName: aws.String(logs), KmsKeyId: aws.String(e.key), IsMultiRegionTrail: aws.Bool(true),
+		TagsList: []cttypes.Tag{{Key: aws.String("team"), Value: aws.String("security")}}}))
 	e.trail = aws.ToString(tr.TrailARN)
 
 	// ELBv2
@@ -260,7 +264,7 @@ func buildEstate(tb testing.TB, cfg aws.Config, account string) estate {
 		Name: aws.String("db-password"), SecretString: aws.String("s3cret"), KmsKeyId: aws.String(e.key)}))
 	e.secret = aws.ToString(sec.ARN)
 	must[*cloudwatchlogs.CreateLogGroupOutput](tb, "create log group")(cloudwatchlogs.NewFromConfig(ecfg).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{
-		LogGroupName: aws.String("/app/web"), KmsKeyId: aws.String(e.key)}))
+		LogGroupName: aws.String("/app/web"), KmsKeyId: aws.String(e.key), Tags: map[string]string{"team": "web"}}))
 	e.logGroup = inventory.LogGroupARN(east, account, "/app/web")
 	return e
 }
