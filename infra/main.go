@@ -27,7 +27,8 @@ const (
 // Context keys the app reads (cdk.json's "context", or -c key=value).
 const (
 	CtxCodeDir           = "codeDir"           // directory holding <function>/bootstrap, default "bin"
-	CtxProwlerTaskDir    = "prowlerTaskDir"    // Docker build context of the Prowler task, default "prowler-task"
+	CtxProwlerContext    = "prowlerContext"    // Docker build context of the Prowler image, default "." (the repository)
+	CtxProwlerDockerfile = "prowlerDockerfile" // its Dockerfile, relative to the context, default "prowler-task/Dockerfile"
 	CtxTaskArch          = "taskArch"          // arm64 (default) or x86_64: the Prowler task's CPU
 	CtxScannerRoleName   = "scannerRoleName"   // name of the scanner role in target accounts
 	CtxTargetAccounts    = "targetAccounts"    // comma-separated account ids the scanners may assume a role in; empty: any
@@ -42,7 +43,8 @@ const (
 // Config is what the app reads from the CDK context.
 type Config struct {
 	CodeDir           string
-	ProwlerTaskDir    string
+	ProwlerContext    string
+	ProwlerDockerfile string
 	TaskArch          string
 	ScannerRoleName   string
 	TargetAccounts    []string
@@ -58,7 +60,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		CodeDir:           "bin",
-		ProwlerTaskDir:    "prowler-task",
+		ProwlerContext:    ".",
+		ProwlerDockerfile: "prowler-task/Dockerfile",
 		TaskArch:          "arm64",
 		ScannerRoleName:   "CitadelScanner",
 		ScanRetentionDays: 90,
@@ -92,8 +95,11 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 	if v := get(CtxCodeDir); v != "" {
 		cfg.CodeDir = v
 	}
-	if v := get(CtxProwlerTaskDir); v != "" {
-		cfg.ProwlerTaskDir = v
+	if v := get(CtxProwlerContext); v != "" {
+		cfg.ProwlerContext = v
+	}
+	if v := get(CtxProwlerDockerfile); v != "" {
+		cfg.ProwlerDockerfile = v
 	}
 	if v := get(CtxTaskArch); v != "" {
 		if v != "arm64" && v != "x86_64" {

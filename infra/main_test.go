@@ -33,6 +33,23 @@ func runTests(m *testing.M) int {
 // dockerfile is the placeholder Prowler image the tests build the asset from.
 const dockerfile = "FROM public.ecr.aws/docker/library/alpine:3\n# citadel infra test image\n"
 
+// contextFiles are the test repository's files; the staged build context
+// must hold exactly those marked true in contextStaged.
+var contextFiles = map[string]string{
+	"prowler-task/Dockerfile":          dockerfile,
+	"prowler-task/cmd/entrypoint/m.go": "package main\n",
+	"go.mod":                           "module example.com/x\n",
+	"go.sum":                           "",
+	"shared/citadel/x.go":              "package citadel\n",
+	".venv/bin/python":                 "not staged",
+	".tools/node_modules/x.js":         "not staged",
+	"bin/plan/bootstrap":               "not staged",
+	"cdk.out/manifest.json":            "not staged",
+	"README.md":                        "not staged",
+}
+
+var contextStaged = []string{"go.mod", "go.sum", "prowler-task/Dockerfile", "prowler-task/cmd/entrypoint/m.go", "shared/citadel/x.go"}
+
 // synthesized is one synthesis of the whole app.
 type synthesized struct {
 	cfg    Config
@@ -53,7 +70,7 @@ func synth(t *testing.T, ctx map[string]any) *synthesized {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codeDir, taskDir := filepath.Join(dir, "bin"), filepath.Join(dir, "prowler-task")
+	codeDir, taskDir := filepath.Join(dir, "bin"), filepath.Join(dir, "repo")
 	for _, spec := range FunctionSpecs {
 		if err := os.MkdirAll(filepath.Join(codeDir, spec.Name), 0o755); err != nil {
 			t.Fatal(err)
@@ -62,13 +79,18 @@ func synth(t *testing.T, ctx map[string]any) *synthesized {
 			t.Fatal(err)
 		}
 	}
-	if err := os.MkdirAll(taskDir, 0o755); err != nil {
-		t.Fatal(err)
+	// A repository for the image's build context: what the build copies, and
+	// what it must leave out.
+	for name, content := range contextFiles {
+		path := filepath.Join(taskDir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := os.WriteFile(filepath.Join(taskDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	all := map[string]any{CtxCodeDir: codeDir, CtxProwlerTaskDir: taskDir, "aws:cdk:enable-asset-metadata": true}
+	all := map[string]any{CtxCodeDir: codeDir, CtxProwlerContext: taskDir, "aws:cdk:enable-asset-metadata": true}
 	for k, v := range ctx {
 		all[k] = v
 	}
@@ -308,13 +330,13 @@ func actions(sts []statement) []string {
 
 func TestConfigFromContext(t *testing.T) {
 	good := map[string]any{
-		CtxCodeDir: "/tmp/code", CtxProwlerTaskDir: "/tmp/task", CtxTaskArch: "x86_64",
+		CtxCodeDir: "/tmp/code", CtxProwlerContext: "/tmp/repo", CtxProwlerDockerfile: "build/Dockerfile", CtxTaskArch: "x86_64",
 		CtxScannerRoleName: "Scanner", CtxTargetAccounts: "111122223333, 444455556666",
 		CtxTrustedAccount: "777788889999", CtxUserPoolID: "us-east-1_abc", CtxUserPoolClientID: "client",
 		CtxScanRetentionDays: "30", CtxDefaultFolder: "fld-1", CtxNag: "false",
 	}
 	want := Config{
-		CodeDir: "/tmp/code", ProwlerTaskDir: "/tmp/task", TaskArch: "x86_64", ScannerRoleName: "Scanner",
+		CodeDir: "/tmp/code", ProwlerContext: "/tmp/repo", ProwlerDockerfile: "build/Dockerfile", TaskArch: "x86_64", ScannerRoleName: "Scanner",
 		TargetAccounts: []string{"111122223333", "444455556666"}, TrustedAccount: "777788889999",
 		UserPoolID: "us-east-1_abc", UserPoolClientID: "client", ScanRetentionDays: 30, DefaultFolder: "fld-1",
 	}

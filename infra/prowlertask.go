@@ -26,6 +26,12 @@ const (
 	prowlerLogStreamPrefx = "prowler"
 )
 
+// ProwlerContextExcludes keep the image's build context (the repository, as
+// prowler-task/Dockerfile expects) to what the build copies: the module files,
+// shared/ and prowler-task/. Nothing else (.venv, .tools, bin, cdk.out, .git)
+// is staged or sent to Docker.
+var ProwlerContextExcludes = []string{"*", "!go.mod", "!go.sum", "!shared", "!prowler-task"}
+
 // publicSubnets selects the VPC's only subnets.
 var publicSubnets = &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC}
 
@@ -103,8 +109,11 @@ func newProwlerTask(scope constructs.Construct, cfg Config, bucket awss3.Bucket,
 	})
 	p.Container = p.TaskDefinition.AddContainer(jsii.String(ProwlerContainerName), &awsecs.ContainerDefinitionOptions{
 		ContainerName: jsii.String(ProwlerContainerName),
-		Image: awsecs.ContainerImage_FromAsset(jsii.String(cfg.ProwlerTaskDir), &awsecs.AssetImageProps{
-			Platform: platform,
+		Image: awsecs.ContainerImage_FromAsset(jsii.String(cfg.ProwlerContext), &awsecs.AssetImageProps{
+			File:       jsii.String(cfg.ProwlerDockerfile),
+			Platform:   platform,
+			IgnoreMode: awscdk.IgnoreMode_DOCKER,
+			Exclude:    jsii.Strings(ProwlerContextExcludes...),
 		}),
 		Essential: jsii.Bool(true),
 		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{

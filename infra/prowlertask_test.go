@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -72,8 +74,9 @@ func TestProwlerImageAsset(t *testing.T) {
 	var assets struct {
 		DockerImages map[string]struct {
 			Source struct {
-				Directory string `json:"directory"`
-				Platform  string `json:"platform"`
+				Directory  string `json:"directory"`
+				DockerFile string `json:"dockerFile"`
+				Platform   string `json:"platform"`
 			} `json:"source"`
 		} `json:"dockerImages"`
 	}
@@ -87,12 +90,24 @@ func TestProwlerImageAsset(t *testing.T) {
 		if img.Source.Platform != "linux/arm64" {
 			t.Errorf("platform %q, want linux/arm64", img.Source.Platform)
 		}
-		got, err := os.ReadFile(filepath.Join(s.outDir, img.Source.Directory, "Dockerfile"))
+		if img.Source.DockerFile != "prowler-task/Dockerfile" {
+			t.Errorf("dockerfile %q, want prowler-task/Dockerfile", img.Source.DockerFile)
+		}
+		root := filepath.Join(s.outDir, img.Source.Directory)
+		var staged []string
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				rel, _ := filepath.Rel(root, path)
+				staged = append(staged, filepath.ToSlash(rel))
+			}
+			return err
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(got) != dockerfile {
-			t.Errorf("staged Dockerfile %q, want the task directory's", got)
+		sort.Strings(staged)
+		if diff := cmp.Diff(contextStaged, staged); diff != "" {
+			t.Errorf("staged build context (-want +got):\n%s", diff)
 		}
 	}
 }
