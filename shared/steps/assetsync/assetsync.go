@@ -147,7 +147,7 @@ func (h *Handler) handle(ctx context.Context, in citadel.AssetSyncInput) (citade
 	opt := h.Options
 	opt.Log = log
 	start := time.Now()
-	results := inventory.Run(ctx, cfg, p.AccountID, regions, reg, opt)
+	results := inventory.Run(collectContext(ctx), cfg, p.AccountID, regions, reg, opt)
 	if err := ctx.Err(); err != nil {
 		return citadel.AssetSyncOutput{}, citadel.Retryable(fmt.Errorf("asset sync: %w", err))
 	}
@@ -170,6 +170,21 @@ func (h *Handler) handle(ctx context.Context, in citadel.AssetSyncInput) (citade
 		"slowest_scope", slowest.ResourceType+"@"+slowest.Region, "slowest_ms", slowest.Duration.Milliseconds(),
 		"write_units", out.Usage.WriteUnits)
 	return out, nil
+}
+
+// collectContext leaves the diff and its writes a quarter of the time left
+// (at most two minutes) when ctx has a deadline (a Lambda's): collectors
+// still running then are cut off and reported as timed out, which keeps
+// their assets as they were, instead of the whole step running out.
+func collectContext(ctx context.Context) context.Context {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return ctx
+	}
+	reserve := min(time.Until(deadline)/4, 2*time.Minute)
+	c, cancel := context.WithDeadline(ctx, deadline.Add(-reserve))
+	context.AfterFunc(ctx, cancel)
+	return c
 }
 
 // awsErr marks throttling and transient failures retryable; others (access

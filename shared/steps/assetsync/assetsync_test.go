@@ -501,3 +501,22 @@ type throttledStore struct{ *ddb.Store }
 func (throttledStore) AssetStates(context.Context, string) ([]ddb.AssetState, error) {
 	return nil, fmt.Errorf("query: %w", citadel.Retryable(errors.New("ProvisionedThroughputExceededException")))
 }
+
+// Under a deadline (a Lambda's), collection stops early enough for the diff
+// to run: a hanging collector is reported as timed out, the step succeeds.
+func TestDeadlineLeavesTimeForTheDiff(t *testing.T) {
+	cfg := testenv.Config(t)
+	_, account, role := testenv.Account(t, cfg)
+	ec2Instances, _ := inventory.Default().Lookup(inventory.TypeEC2Instance)
+	h := &assetsync.Handler{Store: testenv.Store(t), AWS: cfg, Registry: inventory.Registry{failing{ec2Instances, nil}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	out, err := h.Handle(ctx, citadel.AssetSyncInput{Plan: citadel.PlanOutput{IntegrationID: "int-1", AccountID: account, RoleARN: role,
+		ExternalID: "citadel-test", Regions: []string{east}}})
+	if err != nil {
+		t.Fatalf("the step failed instead of reporting the collector: %v", err)
+	}
+	if len(out.Errors) != 1 || out.Errors[0].Code != "Timeout" || out.Errors[0].ResourceType != inventory.TypeEC2Instance {
+		t.Errorf("errors: %+v, want the instance collector timed out", out.Errors)
+	}
+}
