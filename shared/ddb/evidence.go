@@ -20,9 +20,7 @@ type evidenceItem struct {
 }
 
 func newEvidenceItem(e citadel.Evidence) evidenceItem {
-	it := newItem(TypeEvidence, evidenceKey(e.ID)).
-		withGSI1(evidenceOfFolderGSI(e.FolderID, string(e.Status), e.ID)).
-		withGSI2(evidenceOfIntegrationGSI(e.SourceIntegration, e.ID))
+	it := newItem(TypeEvidence, evidenceKey(e.ID)).withGSI1(evidenceOfFolderGSI(e.FolderID, string(e.Status), e.ID))
 	return evidenceItem{it, e}
 }
 
@@ -88,20 +86,6 @@ func (s *Store) ListEvidence(ctx context.Context, folderID string, status citade
 		page.Items = append(page.Items, it.Evidence)
 	}
 	return page, err
-}
-
-// EvidenceOfIntegration reads every evidence record of an integration (GSI2,
-// eventually consistent: WriteEvidence's conditions catch a stale read).
-func (s *Store) EvidenceOfIntegration(ctx context.Context, integrationID string) ([]citadel.Evidence, error) {
-	var items []evidenceItem
-	if err := s.queryAll(ctx, s.byGSI2(evidenceOfIntegrationGSI(integrationID, "").PK), &items, "evidence of integration "+integrationID); err != nil {
-		return nil, err
-	}
-	out := make([]citadel.Evidence, len(items))
-	for i, it := range items {
-		out[i] = it.Evidence
-	}
-	return out, nil
 }
 
 // EvidenceWrite is one evidence record to write and the revision it gains, if

@@ -178,9 +178,9 @@ func TestEvidenceReviewAndListByStatus(t *testing.T) {
 	if n := len(ids("")); n != 3 {
 		t.Errorf("all statuses: %d, want 3", n)
 	}
-	all, err := s.EvidenceOfIntegration(ctx, "int-1")
-	if err != nil || len(all) != 3 {
-		t.Errorf("evidence of integration = %d, %v", len(all), err)
+	all, err := s.GetEvidenceBatch(ctx, []string{"ev-1", "ev-2", "ev-404", "ev-3"})
+	if err != nil || len(all) != 3 || all["ev-2"].Status != citadel.EvidenceApproved {
+		t.Errorf("batch get = %v, %v; want the 3 records, ev-2 approved", all, err)
 	}
 	if _, err := s.ReviewEvidence(ctx, "ev-404", true, ""); !citadel.IsNotFound(err) {
 		t.Errorf("review missing: got %v, want not found", err)

@@ -241,9 +241,3 @@ func evidenceRevisionKey(evidenceID string, n int) Key {
 	return Key{join("EVID", evidenceID), join("REV", fmt.Sprintf("%08d", n))}
 }
 func evidenceRevisionSKPrefix() string { return "REV#" }
-
-// Every evidence record of an integration is also in one GSI2 partition, so
-// the evidence step reads what it may change in a few queries.
-func evidenceOfIntegrationGSI(integrationID, id string) GSIKey {
-	return GSIKey{join("INTEG", integrationID, "EVID"), id}
-}

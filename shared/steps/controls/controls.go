@@ -80,10 +80,6 @@ func (h *Handler) Handle(ctx context.Context, in citadel.ControlsInput) (citadel
 	out.ResultsUnknownChecks = gr.unknownChecks
 	out.SCFControls, out.RequirementControls = len(gr.scf), len(gr.req)
 
-	desired, err := h.resolve(ctx, gr)
-	if err != nil {
-		return out, fmt.Errorf("controls: %w", err)
-	}
 	existing, err := h.Store.AllControls(ctx, p.FolderID)
 	if err != nil {
 		return out, fmt.Errorf("controls: %w", err)
@@ -91,6 +87,10 @@ func (h *Handler) Handle(ctx context.Context, in citadel.ControlsInput) (citadel
 	byID := make(map[string]citadel.AppliedControl, len(existing))
 	for _, c := range existing {
 		byID[c.ID] = c
+	}
+	desired, err := h.resolve(ctx, gr, byID)
+	if err != nil {
+		return out, fmt.Errorf("controls: %w", err)
 	}
 	// Controls this integration contributed to before but no longer does.
 	var gone []string
@@ -151,20 +151,25 @@ type desiredControl struct {
 	control citadel.AppliedControl // the fields a new control gets
 }
 
-// resolve completes the groups with their requirements and the catalog
-// fields their controls are created with.
-func (h *Handler) resolve(ctx context.Context, gr *grouping) (map[string]*desiredControl, error) {
+// resolve completes the groups with their requirements and, for controls
+// that do not exist yet, the catalog fields they are created with (an
+// existing control keeps its name and description, which a user may edit).
+func (h *Handler) resolve(ctx context.Context, gr *grouping, existing map[string]citadel.AppliedControl) (map[string]*desiredControl, error) {
 	out := make(map[string]*desiredControl, len(gr.scf)+len(gr.req))
 	for _, scfID := range slices.Sorted(maps.Keys(gr.scf)) {
 		g := gr.scf[scfID]
 		if err := gr.scfRequirements(ctx, h.Catalog, g); err != nil {
 			return nil, err
 		}
-		scf, err := h.Catalog.GetSCFControl(ctx, scfID)
-		if citadel.IsNotFound(err) {
-			scf = citadel.SCFControl{ID: scfID}
-		} else if err != nil {
-			return nil, fmt.Errorf("SCF control %s: %w", scfID, err)
+		scf := citadel.SCFControl{ID: scfID}
+		if _, ok := existing[g.controlID]; !ok {
+			got, err := h.Catalog.GetSCFControl(ctx, scfID)
+			switch {
+			case err == nil:
+				scf = got
+			case !citadel.IsNotFound(err):
+				return nil, fmt.Errorf("SCF control %s: %w", scfID, err)
+			}
 		}
 		out[g.controlID] = &desiredControl{group: g, control: citadel.AppliedControl{
 			ID: g.controlID, FolderID: gr.folderID, RefID: SCFRefID(scfID), Name: SCFName(scf), Description: scf.Description,
@@ -175,9 +180,15 @@ func (h *Handler) resolve(ctx context.Context, gr *grouping) (map[string]*desire
 		g := gr.req[reqID]
 		fw, _, _ := citadel.SplitRequirementID(reqID)
 		g.mappings = []citadel.ControlRequirementMapping{{ControlID: g.controlID, RequirementID: reqID, FrameworkID: fw, Source: citadel.MappingRequirement}}
-		req, err := h.Catalog.GetRequirement(ctx, reqID)
-		if err != nil && !citadel.IsNotFound(err) && !citadel.IsInvalid(err) {
-			return nil, fmt.Errorf("requirement %s: %w", reqID, err)
+		var req citadel.RequirementNode
+		if _, ok := existing[g.controlID]; !ok {
+			got, err := h.Catalog.GetRequirement(ctx, reqID)
+			switch {
+			case err == nil:
+				req = got
+			case !citadel.IsNotFound(err) && !citadel.IsInvalid(err):
+				return nil, fmt.Errorf("requirement %s: %w", reqID, err)
+			}
 		}
 		out[g.controlID] = &desiredControl{group: g, control: citadel.AppliedControl{
 			ID: g.controlID, FolderID: gr.folderID, RefID: RequirementRefID(reqID), Name: RequirementName(reqID, req),
