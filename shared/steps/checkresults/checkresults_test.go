@@ -700,3 +700,27 @@ func TestOutOfTimeResumes(t *testing.T) {
 		t.Errorf("%d results stored, %v", len(page.Items), err)
 	}
 }
+
+// TestSampleEvents: the sample events decode as the step's input, field for field.
+func TestSampleEvents(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "events", "check-results", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no sample events: %v", err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		var in citadel.CheckResultsInput
+		if err := dec.Decode(&in); err != nil {
+			t.Errorf("%s: %v", filepath.Base(f), err)
+			continue
+		}
+		if in.Plan.ScanID == "" || in.Plan.IntegrationID == "" || in.Plan.Bucket == "" || !citadel.ValidID(in.Plan.ScanID) {
+			t.Errorf("%s: plan %+v lacks what the step needs", filepath.Base(f), in.Plan)
+		}
+	}
+}
