@@ -407,3 +407,29 @@ func TestEmptyScanAndBadInput(t *testing.T) {
 		t.Fatal("catalog vanished")
 	}
 }
+
+// TestSampleEvents: the sample events of steps 4–6 decode into their inputs
+// with a usable plan.
+func TestSampleEvents(t *testing.T) {
+	for _, step := range []string{"controls", "policies", "evidence"} {
+		b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", step, "scan.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plans []citadel.PlanOutput
+		var c citadel.ControlsInput
+		var p citadel.PoliciesInput
+		var e citadel.EvidenceInput
+		for _, err := range []error{json.Unmarshal(b, &c), json.Unmarshal(b, &p), json.Unmarshal(b, &e)} {
+			if err != nil {
+				t.Fatalf("%s: %v", step, err)
+			}
+		}
+		plans = append(plans, c.Plan, p.Plan, e.Plan)
+		for _, pl := range plans {
+			if pl.FolderID == "" || pl.IntegrationID == "" || pl.ScanID == "" {
+				t.Errorf("%s: plan %+v lacks folder, integration or scan", step, pl)
+			}
+		}
+	}
+}
