@@ -31,11 +31,17 @@ const (
 	FnCatalogImport = "catalog-import"
 )
 
-// FunctionSpec sizes one function.
+// FunctionSpec sizes one function. Retries is how often the state machine
+// retries its state on a retryable error: check-results saves its progress
+// and returns a RetryableError when its invocation runs out of time, so its
+// retries are how a large scan's results finish (each resumes where the
+// last stopped); finalize must land. Zero for functions outside the
+// state machine.
 type FunctionSpec struct {
 	Name        string
 	MemoryMB    int
 	Timeout     time.Duration
+	Retries     int
 	Description string
 }
 
@@ -44,15 +50,15 @@ type FunctionSpec struct {
 // get a full vCPU (1769 MB) and Lambda's longest timeout; the API answers
 // within API Gateway's 30 s integration limit.
 var FunctionSpecs = []FunctionSpec{
-	{FnPlan, 512, 2 * time.Minute, "Plans a scan: the integration, the checks file, the scan record"},
-	{FnAssetSync, 1769, 15 * time.Minute, "Collects the target account's resources into the inventory"},
-	{FnCheckResults, 1769, 15 * time.Minute, "Reads Prowler's OCSF output into check results, history and drift events"},
-	{FnControls, 1024, 10 * time.Minute, "Applies check results to controls and requirement mappings"},
-	{FnPolicies, 512, 5 * time.Minute, "Creates policies for the SCF controls from templates"},
-	{FnEvidence, 1024, 10 * time.Minute, "Records evidence and its revisions from the check results"},
-	{FnFinalize, 256, 1 * time.Minute, "Writes the scan's summary and duration, or its failure"},
-	{FnAPI, 512, 29 * time.Second, "Citadel's HTTP API"},
-	{FnCatalogImport, 1769, 15 * time.Minute, "Imports the Prowler and SCF catalogs into the table"},
+	{FnPlan, 512, 2 * time.Minute, 4, "Plans a scan: the integration, the checks file, the scan record"},
+	{FnAssetSync, 1769, 15 * time.Minute, 4, "Collects the target account's resources into the inventory"},
+	{FnCheckResults, 1769, 15 * time.Minute, 10, "Reads Prowler's OCSF output into check results, history and drift events"},
+	{FnControls, 1024, 10 * time.Minute, 4, "Applies check results to controls and requirement mappings"},
+	{FnPolicies, 512, 5 * time.Minute, 4, "Creates policies for the SCF controls from templates"},
+	{FnEvidence, 1024, 10 * time.Minute, 4, "Records evidence and its revisions from the check results"},
+	{FnFinalize, 256, 1 * time.Minute, 8, "Writes the scan's summary and duration, or its failure"},
+	{FnAPI, 512, 29 * time.Second, 0, "Citadel's HTTP API"},
+	{FnCatalogImport, 1769, 15 * time.Minute, 0, "Imports the Prowler and SCF catalogs into the table"},
 }
 
 // logRetention is how long the functions' and the task's logs are kept.

@@ -64,7 +64,7 @@ type synthesized struct {
 // synth builds the app with a temporary code directory (<name>/bootstrap
 // holding the function's name) and Docker context, plus the given context,
 // and synthesizes it with the cdk-nag checks on.
-func synth(t *testing.T, ctx map[string]any) *synthesized {
+func synth(t testing.TB, ctx map[string]any) *synthesized {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "citadel-infra-")
 	if err != nil {

@@ -85,14 +85,10 @@ func newStateMachine(scope constructs.Construct, fns *Functions, task *ProwlerTa
 			ResultPath:               jsii.String(ResultPaths[step]),
 			TaskTimeout:              awsstepfunctions.Timeout_Duration(duration(specs[step].Timeout + time.Minute)),
 		})
-		attempts := 4
-		if step == citadel.StepFinalize {
-			attempts = 8 // the record of the outcome must land
-		}
 		st.AddRetry(&awsstepfunctions.RetryProps{
 			Errors:         jsii.Strings(append([]string{citadel.ErrorTypeRetryable}, LambdaServiceErrors...)...),
 			Interval:       awscdk.Duration_Seconds(jsii.Number(2)),
-			MaxAttempts:    jsii.Number(float64(attempts)),
+			MaxAttempts:    jsii.Number(float64(specs[step].Retries)),
 			BackoffRate:    jsii.Number(2),
 			MaxDelay:       awscdk.Duration_Seconds(jsii.Number(60)),
 			JitterStrategy: awsstepfunctions.JitterType_FULL,

@@ -215,7 +215,7 @@ func TestStateMachineRetriesAndCatches(t *testing.T) {
 			if diff := cmp.Diff(want, r.ErrorEquals); diff != "" {
 				t.Errorf("retried errors (-want +got):\n%s", diff)
 			}
-			if r.MaxAttempts < 3 || r.BackoffRate != 2 || r.JitterStrategy != "FULL" || r.MaxDelaySeconds != 60 {
+			if r.MaxAttempts != float64(specs[step].Retries) || r.MaxAttempts < 3 || r.BackoffRate != 2 || r.JitterStrategy != "FULL" || r.MaxDelaySeconds != 60 {
 				t.Errorf("retry = %+v", r)
 			}
 			wantTimeout := (specs[step].Timeout + time.Minute).Seconds()
