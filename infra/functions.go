@@ -61,6 +61,15 @@ var FunctionSpecs = []FunctionSpec{
 	{FnCatalogImport, 1769, 15 * time.Minute, 0, "Imports the Prowler and SCF catalogs into the table"},
 }
 
+// Bucket prefixes besides citadel.ScanPrefix: the values the store offloads
+// from large items (shared/ddb/blobs.go writes blobs/<kind>/<hash>; the
+// stores of check-results and evidence have a blob store), and the catalog
+// sources (catalog/prowler/ from the Prowler task, catalog/scf/ from the user).
+const (
+	BlobPrefix  = "blobs/"
+	CatalogRoot = "catalog/"
+)
+
 // logRetention is how long the functions' and the task's logs are kept.
 const logRetention = awslogs.RetentionDays_ONE_MONTH
 
@@ -107,10 +116,12 @@ func newFunctions(scope constructs.Construct, cfg Config, table awsdynamodb.Tabl
 	}
 
 	// Objects: each step reads or writes only what it handles.
-	grantObjects(bucket, fs.ByName[FnPlan], citadel.ScanPrefix, true, true)          // writes the checks file
-	grantObjects(bucket, fs.ByName[FnCheckResults], citadel.ScanPrefix, true, false) // reads the OCSF file and manifest
+	grantObjects(bucket, fs.ByName[FnPlan], citadel.ScanPrefix, true, true)         // writes the checks file
+	grantObjects(bucket, fs.ByName[FnCheckResults], citadel.ScanPrefix, true, true) // reads the OCSF file, writes the problems file
+	grantObjects(bucket, fs.ByName[FnCheckResults], BlobPrefix, true, true)
 	grantObjects(bucket, fs.ByName[FnEvidence], citadel.ScanPrefix, true, false)
-	grantObjects(bucket, fs.ByName[FnCatalogImport], citadel.CatalogPrefix, true, false)
+	grantObjects(bucket, fs.ByName[FnEvidence], BlobPrefix, true, true)
+	grantObjects(bucket, fs.ByName[FnCatalogImport], CatalogRoot, true, false) // Prowler's export and the SCF files
 
 	// Drift events.
 	fs.ByName[FnCheckResults].AddEnvironment(jsii.String(citadel.EnvEventBus), bus.EventBusName(), nil)

@@ -73,7 +73,8 @@ func TestFunctions(t *testing.T) {
 func TestFunctionGrants(t *testing.T) {
 	s := defaultApp(t)
 	bucket := s.logicalID(s.stacks.Main.Bucket)
-	scans, catalog := `^<`+bucket+`\.Arn>/scans/\*$`, `^<`+bucket+`\.Arn>/catalog/prowler/\*$`
+	scans, catalog := `^<`+bucket+`\.Arn>/scans/\*$`, `^<`+bucket+`\.Arn>/catalog/\*$`
+	blobs := `^<` + bucket + `\.Arn>/blobs/\*$`
 	scanner := `^arn:<AWS::Partition>:iam::\*:role/CitadelScanner$`
 	bus := `^<` + s.logicalID(s.stacks.Main.EventBus) + `\.Arn>$`
 	sm := `^<` + s.logicalID(s.stacks.Main.StateMachine) + `>$`
@@ -84,12 +85,14 @@ func TestFunctionGrants(t *testing.T) {
 	cases := map[string][]grant{
 		FnPlan: {{"s3:PutObject", scans, true}, {"s3:GetObject*", scans, true}, {"s3:DeleteObject*", ".", false},
 			{"sts:AssumeRole", ".", false}},
-		FnAssetSync:    {{"sts:AssumeRole", scanner, true}, {"s3:PutObject", ".", false}},
-		FnCheckResults: {{"s3:GetObject*", scans, true}, {"s3:PutObject", ".", false}, {"events:PutEvents", bus, true}},
-		FnControls:     {{"s3:GetObject*", ".", false}, {"events:PutEvents", ".", false}},
-		FnPolicies:     {{"s3:GetObject*", ".", false}},
-		FnEvidence:     {{"s3:GetObject*", scans, true}, {"s3:PutObject", ".", false}},
-		FnFinalize:     {{"s3:GetObject*", ".", false}, {"states:StartExecution", ".", false}},
+		FnAssetSync: {{"sts:AssumeRole", scanner, true}, {"s3:PutObject", ".", false}},
+		FnCheckResults: {{"s3:GetObject*", scans, true}, {"s3:PutObject", scans, true}, {"events:PutEvents", bus, true},
+			{"s3:GetObject*", blobs, true}, {"s3:PutObject", blobs, true}},
+		FnControls: {{"s3:GetObject*", ".", false}, {"events:PutEvents", ".", false}, {"s3:PutObject", ".", false}},
+		FnPolicies: {{"s3:GetObject*", ".", false}},
+		FnEvidence: {{"s3:GetObject*", scans, true}, {"s3:PutObject", scans, false},
+			{"s3:GetObject*", blobs, true}, {"s3:PutObject", blobs, true}},
+		FnFinalize: {{"s3:GetObject*", ".", false}, {"states:StartExecution", ".", false}},
 		FnCatalogImport: {{"s3:GetObject*", catalog, true}, {"s3:GetObject*", scans, false},
 			{"s3:PutObject", ".", false}},
 		FnAPI: {{"states:StartExecution", sm, true}, {"states:DescribeExecution", ":execution:", true},
