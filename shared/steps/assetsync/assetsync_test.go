@@ -330,8 +330,10 @@ func TestFailingCollectorsDeactivateNothing(t *testing.T) {
 	f := newFixture(t)
 	f.sync(t)
 
-	// The estate shrinks, but the S3 collector is denied and the EC2
-	// instance collector times out: their assets stay as they were.
+	// The estate shrinks, but the S3 and IAM role collectors are denied and
+	// the EBS volume collector times out: their assets and edges stay as they
+	// were, and so do the instances' edges to roles, which the sync cannot
+	// resolve without the roles' instance profiles.
 	s3c := s3.NewFromConfig(inRegion(f.acct, west), func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := s3c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("data-" + f.account)}); err != nil {
 		t.Fatal(err)
@@ -340,9 +342,9 @@ func TestFailingCollectorsDeactivateNothing(t *testing.T) {
 	var reg inventory.Registry
 	for _, c := range inventory.Default() {
 		switch c.ResourceType() {
-		case inventory.TypeS3Bucket:
+		case inventory.TypeS3Bucket, inventory.TypeIAMRole:
 			c = failing{c, denied}
-		case inventory.TypeEC2Instance:
+		case inventory.TypeEBSVolume:
 			c = failing{c, nil}
 		}
 		reg = append(reg, c)
@@ -356,8 +358,9 @@ func TestFailingCollectorsDeactivateNothing(t *testing.T) {
 		gotErrs[i].Message = ""
 	}
 	wantErrs := []citadel.CollectorError{
-		{ResourceType: inventory.TypeEC2Instance, Service: "ec2", Region: west, Code: "Timeout"},
-		{ResourceType: inventory.TypeEC2Instance, Service: "ec2", Region: east, Code: "Timeout"},
+		{ResourceType: inventory.TypeEBSVolume, Service: "ec2", Region: west, Code: "Timeout"},
+		{ResourceType: inventory.TypeEBSVolume, Service: "ec2", Region: east, Code: "Timeout"},
+		{ResourceType: inventory.TypeIAMRole, Service: "iam", Region: inventory.GlobalRegion, Code: "AccessDenied"},
 		{ResourceType: inventory.TypeS3Bucket, Service: "s3", Region: inventory.GlobalRegion, Code: "AccessDenied"},
 	}
 	if d := cmp.Diff(wantErrs, gotErrs); d != "" {
