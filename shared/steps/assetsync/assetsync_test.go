@@ -523,3 +523,36 @@ func TestDeadlineLeavesTimeForTheDiff(t *testing.T) {
 		t.Errorf("errors: %+v, want the instance collector timed out", out.Errors)
 	}
 }
+
+// Without a region list, the sync covers every enabled region.
+func TestNoRegionsMeansEveryEnabledRegion(t *testing.T) {
+	ctx := context.Background()
+	cfg := testenv.Config(t)
+	acct, account, role := testenv.Account(t, cfg)
+	enabled, err := inventory.EnabledRegions(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpcs, _ := inventory.Default().Lookup(inventory.TypeVPC)
+	s := testenv.Store(t)
+	h := &assetsync.Handler{Store: s, AWS: cfg, Registry: inventory.Registry{vpcs}}
+	out, err := h.Handle(ctx, citadel.AssetSyncInput{Plan: citadel.PlanOutput{IntegrationID: "int-1", AccountID: account, RoleARN: role, ExternalID: "citadel-test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cov, err := s.ListCoverage(ctx, "int-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var regions []string
+	for _, c := range cov {
+		regions = append(regions, c.Region)
+	}
+	if d := cmp.Diff(enabled, regions); d != "" {
+		t.Errorf("synced regions (-enabled +synced):\n%s", d)
+	}
+	// moto gives every region of a fresh account its default VPC.
+	if out.TotalAssets != len(enabled) || len(out.Errors) != 0 {
+		t.Errorf("%+v, want one default VPC in each of %d regions", out, len(enabled))
+	}
+}
