@@ -127,8 +127,11 @@ func newFunctions(scope constructs.Construct, cfg Config, table awsdynamodb.Tabl
 	fs.ByName[FnCheckResults].AddEnvironment(jsii.String(citadel.EnvEventBus), bus.EventBusName(), nil)
 	bus.GrantPutEventsTo(fs.ByName[FnCheckResults], nil)
 
-	// The asset collectors read the target account through its scanner role.
+	// The asset collectors read a target account through its scanner role,
+	// and the home account (an integration without a role) with their own,
+	// read-only like the Prowler task's.
 	grantAssumeScanner(fs.ByName[FnAssetSync], scannerRoles)
+	grantReadOnly(fs.ByName[FnAssetSync].Role())
 	return fs
 }
 
@@ -150,6 +153,14 @@ func grantAssumeScanner(grantee interface {
 			"account: only the role of that one name, whose trust policy also demands the integration's ExternalId.",
 		`/^Resource::arn:<AWS::Partition>:iam::\*:role\/[\w+=,.@-]+$/g`)
 	return g
+}
+
+// grantReadOnly gives a role of this account the scanners' read-only
+// policies, for scans of the home account.
+func grantReadOnly(role awsiam.IRole) {
+	role.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("SecurityAudit")))
+	role.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("job-function/ViewOnlyAccess")))
+	suppress(role, "AwsSolutions-IAM4", reasonReadOnlyPolicies, policySecurityAudit, policyViewOnly)
 }
 
 // scannerRoleARNs are the roles the scanners may assume: the scanner role by

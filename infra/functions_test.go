@@ -124,6 +124,27 @@ func TestFunctionGrants(t *testing.T) {
 	}
 }
 
+// TestReadOnlyPolicies: only the home-account scanners (asset-sync, the
+// Prowler task) carry the read-only policies.
+func TestReadOnlyPolicies(t *testing.T) {
+	s := defaultApp(t)
+	readOnly := []string{"arn:<AWS::Partition>:iam::aws:policy/SecurityAudit", "arn:<AWS::Partition>:iam::aws:policy/job-function/ViewOnlyAccess"}
+	for _, spec := range FunctionSpecs {
+		role := s.props(t, roleOf(s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[spec.Name])), "Role"))
+		var managed []string
+		for _, m := range role["ManagedPolicyArns"].([]any) {
+			managed = append(managed, render(m))
+		}
+		want := []string{"arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
+		if spec.Name == FnAssetSync {
+			want = append(want, readOnly...)
+		}
+		if diff := cmp.Diff(want, managed); diff != "" {
+			t.Errorf("%s: managed policies (-want +got):\n%s", spec.Name, diff)
+		}
+	}
+}
+
 // TestNoWildcardPolicies: no statement allows every action of a service, and
 // Resource "*" appears only for actions that have no resource-level permissions.
 func TestNoWildcardPolicies(t *testing.T) {

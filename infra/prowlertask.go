@@ -5,7 +5,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -131,15 +130,13 @@ func newProwlerTask(scope constructs.Construct, cfg Config, bucket awss3.Bucket,
 	// Read-only in the home account; in target accounts, only through their
 	// scanner roles. In the bucket: the scan prefix and the catalog prefix.
 	role := p.TaskDefinition.TaskRole()
-	role.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("SecurityAudit")))
-	role.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("job-function/ViewOnlyAccess")))
+	grantReadOnly(role)
 	grantAssumeScanner(role, scannerRoles)
 	grantObjects(bucket, role, citadel.ScanPrefix, true, true)
 	grantObjects(bucket, role, citadel.CatalogPrefix, false, true)
 
 	suppress(p.TaskDefinition, "AwsSolutions-ECS2",
 		"The container's environment holds only the bucket name, the task mode, its deadline and the scan's parameters: no secrets.")
-	suppress(role, "AwsSolutions-IAM4", reasonReadOnlyPolicies, policySecurityAudit, policyViewOnly)
 	suppress(p.TaskDefinition.ExecutionRole(), "AwsSolutions-IAM5",
 		"ecr:GetAuthorizationToken has no resource-level permissions; the image pull itself is limited to the asset repository.",
 		findingAnyResource)
