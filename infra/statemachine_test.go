@@ -406,3 +406,18 @@ func TestStateMachineASLValid(t *testing.T) {
 		t.Errorf("asl-validator accepted a definition with a dangling Next:\n%s", out)
 	}
 }
+
+// TestProwlerDeadlineBeforeStateTimeout: the task stops itself (and writes
+// its manifest) before Step Functions would give up on the state.
+func TestProwlerDeadlineBeforeStateTimeout(t *testing.T) {
+	d, err := time.ParseDuration(ProwlerTaskDeadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d <= 0 || d+15*time.Minute > ProwlerStateTimeout {
+		t.Errorf("task deadline %v leaves less than 15 minutes before the state's timeout %v", d, ProwlerStateTimeout)
+	}
+	if ProwlerStateTimeout >= ExecutionTimeout {
+		t.Errorf("the Prowler state's timeout %v is not within the execution's %v", ProwlerStateTimeout, ExecutionTimeout)
+	}
+}
