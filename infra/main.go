@@ -8,6 +8,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -87,8 +88,13 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 	cfg := DefaultConfig()
 	get := func(key string) string {
 		v := node.TryGetContext(jsii.String(key))
-		if v == nil {
+		switch n := v.(type) {
+		case nil:
 			return ""
+		case float64: // a JSON number in cdk.json: an account id or a count
+			if n == math.Trunc(n) {
+				return strconv.FormatFloat(n, 'f', 0, 64)
+			}
 		}
 		return strings.TrimSpace(fmt.Sprint(v))
 	}

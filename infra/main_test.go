@@ -349,6 +349,13 @@ func TestConfigFromContext(t *testing.T) {
 		{"defaults", nil, DefaultConfig(), ""},
 		{"everything set", good, want, ""},
 		{"retention as a number", map[string]any{CtxScanRetentionDays: 7}, func() Config { c := DefaultConfig(); c.ScanRetentionDays = 7; return c }(), ""},
+		{"accounts as JSON numbers", map[string]any{CtxTargetAccounts: float64(111122223333), CtxTrustedAccount: float64(444455556666)},
+			func() Config {
+				c := DefaultConfig()
+				c.TargetAccounts, c.TrustedAccount = []string{"111122223333"}, "444455556666"
+				return c
+			}(), ""},
+		{"fractional retention", map[string]any{CtxScanRetentionDays: 7.5}, Config{}, `"7.5" must be a positive number of days`},
 		{"bad arch", map[string]any{CtxTaskArch: "sparc"}, Config{}, `taskArch: "sparc" must be arm64 or x86_64`},
 		{"bad target account", map[string]any{CtxTargetAccounts: "111122223333,12345"}, Config{}, `targetAccounts: "12345" is not a 12-digit account id`},
 		{"letters in target account", map[string]any{CtxTargetAccounts: "11112222333x"}, Config{}, `"11112222333x" is not a 12-digit account id`},
