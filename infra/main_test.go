@@ -27,8 +27,17 @@ func TestMain(m *testing.M) {
 
 func runTests(m *testing.M) int {
 	defer jsii.Close()
+	defer func() {
+		for _, d := range synthDirs {
+			os.RemoveAll(d)
+		}
+	}()
 	return m.Run()
 }
+
+// synthDirs are the syntheses' temporary directories, removed after the
+// tests (the shared syntheses outlive any one test).
+var synthDirs []string
 
 // dockerfile is the placeholder Prowler image the tests build the asset from.
 const dockerfile = "FROM public.ecr.aws/docker/library/alpine:3\n# citadel infra test image\n"
@@ -70,6 +79,7 @@ func synth(t testing.TB, ctx map[string]any) *synthesized {
 	if err != nil {
 		t.Fatal(err)
 	}
+	synthDirs = append(synthDirs, dir)
 	codeDir, taskDir := filepath.Join(dir, "bin"), filepath.Join(dir, "repo")
 	for _, spec := range FunctionSpecs {
 		if err := os.MkdirAll(filepath.Join(codeDir, spec.Name), 0o755); err != nil {
