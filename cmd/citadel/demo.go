@@ -33,11 +33,10 @@ const (
 	demoIntegrationID = "int-demo"
 )
 
-// demoFrameworks narrow the demo's checks: the plan step runs the mapped
-// checks of the integration's frameworks. SOC 2 alone keeps Prowler's run
-// against the local server to a couple of minutes; the coverage table and
-// report still show all three frameworks.
-var demoFrameworks = []string{"soc2"}
+// demoFrameworks are the demo integration's frameworks: the plan step runs
+// their mapped checks, narrowed to demoestate.DemoChecks (--all-checks
+// runs every mapped check: many minutes against the local server).
+var demoFrameworks = []string{"soc2", "iso27001_2022", "cis_controls_8.1"}
 
 // demoOptions are citadel demo's flags.
 type demoOptions struct {
@@ -46,6 +45,7 @@ type demoOptions struct {
 	seed       int
 	fresh      bool
 	frameworks string
+	allChecks  bool
 	quiet      bool
 }
 
@@ -57,6 +57,7 @@ func cmdDemo(ctx context.Context, args []string) error {
 	fs.IntVar(&o.seed, "seed", 42, "seed of the local server's random ids (the same seed gives the same resource ids)")
 	fs.BoolVar(&o.fresh, "fresh", false, "ignore the saved state: a first scan")
 	fs.StringVar(&o.frameworks, "frameworks", strings.Join(demoFrameworks, ","), "the integration's frameworks (comma-separated), which select the checks")
+	fs.BoolVar(&o.allChecks, "all-checks", false, "every mapped check of the frameworks instead of the demo's check set")
 	fs.BoolVar(&o.quiet, "quiet", true, "only errors from the steps' logs on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -91,6 +92,16 @@ func runDemo(ctx context.Context, w io.Writer, endpoint string, o demoOptions) e
 	fmt.Fprintf(w, "estate: %d resources seeded in account %s, regions %s (%d requests, %s)\n",
 		len(estate.Resources), estate.AccountID, strings.Join(demoestate.Regions, " "), estate.Requests, time.Since(t).Round(time.Millisecond))
 
+	if !o.fresh {
+		if diff, err := compareEstate(o.stateDir, estate); err != nil {
+			return err
+		} else if diff != "" {
+			fmt.Fprintf(w, "estate: WARNING the resource ids differ from the saved run's, so the rescan will see new assets:\n%s", diff)
+		} else if _, err := os.Stat(filepath.Join(o.stateDir, estateFile)); err == nil {
+			fmt.Fprintf(w, "estate: every resource id (VPCs, instances, volumes, KMS keys ...) is the saved run's\n")
+		}
+	}
+
 	// 2. Citadel's own table, bucket and event bus, and what earlier runs kept.
 	table, bucket := tableName(), bucketName()
 	db := dynamodb.NewFromConfig(cfg)
@@ -118,11 +129,16 @@ func runDemo(ctx context.Context, w io.Writer, endpoint string, o demoOptions) e
 	}
 
 	// 4. The folder and the integration of the demo account.
-	integ, err := ensureIntegration(ctx, store, splitList(o.frameworks))
+	checks := demoestate.DemoChecks
+	if o.allChecks {
+		checks = nil
+	}
+	integ, err := ensureIntegration(ctx, store, splitList(o.frameworks), checks)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "integration: %s → account %s via %s, frameworks %s\n", integ.ID, integ.AccountID, integ.RoleARN, strings.Join(integ.Frameworks, ", "))
+	fmt.Fprintf(w, "integration: %s → account %s via %s, frameworks %s, %s\n", integ.ID, integ.AccountID, integ.RoleARN, strings.Join(integ.Frameworks, ", "),
+		ifs(len(integ.Checks) > 0, fmt.Sprintf("the demo's %d checks", len(integ.Checks)), "every mapped check"))
 
 	// 5. The scan, with real Prowler.
 	r, err := newRunner(ctx, cfg, o.quiet)
@@ -142,6 +158,11 @@ func runDemo(ctx context.Context, w io.Writer, endpoint string, o demoOptions) e
 	if err != nil {
 		return err
 	}
+	if b, err := json.MarshalIndent(estate.Resources, "", "  "); err == nil {
+		if err := os.WriteFile(filepath.Join(o.stateDir, estateFile), b, 0o644); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
 	fmt.Fprintf(w, "state: saved %d items and %d blobs to %s (%s)\n", items, blobs, o.stateDir, time.Since(t).Round(time.Millisecond))
 	rr := resultsOf(res)
 	if rescan {
@@ -153,6 +174,32 @@ func runDemo(ctx context.Context, w io.Writer, endpoint string, o demoOptions) e
 	}
 	fmt.Fprintf(w, "demo finished in %s\n", time.Since(start).Round(time.Second))
 	return ferr
+}
+
+// estateFile keeps the estate's resource ids of the saved run.
+const estateFile = "estate.json"
+
+// compareEstate lists the resources whose ARN differs from the saved run's
+// ("" when they are the same or nothing was saved).
+func compareEstate(dir string, e demoestate.Estate) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, estateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	var saved map[string]string
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return "", fmt.Errorf("demo: %s: %w", estateFile, err)
+	}
+	var diff strings.Builder
+	for name, arn := range e.Resources {
+		if saved[name] != arn {
+			fmt.Fprintf(&diff, "  %s: %s, saved %s\n", name, arn, saved[name])
+		}
+	}
+	return diff.String(), nil
 }
 
 // resultsOf is the check-results step's output in the pipeline's state.
@@ -286,7 +333,7 @@ func splitList(s string) []string {
 
 // ensureIntegration creates the demo's folder and integration, or brings
 // the integration's frameworks up to date.
-func ensureIntegration(ctx context.Context, store *ddb.Store, frameworks []string) (citadel.Integration, error) {
+func ensureIntegration(ctx context.Context, store *ddb.Store, frameworks, checks []string) (citadel.Integration, error) {
 	now := citadel.SystemClock()
 	if err := store.CreateFolder(ctx, citadel.Folder{ID: demoFolderID, Name: "Demo", CreatedAt: now}); err != nil && !citadel.IsConflict(err) {
 		return citadel.Integration{}, err
@@ -295,14 +342,14 @@ func ensureIntegration(ctx context.Context, store *ddb.Store, frameworks []strin
 	if citadel.IsNotFound(err) {
 		integ = citadel.Integration{ID: demoIntegrationID, FolderID: demoFolderID, Name: "Demo estate (local AWS)",
 			AccountID: demoestate.AccountID, RoleARN: demoestate.RoleARN(demoestate.AccountID), ExternalID: demoestate.ExternalID,
-			Regions: demoestate.Regions, Frameworks: frameworks, CreatedAt: now, UpdatedAt: now}
+			Regions: demoestate.Regions, Frameworks: frameworks, Checks: checks, CreatedAt: now, UpdatedAt: now}
 		return integ, store.CreateIntegration(ctx, integ)
 	}
 	if err != nil {
 		return integ, err
 	}
-	if strings.Join(integ.Frameworks, ",") != strings.Join(frameworks, ",") {
-		integ.Frameworks, integ.UpdatedAt = frameworks, now
+	if strings.Join(integ.Frameworks, ",") != strings.Join(frameworks, ",") || strings.Join(integ.Checks, ",") != strings.Join(checks, ",") {
+		integ.Frameworks, integ.Checks, integ.UpdatedAt = frameworks, checks, now
 		return integ, store.UpdateIntegration(ctx, integ)
 	}
 	return integ, nil

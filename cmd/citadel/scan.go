@@ -93,6 +93,19 @@ type runner struct {
 	workDir string
 	// prowlerDeadline bounds the Prowler run (default the task's).
 	prowlerDeadline time.Duration
+
+	mu      sync.Mutex
+	lastRun prowlerrun.RunResult // the latest Prowler run's measurements
+}
+
+// prowlerCPU is the latest Prowler run's CPU time and peak memory.
+func (r *runner) prowlerCPU() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lastRun.Duration == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %s CPU (user+system), %d MB peak", (r.lastRun.UserCPU + r.lastRun.SystemCPU).Round(100*time.Millisecond), r.lastRun.MaxRSSBytes>>20)
 }
 
 // pipeline builds the steps in the state machine's order, each the very
@@ -143,6 +156,9 @@ func (r *runner) runProwler(ctx context.Context, scanner *prowlerrun.Scanner, in
 		return citadel.ProwlerManifest{}, citadel.Invalid("prowler: no Prowler installed (make venv, or %s)", prowlerrun.EnvProwlerBin)
 	}
 	res, err := scanner.Scan(ctx, params)
+	r.mu.Lock()
+	r.lastRun = res.Run
+	r.mu.Unlock()
 	if err != nil {
 		return citadel.ProwlerManifest{}, errors.New(prowlerrun.Reason(err))
 	}
@@ -315,7 +331,7 @@ func (r *runner) scan(ctx context.Context, w io.Writer, integrationID string) (s
 		return scanResult{}, fmt.Errorf("scan: %w", err)
 	}
 	fmt.Fprintf(w, "scan %s of integration %s (account %s, regions %s)\n", sc.ID, integ.ID, integ.AccountID, strings.Join(integ.Regions, " "))
-	prog := &progress{w: w}
+	prog := &progress{w: w, extra: map[string]func() string{citadel.StepProwler: r.prowlerCPU}}
 	r.onRead = prog.bytes
 	p := r.pipeline()
 	p.OnEvent = prog.event
@@ -339,7 +355,10 @@ type progress struct {
 	w     io.Writer
 	mu    sync.Mutex
 	usage []StepUsage
+	extra map[string]func() string // more about a step's end
 	bar   bool
+	pass  int
+	pct   int64
 }
 
 func (p *progress) event(e pipeline.Event) {
@@ -360,14 +379,46 @@ func (p *progress) event(e pipeline.Event) {
 	if u, ok := usageOf(e.Output); ok {
 		p.usage = append(p.usage, StepUsage{Step: e.Step, Usage: u})
 	}
-	fmt.Fprintf(p.w, "✓ %-13s %8s  %s\n", e.Step, e.Elapsed.Round(time.Millisecond), counts(e.Output))
+	extra := ""
+	if f := p.extra[e.Step]; f != nil {
+		extra = f()
+	}
+	fmt.Fprintf(p.w, "✓ %-13s %8s  %s%s\n", e.Step, e.Elapsed.Round(time.Millisecond), counts(e.Output), extra)
 }
 
+// bytes redraws the bar when its percentage moves: every percent on a
+// terminal, every tenth elsewhere (a log file gets a few lines).
 func (p *progress) bytes(pass int, read, size int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.bar = true
-	fmt.Fprintf(p.w, "\r  findings pass %d/2 %s", pass, bar(read, size, 30))
+	pct := int64(-1)
+	if size > 0 {
+		pct = 100 * min(read, size) / size
+	}
+	step := int64(10)
+	if isTerminal(p.w) {
+		step = 1
+	}
+	if pass == p.pass && pct/step == p.pct/step {
+		return
+	}
+	p.pass, p.pct = pass, pct
+	if isTerminal(p.w) {
+		p.bar = true
+		fmt.Fprintf(p.w, "\r  findings pass %d/2 %s", pass, bar(read, size, 30))
+		return
+	}
+	fmt.Fprintf(p.w, "  findings pass %d/2 %s\n", pass, bar(read, size, 30))
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // bar draws read/size as a bar of width cells with the percentage.
