@@ -36,13 +36,15 @@ func HTML(w io.Writer, d Data) error {
 // CoverageTable writes the frameworks' coverage as an aligned text table.
 func CoverageTable(w io.Writer, fws []Framework) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "framework\trequirements\twith controls\tall passing\tcontrols (passing/partial/issues/not scanned)")
+	fmt.Fprintln(tw, "framework\trequirements\twith controls\tall passing\tcontrols: passing/partial/issues/not scanned\tpolicies")
 	for _, f := range fws {
 		c := f.Coverage
-		fmt.Fprintf(tw, "%s\t%d\t%d (%.1f%%)\t%d (%.1f%%)\t%d (%d/%d/%d/%d)\n", f.ID, c.Requirements,
-			c.WithControls, c.WithControlsPct, c.AllPassing, c.AllPassingPct, c.DistinctControls,
-			c.ControlsByPosture[citadel.PosturePassing], c.ControlsByPosture[citadel.PosturePartial],
-			c.ControlsByPosture[citadel.PostureIssues], c.ControlsByPosture[citadel.PostureNotScanned])
+		by := c.ControlsByPosture
+		scanned := by[citadel.PosturePassing] + by[citadel.PosturePartial] + by[citadel.PostureIssues] + by[citadel.PostureNotScanned]
+		fmt.Fprintf(tw, "%s\t%d\t%d (%.1f%%)\t%d (%.1f%%)\t%d/%d/%d/%d\t%d\n", f.ID, c.Requirements,
+			c.WithControls, c.WithControlsPct, c.AllPassing, c.AllPassingPct,
+			by[citadel.PosturePassing], by[citadel.PosturePartial], by[citadel.PostureIssues], by[citadel.PostureNotScanned],
+			c.DistinctControls-scanned) // a policy has no posture
 	}
 	return tw.Flush()
 }
