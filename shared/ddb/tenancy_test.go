@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/testenv"
@@ -34,7 +35,7 @@ func TestIntegrationRoundTripAndConflicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(in, got); d != "" {
+	if d := cmp.Diff(in, got, cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("round trip (-want +got):\n%s", d)
 	}
 	if err := s.CreateIntegration(ctx, in); !citadel.IsConflict(err) {
