@@ -15,26 +15,28 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
 
-// ResultPaths says where each step's output goes in the execution's state;
-// the state grows into a citadel.FinalizeInput. The Prowler task's output (the
-// ECS task description) is discarded: its results are in S3.
-var ResultPaths = map[string]string{
-	citadel.StepPlan:         "$.plan",
-	citadel.StepAssetSync:    "$.assets",
-	citadel.StepProwler:      "DISCARD",
-	citadel.StepCheckResults: "$.results",
-	citadel.StepControls:     "$.controls",
-	citadel.StepPolicies:     "$.policies",
-	citadel.StepEvidence:     "$.evidence",
-	citadel.StepFinalize:     "$.final",
-}
+// ResultPaths says where each step's output goes in the execution's state,
+// from citadel.StateKeys (the local runner reads the same map); the state
+// grows into a citadel.FinalizeInput. The Prowler task's output (the ECS task
+// description) is discarded: its results are in S3.
+var ResultPaths = func() map[string]string {
+	m := make(map[string]string, len(citadel.StateKeys))
+	for step, key := range citadel.StateKeys {
+		if key == "" {
+			m[step] = "DISCARD"
+			continue
+		}
+		m[step] = "$." + key
+	}
+	return m
+}()
 
 // The states after finalize, and where a caught error goes.
 const (
-	StateOutcome   = "outcome"        // Choice: did a step fail?
-	StateFailed    = "scan-failed"    // Fail: the execution fails with the step's error
-	StateSucceeded = "scan-succeeded" // Succeed
-	ErrorPath      = "$.error"        // a Catch's ResultPath: citadel.StepError
+	StateOutcome   = "outcome"                    // Choice: did a step fail?
+	StateFailed    = "scan-failed"                // Fail: the execution fails with the step's error
+	StateSucceeded = "scan-succeeded"             // Succeed
+	ErrorPath      = "$." + citadel.StateErrorKey // a Catch's ResultPath: citadel.StepError
 )
 
 // LambdaServiceErrors are the Lambda service's transient errors, retried like
