@@ -375,6 +375,17 @@ func TestScanDemoEstate(t *testing.T) {
 	if len(d.Frameworks) != 3 || len(d.FailingControls) != issues || len(d.Policies) != policies || d.EvidenceTotal != len(ev) {
 		t.Errorf("report: %d frameworks, %d failing controls, %d policies, %d evidence", len(d.Frameworks), len(d.FailingControls), len(d.Policies), d.EvidenceTotal)
 	}
+	// citadel report finds the scan's integration from the scan id alone,
+	// and says which scan it does not know.
+	var again bytes.Buffer
+	if _, err := reportOf(e.ctx, e.cfg, e.runner.table, &again, "", first.Report.ScanID, t.TempDir()); err != nil {
+		t.Errorf("report of scan %s: %v", first.Report.ScanID, err)
+	} else if !bytes.Contains(again.Bytes(), []byte("coverage per framework")) {
+		t.Errorf("report of scan %s printed:\n%s", first.Report.ScanID, again.String())
+	}
+	if _, err := reportOf(e.ctx, e.cfg, e.runner.table, &again, "", "scan-unknown", t.TempDir()); !citadel.IsNotFound(err) {
+		t.Errorf("report of an unknown scan: %v, want not found", err)
+	}
 	html, _ := os.ReadFile(path)
 	for _, arn := range []string{e.estate.Resources["sg-ssh-open-east"], e.estate.Resources["bucket-public"]} {
 		if !bytes.Contains(html, []byte(arn)) {
