@@ -204,6 +204,17 @@ func (s *Store) ListResultsOfCheck(ctx context.Context, integrationID, checkID s
 	return s.listResults(ctx, q, limit, cursor, "results of check "+checkID)
 }
 
+// ListResultHeads lists an integration's current results like ListResults,
+// without their raw outputs and snapshots: only the fields that name a result
+// and its outcome are read, so steps that group results (controls) neither
+// carry the findings' bulk nor fetch offloaded values.
+func (s *Store) ListResultHeads(ctx context.Context, integrationID string, limit int, cursor string) (Page[citadel.CheckResult], error) {
+	q := s.byGSI1(resultsOfIntegrationGSI(integrationID, "", "").PK).
+		Project(AttrPK, AttrSK, "IntegrationID", "CheckID", "AssetID", "AssetARN", "ScanID", "Status", "Muted", "StatusExtended",
+			"Severity", "Region", "ContentHash", "ScannedAt", "FirstScanID")
+	return s.listResults(ctx, q, limit, cursor, "result heads of integration "+integrationID)
+}
+
 func (s *Store) listResults(ctx context.Context, q *dynamo.Query, limit int, cursor, what string) (Page[citadel.CheckResult], error) {
 	var items []resultItem
 	next, err := s.queryPage(ctx, q, limit, cursor, &items, what)

@@ -83,6 +83,21 @@ func TestPutResultsRoundTrip(t *testing.T) {
 		t.Errorf("ListResults (-want +got):\n%s", d)
 	}
 
+	// The heads are the same results without their bulk.
+	heads, err := store.ListResultHeads(ctx, "integ-1", 1000, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey(heads.Items)
+	wantHeads := make([]citadel.CheckResult, len(want))
+	for i, r := range want {
+		r.RawOutput, r.ResourceSnapshot = nil, nil
+		wantHeads[i] = r
+	}
+	if d := cmp.Diff(wantHeads, heads.Items); d != "" {
+		t.Errorf("ListResultHeads (-want +got):\n%s", d)
+	}
+
 	one, err := store.GetResult(ctx, citadel.ResultID("integ-1", "s3_a", big.AssetID))
 	if err != nil || len(one.RawOutput) != len(big.RawOutput) {
 		t.Fatalf("GetResult of the offloaded result: %d bytes, %v", len(one.RawOutput), err)

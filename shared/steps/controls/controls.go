@@ -40,7 +40,7 @@ type Store interface {
 
 // Results lists an integration's current check results, a page at a time.
 type Results interface {
-	ListResults(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error)
+	ListResultHeads(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error)
 }
 
 // Handler is the controls step.
@@ -349,7 +349,7 @@ func union(a, b []string) []string {
 func eachResult(ctx context.Context, rs Results, integrationID string, fn func(citadel.CheckResult) error) error {
 	cursor := ""
 	for {
-		page, err := rs.ListResults(ctx, integrationID, 1000, cursor)
+		page, err := rs.ListResultHeads(ctx, integrationID, 1000, cursor)
 		if err != nil {
 			return fmt.Errorf("results of integration %s: %w", integrationID, err)
 		}

@@ -28,7 +28,7 @@ var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 // memResults serves results from a slice, a page at a time.
 type memResults map[string][]citadel.CheckResult
 
-func (m memResults) ListResults(_ context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error) {
+func (m memResults) ListResultHeads(_ context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error) {
 	all := m[integrationID]
 	start := 0
 	if cursor != "" {
@@ -432,4 +432,9 @@ func TestSampleEvents(t *testing.T) {
 			}
 		}
 	}
+}
+
+// ListResults serves the evidence step in the pipeline benchmark: the same results.
+func (m memResults) ListResults(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error) {
+	return m.ListResultHeads(ctx, integrationID, limit, cursor)
 }
