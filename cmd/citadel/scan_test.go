@@ -110,3 +110,20 @@ func TestProgress(t *testing.T) {
 		t.Errorf("usage (-want +got):\n%s", d)
 	}
 }
+
+// TestDemoRefusesARealAccount: without a local endpoint the demo stops
+// before any call; a stray argument is refused too.
+func TestDemoRefusesARealAccount(t *testing.T) {
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	err := cmdDemo(t.Context(), nil)
+	if !citadel.IsInvalid(err) || !strings.Contains(err.Error(), "only runs against the local AWS server") {
+		t.Errorf("demo without a local endpoint: %v", err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+	if err := cmdDemo(t.Context(), []string{"now"}); err == nil || !strings.Contains(err.Error(), `unexpected argument "now"`) {
+		t.Errorf("demo with an argument: %v", err)
+	}
+	if err := cmdReport(t.Context(), []string{"--scan", "s", "extra"}); err == nil || !strings.Contains(err.Error(), `unexpected argument "extra"`) {
+		t.Errorf("report with an argument: %v", err)
+	}
+}
