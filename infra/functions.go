@@ -122,6 +122,7 @@ func newFunctions(scope constructs.Construct, cfg Config, table awsdynamodb.Tabl
 	grantObjects(bucket, fs.ByName[FnEvidence], citadel.ScanPrefix, true, false)
 	grantObjects(bucket, fs.ByName[FnEvidence], BlobPrefix, true, true)
 	grantObjects(bucket, fs.ByName[FnCatalogImport], CatalogRoot, true, false) // Prowler's export and the SCF files
+	grantObjects(bucket, fs.ByName[FnAPI], BlobPrefix, true, false)            // offloaded evidence revisions
 
 	// Drift events.
 	fs.ByName[FnCheckResults].AddEnvironment(jsii.String(citadel.EnvEventBus), bus.EventBusName(), nil)

@@ -99,7 +99,7 @@ func TestFunctionGrants(t *testing.T) {
 			{"scheduler:CreateSchedule", `:schedule/`, true}, {"scheduler:UpdateSchedule", `:schedule/`, true},
 			{"scheduler:DeleteSchedule", `:schedule/`, true},
 			{"iam:PassRole", `^<` + s.logicalID(s.stacks.Main.Scheduler.Role) + `\.Arn>$`, true},
-			{"s3:GetObject*", ".", false}},
+			{"s3:GetObject*", blobs, true}, {"s3:GetObject*", scans, false}, {"s3:PutObject", ".", false}},
 	}
 	for name, gs := range cases {
 		p := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[name]))

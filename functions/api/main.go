@@ -8,11 +8,13 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/citadelsecure/citadel/shared/awsx"
+	"github.com/citadelsecure/citadel/shared/blobstore"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/httpapi"
@@ -26,7 +28,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	store := ddb.New(cfg, os.Getenv(citadel.EnvTable))
+	// Evidence revisions and results may have offloaded their bulk to the bucket.
+	blobs := &blobstore.S3{Client: s3.NewFromConfig(cfg, awsx.S3Options), Bucket: os.Getenv(citadel.EnvBucket)}
+	store := ddb.New(cfg, os.Getenv(citadel.EnvTable), ddb.WithBlobs(blobs))
 	sm := os.Getenv(citadel.EnvStateMachineARN)
 	api, err := httpapi.New(ctx, httpapi.Deps{
 		Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store, Compliance: store,
