@@ -34,7 +34,7 @@ type Integration struct {
 	Frameworks []string `json:"frameworks,omitempty"`
 	// Checks, when set, narrows the scan to these of its frameworks' mapped
 	// checks (the demo pins a documented subset this way).
-	Checks             []string  `json:"checks,omitempty"`
+	Checks             []string  `json:"checks,omitempty" dynamo:",omitempty"`
 	ScheduleExpression string    `json:"schedule_expression,omitempty"`
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
