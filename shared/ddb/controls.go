@@ -38,20 +38,13 @@ func (s *Store) GetControls(ctx context.Context, ids []string) (map[string]citad
 	if len(ids) == 0 {
 		return out, nil
 	}
-	seen := map[string]bool{}
-	var keys []dynamo.Keyed
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			keys = append(keys, controlKey(id))
-		}
+	keys := make([]Key, len(ids))
+	for i, id := range ids {
+		keys[i] = controlKey(id)
 	}
 	var items []controlItem
-	var cc dynamo.ConsumedCapacity
-	err := s.table.Batch(AttrPK, AttrSK).Get(keys...).Consistent(true).ConsumedCapacity(&cc).All(ctx, &items)
-	s.record(&cc, 0)
-	if err != nil && err != dynamo.ErrNotFound {
-		return nil, wrapAWS(err, fmt.Sprintf("batch get of %d controls", len(keys)))
+	if err := s.batchGet(ctx, keys, &items, "controls"); err != nil {
+		return nil, err
 	}
 	for _, it := range items {
 		out[it.ID] = it.AppliedControl

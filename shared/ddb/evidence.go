@@ -2,7 +2,6 @@ package ddb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -50,20 +49,13 @@ func (s *Store) GetEvidenceBatch(ctx context.Context, ids []string) (map[string]
 	if len(ids) == 0 {
 		return out, nil
 	}
-	seen := map[string]bool{}
-	var keys []dynamo.Keyed
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			keys = append(keys, evidenceKey(id))
-		}
+	keys := make([]Key, len(ids))
+	for i, id := range ids {
+		keys[i] = evidenceKey(id)
 	}
 	var items []evidenceItem
-	var cc dynamo.ConsumedCapacity
-	err := s.table.Batch(AttrPK, AttrSK).Get(keys...).Consistent(true).ConsumedCapacity(&cc).All(ctx, &items)
-	s.record(&cc, 0)
-	if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
-		return nil, wrapAWS(err, fmt.Sprintf("batch get of %d evidence records", len(keys)))
+	if err := s.batchGet(ctx, keys, &items, "evidence records"); err != nil {
+		return nil, err
 	}
 	for _, it := range items {
 		out[it.ID] = it.Evidence
@@ -158,16 +150,13 @@ func (s *Store) WriteEvidence(ctx context.Context, ws []EvidenceWrite) (conflict
 		}
 	}
 	if len(creates) > 0 {
-		keys := make([]dynamo.Keyed, len(creates))
+		keys := make([]Key, len(creates))
 		for i, w := range creates {
 			keys[i] = evidenceKey(w.Evidence.ID)
 		}
 		var found []evidenceItem
-		var cc dynamo.ConsumedCapacity
-		err := s.table.Batch(AttrPK, AttrSK).Get(keys...).Consistent(true).ConsumedCapacity(&cc).All(ctx, &found)
-		s.record(&cc, 0)
-		if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
-			return nil, wrapAWS(err, fmt.Sprintf("check %d new evidence records", len(keys)))
+		if err := s.batchGet(ctx, keys, &found, "new evidence records"); err != nil {
+			return nil, err
 		}
 		exists := map[string]bool{}
 		for _, it := range found {

@@ -248,27 +248,18 @@ type ResultState struct {
 // 100 keys a request, strongly consistent); missing ids are absent.
 func (s *Store) ResultStates(ctx context.Context, ids []string) (map[string]ResultState, error) {
 	out := make(map[string]ResultState, len(ids))
-	for len(ids) > 0 {
-		n := min(len(ids), 100)
-		keys := make([]dynamo.Keyed, n)
-		for i, id := range ids[:n] {
-			keys[i] = resultKey(id)
-		}
-		var items []resultItem
-		var cc dynamo.ConsumedCapacity
-		err := s.table.Batch(AttrPK, AttrSK).Get(keys...).
-			Project(AttrPK, "ScanID", "Status", "Muted", "ContentHash", "PreviousStatus", "HadPrevious").
-			Consistent(true).ConsumedCapacity(&cc).All(ctx, &items)
-		s.record(&cc, 0)
-		if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
-			return nil, wrapAWS(err, fmt.Sprintf("batch get of %d results", n))
-		}
-		for _, it := range items {
-			id := it.PK[len("RES#"):]
-			out[id] = ResultState{ResultID: id, ScanID: it.ScanID, Status: it.Status, Muted: it.Muted,
-				ContentHash: it.ContentHash, PreviousStatus: it.PreviousStatus, HadPrevious: it.HadPrevious}
-		}
-		ids = ids[n:]
+	keys := make([]Key, len(ids))
+	for i, id := range ids {
+		keys[i] = resultKey(id)
+	}
+	var items []resultItem
+	if err := s.batchGet(ctx, keys, &items, "results", AttrPK, "ScanID", "Status", "Muted", "ContentHash", "PreviousStatus", "HadPrevious"); err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		id := it.PK[len("RES#"):]
+		out[id] = ResultState{ResultID: id, ScanID: it.ScanID, Status: it.Status, Muted: it.Muted,
+			ContentHash: it.ContentHash, PreviousStatus: it.PreviousStatus, HadPrevious: it.HadPrevious}
 	}
 	return out, nil
 }

@@ -270,6 +270,35 @@ func (s *Store) batchDelete(ctx context.Context, keys []Key) error {
 	return wrapAWS(err, fmt.Sprintf("batch delete of %d items", len(keys)))
 }
 
+// batchGet reads the items of keys (duplicates read once) into out, a
+// pointer to a slice, with strongly consistent BatchGetItem requests of 100
+// keys (guregu/dynamo splits them and retries unprocessed keys); missing
+// items are simply absent. project, when given, names the attributes read.
+func (s *Store) batchGet(ctx context.Context, keys []Key, out any, what string, project ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	seen := make(map[Key]bool, len(keys))
+	keyed := make([]dynamo.Keyed, 0, len(keys))
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			keyed = append(keyed, k)
+		}
+	}
+	get := s.table.Batch(AttrPK, AttrSK).Get(keyed...).Consistent(true)
+	if len(project) > 0 {
+		get = get.Project(project...)
+	}
+	var cc dynamo.ConsumedCapacity
+	err := get.ConsumedCapacity(&cc).All(ctx, out)
+	s.record(&cc, 0)
+	if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
+		return wrapAWS(err, fmt.Sprintf("batch get of %d %s", len(keyed), what))
+	}
+	return nil
+}
+
 // queryAll runs a query to its end, page by page, into out (a pointer to a slice).
 func (s *Store) queryAll(ctx context.Context, q *dynamo.Query, out any, what string) error {
 	var cc dynamo.ConsumedCapacity
