@@ -94,3 +94,16 @@ synth: build tools
 # make deploy STACK=CitadelTargetRole CDK_ARGS="--parameters TrustedAccountId=... --parameters ExternalId=..."
 deploy: build tools
 	PATH="$(NODE22_BIN):$$PATH" $(CDK) deploy $(STACK) $(CDK_ARGS)
+
+# make invoke FN=<name> EVENT=<file>   the built bin/<name>/bootstrap under the
+# Lambda Runtime Interface Emulator (on 127.0.0.1), sent the sample event
+# events/<name>/<file> (or the file EVENT names); the response is printed.
+# The function reads its settings (CITADEL_TABLE ...) and AWS endpoint from
+# the environment, e.g. against a local server:
+#   CITADEL_TABLE=citadel CITADEL_BUCKET=scans scripts/with-moto.sh make invoke FN=plan EVENT=api.json
+.PHONY: invoke
+invoke: $(TOOLS)/bin/aws-lambda-rie
+	@test -n "$(FN)" && test -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<file>" >&2; exit 2; }
+	@test -d functions/$(FN) || { echo "invoke: no function functions/$(FN)" >&2; exit 2; }
+	@$(MAKE) --no-print-directory bin/$(FN)/bootstrap
+	@scripts/invoke.sh bin/$(FN)/bootstrap $(if $(wildcard $(EVENT)),$(EVENT),events/$(FN)/$(EVENT))
