@@ -120,7 +120,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.ErrorType == "" || !strings.Contains(resp.ErrorMsg, "no catalog files") {
+	if resp.ErrorType == "" || strings.HasPrefix(resp.ErrorType, "Runtime.") || !strings.Contains(resp.ErrorMsg, "no catalog files") {
 		t.Errorf("empty prefix: got %s, want a function error", resp.Payload)
 	}
 }
