@@ -61,8 +61,14 @@ test: deps tools vet
 bench: deps
 	scripts/with-moto.sh $(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./shared/...
 
+# The demo's moto runs on a pinned clock (libfaketime) and port, so a second run
+# re-seeds an estate identical to the first and scans it as a true rescan.
+DEMO_CLOCK ?= 2030-01-01 00:00:00
+DEMO_PORT  ?= 45660
 demo: deps
-	scripts/with-moto.sh $(GO) run ./cmd/citadel demo
+	@command -v faketime >/dev/null || { echo "installing faketime (pins the emulated account's clock)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime) >/dev/null || true; }
+	MOTO_FAKETIME="$(DEMO_CLOCK)" MOTO_PORT=$(DEMO_PORT) scripts/with-moto.sh $(GO) run ./cmd/citadel demo
 
 clean:
 	rm -rf bin out .run

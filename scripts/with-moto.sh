@@ -8,8 +8,28 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 moto="$root/.venv/bin/moto_server"
 [ -x "$moto" ] || { echo "with-moto: $moto is missing; run 'make venv'" >&2; exit 1; }
 mkdir -p "$root/.run"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$moto" -H 127.0.0.1 -p "$port" >"$root/.run/moto-$port.log" 2>&1 &
+# MOTO_PORT asks for a port (the demo's, so the URLs moto hands out, such as
+# SQS queue URLs, are the same on every run); when it is taken, any free one.
+port=$(python3 -c '
+import os, socket
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(os.environ.get("MOTO_PORT") or 0)))
+except OSError:
+    s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+# MOTO_FAKETIME pins the server's wall clock (libfaketime's faketime), so an
+# estate seeded again gets the same creation times: the demo's reruns are
+# then true rescans. Monotonic time is left alone, so timeouts still work.
+prefix=()
+if [ -n "${MOTO_FAKETIME:-}" ]; then
+  if command -v faketime >/dev/null; then
+    prefix=(env FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$MOTO_FAKETIME")
+  else
+    echo "with-moto: faketime is not installed; the server's clock is not pinned" >&2
+  fi
+fi
+"${prefix[@]}" "$moto" -H 127.0.0.1 -p "$port" >"$root/.run/moto-$port.log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 trap cleanup EXIT INT TERM

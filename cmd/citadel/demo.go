@@ -169,8 +169,9 @@ func runDemo(ctx context.Context, w io.Writer, endpoint string, o demoOptions) e
 		fmt.Fprintf(w, "\nRESCAN: results %d unchanged, %d updated, %d created; %d history entries; %.1f write units in %d requests over all steps\n",
 			rr.ResultsUnchanged, rr.ResultsUpdated, rr.ResultsCreated, rr.HistoryEntriesCreated, res.Report.Total.WriteUnits, res.Report.Total.Requests)
 		if rr.HistoryEntriesCreated == 0 && rr.ResultsUpdated > 0 {
-			fmt.Fprintf(w, "        no status changed; the %d updated results (and their evidence) only carry new creation times and tokens:\n"+
-				"        the local server recreates the estate on every run (a rescan of the same account writes only the scan's own items)\n", rr.ResultsUpdated)
+			fmt.Fprintf(w, "        no status changed; the %d updated results (and their evidence) carry details that the local server\n"+
+				"        changed when it recreated the estate (make demo pins its clock and port; a rescan of the same account\n"+
+				"        writes only the scan's own items)\n", rr.ResultsUpdated)
 		}
 	} else {
 		fmt.Fprintf(w, "\nfirst scan: %d results created, %.1f write units in %d requests; run `make demo` again for a rescan\n",

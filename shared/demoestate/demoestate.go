@@ -381,7 +381,9 @@ func (s *seeder) compute(east, west aws.Config) {
 			ids = append(ids, lastID(s.e.Resources[g]))
 		}
 		in := &ec2.RunInstancesInput{ImageId: image, InstanceType: ec2types.InstanceTypeT3Micro, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-			SubnetId: aws.String(lastID(s.e.Resources[subnet])), SecurityGroupIds: ids, TagSpecifications: tags(ec2types.ResourceTypeInstance, name)}
+			SubnetId: aws.String(lastID(s.e.Resources[subnet])), SecurityGroupIds: ids, TagSpecifications: tags(ec2types.ResourceTypeInstance, name),
+			// A fixed idempotency token (the SDK draws a random one): a re-seeded estate describes the same.
+			ClientToken: aws.String("citadel-demo-instance-" + name)}
 		if profile != "" {
 			in.IamInstanceProfile = &ec2types.IamInstanceProfileSpecification{Arn: aws.String(s.e.Resources[profile])}
 		}
@@ -413,7 +415,7 @@ func (s *seeder) compute(east, west aws.Config) {
 		encrypted bool
 	}{{"scratch", false}, {"data", true}} {
 		in := &ec2.CreateVolumeInput{AvailabilityZone: aws.String(East + "a"), Size: aws.Int32(20), Encrypted: aws.Bool(v.encrypted),
-			TagSpecifications: tags(ec2types.ResourceTypeVolume, v.name)}
+			TagSpecifications: tags(ec2types.ResourceTypeVolume, v.name), ClientToken: aws.String("citadel-demo-volume-" + v.name)}
 		if v.encrypted {
 			in.KmsKeyId = aws.String(s.e.Resources["key-east"])
 		}
