@@ -168,3 +168,28 @@ func TestConcurrentScanStartsTakeOneLock(t *testing.T) {
 		t.Errorf("%d concurrent starts succeeded, want exactly 1", ok)
 	}
 }
+
+func TestFolderRoundTripAndConflict(t *testing.T) {
+	ctx := context.Background()
+	s := testenv.Store(t)
+	f := citadel.Folder{ID: "f1", Name: "Production", CreatedAt: t0}
+	if err := s.CreateFolder(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetFolder(ctx, "f1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(f, got); d != "" {
+		t.Errorf("round trip (-want +got):\n%s", d)
+	}
+	if err := s.CreateFolder(ctx, f); !citadel.IsConflict(err) {
+		t.Errorf("second create: got %v, want conflict", err)
+	}
+	if err := s.CreateFolder(ctx, citadel.Folder{ID: "f2"}); !citadel.IsInvalid(err) {
+		t.Errorf("folder without a name: got %v, want invalid", err)
+	}
+	if _, err := s.GetFolder(ctx, "nope"); !citadel.IsNotFound(err) {
+		t.Errorf("missing folder: got %v, want not found", err)
+	}
+}
