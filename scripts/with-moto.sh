@@ -13,6 +13,7 @@ mkdir -p "$root/.run"
 port=$(python3 -c '
 import os, socket
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: a port in TIME_WAIT is free
 try:
     s.bind(("127.0.0.1", int(os.environ.get("MOTO_PORT") or 0)))
 except OSError:
@@ -29,9 +30,16 @@ if [ -n "${MOTO_FAKETIME:-}" ]; then
     echo "with-moto: faketime is not installed; the server's clock is not pinned" >&2
   fi
 fi
-"${prefix[@]}" "$moto" -H 127.0.0.1 -p "$port" >"$root/.run/moto-$port.log" 2>&1 &
+# Its own process group (setsid), so stopping it stops every process it is
+# made of (faketime's child too); KILL if it has not gone within 5 s.
+setsid "${prefix[@]}" "$moto" -H 127.0.0.1 -p "$port" >"$root/.run/moto-$port.log" 2>&1 &
 pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+cleanup() {
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
 trap cleanup EXIT INT TERM
 for _ in $(seq 1 150); do
   if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then break; fi
