@@ -3,52 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/lambdatest"
-	"github.com/citadelsecure/citadel/shared/steps/catalogimport"
+	"github.com/citadelsecure/citadel/shared/steptest"
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
-
-// seed stores what the sample event's scan (scn-demo-0001 of int-demo, seeded
-// as it is) needs: the catalog package's fixture, imported with the real
-// catalog-import step, and three results of that scan on two assets.
-func seed(t *testing.T, ctx context.Context, store *ddb.Store) {
-	t.Helper()
-	fixture := filepath.Join(testenv.RepoRoot(), "shared", "catalog", "testdata")
-	imp := &catalogimport.Handler{Store: store}
-	if _, err := imp.Handle(ctx, citadel.CatalogImportInput{ProwlerSource: filepath.Join(fixture, "prowler"), SCFSource: filepath.Join(fixture, "scf")}); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC()
-	var assets []citadel.Asset
-	var ws []ddb.ResultWrite
-	for _, r := range []struct {
-		check, arn string
-		status     citadel.CheckStatus
-	}{
-		{"s3_bucket_default_encryption", "arn:aws:s3:::citadel-logs", citadel.StatusPass},
-		{"s3_bucket_default_encryption", "arn:aws:s3:::citadel-public", citadel.StatusFail},
-		{"iam_root_mfa_enabled", "arn:aws:iam::123456789012:root", citadel.StatusFail},
-	} {
-		id := citadel.AssetID("int-demo", citadel.SourceAWS, r.arn)
-		assets = append(assets, citadel.Asset{ID: id, IntegrationID: "int-demo", Source: citadel.SourceAWS, SourceID: r.arn,
-			ServiceType: "AWS::S3::Bucket", Name: r.arn, AccountID: "123456789012", IsActive: true, FirstSeen: now, LastSeen: now})
-		ws = append(ws, ddb.ResultWrite{Result: citadel.CheckResult{IntegrationID: "int-demo", CheckID: r.check, AssetID: id, AssetARN: r.arn,
-			ScanID: "scn-demo-0001", Status: r.status, StatusExtended: r.check + ": " + string(r.status), ScannedAt: now}})
-	}
-	if err := store.PutAssets(ctx, assets); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutResults(ctx, ws); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // The built bootstrap, under the Lambda Runtime Interface Emulator, sorts the
 // sample event's results into controls; a second run changes nothing.
@@ -58,7 +20,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	cfg := testenv.Config(t)
 	_, table := testenv.Table(t, cfg)
 	store := testenv.StoreOn(t, cfg, table)
-	seed(t, ctx, store)
+	steptest.SeedSampleScan(t, ctx, store)
 
 	fn := lambdatest.Start(t, root, lambdatest.Build(t, root, "controls"), map[string]string{citadel.EnvTable: table})
 	event := lambdatest.Event(t, root, "controls", "scan.json")
