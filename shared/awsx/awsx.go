@@ -52,11 +52,14 @@ func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Con
 // (AWS_ENDPOINT_URL), where S3 needs path-style addressing.
 func Local() bool { return os.Getenv("AWS_ENDPOINT_URL") != "" }
 
-// S3Options sets path-style addressing when talking to a local server.
+// S3Options sets path-style addressing when talking to a local server, and
+// silences the SDK's debug line for every object read without a checksum
+// (objects written by older clients, or by a local server, have none).
 func S3Options(o *s3.Options) {
 	if Local() {
 		o.UsePathStyle = true
 	}
+	o.DisableLogOutputChecksumValidationSkipped = true
 }
 
 // AssumeRole returns a copy of cfg whose credentials come from assuming
