@@ -2,12 +2,13 @@ package testenv
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -23,7 +24,13 @@ import (
 // role ARN that was assumed.
 func Account(tb testing.TB, cfg aws.Config) (acct aws.Config, accountID, roleARN string) {
 	tb.Helper()
-	accountID = fmt.Sprintf("%012d", 200000000000+(time.Now().UnixNano()/1000+seq.Add(1)*7919)%700000000000)
+	// Random, not clock-derived: test packages run in parallel processes on
+	// one server, and two of them must never draw the same account.
+	n, err := rand.Int(rand.Reader, big.NewInt(700_000_000_000))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	accountID = fmt.Sprintf("%012d", 200_000_000_000+n.Int64())
 	roleARN = fmt.Sprintf("arn:aws:iam::%s:role/CitadelScanner", accountID)
 	acct = awsx.AssumeRole(cfg, roleARN, "citadel-test", "citadel-test")
 	out, err := sts.NewFromConfig(acct).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
