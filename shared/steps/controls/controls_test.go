@@ -434,7 +434,14 @@ func TestSampleEvents(t *testing.T) {
 	}
 }
 
-// ListResults serves the evidence step in the pipeline benchmark: the same results.
-func (m memResults) ListResults(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error) {
-	return m.ListResultHeads(ctx, integrationID, limit, cursor)
+// GetResult serves the evidence step in the pipeline benchmark: the whole result by id.
+func (m memResults) GetResult(_ context.Context, resultID string) (citadel.CheckResult, error) {
+	for _, rs := range m {
+		for _, r := range rs {
+			if citadel.ResultID(r.IntegrationID, r.CheckID, r.AssetID) == resultID {
+				return r, nil
+			}
+		}
+	}
+	return citadel.CheckResult{}, citadel.NotFound("result %s not found", resultID)
 }

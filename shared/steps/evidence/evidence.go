@@ -38,9 +38,12 @@ type Catalog interface {
 	ListChecks(ctx context.Context) ([]citadel.SecurityCheck, error)
 }
 
-// Results lists an integration's current check results, a page at a time.
+// Results lists an integration's current check results without their bulk,
+// a page at a time, and reads one whole (raw output included) when its
+// evidence needs a new revision: reads of raw outputs grow with drift.
 type Results interface {
-	ListResults(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error)
+	ListResultHeads(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error)
+	GetResult(ctx context.Context, resultID string) (citadel.CheckResult, error)
 }
 
 // Assets lists an integration's assets, a page at a time.
@@ -96,7 +99,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.EvidenceInput) (citadel
 	}
 	cursor := ""
 	for {
-		page, err := h.Results.ListResults(ctx, p.IntegrationID, h.pageSize(), cursor)
+		page, err := h.Results.ListResultHeads(ctx, p.IntegrationID, h.pageSize(), cursor)
 		if err != nil {
 			return r.out, fmt.Errorf("evidence: results of integration %s: %w", p.IntegrationID, err)
 		}
@@ -165,6 +168,15 @@ func (r *run) loadAssets(ctx context.Context) error {
 	}
 }
 
+// whole reads a listed result with its raw output and snapshot.
+func (r *run) whole(ctx context.Context, res citadel.CheckResult) (citadel.CheckResult, error) {
+	full, err := r.h.Results.GetResult(ctx, citadel.ResultID(res.IntegrationID, res.CheckID, res.AssetID))
+	if err != nil {
+		return res, fmt.Errorf("result of %s on %s: %w", res.CheckID, res.AssetARN, err)
+	}
+	return full, nil
+}
+
 func resultHash(res citadel.CheckResult) string {
 	if res.ContentHash != "" {
 		return res.ContentHash
@@ -209,6 +221,13 @@ func (r *run) page(ctx context.Context, results []citadel.CheckResult) error {
 // yet); ok is false when nothing changes.
 func (r *run) plan1(ctx context.Context, res citadel.CheckResult, prev *citadel.Evidence) (change, bool, error) {
 	id := citadel.EvidenceID(r.plan.IntegrationID, res.CheckID, res.AssetID)
+	if res.ContentHash == "" && res.RawOutput == nil {
+		full, err := r.whole(ctx, res)
+		if err != nil {
+			return change{}, false, err
+		}
+		res = full
+	}
 	hash := resultHash(res)
 	want := r.controls[res.CheckID]
 	c := change{result: res}
@@ -248,6 +267,13 @@ func (r *run) plan1(ctx context.Context, res citadel.CheckResult, prev *citadel.
 		var last *citadel.EvidenceRevision
 		if prev != nil && prev.RevisionCount > 0 {
 			last = &citadel.EvidenceRevision{Number: prev.RevisionCount, Hash: prev.LatestHash}
+		}
+		if res.RawOutput == nil {
+			full, err := r.whole(ctx, res)
+			if err != nil {
+				return c, false, err
+			}
+			res.RawOutput = full.RawOutput
 		}
 		rev := citadel.NewRevision(id, e.RevisionCount+1, r.plan.ScanID, res.RawOutput, last, r.now)
 		e.RevisionCount, e.LatestHash, e.ResultContentHash, e.ResultStatus = rev.Number, rev.Hash, hash, res.Status

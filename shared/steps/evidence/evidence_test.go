@@ -22,20 +22,37 @@ import (
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
+// memResults serves results like the store: heads without their bulk, a
+// page at a time, and whole results by id.
 type memResults map[string][]citadel.CheckResult
 
-func (m memResults) ListResults(_ context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error) {
+func (m memResults) ListResultHeads(_ context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error) {
 	all := m[integrationID]
 	start := 0
 	if cursor != "" {
 		fmt.Sscan(cursor, &start)
 	}
 	end := min(start+limit, len(all))
-	p := ddb.Page[citadel.CheckResult]{Items: all[start:end]}
+	p := ddb.Page[citadel.CheckResult]{}
+	for _, r := range all[start:end] {
+		r.RawOutput, r.ResourceSnapshot = nil, nil
+		p.Items = append(p.Items, r)
+	}
 	if end < len(all) {
 		p.Next = fmt.Sprint(end)
 	}
 	return p, nil
+}
+
+func (m memResults) GetResult(_ context.Context, resultID string) (citadel.CheckResult, error) {
+	for _, rs := range m {
+		for _, r := range rs {
+			if citadel.ResultID(r.IntegrationID, r.CheckID, r.AssetID) == resultID {
+				return r, nil
+			}
+		}
+	}
+	return citadel.CheckResult{}, citadel.NotFound("result %s not found", resultID)
 }
 
 const (
