@@ -103,7 +103,8 @@ func newScanItem(sc citadel.Scan) scanItem {
 
 // StartScan records a new queued scan and takes its integration's lock in one
 // transaction: while another scan of the integration is queued or running,
-// it fails with a conflict naming that scan.
+// it fails with a conflict naming that scan. Starting the same scan again
+// while it holds the lock succeeds (a retried request).
 func (s *Store) StartScan(ctx context.Context, sc citadel.Scan) error {
 	if err := sc.Validate(); err != nil {
 		return err
@@ -121,7 +122,12 @@ func (s *Store) StartScan(ctx context.Context, sc citadel.Scan) error {
 	s.record(&cc, 2*writeUnits(scanAV))
 	if dynamo.IsCondCheckFailed(err) {
 		running, rerr := s.RunningScan(ctx, sc.IntegrationID)
-		if rerr == nil {
+		switch {
+		case rerr == nil && running.ID == sc.ID:
+			// The SDK retried a request whose first attempt went through
+			// (its answer was lost): the scan and its lock are ours.
+			return nil
+		case rerr == nil:
 			return citadel.Conflict("integration %s already has scan %s %s", sc.IntegrationID, running.ID, running.Status)
 		}
 		return citadel.Conflict("scan %s already exists", sc.ID)

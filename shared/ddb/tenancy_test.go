@@ -102,6 +102,10 @@ func TestScanLifecycleAndLock(t *testing.T) {
 	if !citadel.IsConflict(err) {
 		t.Fatalf("second start while running: got %v, want conflict", err)
 	}
+	// A retried start of the scan that holds the lock is no conflict.
+	if err := s.StartScan(ctx, mk("scn-1")); err != nil {
+		t.Fatalf("retried start of the running scan: %v", err)
+	}
 	run, err := s.RunningScan(ctx, "int-1")
 	if err != nil || run.ID != "scn-1" {
 		t.Fatalf("running scan = %v, %v; want scn-1", run.ID, err)
