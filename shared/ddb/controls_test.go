@@ -34,7 +34,13 @@ func TestControlPutIsConditional(t *testing.T) {
 	if stored.Version != 1 {
 		t.Errorf("version after create = %d, want 1", stored.Version)
 	}
-	if _, err := s.PutControl(ctx, c); !citadel.IsConflict(err) {
+	// The very same create again is a retried request; another one is a conflict.
+	if _, err := s.PutControl(ctx, c); err != nil {
+		t.Errorf("identical second create (a retry): %v", err)
+	}
+	other := c
+	other.Name = "another writer's control"
+	if _, err := s.PutControl(ctx, other); !citadel.IsConflict(err) {
 		t.Errorf("second create: got %v, want conflict", err)
 	}
 	got, err := s.GetControl(ctx, c.ID)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -209,9 +210,38 @@ func (s *Store) put(ctx context.Context, v any, cond string, args ...any) error 
 	err = p.Run(ctx)
 	s.record(&cc, writeUnits(av))
 	if dynamo.IsCondCheckFailed(err) {
+		if s.holds(ctx, av) {
+			// The SDK retried a request whose first attempt went through
+			// (its answer was lost): the item is already what we wrote.
+			return nil
+		}
 		return citadel.Conflict("%s already exists or changed", describe(av))
 	}
 	return wrapAWS(err, "put "+describe(av))
+}
+
+// holds reports whether the table holds exactly av (a consistent read).
+func (s *Store) holds(ctx context.Context, av map[string]types.AttributeValue) bool {
+	pk, _ := av[AttrPK].(*types.AttributeValueMemberS)
+	sk, _ := av[AttrSK].(*types.AttributeValueMemberS)
+	if pk == nil || sk == nil {
+		return false
+	}
+	var stored map[string]types.AttributeValue
+	var cc dynamo.ConsumedCapacity
+	err := s.table.Get(AttrPK, pk.Value).Range(AttrSK, dynamo.Equal, sk.Value).Consistent(true).ConsumedCapacity(&cc).One(ctx, &stored)
+	s.record(&cc, 0)
+	if err != nil {
+		return false
+	}
+	var want, got map[string]any
+	if err := dynamo.UnmarshalItem(av, &want); err != nil {
+		return false
+	}
+	if err := dynamo.UnmarshalItem(stored, &got); err != nil {
+		return false
+	}
+	return reflect.DeepEqual(want, got)
 }
 
 // get reads one item by key into out; a missing item is a not-found error.

@@ -38,8 +38,15 @@ func TestIntegrationRoundTripAndConflicts(t *testing.T) {
 	if d := cmp.Diff(in, got, cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("round trip (-want +got):\n%s", d)
 	}
-	if err := s.CreateIntegration(ctx, in); !citadel.IsConflict(err) {
-		t.Errorf("second create: got %v, want a conflict", err)
+	// Creating the very same item again is a retried request, not a conflict;
+	// another integration under the same id is.
+	if err := s.CreateIntegration(ctx, in); err != nil {
+		t.Errorf("identical second create (a retry): %v", err)
+	}
+	other := in
+	other.Name = "staging"
+	if err := s.CreateIntegration(ctx, other); !citadel.IsConflict(err) {
+		t.Errorf("second create of another integration under the id: got %v, want a conflict", err)
 	}
 	if _, err := s.GetIntegration(ctx, "nope"); !citadel.IsNotFound(err) {
 		t.Errorf("missing: got %v, want not found", err)
@@ -187,7 +194,7 @@ func TestFolderRoundTripAndConflict(t *testing.T) {
 	if d := cmp.Diff(f, got); d != "" {
 		t.Errorf("round trip (-want +got):\n%s", d)
 	}
-	if err := s.CreateFolder(ctx, f); !citadel.IsConflict(err) {
+	if err := s.CreateFolder(ctx, citadel.Folder{ID: "f1", Name: "Other", CreatedAt: t0}); !citadel.IsConflict(err) {
 		t.Errorf("second create: got %v, want conflict", err)
 	}
 	if err := s.CreateFolder(ctx, citadel.Folder{ID: "f2"}); !citadel.IsInvalid(err) {
