@@ -21,6 +21,7 @@ type feed struct {
 	stack   [][]byte // further put-back segments, served after pending (last first)
 	chunk   []byte   // read buffer for the skipper
 	srcErr  error    // the first error of r other than io.EOF
+	total   int64    // bytes read from r: the file's size once r is at its end
 
 	dec    *json.Decoder
 	served int64 // bytes handed to dec since it was created
@@ -45,6 +46,7 @@ func (f *feed) Read(p []byte) (int, error) {
 	}
 	n, err := f.r.Read(p)
 	f.served += int64(n)
+	f.total += int64(n)
 	if err != nil && err != io.EOF && f.srcErr == nil {
 		f.srcErr = err
 	}
@@ -81,6 +83,7 @@ func (f *feed) next() (byte, error) {
 		for len(f.pending) == 0 {
 			n, err := f.r.Read(f.chunk)
 			f.pending = f.chunk[:n]
+			f.total += int64(n)
 			if n > 0 {
 				break
 			}

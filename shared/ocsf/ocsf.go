@@ -32,35 +32,6 @@ const (
 	MaxResources = 1000
 )
 
-// ProblemKind classifies a bad finding or a bad file.
-type ProblemKind string
-
-// The problems the reader reports.
-const (
-	KindNotArray     ProblemKind = "not_array"     // the file is not a JSON array (fatal)
-	KindTruncated    ProblemKind = "truncated"     // the file ends inside the array (fatal)
-	KindSyntax       ProblemKind = "syntax"        // a finding is not valid JSON
-	KindTooLarge     ProblemKind = "too_large"     // a finding is over the size limit
-	KindWrongType    ProblemKind = "wrong_type"    // a field has the wrong JSON type
-	KindMissingField ProblemKind = "missing_field" // a required field is absent or empty
-	KindInvalidField ProblemKind = "invalid_field" // a field's value is unusable
-	KindTrailingData ProblemKind = "trailing_data" // bytes after the array
-)
-
-// Problem is a finding (or the file) that could not be read, and where.
-type Problem struct {
-	Index   int         `json:"index"`  // position in the array; -1 for the file
-	Offset  int64       `json:"offset"` // byte offset where it starts
-	Kind    ProblemKind `json:"kind"`
-	Message string      `json:"message"`
-	// Fatal problems end the file: nothing after them can be read.
-	Fatal bool `json:"fatal,omitempty"`
-}
-
-func (p *Problem) Error() string {
-	return fmt.Sprintf("finding %d at byte %d: %s: %s", p.Index, p.Offset, p.Kind, p.Message)
-}
-
 // Resource is one resource a finding names.
 type Resource struct {
 	UID    string          `json:"uid"`
@@ -161,6 +132,10 @@ func (r *Reader) newDecoder(fileOffset int64, synthetic bool) {
 // Index is the number of array elements read so far (findings and problems).
 func (r *Reader) Index() int { return r.index }
 
+// BytesRead is the number of bytes read from the file so far: its size
+// once Next has returned io.EOF or a fatal problem.
+func (r *Reader) BytesRead() int64 { return r.f.total }
+
 // Next returns the next finding. A bad finding comes back as a *Problem
 // error (count it and call Next again); a *Problem with Fatal set ends the
 // file. At the end Next returns io.EOF. Any other error is the underlying
@@ -197,23 +172,50 @@ func (r *Reader) Next() (Finding, error) {
 	return parse(index, offset, raw)
 }
 
-// start skips leading whitespace and reads the opening bracket.
+// utf8BOM is the byte order mark some tools put before a UTF-8 text. The
+// reader skips one at the very start of the file (offsets stay file offsets).
+const utf8BOM = "\xEF\xBB\xBF"
+
+// start skips a leading byte order mark and whitespace and reads the
+// opening bracket. A file with nothing else is a fatal KindEmpty: Prowler
+// writes at least "[]", so no bytes at all means the file was lost on the
+// way.
 func (r *Reader) start() error {
 	sk := skipper{f: r.f}
-	for {
+	at := int64(-1)
+	for at < 0 {
 		b, err := sk.byte()
-		if err == io.EOF {
-			return io.EOF // an empty file: no findings
-		}
-		if err != nil {
+		switch {
+		case err == io.EOF:
+			msg := "the file has no bytes (no JSON array, not even [])"
+			if sk.off > 0 {
+				msg = fmt.Sprintf("the file's %d bytes are only whitespace (no JSON array, not even [])", sk.off)
+			}
+			return &Problem{Index: -1, Offset: sk.off, Kind: KindEmpty, Fatal: true, Message: msg, End: sk.off}
+		case err != nil:
 			return fmt.Errorf("read OCSF: %w", err)
-		}
-		if !isSpace(b) {
+		case sk.off == 1 && b == utf8BOM[0]:
+			rest := make([]byte, 0, 2)
+			for len(rest) < 2 {
+				c, err := sk.byte()
+				if err != nil {
+					break
+				}
+				rest = append(rest, c)
+			}
+			if r.f.srcErr != nil {
+				return fmt.Errorf("read OCSF: %w", r.f.srcErr)
+			}
+			if string(rest) == utf8BOM[1:] {
+				continue
+			}
+			r.f.unread(append([]byte{b}, rest...))
+			at = 0
+		case !isSpace(b):
 			r.f.unread([]byte{b})
-			break
+			at = sk.off - 1
 		}
 	}
-	at := sk.off - 1
 	r.newDecoder(at, false)
 	tok, err := r.dec.Token()
 	if err != nil && r.f.srcErr != nil {
@@ -224,8 +226,7 @@ func (r *Reader) start() error {
 		if err == nil {
 			what = "it starts with " + describeToken(tok)
 		}
-		return &Problem{Index: -1, Offset: at, Kind: KindNotArray, Fatal: true,
-			Message: "the file is not a JSON array: " + what}
+		return &Problem{Index: -1, Offset: at, Kind: KindNotArray, Fatal: true, Message: what}
 	}
 	return nil
 }
@@ -258,7 +259,7 @@ func (r *Reader) end() error {
 			return fmt.Errorf("read OCSF: %w", r.f.srcErr)
 		}
 		p := &Problem{Index: r.index, Offset: r.dec.InputOffset() + r.delta, Kind: KindTruncated, Fatal: true,
-			Message: "the file ends inside the array"}
+			Message: "the file ends inside the array", End: r.f.total}
 		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 			p.Kind, p.Message = KindSyntax, "expected the end of the array: "+err.Error()
 		}
@@ -308,7 +309,7 @@ func (r *Reader) recover(index int, derr error) error {
 		if kind != KindTooLarge {
 			p.Kind, p.Message = KindTruncated, "the file ends inside this finding"
 		}
-		p.Fatal = true
+		p.Fatal, p.End = true, r.f.total
 		r.state = stateDone
 		return p
 	}
@@ -334,77 +335,6 @@ func (r *Reader) recover(index int, derr error) error {
 	}
 	return p
 }
-
-// skipper scans raw bytes: strings (with escapes) and bracket depth only.
-type skipper struct {
-	f   *feed
-	off int64 // file offset of the next byte
-}
-
-func (s *skipper) byte() (byte, error) {
-	b, err := s.f.next()
-	if err == nil {
-		s.off++
-	}
-	return b, err
-}
-
-// skipElement skips to the ',' or ']' that ends the current element at
-// depth 0 and returns the element's start offset and that delimiter.
-func (s *skipper) skipElement() (start int64, end byte, err error) {
-	start = -1
-	depth := 0
-	for {
-		b, err := s.byte()
-		if err != nil {
-			if start < 0 {
-				start = s.off
-			}
-			return start, 0, err
-		}
-		if start < 0 && !isSpace(b) {
-			start = s.off - 1
-		}
-		switch b {
-		case '"':
-			if err := s.skipString(); err != nil {
-				return start, 0, err
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 && b == ']' {
-				return start, b, nil
-			}
-			if depth > 0 {
-				depth--
-			}
-		case ',':
-			if depth == 0 {
-				return start, b, nil
-			}
-		}
-	}
-}
-
-func (s *skipper) skipString() error {
-	for {
-		b, err := s.byte()
-		if err != nil {
-			return err
-		}
-		switch b {
-		case '\\':
-			if _, err := s.byte(); err != nil {
-				return err
-			}
-		case '"':
-			return nil
-		}
-	}
-}
-
-func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
 
 // parse validates one finding.
 func parse(index int, offset int64, raw json.RawMessage) (Finding, error) {

@@ -59,6 +59,9 @@ func readAll(t *testing.T, doc []byte, opts ...ocsf.Option) []outcome {
 	}
 }
 
+// bom is UTF-8's byte order mark.
+const bom = "\xEF\xBB\xBF"
+
 func finding(check string) string {
 	return fmt.Sprintf(`{"metadata":{"event_code":%q},"status_code":"PASS","status":"New","resources":[{"uid":"arn:aws:s3:::b","data":{"x":1}}]}`, check)
 }
@@ -135,8 +138,40 @@ func TestHostileInput(t *testing.T) {
 		name  string
 		build func() ([]byte, []outcome)
 	}{
-		{"empty file", func() ([]byte, []outcome) { return nil, nil }},
-		{"whitespace only", func() ([]byte, []outcome) { return []byte(" \n "), nil }},
+		{"empty file", func() ([]byte, []outcome) {
+			return nil, []outcome{{Index: -1, Offset: 0, Kind: ocsf.KindEmpty, Fatal: true}}
+		}},
+		{"whitespace only", func() ([]byte, []outcome) {
+			return []byte(" \n "), []outcome{{Index: -1, Offset: 3, Kind: ocsf.KindEmpty, Fatal: true}}
+		}},
+		{"a byte order mark only", func() ([]byte, []outcome) {
+			return []byte(bom), []outcome{{Index: -1, Offset: 3, Kind: ocsf.KindEmpty, Fatal: true}}
+		}},
+		{"a leading byte order mark is skipped", func() ([]byte, []outcome) {
+			d, offs := doc(good, finding("s3_two"))
+			return append([]byte(bom), d...), []outcome{{0, offs[0] + 3, "s3_ok", "", false}, {1, offs[1] + 3, "s3_two", "", false}}
+		}},
+		{"half a byte order mark", func() ([]byte, []outcome) {
+			d, _ := doc(good)
+			return append([]byte(bom[:2]), d...), []outcome{{Index: -1, Offset: 0, Kind: ocsf.KindNotArray, Fatal: true}}
+		}},
+		{"a byte order mark after whitespace", func() ([]byte, []outcome) {
+			d, _ := doc(good)
+			return append([]byte(" "+bom), d...), []outcome{{Index: -1, Offset: 1, Kind: ocsf.KindNotArray, Fatal: true}}
+		}},
+		{"NaN and Infinity in a finding", func() ([]byte, []outcome) {
+			nan := `{"metadata":{"event_code":"c"},"status_code":"PASS","risk_score":NaN,"resources":[{"uid":"u"}]}`
+			inf := `{"metadata":{"event_code":"c"},"status_code":"PASS","resources":[{"uid":"u","data":{"x":-Infinity}}]}`
+			d, offs := doc(good, nan, inf, finding("s3_after"))
+			return d, []outcome{{0, offs[0], "s3_ok", "", false}, {Index: 1, Offset: offs[1], Kind: ocsf.KindSyntax},
+				{Index: 2, Offset: offs[2], Kind: ocsf.KindSyntax}, {3, offs[3], "s3_after", "", false}}
+		}},
+		{"nesting deeper than the decoder allows", func() ([]byte, []outcome) {
+			deep := `{"metadata":{"event_code":"c"},"status_code":"PASS","resources":[{"uid":"u","data":` +
+				strings.Repeat(`{"a":[`, 6000) + strings.Repeat(`]}`, 6000) + `}]}`
+			d, offs := doc(good, deep, finding("s3_after"))
+			return d, []outcome{{0, offs[0], "s3_ok", "", false}, {Index: 1, Offset: offs[1], Kind: ocsf.KindSyntax}, {2, offs[2], "s3_after", "", false}}
+		}},
 		{"empty array", func() ([]byte, []outcome) { return []byte("[ ]"), nil }},
 		{"object, not an array", func() ([]byte, []outcome) {
 			return []byte(" " + good), []outcome{{Index: -1, Offset: 1, Kind: ocsf.KindNotArray, Fatal: true}}
