@@ -79,7 +79,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			}
 			// One scan runs at a time per integration: finish it before the next.
 			sc.Status, sc.FinishedAt = citadel.ScanSucceeded, time.Now().UTC()
-			if err := store.FinishScan(ctx, sc); err != nil {
+			if _, err := store.FinishScan(ctx, sc); err != nil {
 				t.Fatal(err)
 			}
 		})

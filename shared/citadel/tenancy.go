@@ -96,25 +96,42 @@ const (
 	ScanRunning   ScanStatus = "running"
 	ScanSucceeded ScanStatus = "succeeded"
 	ScanFailed    ScanStatus = "failed"
+	// ScanTimedOut: the execution hit its timeout (no Catch sees it).
+	ScanTimedOut ScanStatus = "timed_out"
+	// ScanCancelled: the execution was stopped (POST /scans/{id}/cancel or
+	// the console).
+	ScanCancelled ScanStatus = "cancelled"
 )
+
+// ScanStatuses are every scan status, in life-cycle order.
+var ScanStatuses = []ScanStatus{ScanQueued, ScanRunning, ScanSucceeded, ScanFailed, ScanTimedOut, ScanCancelled}
 
 // Active reports whether a scan in this status still holds its integration.
 func (s ScanStatus) Active() bool { return s == ScanQueued || s == ScanRunning }
 
+// Ended reports whether the status is an end state: a scan in it never
+// changes again.
+func (s ScanStatus) Ended() bool { return slices.Contains(ScanStatuses, s) && !s.Active() }
+
+// NeedsCause reports whether a scan in this status must say why it ended.
+func (s ScanStatus) NeedsCause() bool { return s == ScanFailed || s == ScanTimedOut }
+
 // Scan is one run of the state machine for an integration. Scan ids sort by
 // creation time (see NewScanID), so "newest first" is a key order.
 type Scan struct {
-	ID            string       `json:"id"`
-	IntegrationID string       `json:"integration_id"`
-	FolderID      string       `json:"folder_id"`
-	Trigger       ScanTrigger  `json:"trigger"`
-	Status        ScanStatus   `json:"status"`
-	FailureCause  string       `json:"failure_cause,omitempty"`
-	ExecutionARN  string       `json:"execution_arn,omitempty"`
-	CreatedAt     time.Time    `json:"created_at"`
-	StartedAt     time.Time    `json:"started_at,omitzero"`
-	FinishedAt    time.Time    `json:"finished_at,omitzero"`
-	Summary       *ScanSummary `json:"summary,omitempty"`
+	ID            string      `json:"id"`
+	IntegrationID string      `json:"integration_id"`
+	FolderID      string      `json:"folder_id"`
+	Trigger       ScanTrigger `json:"trigger"`
+	Status        ScanStatus  `json:"status"`
+	FailureCause  string      `json:"failure_cause,omitempty"`
+	// CancelledBy is who cancelled the scan (the API caller), when known.
+	CancelledBy  string       `json:"cancelled_by,omitempty" dynamo:",omitempty"`
+	ExecutionARN string       `json:"execution_arn,omitempty"`
+	CreatedAt    time.Time    `json:"created_at"`
+	StartedAt    time.Time    `json:"started_at,omitzero"`
+	FinishedAt   time.Time    `json:"finished_at,omitzero"`
+	Summary      *ScanSummary `json:"summary,omitempty"`
 }
 
 // Validate checks a scan record.
@@ -123,11 +140,8 @@ func (s Scan) Validate() error {
 	errs.add(s.ID == "", "id is required")
 	errs.add(s.IntegrationID == "", "integration_id is required")
 	errs.add(s.Trigger != TriggerAPI && s.Trigger != TriggerSchedule, fmt.Sprintf("trigger %q must be api or schedule", s.Trigger))
-	switch s.Status {
-	case ScanQueued, ScanRunning, ScanSucceeded, ScanFailed:
-	default:
-		errs.add(true, fmt.Sprintf("status %q is not a scan status", s.Status))
-	}
-	errs.add(s.Status == ScanFailed && s.FailureCause == "", "a failed scan needs its failure_cause")
+	errs.add(!slices.Contains(ScanStatuses, s.Status), fmt.Sprintf("status %q is not a scan status", s.Status))
+	errs.add(s.Status.NeedsCause() && s.FailureCause == "", fmt.Sprintf("a %s scan needs its failure_cause", s.Status))
+	errs.add(s.CancelledBy != "" && s.Status != ScanCancelled, "cancelled_by is only for a cancelled scan")
 	return errs.err("scan")
 }

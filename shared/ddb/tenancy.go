@@ -2,7 +2,6 @@ package ddb
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/guregu/dynamo/v2"
 
@@ -193,31 +192,4 @@ func (s *Store) MarkScanRunning(ctx context.Context, integrationID, scanID, exec
 		sc.ExecutionARN = executionARN
 	}
 	return sc, s.put(ctx, newScanItem(sc), "'Status' = ?", citadel.ScanQueued)
-}
-
-// FinishScan records a scan's final status (succeeded with its summary, or
-// failed with its cause) and releases the integration's lock, together.
-// Finishing a finished scan again changes nothing.
-func (s *Store) FinishScan(ctx context.Context, sc citadel.Scan) error {
-	if sc.Status != citadel.ScanSucceeded && sc.Status != citadel.ScanFailed {
-		return citadel.Invalid("scan %s cannot finish as %s", sc.ID, sc.Status)
-	}
-	if err := sc.Validate(); err != nil {
-		return err
-	}
-	av, err := marshalChecked(newScanItem(sc))
-	if err != nil {
-		return err
-	}
-	var cc dynamo.ConsumedCapacity
-	lk := scanLockKey(sc.IntegrationID)
-	err = s.db.WriteTx().
-		Put(s.table.Put(rawItem(av))).
-		Delete(s.table.Delete(AttrPK, lk.PK).Range(AttrSK, lk.SK).If("attribute_not_exists(PK) OR 'ScanID' = ?", sc.ID)).
-		ConsumedCapacity(&cc).Run(ctx)
-	s.record(&cc, writeUnits(av)+1)
-	if dynamo.IsCondCheckFailed(err) {
-		return citadel.Conflict("integration %s is locked by another scan than %s", sc.IntegrationID, sc.ID)
-	}
-	return wrapAWS(err, fmt.Sprintf("finish scan %s", sc.ID))
 }

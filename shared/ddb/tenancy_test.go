@@ -123,10 +123,10 @@ func TestScanLifecycleAndLock(t *testing.T) {
 	done, _ := s.GetScan(ctx, "scn-1")
 	done.Status, done.FinishedAt = citadel.ScanSucceeded, t0.Add(time.Minute)
 	done.Summary = &citadel.ScanSummary{Success: true, ChecksFailed: 3}
-	if err := s.FinishScan(ctx, done); err != nil {
+	if _, err := s.FinishScan(ctx, done); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishScan(ctx, done); err != nil {
+	if _, err := s.FinishScan(ctx, done); err != nil {
 		t.Fatalf("finishing twice: %v", err)
 	}
 	if _, err := s.RunningScan(ctx, "int-1"); !citadel.IsNotFound(err) {

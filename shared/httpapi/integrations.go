@@ -173,7 +173,7 @@ func (s *Server) startScan(w http.ResponseWriter, r *http.Request) error {
 		failed := sc
 		failed.Status, failed.FinishedAt = citadel.ScanFailed, s.Clock()
 		failed.FailureCause = "the state machine execution could not start: " + err.Error()
-		if ferr := s.Scans.FinishScan(ctx, failed); ferr != nil {
+		if _, ferr := s.Scans.FinishScan(ctx, failed); ferr != nil {
 			err = errors.Join(err, fmt.Errorf("mark scan %s failed: %w", sc.ID, ferr))
 		}
 		return fmt.Errorf("start execution of scan %s: %w", sc.ID, err)

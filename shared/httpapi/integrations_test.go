@@ -295,7 +295,7 @@ func TestStartScanStartsTheStateMachine(t *testing.T) {
 	done := stored
 	done.Status, done.FinishedAt = citadel.ScanSucceeded, t0
 	done.Summary = &citadel.ScanSummary{Success: true, Message: "Scan complete: 2 issues found", ChecksExecuted: 10, ChecksPassed: 8, ChecksFailed: 2, DurationSeconds: 42.5}
-	if err := f.store.FinishScan(ctx, done); err != nil {
+	if _, err := f.store.FinishScan(ctx, done); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, f.do("POST", "/integrations/"+in.ID+"/scans", ""), http.StatusAccepted, "", "")

@@ -42,7 +42,7 @@ type (
 		GetScan(ctx context.Context, scanID string) (citadel.Scan, error)
 		ListScans(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Scan], error)
 		MarkScanRunning(ctx context.Context, integrationID, scanID, executionARN string) (citadel.Scan, error)
-		FinishScan(ctx context.Context, sc citadel.Scan) error
+		FinishScan(ctx context.Context, sc citadel.Scan) (citadel.Scan, error)
 	}
 	Assets interface {
 		ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Asset], error)

@@ -10,16 +10,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/scanend"
 )
 
 // Store is what finalize needs of the table.
 type Store interface {
 	GetScanOf(ctx context.Context, integrationID, scanID string) (citadel.Scan, error)
-	FinishScan(ctx context.Context, sc citadel.Scan) error
+	FinishScan(ctx context.Context, sc citadel.Scan) (citadel.Scan, error)
 	Usage() citadel.Usage
 }
 
@@ -43,16 +43,22 @@ func (h *Handler) Handle(ctx context.Context, in citadel.FinalizeInput) (citadel
 		return citadel.FinalizeOutput{}, citadel.Invalid("finalize: the state names no scan (scan.scan_id and scan.integration_id are required)")
 	}
 	sc, err := h.Store.GetScanOf(ctx, integrationID, scanID)
+	if citadel.IsNotFound(err) && in.Error != nil {
+		// A step failed before the scan was recorded (a scheduled run whose
+		// integration is gone): there is no record to finish, and the
+		// execution fails with that step's own error.
+		h.log().WarnContext(ctx, "scan failed before it was recorded", "scan_id", scanID, "integration_id", integrationID,
+			"error", in.Error.Error, "cause", in.Error.Cause)
+		return citadel.FinalizeOutput{ScanID: scanID, Status: citadel.ScanFailed,
+			Summary: citadel.ScanSummary{Message: "Scan failed: " + FailureCause(in)}}, nil
+	}
 	if err != nil {
 		return citadel.FinalizeOutput{}, fmt.Errorf("finalize scan %s: %w", scanID, err)
 	}
-	if sc.Status == citadel.ScanSucceeded || sc.Status == citadel.ScanFailed {
-		// A retried finalize: the outcome is already recorded.
-		out := citadel.FinalizeOutput{ScanID: sc.ID, Status: sc.Status}
-		if sc.Summary != nil {
-			out.Summary = *sc.Summary
-		}
-		return out, nil
+	if !sc.Status.Active() {
+		// A retried finalize, or the scan was cancelled: the outcome is
+		// already recorded.
+		return recorded(sc), nil
 	}
 	now := h.clock()
 	start := in.Plan.StartedAt
@@ -67,15 +73,21 @@ func (h *Handler) Handle(ctx context.Context, in citadel.FinalizeInput) (citadel
 	sc.FinishedAt = now
 	if in.Error != nil {
 		sc.Status = citadel.ScanFailed
-		sc.FailureCause = FailureCause(*in.Error)
+		sc.FailureCause = FailureCause(in)
+		h.log().InfoContext(ctx, "step failed", "scan_id", sc.ID, "step", FailedStep(in), "error", in.Error.Error, "cause", in.Error.Cause)
 		summary.Success = false
 		summary.Message = "Scan failed: " + sc.FailureCause
 	} else {
 		sc.Status = citadel.ScanSucceeded
 	}
 	sc.Summary = &summary
-	if err := h.Store.FinishScan(ctx, sc); err != nil {
+	stored, err := h.Store.FinishScan(ctx, sc)
+	if err != nil {
 		return citadel.FinalizeOutput{}, fmt.Errorf("finalize scan %s: %w", scanID, err)
+	}
+	if stored.Status != sc.Status {
+		// It ended another way first (cancelled while finalize ran).
+		return recorded(stored), nil
 	}
 	h.log().InfoContext(ctx, "scan finished", "scan_id", sc.ID, "integration_id", sc.IntegrationID,
 		"status", sc.Status, "duration_seconds", duration, "failure_cause", sc.FailureCause)
@@ -96,57 +108,54 @@ func (h *Handler) log() *slog.Logger {
 	return slog.Default()
 }
 
-// MaxCauseLength bounds the failure cause kept on a scan.
-const MaxCauseLength = 1000
+// recorded is the outcome of a scan that has already ended.
+func recorded(sc citadel.Scan) citadel.FinalizeOutput {
+	out := citadel.FinalizeOutput{ScanID: sc.ID, Status: sc.Status}
+	if sc.Summary != nil {
+		out.Summary = *sc.Summary
+	}
+	return out
+}
 
-// FailureCause turns a Catch's error output into one line: a Lambda error's
-// message (its Cause is {"errorMessage", "errorType"}), an ECS task's stopped
-// reason or its container's exit reason, or the raw cause.
-func FailureCause(e citadel.StepError) string {
-	cause := strings.TrimSpace(e.Cause)
-	var lambdaErr struct {
-		ErrorMessage string `json:"errorMessage"`
-		ErrorType    string `json:"errorType"`
+// FailureCause says in words which step failed and why (scanend.StepCause);
+// the raw error and cause go to the log.
+func FailureCause(in citadel.FinalizeInput) string {
+	var e citadel.StepError
+	if in.Error != nil {
+		e = *in.Error
 	}
-	var task struct {
-		StoppedReason string `json:"StoppedReason"`
-		Containers    []struct {
-			Name     string `json:"Name"`
-			ExitCode *int   `json:"ExitCode"`
-			Reason   string `json:"Reason"`
-		} `json:"Containers"`
-	}
+	return scanend.StepCause(FailedStep(in), e)
+}
+
+// FailedStep is the step whose error the Catch caught: the first step of
+// the pipeline whose output is missing from the state (every Lambda step
+// reads the table, so a step that ran has usage). The Prowler task keeps no
+// output: after asset sync, a Lambda-shaped cause is check-results', any
+// other is the task's.
+func FailedStep(in citadel.FinalizeInput) string {
 	switch {
-	case json.Unmarshal([]byte(cause), &lambdaErr) == nil && lambdaErr.ErrorMessage != "":
-		cause = lambdaErr.ErrorMessage
-	case json.Unmarshal([]byte(cause), &task) == nil && (task.StoppedReason != "" || len(task.Containers) > 0):
-		parts := []string{}
-		for _, c := range task.Containers {
-			if c.ExitCode != nil && *c.ExitCode != 0 {
-				parts = append(parts, fmt.Sprintf("container %s exited %d", c.Name, *c.ExitCode))
-			}
-			if c.Reason != "" {
-				parts = append(parts, c.Reason)
-			}
+	case in.Plan.ScanID == "":
+		return citadel.StepPlan
+	case in.Assets.Usage.Requests == 0 && in.Assets.TotalAssets == 0:
+		return citadel.StepAssetSync
+	case in.Results.Usage.Requests == 0 && in.Results.ChecksExecuted == 0:
+		if in.Error != nil && isLambdaCause(in.Error.Cause) {
+			return citadel.StepCheckResults
 		}
-		if task.StoppedReason != "" {
-			parts = append(parts, task.StoppedReason)
-		}
-		cause = strings.Join(parts, ": ")
+		return citadel.StepProwler
+	case in.Controls.Usage.Requests == 0:
+		return citadel.StepControls
+	case in.Policies.Usage.Requests == 0:
+		return citadel.StepPolicies
+	case in.Evidence.Usage.Requests == 0:
+		return citadel.StepEvidence
 	}
-	line := e.Error
-	if cause != "" {
-		if line != "" {
-			line += ": "
-		}
-		line += cause
+	return ""
+}
+
+func isLambdaCause(cause string) bool {
+	var e struct {
+		ErrorType *string `json:"errorType"`
 	}
-	line = strings.Join(strings.Fields(line), " ")
-	if line == "" {
-		line = "unknown failure"
-	}
-	if len(line) > MaxCauseLength {
-		line = line[:MaxCauseLength]
-	}
-	return line
+	return json.Unmarshal([]byte(cause), &e) == nil && e.ErrorType != nil
 }

@@ -2,6 +2,7 @@ package finalize_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -15,16 +16,41 @@ import (
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
 func TestFailureCause(t *testing.T) {
+	ran := citadel.Usage{Requests: 3}
+	plan := citadel.PlanOutput{ScanID: "s1", IntegrationID: "i1"}
+	assets := citadel.AssetSyncOutput{Usage: ran}
+	results := citadel.CheckResultsOutput{Usage: ran}
+	sdk := "controls scan s1: dynamodb put control c1: operation error DynamoDB: PutItem, https response error StatusCode: 400, " +
+		"RequestID: 7Q4J0ABCDEF, api error ValidationException: arn:aws:dynamodb:us-east-1:123456789012:table/citadel bad"
 	tests := []struct {
 		name string
-		in   citadel.StepError
+		in   citadel.FinalizeInput
 		want string
 	}{
-		{"lambda error", citadel.StepError{Error: "RetryableError", Cause: `{"errorMessage":"dynamodb put: throttled","errorType":"RetryableError"}`}, "RetryableError: dynamodb put: throttled"},
-		{"ecs task", citadel.StepError{Error: "States.TaskFailed", Cause: `{"StoppedReason":"Essential container in task exited","Containers":[{"Name":"prowler","ExitCode":1,"Reason":""}]}`}, "States.TaskFailed: container prowler exited 1: Essential container in task exited"},
-		{"timeout", citadel.StepError{Error: "States.Timeout"}, "States.Timeout"},
-		{"multi-line raw", citadel.StepError{Error: "X", Cause: "line one\nline two"}, "X: line one line two"},
-		{"empty", citadel.StepError{}, "unknown failure"},
+		{"plan: domain error", citadel.FinalizeInput{Error: &citadel.StepError{Error: "Error",
+			Cause: `{"errorMessage":"plan scan s1: the catalog has no mapped checks; import the catalog first","errorType":"Error"}`}},
+			"the plan step failed: plan scan s1: the catalog has no mapped checks; import the catalog first"},
+		{"asset-sync: retries exhausted", citadel.FinalizeInput{Plan: plan, Error: &citadel.StepError{Error: "RetryableError",
+			Cause: `{"errorMessage":"dynamodb put asset: throttled","errorType":"RetryableError"}`}},
+			"the asset-sync step failed: AWS kept refusing or throttling a request after every retry: dynamodb put asset: throttled"},
+		{"prowler: task exited", citadel.FinalizeInput{Plan: plan, Assets: assets, Error: &citadel.StepError{Error: "States.TaskFailed",
+			Cause: `{"StoppedReason":"Essential container in task exited","Containers":[{"Name":"prowler","ExitCode":1,"Reason":""}],"TaskArn":"arn:aws:ecs:us-east-1:123456789012:task/c/abc"}`}},
+			"the prowler step failed: the Prowler task exited 1: Essential container in task exited"},
+		{"prowler: timeout", citadel.FinalizeInput{Plan: plan, Assets: assets, Error: &citadel.StepError{Error: "States.Timeout"}},
+			"the prowler step failed: the step ran past its timeout"},
+		{"check-results: lambda error", citadel.FinalizeInput{Plan: plan, Assets: assets, Error: &citadel.StepError{Error: "Error",
+			Cause: `{"errorMessage":"check-results scan s1: the OCSF file is truncated at byte 120","errorType":"Error"}`}},
+			"the check-results step failed: check-results scan s1: the OCSF file is truncated at byte 120"},
+		{"controls: SDK text, request id and ARN left out", citadel.FinalizeInput{Plan: plan, Assets: assets, Results: results,
+			Error: &citadel.StepError{Error: "wrapError", Cause: `{"errorMessage":` + quote(sdk) + `,"errorType":"wrapError"}`}},
+			"the controls step failed: controls scan s1: dynamodb put control c1: the DynamoDB PutItem call failed (ValidationException)"},
+		{"ARN in a plain message", citadel.FinalizeInput{Plan: plan, Assets: assets, Results: results,
+			Controls: citadel.ControlsOutput{Usage: ran}, Error: &citadel.StepError{Error: "Error",
+				Cause: `{"errorMessage":"cannot assume arn:aws:iam::123456789012:role/CitadelScanner","errorType":"Error"}`}},
+			"the policies step failed: cannot assume (ARN in the logs)"},
+		{"multi-line raw cause", citadel.FinalizeInput{Error: &citadel.StepError{Error: "X", Cause: "line one\nline two"}},
+			"the plan step failed: X: line one line two"},
+		{"nothing known", citadel.FinalizeInput{Error: &citadel.StepError{}}, "the plan step failed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -33,6 +59,11 @@ func TestFailureCause(t *testing.T) {
 			}
 		})
 	}
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 func TestFinalizeSucceededAndFailed(t *testing.T) {
@@ -86,7 +117,8 @@ func TestFinalizeSucceededAndFailed(t *testing.T) {
 	start("bad")
 	failed, err := h.Handle(ctx, citadel.FinalizeInput{
 		Scan:   citadel.StartScan{ScanID: "bad", IntegrationID: "int-bad"},
-		Assets: citadel.AssetSyncOutput{AssetsCreated: 1},
+		Plan:   citadel.PlanOutput{ScanID: "bad", IntegrationID: "int-bad"},
+		Assets: citadel.AssetSyncOutput{AssetsCreated: 1, TotalAssets: 1},
 		Error:  &citadel.StepError{Error: "States.TaskFailed", Cause: `{"StoppedReason":"prowler: unknown check id foo"}`},
 	})
 	if err != nil {
@@ -96,7 +128,7 @@ func TestFinalizeSucceededAndFailed(t *testing.T) {
 		t.Errorf("failed outcome = %+v", failed)
 	}
 	got, _ = store.GetScan(ctx, "bad")
-	if got.Status != citadel.ScanFailed || got.FailureCause != "States.TaskFailed: prowler: unknown check id foo" {
+	if got.Status != citadel.ScanFailed || got.FailureCause != "the prowler step failed: prowler: unknown check id foo" {
 		t.Errorf("failed scan = %+v", got)
 	}
 	if _, err := store.RunningScan(ctx, "int-bad"); !citadel.IsNotFound(err) {
@@ -113,5 +145,58 @@ func TestFinalizeBadInput(t *testing.T) {
 	_, err := h.Handle(context.Background(), citadel.FinalizeInput{Scan: citadel.StartScan{ScanID: "nope", IntegrationID: "int-x"}})
 	if !citadel.IsNotFound(err) {
 		t.Errorf("unknown scan: got %v, want not found", err)
+	}
+}
+
+// A scheduled run whose integration is gone fails in plan before its scan is
+// recorded: finalize reports plan's failure, not "scan not found", and
+// writes nothing.
+func TestFinalizeUnrecordedScan(t *testing.T) {
+	ctx := context.Background()
+	store := testenv.Store(t)
+	h := &finalize.Handler{Store: store}
+	out, err := h.Handle(ctx, citadel.FinalizeInput{
+		Scan:  citadel.StartScan{ScanID: "sched-1", IntegrationID: "int-gone", Trigger: citadel.TriggerSchedule},
+		Error: &citadel.StepError{Error: "Error", Cause: `{"errorMessage":"plan scan sched-1: the integration int-gone of this schedule no longer exists","errorType":"Error"}`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := citadel.FinalizeOutput{ScanID: "sched-1", Status: citadel.ScanFailed, Summary: citadel.ScanSummary{
+		Message: "Scan failed: the plan step failed: plan scan sched-1: the integration int-gone of this schedule no longer exists"}}
+	if d := cmp.Diff(want, out); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	if _, err := store.GetScan(ctx, "sched-1"); !citadel.IsNotFound(err) {
+		t.Errorf("a scan record was written: %v", err)
+	}
+}
+
+// A scan cancelled while its last step ran stays cancelled: finalize reports
+// the recorded outcome.
+func TestFinalizeAfterCancel(t *testing.T) {
+	ctx := context.Background()
+	store := testenv.Store(t)
+	h := &finalize.Handler{Store: store, Clock: func() time.Time { return t0.Add(time.Hour) }}
+	sc := citadel.Scan{ID: "c1", IntegrationID: "int-c1", FolderID: "f1", Trigger: citadel.TriggerAPI, Status: citadel.ScanQueued, CreatedAt: t0}
+	if err := store.StartScan(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	cancelled := sc
+	cancelled.Status, cancelled.FinishedAt, cancelled.FailureCause = citadel.ScanCancelled, t0.Add(time.Minute), "the scan was cancelled"
+	if _, err := store.FinishScan(ctx, cancelled); err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.Handle(ctx, citadel.FinalizeInput{Scan: citadel.StartScan{ScanID: "c1", IntegrationID: "int-c1"},
+		Plan: citadel.PlanOutput{ScanID: "c1", IntegrationID: "int-c1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(citadel.FinalizeOutput{ScanID: "c1", Status: citadel.ScanCancelled}, out); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	got, _ := store.GetScan(ctx, "c1")
+	if d := cmp.Diff(cancelled, got); d != "" {
+		t.Errorf("stored scan (-want +got):\n%s", d)
 	}
 }

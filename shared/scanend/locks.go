@@ -1,0 +1,205 @@
+package scanend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+// Store is what the scan's life cycle needs of the table (*ddb.Store).
+type Store interface {
+	StartScan(ctx context.Context, sc citadel.Scan) error
+	RunningScan(ctx context.Context, integrationID string) (citadel.Scan, error)
+	GetScan(ctx context.Context, scanID string) (citadel.Scan, error)
+	TakeOverScan(ctx context.Context, old, next citadel.Scan) error
+	FinishScan(ctx context.Context, sc citadel.Scan) (citadel.Scan, error)
+}
+
+// Executions is what it needs of Step Functions.
+type Executions interface {
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, opts ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+	StopExecution(ctx context.Context, in *sfn.StopExecutionInput, opts ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error)
+}
+
+// Locks starts and cancels scans, healing a lock whose holder's execution
+// has ended.
+type Locks struct {
+	Store           Store
+	Executions      Executions
+	StateMachineARN string
+	// StartBound overrides StartBound (tests).
+	StartBound time.Duration
+	Clock      citadel.Clock
+	Log        *slog.Logger
+}
+
+// Start records sc queued and takes its integration's lock. A lock held by
+// another scan is taken over when that scan's execution has ended, or when
+// it has been queued without an execution for longer than StartBound: the
+// old scan is finished with that reason, in the same transaction. A holder
+// whose execution runs is a conflict naming it.
+func (l *Locks) Start(ctx context.Context, sc citadel.Scan) error {
+	err := l.Store.StartScan(ctx, sc)
+	if !citadel.IsConflict(err) {
+		return err
+	}
+	holder, herr := l.Store.RunningScan(ctx, sc.IntegrationID)
+	if herr != nil || holder.ID == sc.ID {
+		return err
+	}
+	ended, err2 := l.ended(ctx, holder)
+	if err2 != nil {
+		return fmt.Errorf("start scan %s: ask about scan %s that holds integration %s: %w", sc.ID, holder.ID, sc.IntegrationID, err2)
+	}
+	if ended == nil {
+		return err
+	}
+	ended.FailureCause = clip(ended.FailureCause + " (found when scan " + sc.ID + " started)")
+	if terr := l.Store.TakeOverScan(ctx, *ended, sc); terr != nil {
+		return terr
+	}
+	l.log().InfoContext(ctx, "scan lock taken over", "integration_id", sc.IntegrationID, "scan_id", sc.ID,
+		"old_scan_id", holder.ID, "old_status", ended.Status, "failure_cause", ended.FailureCause)
+	return nil
+}
+
+// ended asks Step Functions about a lock holder and returns it finished
+// (status, cause, finish time) when its execution has ended or it never
+// started within the bound; nil while it still runs or may yet start.
+func (l *Locks) ended(ctx context.Context, holder citadel.Scan) (*citadel.Scan, error) {
+	arn := holder.ExecutionARN
+	if arn == "" {
+		var err error
+		if arn, err = ExecutionARN(l.StateMachineARN, holder.ID); err != nil {
+			return nil, err
+		}
+	}
+	now := l.clock()
+	out, err := l.Executions.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	var missing *sfntypes.ExecutionDoesNotExist
+	switch {
+	case errors.As(err, &missing):
+		since := holder.CreatedAt
+		if !holder.StartedAt.IsZero() {
+			since = holder.StartedAt
+		}
+		if now.Sub(since) < l.bound() {
+			return nil, nil // the API may be starting it right now
+		}
+		done := holder
+		done.Status, done.FinishedAt = citadel.ScanFailed, now
+		done.FailureCause = fmt.Sprintf("the scan never started: it had no execution %s after it was queued", l.bound())
+		if holder.Status == citadel.ScanRunning {
+			done.FailureCause = "the scan's execution no longer exists"
+		}
+		l.log().InfoContext(ctx, "lock holder has no execution", "scan_id", holder.ID, "execution_arn", arn)
+		return &done, nil
+	case err != nil:
+		return nil, retryable(err)
+	}
+	status, ok := EndStatus(out.Status)
+	if !ok {
+		return nil, nil
+	}
+	done := holder
+	done.Status, done.FinishedAt = status, now
+	if out.StopDate != nil {
+		done.FinishedAt = out.StopDate.UTC()
+	}
+	done.FailureCause = ExecutionCause(out.Status, "", citadel.StepError{Error: aws.ToString(out.Error), Cause: aws.ToString(out.Cause)})
+	l.log().InfoContext(ctx, "lock holder's execution has ended", "scan_id", holder.ID, "execution_arn", arn,
+		"execution_status", out.Status, "error", aws.ToString(out.Error), "cause", aws.ToString(out.Cause))
+	return &done, nil
+}
+
+// Cancel stops a scan's execution (Step Functions stops the Prowler task of
+// a RunTask .sync), records the scan cancelled (by whom, when known) and
+// releases the lock. Cancelling a cancelled scan returns it as it is; a scan
+// that ended otherwise is a conflict naming its status.
+func (l *Locks) Cancel(ctx context.Context, scanID, by string) (citadel.Scan, error) {
+	sc, err := l.Store.GetScan(ctx, scanID)
+	if err != nil {
+		return sc, err
+	}
+	if done, err := endedAlready(sc); done || err != nil {
+		return sc, err
+	}
+	arn := sc.ExecutionARN
+	if arn == "" {
+		if arn, err = ExecutionARN(l.StateMachineARN, sc.ID); err != nil {
+			return sc, err
+		}
+	}
+	cause := "the scan was cancelled"
+	if by != "" {
+		cause += " by " + by
+	}
+	_, err = l.Executions.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: aws.String(arn),
+		Error: aws.String("Cancelled"), Cause: aws.String(cause)})
+	var missing *sfntypes.ExecutionDoesNotExist
+	if err != nil && !errors.As(err, &missing) {
+		return sc, fmt.Errorf("cancel scan %s: stop its execution: %w", sc.ID, retryable(err))
+	}
+	done := sc
+	done.Status, done.FinishedAt, done.FailureCause, done.CancelledBy = citadel.ScanCancelled, l.clock(), cause, by
+	stored, err := l.Store.FinishScan(ctx, done)
+	if err != nil {
+		return stored, fmt.Errorf("cancel scan %s: %w", sc.ID, err)
+	}
+	if _, err := endedAlready(stored); err != nil {
+		return stored, err // it ended another way first
+	}
+	l.log().InfoContext(ctx, "scan cancelled", "scan_id", sc.ID, "integration_id", sc.IntegrationID, "by", by, "execution_arn", arn)
+	return stored, nil
+}
+
+// endedAlready: a cancelled scan is done (cancelling again is harmless), a
+// scan that ended otherwise cannot be cancelled.
+func endedAlready(sc citadel.Scan) (bool, error) {
+	switch {
+	case sc.Status == citadel.ScanCancelled:
+		return true, nil
+	case !sc.Status.Active():
+		return true, citadel.Conflict("scan %s is already %s", sc.ID, sc.Status)
+	}
+	return false, nil
+}
+
+// retryable marks Step Functions' throttling retryable.
+func retryable(err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) && (api.ErrorCode() == "ThrottlingException" || api.ErrorCode() == "ServiceUnavailable") {
+		return citadel.Retryable(err)
+	}
+	return err
+}
+
+func (l *Locks) bound() time.Duration {
+	if l.StartBound > 0 {
+		return l.StartBound
+	}
+	return StartBound
+}
+
+func (l *Locks) clock() time.Time {
+	if l.Clock != nil {
+		return l.Clock()
+	}
+	return citadel.SystemClock()
+}
+
+func (l *Locks) log() *slog.Logger {
+	if l.Log != nil {
+		return l.Log
+	}
+	return slog.Default()
+}
