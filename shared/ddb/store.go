@@ -2,8 +2,6 @@ package ddb
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -41,9 +39,10 @@ func WithBlobs(b Blobs) Option { return func(s *Store) { s.blobs = b } }
 // WithClock injects the clock (tests use a fixed one).
 func WithClock(c citadel.Clock) Option { return func(s *Store) { s.clock = c } }
 
-// New returns a store on the named table.
+// New returns a store on the named table. Its client retries a transaction
+// cancelled by a concurrent one (RetryTransactionConflicts).
 func New(cfg aws.Config, tableName string, opts ...Option) *Store {
-	return NewFromClient(dynamodb.NewFromConfig(cfg), tableName, opts...)
+	return NewFromClient(dynamodb.NewFromConfig(cfg, RetryTransactionConflicts), tableName, opts...)
 }
 
 // NewFromClient returns a store on the named table through an existing client.
@@ -169,8 +168,23 @@ func writeUnits(av map[string]types.AttributeValue) float64 {
 	return units * copies
 }
 
-// ErrItemTooLarge is returned for an item over DynamoDB's 400 KB limit.
+// ErrItemTooLarge is returned for an item over DynamoDB's 400 KB limit,
+// before any request is sent; errors.As finds its *ItemTooLargeError.
 var ErrItemTooLarge = errors.New("item exceeds DynamoDB's 400 KB limit")
+
+// ItemTooLargeError is an item refused for its size: what it is (its type and
+// key) and its size as DynamoDB counts it.
+type ItemTooLargeError struct {
+	Item string
+	Size int
+}
+
+func (e *ItemTooLargeError) Error() string {
+	return fmt.Sprintf("%s: %s is %d bytes", ErrItemTooLarge, e.Item, e.Size)
+}
+
+// Is makes errors.Is(err, ErrItemTooLarge) hold.
+func (e *ItemTooLargeError) Is(target error) bool { return target == ErrItemTooLarge }
 
 func marshalChecked(v any) (map[string]types.AttributeValue, error) {
 	av, err := dynamo.MarshalItem(v)
@@ -178,7 +192,7 @@ func marshalChecked(v any) (map[string]types.AttributeValue, error) {
 		return nil, fmt.Errorf("marshal item: %w", err)
 	}
 	if n := itemSize(av); n > MaxItemSize {
-		return nil, fmt.Errorf("%w: %s is %d bytes", ErrItemTooLarge, describe(av), n)
+		return nil, &ItemTooLargeError{Item: describe(av), Size: n}
 	}
 	return av, nil
 }
@@ -345,7 +359,7 @@ func (s *Store) queryPage(ctx context.Context, q *dynamo.Query, limit int, curso
 	}
 	q = q.Limit(limit)
 	if cursor != "" {
-		start, err := decodeCursor(cursor)
+		start, err := decodeCursor(cursor, s.cursorScope(what))
 		if err != nil {
 			return "", err
 		}
@@ -357,7 +371,7 @@ func (s *Store) queryPage(ctx context.Context, q *dynamo.Query, limit int, curso
 	if err != nil {
 		return "", wrapAWS(err, "query "+what)
 	}
-	return encodeCursor(next)
+	return encodeCursor(next, s.cursorScope(what))
 }
 
 // byPK and byGSI start the two kinds of query the store runs.
@@ -372,59 +386,6 @@ func (s *Store) byGSI2(pk string) *dynamo.Query { return s.byGSI(GSI2, AttrGSI2P
 type Page[T any] struct {
 	Items []T    `json:"items"`
 	Next  string `json:"next,omitempty"`
-}
-
-func encodeCursor(k dynamo.PagingKey) (string, error) {
-	if len(k) == 0 {
-		return "", nil
-	}
-	m := map[string]string{}
-	if err := dynamo.UnmarshalItem(k, &m); err != nil {
-		return "", fmt.Errorf("encode cursor: %w", err)
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return "", fmt.Errorf("encode cursor: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-func decodeCursor(c string) (dynamo.PagingKey, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return nil, citadel.Invalid("cursor %q is not a cursor this API returned", c)
-	}
-	m := map[string]string{}
-	if err := json.Unmarshal(b, &m); err != nil || len(m) == 0 {
-		return nil, citadel.Invalid("cursor %q is not a cursor this API returned", c)
-	}
-	av, err := dynamo.MarshalItem(m)
-	if err != nil {
-		return nil, fmt.Errorf("decode cursor: %w", err)
-	}
-	return av, nil
-}
-
-// wrapAWS adds context to an SDK error and marks throttling and transient
-// service errors retryable.
-func wrapAWS(err error, what string) error {
-	if err == nil {
-		return nil
-	}
-	var domain *citadel.Error
-	if errors.As(err, &domain) {
-		return err
-	}
-	wrapped := fmt.Errorf("dynamodb %s: %w", what, err)
-	var (
-		throttle *types.ProvisionedThroughputExceededException
-		limit    *types.RequestLimitExceeded
-		internal *types.InternalServerError
-	)
-	if errors.As(err, &throttle) || errors.As(err, &limit) || errors.As(err, &internal) || isThrottle(err) {
-		return citadel.Retryable(wrapped)
-	}
-	return wrapped
 }
 
 // rawItem is an already marshalled (and size-checked) item.

@@ -155,7 +155,7 @@ func pageOf[T any](items []T, key func(T) string, limit int, cursor string) (ddb
 	if cursor != "" {
 		after, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || len(after) == 0 {
-			return ddb.Page[T]{}, citadel.Invalid("cursor %q is not a cursor this API returned", cursor)
+			return ddb.Page[T]{}, citadel.Invalid("%s", ddb.BadCursor)
 		}
 		// The first item after the cursor's key (the key itself may be gone).
 		start, _ = slices.BinarySearchFunc(items, string(after), func(it T, k string) int { return strings.Compare(key(it), k) })
