@@ -31,7 +31,7 @@ func plain(msg string) string {
 		}
 		msg += call
 	}
-	msg = arnRe.ReplaceAllString(msg, "(ARN in the logs)")
+	msg = arnRe.ReplaceAllString(msg, "[ARN in the logs]")
 	msg = requestRe.ReplaceAllString(msg, "")
 	return strings.Join(strings.Fields(msg), " ")
 }

@@ -47,7 +47,7 @@ func TestFailureCause(t *testing.T) {
 		{"ARN in a plain message", citadel.FinalizeInput{Plan: plan, Assets: assets, Results: results,
 			Controls: citadel.ControlsOutput{Usage: ran}, Error: &citadel.StepError{Error: "Error",
 				Cause: `{"errorMessage":"cannot assume arn:aws:iam::123456789012:role/CitadelScanner","errorType":"Error"}`}},
-			"the policies step failed: cannot assume (ARN in the logs)"},
+			"the policies step failed: cannot assume [ARN in the logs]"},
 		{"multi-line raw cause", citadel.FinalizeInput{Error: &citadel.StepError{Error: "X", Cause: "line one\nline two"}},
 			"the plan step failed: X: line one line two"},
 		{"nothing known", citadel.FinalizeInput{Error: &citadel.StepError{}}, "the plan step failed"},
