@@ -208,6 +208,7 @@ func (r RequirementAssessment) Validate() error {
 	var errs fieldErrors
 	errs.add(r.FolderID == "", "folder_id is required")
 	errs.add(r.RequirementID == "", "requirement_id is required")
+	errs.add(r.ID != "" && !ValidAssessmentID(r.ID), fmt.Sprintf("id %q is not an assessment id (ra-<20 hex digits>)", r.ID))
 	switch r.Result {
 	case ResultNotAssessed, ResultCompliant, ResultPartiallyCompliant, ResultNonCompliant, ResultNotApplicable:
 	default:

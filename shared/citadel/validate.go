@@ -5,13 +5,38 @@ import (
 	"strings"
 )
 
+// The patterns of the values the API takes. openapi.yaml declares the same
+// patterns on the same fields (shared/httpapi tests that they agree), so a
+// value the document accepts is one the domain accepts. They use explicit
+// ASCII classes, not \d, \w or \S, which other regex engines (the fuzzing
+// client's) read as Unicode classes.
+const (
+	PatternAccountID   = `^[0-9]{12}$`
+	PatternRoleARN     = `^arn:aws[a-z-]*:iam::([0-9]{12}):role/[A-Za-z0-9_+=,.@/-]{1,512}$`
+	PatternRegion      = `^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`
+	PatternExternalID  = `^[A-Za-z0-9_+=,.@:/-]{2,1000}$`
+	PatternFrameworkID = `^[a-z0-9][a-z0-9_.-]{0,99}$`
+	// PatternScheduleExpression is an EventBridge Scheduler rate() or a
+	// cron() of 6 fields; PatternOptionalScheduleExpression also takes ""
+	// (no schedule), as the API does.
+	PatternScheduleExpression         = `^(` + scheduleAlternatives + `)$`
+	PatternOptionalScheduleExpression = `^(` + scheduleAlternatives + `)?$`
+	scheduleAlternatives              = `rate\([0-9]{1,9} (minute|minutes|hour|hours|day|days)\)|cron\(` + cronField + `( ` + cronField + `){5}\)`
+	cronField                         = `[0-9A-Za-z*?,/#-]{1,64}`
+	// PatternID is ValidID's rule: the ids of keys and URLs.
+	PatternID = `^[A-Za-z0-9._-]{1,128}$`
+	// PatternAssessmentID is RequirementAssessmentID's shape.
+	PatternAssessmentID = `^ra-[0-9a-f]{20}$`
+)
+
 var (
-	accountIDRe   = regexp.MustCompile(`^\d{12}$`)
-	roleARNRe     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$`)
-	regionRe      = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$`)
-	externalIDRe  = regexp.MustCompile(`^[\w+=,.@:/-]{2,1000}$`)
-	scheduleRe    = regexp.MustCompile(`^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$`)
-	frameworkIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.\-]{0,99}$`)
+	accountIDRe    = regexp.MustCompile(PatternAccountID)
+	roleARNRe      = regexp.MustCompile(PatternRoleARN)
+	regionRe       = regexp.MustCompile(PatternRegion)
+	externalIDRe   = regexp.MustCompile(PatternExternalID)
+	scheduleRe     = regexp.MustCompile(PatternScheduleExpression)
+	frameworkIDRe  = regexp.MustCompile(PatternFrameworkID)
+	assessmentIDRe = regexp.MustCompile(PatternAssessmentID)
 )
 
 // fieldErrors collects validation failures so one error names them all.
@@ -48,3 +73,9 @@ func ParseRoleARN(arn string) (account string, err error) {
 // ValidScheduleExpression reports whether s is an EventBridge Scheduler rate()
 // or cron() expression.
 func ValidScheduleExpression(s string) bool { return scheduleRe.MatchString(s) }
+
+// ValidFrameworkID reports whether s is a framework id (cis_2.0_aws).
+func ValidFrameworkID(s string) bool { return frameworkIDRe.MatchString(s) }
+
+// ValidAssessmentID reports whether s has the shape of RequirementAssessmentID.
+func ValidAssessmentID(s string) bool { return assessmentIDRe.MatchString(s) }
