@@ -50,7 +50,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		t.Fatalf("failed event: %s", resp.Payload)
 	}
 	got, err := store.GetScan(ctx, "scn-demo-0002")
-	if err != nil || got.FailureCause != "States.TaskFailed: container prowler exited 1: Essential container in task exited" {
+	if err != nil || got.FailureCause != "the prowler step failed: the Prowler task exited 1: Essential container in task exited" {
 		t.Errorf("failure cause = %q, %v", got.FailureCause, err)
 	}
 
