@@ -28,6 +28,10 @@ import (
 // start a query within the partition the request names (the query's key
 // condition), which the caller may read anyway.
 
+// PatternCursor is the shape of every cursor the API returns (base64url
+// without padding); openapi.yaml declares it on ?cursor=.
+const PatternCursor = `^[A-Za-z0-9_-]+$`
+
 // BadCursor is the reason given for a cursor the API did not return.
 const BadCursor = "cursor is not one this API returned"
 

@@ -198,7 +198,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	caller, requestID := Caller(r.Context())
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	h, pattern := s.mux.Handler(r)
-	if pattern == "" {
+	if reason := uncleanPath(r.URL.Path); reason != "" {
+		// The mux would answer a redirect to the cleaned path, in HTML.
+		pattern = ""
+		writeJSONError(rec, http.StatusBadRequest, string(citadel.CodeInvalid), "path "+reason)
+	} else if pattern == "" {
 		// The mux's own 404 or 405 (with its Allow header), as JSON.
 		probe := &probeWriter{header: http.Header{}, code: http.StatusOK}
 		h.ServeHTTP(probe, r)
@@ -220,6 +224,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "route", pattern,
 		"status", rec.status, "caller", caller, "request_id", requestID, "ms", time.Since(start).Milliseconds())
+}
+
+// uncleanPath says why a request path is not one the routes can match as
+// sent ("" when it is clean): an empty segment (//), a . or .. segment. The
+// mux would redirect these to their cleaned form.
+func uncleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		return "must start with /"
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		switch seg {
+		case "":
+			if strings.Contains(p, "//") {
+				return "has an empty segment (//)"
+			}
+		case ".", "..":
+			return "has a " + seg + " segment"
+		}
+	}
+	return ""
 }
 
 // probeWriter keeps the status and headers of the mux's own 404 or 405
@@ -309,8 +333,12 @@ func (s *Server) validated(route *routers.Route, h handlerFunc) http.Handler {
 	})
 }
 
-// Status is the HTTP status of an error's citadel code.
+// Status is the HTTP status of an error's citadel code; an item too large
+// to store is a 413.
 func Status(err error) int {
+	if errors.Is(err, ddb.ErrItemTooLarge) {
+		return http.StatusRequestEntityTooLarge
+	}
 	switch citadel.CodeOf(err) {
 	case citadel.CodeInvalid:
 		return http.StatusBadRequest
@@ -335,6 +363,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := Status(err)
 	code, msg := string(citadel.CodeOf(err)), err.Error()
 	switch status {
+	case http.StatusRequestEntityTooLarge:
+		code, msg = "too_large", "the record to store is over DynamoDB's 400 KB item limit; send fewer or shorter values"
+		var big *ddb.ItemTooLargeError
+		if errors.As(err, &big) {
+			msg = fmt.Sprintf("the record to store would be %d bytes, over DynamoDB's %d-byte item limit; send fewer or shorter values", big.Size, ddb.MaxItemSize)
+		}
 	case http.StatusServiceUnavailable:
 		code, msg = "unavailable", "the service is busy; retry shortly"
 		w.Header().Set("Retry-After", "1")
