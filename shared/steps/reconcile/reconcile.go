@@ -1,0 +1,145 @@
+// Package reconcile ends the scans whose execution ended where no Catch sees
+// it: stopped in the console, past the execution timeout, or failed in
+// finalize. An EventBridge rule on the state machine's "Step Functions
+// Execution Status Change" events (FAILED, TIMED_OUT, ABORTED; the pattern
+// is scanend.EventPattern) invokes it. It maps the execution to its scan
+// (the execution input names the scan and its integration), finishes it
+// failed, timed_out or cancelled with the cause in words, and releases the
+// lock. It is idempotent: a scan that has already ended (finalize ran, the
+// API cancelled it, or this event came twice) stays as it is. An event that
+// is not about a scan of ours is ignored with a log line.
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/scanend"
+)
+
+// Store is what the reconciler needs of the table.
+type Store interface {
+	GetScanOf(ctx context.Context, integrationID, scanID string) (citadel.Scan, error)
+	FinishScan(ctx context.Context, sc citadel.Scan) (citadel.Scan, error)
+}
+
+// Handler reconciles scans with their ended executions.
+type Handler struct {
+	Store Store
+	// StateMachineARN is the scan state machine (citadel.EnvStateMachineARN):
+	// events of other state machines are ignored.
+	StateMachineARN string
+	Clock           citadel.Clock
+	Log             *slog.Logger
+}
+
+// Outcome says what the reconciler did with an event.
+type Outcome struct {
+	ScanID string             `json:"scan_id,omitempty"`
+	Status citadel.ScanStatus `json:"status,omitempty"` // the scan's status afterwards
+	// Changed is true when this event ended the scan; false when it had
+	// already ended (or the event was ignored).
+	Changed bool `json:"changed"`
+	// Ignored says why an event was not about a scan of ours.
+	Ignored string `json:"ignored,omitempty"`
+}
+
+// Handle finishes the scan of an ended execution.
+func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Outcome, error) {
+	if ev.Source != scanend.EventSource || ev.DetailType != scanend.EventDetailType {
+		return h.ignore(ctx, ev, fmt.Sprintf("not a Step Functions execution status change (source %q, detail-type %q)", ev.Source, ev.DetailType))
+	}
+	var d scanend.ExecutionDetail
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		return Outcome{}, citadel.Invalid("reconcile: event %s: detail is not an execution status change: %s", ev.ID, err.Error())
+	}
+	if d.ExecutionARN == "" || d.Status == "" {
+		return Outcome{}, citadel.Invalid("reconcile: event %s: detail names no execution (executionArn and status are required)", ev.ID)
+	}
+	if h.StateMachineARN != "" && d.StateMachineARN != h.StateMachineARN {
+		return h.ignore(ctx, ev, "an execution of another state machine")
+	}
+	status, ended := scanend.EndStatus(d.Status)
+	if !ended || d.Status == "SUCCEEDED" {
+		return h.ignore(ctx, ev, fmt.Sprintf("the execution is %s, not failed, timed out or aborted", d.Status))
+	}
+	var in citadel.PlanInput
+	if d.Input == nil || json.Unmarshal([]byte(*d.Input), &in) != nil || !citadel.ValidID(in.Scan.ScanID) || !citadel.ValidID(in.Scan.IntegrationID) {
+		return h.ignore(ctx, ev, "the execution input names no scan")
+	}
+	sc, err := h.Store.GetScanOf(ctx, in.Scan.IntegrationID, in.Scan.ScanID)
+	switch {
+	case citadel.IsNotFound(err):
+		// A run that failed before its scan was recorded (a schedule
+		// whose integration is gone): nothing to end.
+		return h.ignore(ctx, ev, "no scan record "+in.Scan.ScanID+" of integration "+in.Scan.IntegrationID)
+	case err != nil:
+		return Outcome{}, fail(err, "reconcile scan %s", in.Scan.ScanID)
+	case !sc.Status.Active():
+		h.log().InfoContext(ctx, "scan already ended", "scan_id", sc.ID, "status", sc.Status, "execution_status", d.Status)
+		return Outcome{ScanID: sc.ID, Status: sc.Status}, nil
+	}
+	done := sc
+	done.Status = status
+	done.FinishedAt = d.Stopped()
+	if done.FinishedAt.IsZero() {
+		done.FinishedAt = h.clock()
+	}
+	if done.ExecutionARN == "" {
+		done.ExecutionARN = d.ExecutionARN
+	}
+	execErr := citadel.StepError{Error: deref(d.Error), Cause: deref(d.Cause)}
+	done.FailureCause = scanend.ExecutionCause(d.Status, "", execErr)
+	stored, err := h.Store.FinishScan(ctx, done)
+	if err != nil {
+		return Outcome{}, fail(err, "reconcile scan %s", sc.ID)
+	}
+	changed := stored.Status == done.Status && stored.FinishedAt.Equal(done.FinishedAt) && stored.FailureCause == done.FailureCause
+	h.log().InfoContext(ctx, "scan reconciled", "scan_id", sc.ID, "integration_id", sc.IntegrationID, "status", stored.Status,
+		"changed", changed, "execution_arn", d.ExecutionARN, "execution_status", d.Status,
+		"execution_error", execErr.Error, "execution_cause", execErr.Cause, "failure_cause", stored.FailureCause)
+	return Outcome{ScanID: sc.ID, Status: stored.Status, Changed: changed}, nil
+}
+
+func (h *Handler) ignore(ctx context.Context, ev events.CloudWatchEvent, why string) (Outcome, error) {
+	h.log().InfoContext(ctx, "event ignored", "event_id", ev.ID, "source", ev.Source, "detail_type", ev.DetailType,
+		"resources", ev.Resources, "why", why)
+	return Outcome{Ignored: why}, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// fail wraps err with context, but returns a retryable error as it is.
+func fail(err error, format string, args ...any) error {
+	var r *citadel.RetryableError
+	if errors.As(err, &r) {
+		return r
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+func (h *Handler) clock() time.Time {
+	if h.Clock != nil {
+		return h.Clock()
+	}
+	return citadel.SystemClock()
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.Default()
+}
