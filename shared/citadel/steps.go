@@ -91,8 +91,16 @@ type AssetSyncOutput struct {
 	Usage                Usage            `json:"usage"`
 }
 
+// ManifestVersion is the version of the manifest the Prowler task writes:
+// 2 counts with the OCSF reader check-results uses (finding_count: the
+// findings that pass validation; malformed_findings: the others). A
+// manifest without a version comes from an older task, which counted every
+// element of the array in finding_count.
+const ManifestVersion = 2
+
 // ProwlerManifest is written by the Prowler task next to the OCSF file.
 type ProwlerManifest struct {
+	Version         int      `json:"version,omitempty"`
 	ScanID          string   `json:"scan_id"`
 	ProwlerVersion  string   `json:"prowler_version"`
 	ExitCode        int      `json:"exit_code"`
@@ -103,6 +111,22 @@ type ProwlerManifest struct {
 	ChecksExecuted  []string `json:"checks_executed"`
 	OCSFKey         string   `json:"ocsf_key"`
 	Empty           bool     `json:"empty"`
+	// MalformedFindings are the findings of the file that fail
+	// validation; check-results skips them and must count as many.
+	MalformedFindings int `json:"malformed_findings"`
+	// TrailingData is set when bytes follow the array's end.
+	TrailingData bool `json:"trailing_data,omitempty"`
+	// Problems are the first few bad findings (and trailing data), with
+	// their position in the file; the counts are exact, the list is not.
+	Problems []FindingProblem `json:"problems,omitempty"`
+}
+
+// FindingProblem is a bad finding of an OCSF file (index -1: the file).
+type FindingProblem struct {
+	Index   int    `json:"index"`
+	Offset  int64  `json:"offset"`
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
 }
 
 // CheckResultsInput is the check-results step's input.

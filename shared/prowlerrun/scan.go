@@ -20,6 +20,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ocsf"
 )
 
 // DefaultDeadline bounds a scan when the environment names no deadline.
@@ -204,6 +205,7 @@ func (s *Scanner) Scan(ctx context.Context, p ScanParams) (ScanResult, error) {
 	}
 
 	m := citadel.ProwlerManifest{
+		Version:         citadel.ManifestVersion,
 		ScanID:          p.ScanID,
 		ProwlerVersion:  s.Prowler.Version,
 		ExitCode:        run.ExitCode,
@@ -212,7 +214,7 @@ func (s *Scanner) Scan(ctx context.Context, p ScanParams) (ScanResult, error) {
 		OCSFKey:         citadel.ScanObjectKey(p.ScanID, citadel.OCSFFileName),
 	}
 	var body io.ReadSeeker
-	var stats OCSFStats
+	var stats ocsf.Stats
 	if run.OCSFPath == "" {
 		m.Empty = true
 		body = bytes.NewReader([]byte("[]"))
@@ -223,17 +225,25 @@ func (s *Scanner) Scan(ctx context.Context, p ScanParams) (ScanResult, error) {
 			return res, fmt.Errorf("open prowler output: %w", err)
 		}
 		defer f.Close()
-		if stats, err = CountOCSF(f); err != nil {
+		if stats, err = ocsf.Count(f); err != nil {
+			var ue *ocsf.UnreadableError
+			if errors.As(err, &ue) {
+				return res, citadel.Invalid("prowler output %s %s", filepath.Base(run.OCSFPath), ue.Reason())
+			}
 			return res, fmt.Errorf("prowler output %s: %w", filepath.Base(run.OCSFPath), err)
 		}
-		size, err := f.Seek(0, io.SeekEnd)
-		if err == nil {
-			_, err = f.Seek(0, io.SeekStart)
-		}
-		if err != nil {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return res, fmt.Errorf("rewind prowler output: %w", err)
 		}
-		m.FileSize, m.FindingCount, m.Empty = size, stats.Findings, stats.Findings == 0
+		m.FileSize, m.FindingCount, m.Empty = stats.Size, stats.Findings, stats.Findings == 0 && stats.Malformed == 0
+		m.MalformedFindings, m.TrailingData = stats.Malformed, stats.Trailing
+		for _, p := range stats.Sample {
+			m.Problems = append(m.Problems, citadel.FindingProblem{Index: p.Index, Offset: p.Offset, Kind: string(p.Kind), Message: p.Message})
+		}
+		if stats.Malformed > 0 || stats.Trailing {
+			log.Warn("prowler output has bad findings; uploaded as it is, check-results skips them",
+				"malformed_findings", stats.Malformed, "trailing_data", stats.Trailing, "first", stats.Sample[0].Error())
+		}
 		body = f
 	}
 	m.ChecksExecuted = mergeSorted(run.ChecksExecuted, stats.Checks)
@@ -247,7 +257,7 @@ func (s *Scanner) Scan(ctx context.Context, p ScanParams) (ScanResult, error) {
 	}
 	res.Manifest = m
 	res.Overhead = time.Since(start) - run.Duration
-	log.Info("scan uploaded", "bucket", p.Bucket, "ocsf_key", m.OCSFKey, "findings", m.FindingCount,
+	log.Info("scan uploaded", "bucket", p.Bucket, "ocsf_key", m.OCSFKey, "findings", m.FindingCount, "malformed_findings", m.MalformedFindings,
 		"file_size", m.FileSize, "checks_executed", len(m.ChecksExecuted), "overhead_seconds", res.Overhead.Seconds())
 	return res, nil
 }

@@ -160,7 +160,7 @@ func TestScanEstate(t *testing.T) {
 	executed := slices.Clone(estateChecks)
 	slices.Sort(executed)
 	wantM := citadel.ProwlerManifest{
-		ScanID: scanID, ProwlerVersion: "5.40.0", ExitCode: 0,
+		Version: citadel.ManifestVersion, ScanID: scanID, ProwlerVersion: "5.40.0", ExitCode: 0,
 		FileSize: int64(len(ocsf)), FindingCount: len(findings),
 		ChecksRequested: len(estateChecks), ChecksExecuted: executed,
 		OCSFKey: citadel.ScanObjectKey(scanID, citadel.OCSFFileName),
