@@ -10,28 +10,29 @@
 // runs only when something changed and re-reads the file to build the
 // changed results in full. An unchanged rescan therefore reads the file and
 // the previous digest once and writes its own digest (21 bytes a result).
+//
+// Pass 1 also checks what it read against the Prowler task's manifest
+// (finding and malformed counts, file size): a file that cannot be read at
+// all, or that does not match, fails the step with a non-retryable error
+// that says what is wrong, rather than ingesting part of a scan.
 package checkresults
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
@@ -178,6 +179,8 @@ type run struct {
 	seen     map[[12]byte]int32 // (check, asset) → index in entries
 	problems []Problem
 	dropped  int
+	read     ocsf.Tally // what pass 1 read, checked against the manifest
+	size     int64      // the file's size as pass 1 read it
 }
 
 // Handle ingests the scan's OCSF output.
@@ -258,6 +261,9 @@ func (r *run) do(ctx context.Context, log *slog.Logger) (citadel.CheckResultsOut
 	default:
 		err = r.pass1(body)
 		body.Close()
+		if err == nil {
+			err = r.verify(manifest)
+		}
 		if err != nil {
 			return r.out, err
 		}
@@ -297,37 +303,6 @@ func (r *run) do(ctx context.Context, log *slog.Logger) (citadel.CheckResultsOut
 	return r.out, nil
 }
 
-func (r *run) manifest(ctx context.Context) (*citadel.ProwlerManifest, error) {
-	key := citadel.ScanObjectKey(r.plan.ScanID, citadel.ManifestName)
-	body, err := r.get(ctx, key)
-	if citadel.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer body.Close()
-	var m citadel.ProwlerManifest
-	if err := json.NewDecoder(io.LimitReader(body, 1<<20)).Decode(&m); err != nil {
-		return nil, citadel.Invalid("manifest s3://%s/%s is not a Prowler manifest: %v", r.plan.Bucket, key, err)
-	}
-	return &m, nil
-}
-
-func (r *run) get(ctx context.Context, key string) (io.ReadCloser, error) {
-	out, err := r.h.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.plan.Bucket), Key: aws.String(key)})
-	var nsk *s3types.NoSuchKey
-	if errors.As(err, &nsk) {
-		return nil, citadel.NotFound("s3://%s/%s not found", r.plan.Bucket, key)
-	}
-	if err != nil {
-		return nil, citadel.Retryable(fmt.Errorf("get s3://%s/%s: %w", r.plan.Bucket, key, err))
-	}
-	return out.Body, nil
-}
-
-func (r *run) open(ctx context.Context) (io.ReadCloser, error) { return r.get(ctx, r.ocsfKey()) }
-
 func (r *run) loadCatalogAndAssets(ctx context.Context) error {
 	checks, err := r.h.Store.ListChecks(ctx)
 	if err != nil {
@@ -364,14 +339,6 @@ func (r *run) problem(p Problem) {
 	r.problems = append(r.problems, p)
 }
 
-func (r *run) reader(body io.Reader) *ocsf.Reader {
-	var opts []ocsf.Option
-	if r.h.MaxFindingBytes > 0 {
-		opts = append(opts, ocsf.WithMaxFindingBytes(r.h.MaxFindingBytes))
-	}
-	return ocsf.NewReader(body, opts...)
-}
-
 // statusRank orders statuses for duplicates: the worst wins.
 func statusRank(b byte) int {
 	st, _ := ddb.UnpackStatus(b)
@@ -384,31 +351,6 @@ func statusRank(b byte) int {
 		return 2
 	}
 	return 1
-}
-
-func (r *run) pass1(body io.Reader) error {
-	rd := r.reader(body)
-	for {
-		f, err := rd.Next()
-		if err == io.EOF {
-			return nil
-		}
-		var p *ocsf.Problem
-		if errors.As(err, &p) {
-			if p.Kind != ocsf.KindTrailingData {
-				r.out.MalformedFindings++
-			}
-			r.problem(Problem{Index: p.Index, Offset: p.Offset, Kind: string(p.Kind), Message: p.Message})
-			continue
-		}
-		if err != nil {
-			return citadel.Retryable(fmt.Errorf("read s3://%s/%s: %w", r.plan.Bucket, r.ocsfKey(), err))
-		}
-		if f.Index > 1<<31 {
-			return citadel.Invalid("OCSF file has over 2^31 findings")
-		}
-		r.finding(f)
-	}
 }
 
 func (r *run) finding(f ocsf.Finding) {
@@ -482,439 +424,35 @@ func arnAccount(s string) (string, bool) {
 }
 
 // contentHash identifies what a result says, leaving out what changes on
-// every run (finding times, uids): a rescan rewrites a result only when it
-// differs.
+// every run (finding times, uids) and how the JSON is formatted: the
+// resource snapshot is hashed compacted, so the same finding written again
+// with other whitespace hashes the same. A rescan rewrites a result (and
+// the evidence step adds a revision) only when this hash differs.
 func contentHash(st citadel.CheckStatus, f ocsf.Finding, res ocsf.Resource) [8]byte {
 	h := sha256.New()
 	for _, s := range []string{string(st), fmt.Sprint(f.Muted()), f.StatusDetail, f.Severity, f.Region, res.Region, res.UID} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	h.Write(res.Data)
+	writeCompact(h, res.Data)
 	var out [8]byte
 	copy(out[:], h.Sum(nil))
 	return out
 }
 
-// sortEntries sorts the results by (check, asset), renumbers the checks
-// into the sorted list the digest keeps, and counts statuses.
-func (r *run) sortEntries() []string {
-	sorted := append([]string(nil), r.checks...)
-	sort.Strings(sorted)
-	pos := map[string]uint16{}
-	for i, c := range sorted {
-		pos[c] = uint16(i)
-	}
-	remap := make([]uint16, len(r.checks))
-	for i, c := range r.checks {
-		remap[i] = pos[c]
-	}
-	for i := range r.entries {
-		e := &r.entries[i]
-		e.check = remap[e.check]
-		st, _ := ddb.UnpackStatus(e.status)
-		switch st {
-		case citadel.StatusPass:
-			r.out.ChecksPassed++
-		case citadel.StatusFail:
-			r.out.ChecksFailed++
-		case citadel.StatusError:
-			r.out.ChecksError++
-		case citadel.StatusNotApplicable:
-			r.out.ChecksNotApplicable++
-		}
-		if e.snap {
-			r.out.SnapshotsCaptured++
-		} else {
-			r.out.SnapshotsFailed++
-		}
-	}
-	r.seen = nil
-	sort.Slice(r.entries, func(i, j int) bool {
-		a, b := r.entries[i], r.entries[j]
-		if a.check != b.check {
-			return a.check < b.check
-		}
-		return string(a.asset[:]) < string(b.asset[:])
-	})
-	r.checks = sorted
-	return sorted
-}
+var compactBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-type comparison struct {
-	scanID  string
-	changes []change
-}
-
-// compare merges the scan's sorted results with the previous digest and
-// decides, per result, created, updated (and whether the status changed)
-// or unchanged. Results the previous digest lacks are looked up in the
-// store, unless the integration never had a digest (its first scan).
-func (r *run) compare(ctx context.Context, sorted []string) (comparison, error) {
-	var c comparison
-	const (
-		notInBase = iota
-		sameAsBase
-		changedFromBase
-	)
-	match := make([]uint8, len(r.entries))
-	baseStatus := make([]byte, len(r.entries))
-	lookup := true
-	base, err := r.h.Store.LatestScanDigest(ctx, r.plan.IntegrationID)
-	switch {
-	case citadel.IsNotFound(err):
-		lookup = false
-	case errors.Is(err, ddb.ErrDigestExpired):
-	case err != nil:
-		return c, err
-	default:
-		c.scanID = base.ScanID
-		i := 0
-		err := r.h.Store.DigestEntries(ctx, base, func(b ddb.DigestEntry) error {
-			bc := base.Checks[b.Check]
-			for i < len(r.entries) {
-				e := r.entries[i]
-				ec := sorted[e.check]
-				if ec < bc || ec == bc && string(e.asset[:]) < string(b.Asset[:]) {
-					i++
-					continue
-				}
-				if ec == bc && e.asset == b.Asset {
-					match[i], baseStatus[i] = changedFromBase, b.Status
-					if e.hash == b.Hash && e.status == b.Status {
-						match[i] = sameAsBase
-					}
-					i++
-				}
-				return nil
-			}
-			return nil
-		})
-		if errors.Is(err, ddb.ErrDigestExpired) {
-			clear(match)
-		} else if err != nil {
-			return c, err
-		}
+// writeCompact writes data without insignificant whitespace (the reader
+// validated it; data that does not compact is written as it is).
+func writeCompact(w io.Writer, data []byte) {
+	buf := compactBufs.Get().(*bytes.Buffer)
+	defer compactBufs.Put(buf)
+	buf.Reset()
+	if json.Compact(buf, data) != nil {
+		_, _ = w.Write(data)
+		return
 	}
-
-	// Look up the results the base does not hold.
-	var missing []int
-	for i := range r.entries {
-		if match[i] == notInBase && lookup {
-			missing = append(missing, i)
-		}
-	}
-	states := map[int]ddb.ResultState{}
-	for len(missing) > 0 {
-		n := min(len(missing), 1000)
-		ids := make([]string, n)
-		for k, i := range missing[:n] {
-			ids[k] = r.resultID(r.entries[i])
-		}
-		got, err := r.h.Store.ResultStates(ctx, ids)
-		if err != nil {
-			return c, err
-		}
-		for k, i := range missing[:n] {
-			if st, ok := got[ids[k]]; ok {
-				states[i] = st
-			}
-		}
-		missing = missing[n:]
-	}
-
-	for i, e := range r.entries {
-		status, muted := ddb.UnpackStatus(e.status)
-		ch := change{finding: e.finding, res: e.res}
-		switch match[i] {
-		case sameAsBase:
-			r.out.ResultsUnchanged++
-			continue
-		case changedFromBase:
-			ch.kind, ch.hadPrev = updated, true
-			ch.prev, _ = ddb.UnpackStatus(baseStatus[i])
-		default:
-			st, ok := states[i]
-			switch {
-			case !ok:
-				ch.kind = created
-			case st.ScanID == r.plan.ScanID:
-				// Written by an earlier, interrupted run of this scan:
-				// decide as that run did.
-				ch.kind, ch.prev, ch.hadPrev = created, st.PreviousStatus, st.HadPrevious
-				if st.HadPrevious {
-					ch.kind = updated
-				}
-			case st.ContentHash == hex.EncodeToString(e.hash[:]):
-				r.out.ResultsUnchanged++
-				continue
-			default:
-				ch.kind, ch.prev, ch.hadPrev = updated, st.Status, true
-			}
-		}
-		if ch.kind == created {
-			r.out.ResultsCreated++
-		} else {
-			r.out.ResultsUpdated++
-		}
-		ch.history = !ch.hadPrev || ch.prev != status
-		if ch.history {
-			r.out.HistoryEntriesCreated++
-			h := citadel.CheckResultHistory{PreviousStatus: ch.prev, NewStatus: status}
-			if h.IsRegression() && !muted {
-				r.out.RegressionEvents++
-				ch.regress = true
-			}
-		}
-		c.changes = append(c.changes, ch)
-	}
-	sort.Slice(c.changes, func(i, j int) bool {
-		a, b := c.changes[i], c.changes[j]
-		return a.finding < b.finding || a.finding == b.finding && a.res < b.res
-	})
-	return c, nil
-}
-
-func (r *run) resultID(e entry) string {
-	return citadel.ResultID(r.plan.IntegrationID, r.checks[e.check], hex.EncodeToString(e.asset[:]))
-}
-
-// pass2 re-reads the file and writes the changed results, their history
-// and the regression events, a segment at a time: after each segment it
-// records its progress, and stops when the invocation runs short of time.
-func (r *run) pass2(ctx context.Context, changes []change) error {
-	if len(changes) == 0 {
-		return nil
-	}
-	done, err := r.h.Store.ScanProgress(ctx, r.plan.ScanID)
-	if err != nil {
-		return err
-	}
-	changes = changes[sort.Search(len(changes), func(i int) bool { return changes[i].finding >= uint32(done) }):]
-	if len(changes) == 0 {
-		return nil
-	}
-	body, err := r.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
-	rd := r.reader(body)
-	size := r.h.SegmentResults
-	if size <= 0 {
-		size = 5000
-	}
-	margin := r.h.Margin
-	if margin <= 0 {
-		margin = 2 * time.Minute
-	}
-	for len(changes) > 0 {
-		n := min(size, len(changes))
-		for n < len(changes) && changes[n].finding == changes[n-1].finding {
-			n++ // a finding's results stay in one segment
-		}
-		if err := r.segment(ctx, rd, changes[:n]); err != nil {
-			return err
-		}
-		changes = changes[n:]
-		if len(changes) == 0 {
-			return nil // the digest, written next, is the commit
-		}
-		if err := r.h.Store.PutScanProgress(ctx, r.plan.ScanID, int(changes[0].finding)); err != nil {
-			return err
-		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < margin {
-			return citadel.Retryable(fmt.Errorf("check-results: scan %s stopped before finding %d: %w", r.plan.ScanID, changes[0].finding, ErrOutOfTime))
-		}
-	}
-	return nil
-}
-
-// segment writes one segment's changes with concurrent writers and event
-// senders, and returns when all of them are stored and sent.
-func (r *run) segment(ctx context.Context, rd *ocsf.Reader, changes []change) error {
-	writers := r.h.Writers
-	if writers <= 0 {
-		writers = 8
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	writes := make(chan []ddb.ResultWrite, writers)
-	events := make(chan []ebtypes.PutEventsRequestEntry, 4)
-	for w := 0; w < writers; w++ {
-		g.Go(func() error {
-			for batch := range writes {
-				if err := r.h.Store.PutResults(gctx, batch); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	var mu sync.Mutex
-	sent := 0
-	for w := 0; w < 4; w++ {
-		g.Go(func() error {
-			for batch := range events {
-				if err := r.h.putEvents(gctx, batch); err != nil {
-					return err
-				}
-				mu.Lock()
-				sent += len(batch)
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	g.Go(func() error {
-		defer close(writes)
-		defer close(events)
-		return r.produce(gctx, rd, changes, writes, events)
-	})
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	want := 0
-	for _, ch := range changes {
-		if ch.regress {
-			want++
-		}
-	}
-	if sent != want {
-		return fmt.Errorf("check-results: sent %d regression events, decided %d", sent, want)
-	}
-	return nil
-}
-
-func (r *run) produce(ctx context.Context, rd *ocsf.Reader, changes []change, writes chan<- []ddb.ResultWrite, events chan<- []ebtypes.PutEventsRequestEntry) error {
-	now := r.h.Clock()
-	var batch []ddb.ResultWrite
-	var evs []ebtypes.PutEventsRequestEntry
-	send := func(force bool) error {
-		if len(batch) >= 25 || force && len(batch) > 0 {
-			select {
-			case writes <- batch:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			batch = nil
-		}
-		if len(evs) >= 10 || force && len(evs) > 0 {
-			select {
-			case events <- evs:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			evs = nil
-		}
-		return nil
-	}
-	k := 0
-	for k < len(changes) {
-		f, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		var p *ocsf.Problem
-		if errors.As(err, &p) {
-			if p.Index >= 0 && uint32(p.Index) == changes[k].finding {
-				return fmt.Errorf("check-results: finding %d read in the first pass fails in the second: %v", p.Index, p)
-			}
-			continue
-		}
-		if err != nil {
-			return citadel.Retryable(fmt.Errorf("read s3://%s/%s: %w", r.plan.Bucket, r.ocsfKey(), err))
-		}
-		for k < len(changes) && changes[k].finding == uint32(f.Index) {
-			w, ev := r.build(f, changes[k], now)
-			batch = append(batch, w)
-			if ev != nil {
-				evs = append(evs, *ev)
-			}
-			if err := send(false); err != nil {
-				return err
-			}
-			k++
-		}
-	}
-	if k < len(changes) {
-		return fmt.Errorf("check-results: the second pass ended before finding %d", changes[k].finding)
-	}
-	return send(true)
-}
-
-func (r *run) build(f ocsf.Finding, ch change, now time.Time) (ddb.ResultWrite, *ebtypes.PutEventsRequestEntry) {
-	res := f.Resources[ch.res]
-	status := citadel.StatusFromProwler(f.StatusCode)
-	hash := contentHash(status, f, res)
-	region := res.Region
-	if region == "" {
-		region = f.Region
-	}
-	result := citadel.CheckResult{
-		IntegrationID: r.plan.IntegrationID, CheckID: f.CheckID,
-		AssetID: citadel.AssetID(r.plan.IntegrationID, citadel.SourceAWS, res.UID), AssetARN: res.UID,
-		ScanID: r.plan.ScanID, Status: status, Muted: f.Muted(), StatusExtended: f.StatusDetail,
-		Severity: citadel.Severity(strings.ToLower(f.Severity)), Region: region,
-		RawOutput: f.Raw, ResourceSnapshot: res.Data, ContentHash: hex.EncodeToString(hash[:]),
-		ScannedAt: now, FirstScanID: r.plan.ScanID,
-	}
-	w := ddb.ResultWrite{Result: result, PreviousStatus: ch.prev, HadPrevious: ch.hadPrev}
-	if !ch.history {
-		return w, nil
-	}
-	h := citadel.CheckResultHistory{IntegrationID: result.IntegrationID, CheckID: result.CheckID, AssetID: result.AssetID,
-		ScanID: r.plan.ScanID, PreviousStatus: ch.prev, NewStatus: status, ChangedAt: now}
-	w.History = &h
-	if !h.IsRegression() || result.Muted {
-		return w, nil
-	}
-	detail, _ := json.Marshal(RegressionDetail{
-		ID:            r.plan.ScanID + "/" + citadel.ResultID(result.IntegrationID, result.CheckID, result.AssetID),
-		SecurityCheck: result.CheckID, Asset: result.AssetID, AssetARN: result.AssetARN,
-		IntegrationID: result.IntegrationID, ScanID: r.plan.ScanID, PreviousStatus: ch.prev, Status: status,
-		Severity: string(result.Severity), Region: region,
-	})
-	ev := &ebtypes.PutEventsRequestEntry{
-		Source: aws.String(EventSource), DetailType: aws.String(EventRegression), Detail: aws.String(string(detail)), Time: aws.Time(now),
-	}
-	if r.h.EventBus != "" {
-		ev.EventBusName = aws.String(r.h.EventBus)
-	}
-	return w, ev
-}
-
-// putEvents sends one batch of at most 10, retrying entries EventBridge
-// reports as failed.
-func (h *Handler) putEvents(ctx context.Context, batch []ebtypes.PutEventsRequestEntry) error {
-	if h.Events == nil {
-		return errors.New("check-results: regressions to report but no EventBridge client")
-	}
-	for attempt := 0; ; attempt++ {
-		out, err := h.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: batch})
-		if err != nil {
-			return citadel.Retryable(fmt.Errorf("put %d events: %w", len(batch), err))
-		}
-		if out.FailedEntryCount == 0 {
-			return nil
-		}
-		var failed []ebtypes.PutEventsRequestEntry
-		var reason string
-		for i, e := range out.Entries {
-			if e.ErrorCode != nil && i < len(batch) {
-				failed = append(failed, batch[i])
-				reason = aws.ToString(e.ErrorCode) + ": " + aws.ToString(e.ErrorMessage)
-			}
-		}
-		if attempt >= 4 || len(failed) == 0 {
-			return citadel.Retryable(fmt.Errorf("put events: %d of %d failed: %s", out.FailedEntryCount, len(batch), reason))
-		}
-		select {
-		case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		batch = failed
-	}
+	_, _ = w.Write(buf.Bytes())
 }
 
 // report writes the problems report next to the OCSF file and logs the

@@ -1,0 +1,264 @@
+package checkresults
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/ocsf"
+)
+
+// This file is pass 2: the changed results written, their history and
+// their regression events.
+
+// pass2 re-reads the file and writes the changed results, their history
+// and the regression events, a segment at a time: after each segment it
+// records its progress, and stops when the invocation runs short of time.
+func (r *run) pass2(ctx context.Context, changes []change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	done, err := r.h.Store.ScanProgress(ctx, r.plan.ScanID)
+	if err != nil {
+		return err
+	}
+	changes = changes[sort.Search(len(changes), func(i int) bool { return changes[i].finding >= uint32(done) }):]
+	if len(changes) == 0 {
+		return nil
+	}
+	body, err := r.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	rd := r.reader(body)
+	size := r.h.SegmentResults
+	if size <= 0 {
+		size = 5000
+	}
+	margin := r.h.Margin
+	if margin <= 0 {
+		margin = 2 * time.Minute
+	}
+	for len(changes) > 0 {
+		n := min(size, len(changes))
+		for n < len(changes) && changes[n].finding == changes[n-1].finding {
+			n++ // a finding's results stay in one segment
+		}
+		if err := r.segment(ctx, rd, changes[:n]); err != nil {
+			return err
+		}
+		changes = changes[n:]
+		if len(changes) == 0 {
+			return nil // the digest, written next, is the commit
+		}
+		if err := r.h.Store.PutScanProgress(ctx, r.plan.ScanID, int(changes[0].finding)); err != nil {
+			return err
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < margin {
+			return citadel.Retryable(fmt.Errorf("check-results: scan %s stopped before finding %d: %w", r.plan.ScanID, changes[0].finding, ErrOutOfTime))
+		}
+	}
+	return nil
+}
+
+// segment writes one segment's changes with concurrent writers and event
+// senders, and returns when all of them are stored and sent.
+func (r *run) segment(ctx context.Context, rd *ocsf.Reader, changes []change) error {
+	writers := r.h.Writers
+	if writers <= 0 {
+		writers = 8
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	writes := make(chan []ddb.ResultWrite, writers)
+	events := make(chan []ebtypes.PutEventsRequestEntry, 4)
+	for w := 0; w < writers; w++ {
+		g.Go(func() error {
+			for batch := range writes {
+				if err := r.h.Store.PutResults(gctx, batch); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	var mu sync.Mutex
+	sent := 0
+	for w := 0; w < 4; w++ {
+		g.Go(func() error {
+			for batch := range events {
+				if err := r.h.putEvents(gctx, batch); err != nil {
+					return err
+				}
+				mu.Lock()
+				sent += len(batch)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(writes)
+		defer close(events)
+		return r.produce(gctx, rd, changes, writes, events)
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	want := 0
+	for _, ch := range changes {
+		if ch.regress {
+			want++
+		}
+	}
+	if sent != want {
+		return fmt.Errorf("check-results: sent %d regression events, decided %d", sent, want)
+	}
+	return nil
+}
+
+func (r *run) produce(ctx context.Context, rd *ocsf.Reader, changes []change, writes chan<- []ddb.ResultWrite, events chan<- []ebtypes.PutEventsRequestEntry) error {
+	now := r.h.Clock()
+	var batch []ddb.ResultWrite
+	var evs []ebtypes.PutEventsRequestEntry
+	send := func(force bool) error {
+		if len(batch) >= 25 || force && len(batch) > 0 {
+			select {
+			case writes <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			batch = nil
+		}
+		if len(evs) >= 10 || force && len(evs) > 0 {
+			select {
+			case events <- evs:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			evs = nil
+		}
+		return nil
+	}
+	k := 0
+	for k < len(changes) {
+		f, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		var p *ocsf.Problem
+		if errors.As(err, &p) {
+			if p.Index >= 0 && uint32(p.Index) == changes[k].finding {
+				return fmt.Errorf("check-results: finding %d read in the first pass fails in the second: %v", p.Index, p)
+			}
+			continue
+		}
+		if err != nil {
+			return citadel.Retryable(fmt.Errorf("read s3://%s/%s: %w", r.plan.Bucket, r.ocsfKey(), err))
+		}
+		for k < len(changes) && changes[k].finding == uint32(f.Index) {
+			w, ev := r.build(f, changes[k], now)
+			batch = append(batch, w)
+			if ev != nil {
+				evs = append(evs, *ev)
+			}
+			if err := send(false); err != nil {
+				return err
+			}
+			k++
+		}
+	}
+	if k < len(changes) {
+		return fmt.Errorf("check-results: the second pass ended before finding %d", changes[k].finding)
+	}
+	return send(true)
+}
+
+func (r *run) build(f ocsf.Finding, ch change, now time.Time) (ddb.ResultWrite, *ebtypes.PutEventsRequestEntry) {
+	res := f.Resources[ch.res]
+	status := citadel.StatusFromProwler(f.StatusCode)
+	hash := contentHash(status, f, res)
+	region := res.Region
+	if region == "" {
+		region = f.Region
+	}
+	result := citadel.CheckResult{
+		IntegrationID: r.plan.IntegrationID, CheckID: f.CheckID,
+		AssetID: citadel.AssetID(r.plan.IntegrationID, citadel.SourceAWS, res.UID), AssetARN: res.UID,
+		ScanID: r.plan.ScanID, Status: status, Muted: f.Muted(), StatusExtended: f.StatusDetail,
+		Severity: citadel.Severity(strings.ToLower(f.Severity)), Region: region,
+		RawOutput: f.Raw, ResourceSnapshot: res.Data, ContentHash: hex.EncodeToString(hash[:]),
+		ScannedAt: now, FirstScanID: r.plan.ScanID,
+	}
+	w := ddb.ResultWrite{Result: result, PreviousStatus: ch.prev, HadPrevious: ch.hadPrev}
+	if !ch.history {
+		return w, nil
+	}
+	h := citadel.CheckResultHistory{IntegrationID: result.IntegrationID, CheckID: result.CheckID, AssetID: result.AssetID,
+		ScanID: r.plan.ScanID, PreviousStatus: ch.prev, NewStatus: status, ChangedAt: now}
+	w.History = &h
+	if !h.IsRegression() || result.Muted {
+		return w, nil
+	}
+	detail, _ := json.Marshal(RegressionDetail{
+		ID:            r.plan.ScanID + "/" + citadel.ResultID(result.IntegrationID, result.CheckID, result.AssetID),
+		SecurityCheck: result.CheckID, Asset: result.AssetID, AssetARN: result.AssetARN,
+		IntegrationID: result.IntegrationID, ScanID: r.plan.ScanID, PreviousStatus: ch.prev, Status: status,
+		Severity: string(result.Severity), Region: region,
+	})
+	ev := &ebtypes.PutEventsRequestEntry{
+		Source: aws.String(EventSource), DetailType: aws.String(EventRegression), Detail: aws.String(string(detail)), Time: aws.Time(now),
+	}
+	if r.h.EventBus != "" {
+		ev.EventBusName = aws.String(r.h.EventBus)
+	}
+	return w, ev
+}
+
+// putEvents sends one batch of at most 10, retrying entries EventBridge
+// reports as failed.
+func (h *Handler) putEvents(ctx context.Context, batch []ebtypes.PutEventsRequestEntry) error {
+	if h.Events == nil {
+		return errors.New("check-results: regressions to report but no EventBridge client")
+	}
+	for attempt := 0; ; attempt++ {
+		out, err := h.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: batch})
+		if err != nil {
+			return citadel.Retryable(fmt.Errorf("put %d events: %w", len(batch), err))
+		}
+		if out.FailedEntryCount == 0 {
+			return nil
+		}
+		var failed []ebtypes.PutEventsRequestEntry
+		var reason string
+		for i, e := range out.Entries {
+			if e.ErrorCode != nil && i < len(batch) {
+				failed = append(failed, batch[i])
+				reason = aws.ToString(e.ErrorCode) + ": " + aws.ToString(e.ErrorMessage)
+			}
+		}
+		if attempt >= 4 || len(failed) == 0 {
+			return citadel.Retryable(fmt.Errorf("put events: %d of %d failed: %s", out.FailedEntryCount, len(batch), reason))
+		}
+		select {
+		case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		batch = failed
+	}
+}
