@@ -63,6 +63,12 @@ func TestSampleEventsThroughTheLambdaAdapter(t *testing.T) {
 				t.Errorf("scan %+v", sc)
 			}
 		}},
+		{"cancel-scan.json", http.StatusAccepted, func(t *testing.T, body string) {
+			sc := decodeJSON[citadel.Scan](t, body)
+			if sc.ID != "scan-0001" || sc.Status != citadel.ScanCancelled || sc.CancelledBy != "arn:aws:sts::123456789012:assumed-role/CitadelAdmin/alice" {
+				t.Errorf("scan %+v", sc)
+			}
+		}},
 		{"list-frameworks.json", http.StatusOK, func(t *testing.T, body string) {
 			if !strings.Contains(body, `"id":"soc2"`) {
 				t.Errorf("frameworks: %s", body)

@@ -146,7 +146,8 @@ func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// startScan records a queued scan (taking the integration's lock), starts
+// startScan records a queued scan (taking the integration's lock, or taking
+// it over from a scan whose execution has ended: scanend.Locks), starts
 // the state machine with the scan id as execution name and records the
 // execution. If the execution cannot start, the scan is marked failed and
 // the lock released, so the integration can be scanned again.
@@ -159,7 +160,7 @@ func (s *Server) startScan(w http.ResponseWriter, r *http.Request) error {
 	now := s.Clock()
 	sc := citadel.Scan{ID: s.NewID("scan", now), IntegrationID: in.ID, FolderID: in.FolderID,
 		Trigger: citadel.TriggerAPI, Status: citadel.ScanQueued, CreatedAt: now}
-	if err := s.Scans.StartScan(ctx, sc); err != nil {
+	if err := s.locks().Start(ctx, sc); err != nil {
 		return err
 	}
 	input, err := json.Marshal(citadel.PlanInput{Scan: citadel.StartScan{ScanID: sc.ID, IntegrationID: in.ID, Trigger: citadel.TriggerAPI}})
@@ -172,7 +173,8 @@ func (s *Server) startScan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		failed := sc
 		failed.Status, failed.FinishedAt = citadel.ScanFailed, s.Clock()
-		failed.FailureCause = "the state machine execution could not start: " + err.Error()
+		failed.FailureCause = "the scan's execution could not start"
+		s.Log.ErrorContext(ctx, "start execution", "scan_id", sc.ID, "error", err.Error())
 		if _, ferr := s.Scans.FinishScan(ctx, failed); ferr != nil {
 			err = errors.Join(err, fmt.Errorf("mark scan %s failed: %w", sc.ID, ferr))
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/compliance"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/scanend"
 )
 
 // MaxBodyBytes bounds a request body.
@@ -42,6 +43,9 @@ type (
 		GetScan(ctx context.Context, scanID string) (citadel.Scan, error)
 		ListScans(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Scan], error)
 		MarkScanRunning(ctx context.Context, integrationID, scanID, executionARN string) (citadel.Scan, error)
+		// The rest of scanend.Store: lock take-over and cancel.
+		RunningScan(ctx context.Context, integrationID string) (citadel.Scan, error)
+		TakeOverScan(ctx context.Context, old, next citadel.Scan) error
 		FinishScan(ctx context.Context, sc citadel.Scan) (citadel.Scan, error)
 	}
 	Assets interface {
@@ -79,9 +83,11 @@ type (
 		Sync(ctx context.Context, in citadel.Integration) error
 		Delete(ctx context.Context, integrationID string) error
 	}
-	// Executions starts the scan state machine (the Step Functions client).
+	// Executions starts, describes and stops the scan state machine's
+	// executions (the Step Functions client).
 	Executions interface {
 		StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+		scanend.Executions
 	}
 )
 
@@ -180,6 +186,7 @@ func (s *Server) routes() map[string]handlerFunc {
 		"POST /integrations/{id}/scans":     s.startScan,
 		"GET /integrations/{id}/scans":      s.listScans,
 		"GET /scans/{id}":                   s.getScan,
+		"POST /scans/{id}/cancel":           s.cancelScan,
 		"GET /assets":                       s.listAssets,
 		"GET /controls":                     s.listControls,
 		"GET /controls/{id}":                s.getControl,
