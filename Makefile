@@ -25,6 +25,7 @@ help:
 	@echo "make test    go vet and every test, against local servers it starts"
 	@echo "make build   every Lambda as bin/<name>/bootstrap (provided.al2023, arm64)"
 	@echo "make bench   the benchmarks recorded in docs/benchmarks.md"
+	@echo "make fuzz-api  schemathesis on every API operation against a local server"
 
 # The Python tools (Prowler, moto) live in a local virtualenv.
 venv: $(VENV_OK)
@@ -57,6 +58,15 @@ vet:
 
 test: deps tools vet
 	scripts/with-moto.sh scripts/gotest.sh -p 2 -timeout 75m ./...
+	$(MAKE) --no-print-directory fuzz-api
+
+# make fuzz-api   schemathesis (in .venv, requirements.txt) on every operation
+# of openapi.yaml against the API's handler served on 127.0.0.1 over a fresh
+# local AWS server: no 5xx, every response as the document declares it, bad
+# input refused (scripts/fuzz-api.sh; docs/api.md records a run).
+.PHONY: fuzz-api
+fuzz-api: venv
+	scripts/with-moto.sh scripts/fuzz-api.sh
 
 bench: deps
 	scripts/with-moto.sh $(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./shared/...

@@ -31,7 +31,7 @@ func TestPatternsAreTheValidatorsRules(t *testing.T) {
 		ok   bool
 	}{
 		{"rate(1 day)", true}, {"rate(15 minutes)", true}, {"cron(0 3 * * ? *)", true}, {"cron(0/5 8-17 ? * MON-FRI *)", true},
-		{"cron(0 3 * * ?)", false}, {"rate(1 week)", false}, {"rate(1234567890 days)", false}, {"cron(0 3 * * ? *)\n", false},
+		{"cron(0 3 * * ?)", false}, {"rate(1 week)", false}, {"rate(1234567890 days)", false}, {"rate(0 days)", false}, {"rate(01 day)", false}, {"cron(0 3 * * ? *)\n", false},
 		{"cron(０ 3 * * ? *)", false}, {"rate(١ day)", false},
 	} {
 		if citadel.ValidScheduleExpression(tc.expr) != tc.ok {

@@ -21,7 +21,7 @@ const (
 	// (no schedule), as the API does.
 	PatternScheduleExpression         = `^(` + scheduleAlternatives + `)$`
 	PatternOptionalScheduleExpression = `^(` + scheduleAlternatives + `)?$`
-	scheduleAlternatives              = `rate\([0-9]{1,9} (minute|minutes|hour|hours|day|days)\)|cron\(` + cronField + `( ` + cronField + `){5}\)`
+	scheduleAlternatives              = `rate\([1-9][0-9]{0,8} (minute|minutes|hour|hours|day|days)\)|cron\(` + cronField + `( ` + cronField + `){5}\)`
 	cronField                         = `[0-9A-Za-z*?,/#-]{1,32}`
 	// PatternID is ValidID's rule: the ids of keys and URLs.
 	PatternID = `^[A-Za-z0-9._-]{1,128}$`
