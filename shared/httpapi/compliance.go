@@ -139,7 +139,7 @@ func (s *Server) listFrameworks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := pageOf(fws, func(f citadel.Framework) string { return f.ID }, limit, cursor)
+	page, err := pageOf(fws, func(f citadel.Framework) string { return f.ID }, citadel.ValidFrameworkID, limit, cursor)
 	if err != nil {
 		return err
 	}
@@ -148,13 +148,14 @@ func (s *Server) listFrameworks(w http.ResponseWriter, r *http.Request) error {
 }
 
 // pageOf pages a short list read whole (the frameworks): sorted by key, the
-// cursor is the last key returned.
-func pageOf[T any](items []T, key func(T) string, limit int, cursor string) (ddb.Page[T], error) {
+// cursor is the last key returned (base64url); a cursor that is not a key
+// (validKey) is one the API did not return.
+func pageOf[T any](items []T, key func(T) string, validKey func(string) bool, limit int, cursor string) (ddb.Page[T], error) {
 	slices.SortStableFunc(items, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 	start := 0
 	if cursor != "" {
 		after, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || len(after) == 0 {
+		if err != nil || !validKey(string(after)) {
 			return ddb.Page[T]{}, citadel.Invalid("%s", ddb.BadCursor)
 		}
 		// The first item after the cursor's key (the key itself may be gone).

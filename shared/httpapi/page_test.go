@@ -28,10 +28,11 @@ func TestPageOf(t *testing.T) {
 		{"cursor past the end", []string{"a"}, 5, cur("z"), []string{}, "", false},
 		{"empty list", nil, 5, "", []string{}, "", false},
 		{"not base64", []string{"a"}, 5, "%%", nil, "", true},
+		{"base64 of no key (forged)", []string{"a"}, 5, cur(`{"a":"b"}`), nil, "", true},
 		{"one page", []string{"a"}, 5, "", []string{"a"}, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := pageOf(tc.items, id, tc.limit, tc.cursor)
+			p, err := pageOf(tc.items, id, citadel.ValidFrameworkID, tc.limit, tc.cursor)
 			if tc.invalid {
 				if !citadel.IsInvalid(err) {
 					t.Fatalf("err %v, want invalid", err)
