@@ -28,6 +28,7 @@ var Routes = []Route{
 	{"POST", "/integrations/{id}/scans"},
 	{"GET", "/integrations/{id}/scans"},
 	{"GET", "/scans/{id}"},
+	{"POST", "/scans/{id}/cancel"},
 	{"GET", "/assets"},
 	{"GET", "/controls"},
 	{"GET", "/controls/{id}"},

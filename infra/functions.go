@@ -29,6 +29,7 @@ const (
 	FnFinalize      = citadel.StepFinalize
 	FnAPI           = "api"
 	FnCatalogImport = "catalog-import"
+	FnReconcile     = "reconcile"
 )
 
 // FunctionSpec sizes one function. Retries is how often the state machine
@@ -59,6 +60,7 @@ var FunctionSpecs = []FunctionSpec{
 	{FnFinalize, 256, 1 * time.Minute, 8, "Writes the scan's summary and duration, or its failure"},
 	{FnAPI, 512, 29 * time.Second, 0, "Citadel's HTTP API"},
 	{FnCatalogImport, 1769, 15 * time.Minute, 0, "Imports the Prowler and SCF catalogs into the table"},
+	{FnReconcile, 256, 1 * time.Minute, 0, "Ends the scan of an execution that failed, timed out or was aborted"},
 }
 
 // Bucket prefixes besides citadel.ScanPrefix: the values the store offloads

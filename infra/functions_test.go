@@ -95,7 +95,9 @@ func TestFunctionGrants(t *testing.T) {
 		FnFinalize: {{"s3:GetObject*", ".", false}, {"states:StartExecution", ".", false}},
 		FnCatalogImport: {{"s3:GetObject*", catalog, true}, {"s3:GetObject*", scans, false},
 			{"s3:PutObject", ".", false}},
-		FnAPI: {{"states:StartExecution", sm, true}, {"states:DescribeExecution", ":execution:", true},
+		FnReconcile: {{"s3:GetObject*", ".", false}, {"s3:PutObject", ".", false}, {"states:StopExecution", ".", false},
+			{"states:StartExecution", ".", false}, {"events:PutEvents", ".", false}, {"dynamodb:PutItem", ".", true}},
+		FnAPI: {{"states:StartExecution", sm, true}, {"states:StopExecution", ":execution:", true}, {"states:DescribeExecution", ":execution:", true},
 			{"scheduler:CreateSchedule", `:schedule/`, true}, {"scheduler:UpdateSchedule", `:schedule/`, true},
 			{"scheduler:DeleteSchedule", `:schedule/`, true},
 			{"iam:PassRole", `^<` + s.logicalID(s.stacks.Main.Scheduler.Role) + `\.Arn>$`, true},
@@ -110,7 +112,7 @@ func TestFunctionGrants(t *testing.T) {
 			}
 		}
 	}
-	// Only check-results knows the bus; only the API the state machine and schedules.
+	// Only check-results knows the bus; only the API and the reconciler the state machine.
 	for _, spec := range FunctionSpecs {
 		env := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[spec.Name]))["Environment"].(map[string]any)["Variables"].(map[string]any)
 		_, hasBus := env[citadel.EnvEventBus]
@@ -118,7 +120,7 @@ func TestFunctionGrants(t *testing.T) {
 		if hasBus != (spec.Name == FnCheckResults) {
 			t.Errorf("%s: %s set = %v", spec.Name, citadel.EnvEventBus, hasBus)
 		}
-		if hasSM != (spec.Name == FnAPI) {
+		if hasSM != (spec.Name == FnAPI || spec.Name == FnReconcile) {
 			t.Errorf("%s: %s set = %v", spec.Name, citadel.EnvStateMachineARN, hasSM)
 		}
 	}

@@ -24,6 +24,7 @@ type Citadel struct {
 	StateMachine awsstepfunctions.StateMachine
 	API          awsapigatewayv2.HttpApi
 	Scheduler    *Scheduler
+	Reconcile    awsevents.Rule
 }
 
 // NewCitadel builds the main stack: data first, then compute, then the
@@ -49,6 +50,7 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) *Citadel {
 	c.Scheduler = newScheduler(stack, c.StateMachine)
 	c.API = newAPI(stack, cfg, c.Functions.ByName[FnAPI])
 	wireAPIFunction(c.Functions.ByName[FnAPI], cfg, c.StateMachine, c.Scheduler)
+	c.Reconcile = newReconciler(stack, c.Functions.ByName[FnReconcile], c.StateMachine)
 
 	out := func(id string, v *string, desc string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})

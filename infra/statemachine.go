@@ -13,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/scanend"
 )
 
 // ResultPaths says where each step's output goes in the execution's state,
@@ -55,7 +56,7 @@ var ECSRetryableErrors = []string{"ECS.AmazonECSException"}
 // Timeouts of the Prowler state and of the whole execution.
 const (
 	ProwlerStateTimeout = 4 * time.Hour
-	ExecutionTimeout    = 6 * time.Hour
+	ExecutionTimeout    = scanend.ExecutionTimeout
 )
 
 func duration(d time.Duration) awscdk.Duration {

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/citadelsecure/citadel/shared/scanend"
+)
+
+// The rule matches exactly what scanend.EventPattern says (the reconciler's
+// tests route events through that pattern on the local EventBridge), for
+// this state machine, and targets the reconcile function with retries.
+func TestReconcileRule(t *testing.T) {
+	s := defaultApp(t)
+	rules := s.resources("AWS::Events::Rule")
+	if len(rules) != 1 {
+		t.Fatalf("%d rules, want 1", len(rules))
+	}
+	p := s.props(t, s.logicalID(s.stacks.Main.Reconcile))
+	if _, ok := p["EventBusName"]; ok {
+		t.Errorf("the rule is on bus %v, want the default bus (where Step Functions sends its events)", p["EventBusName"])
+	}
+	sm := "<" + s.logicalID(s.stacks.Main.StateMachine) + ">"
+	var want map[string]any
+	b, _ := json.Marshal(scanend.EventPattern(sm))
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	got := p["EventPattern"].(map[string]any)
+	detail := got["detail"].(map[string]any)
+	detail["stateMachineArn"] = []any{render(detail["stateMachineArn"].([]any)[0])}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("event pattern (-want +got):\n%s", d)
+	}
+	targets := p["Targets"].([]any)
+	if len(targets) != 1 {
+		t.Fatalf("%d targets, want 1", len(targets))
+	}
+	tg := targets[0].(map[string]any)
+	fn := "<" + s.logicalID(s.stacks.Main.Functions.ByName[FnReconcile]) + ".Arn>"
+	if got := render(tg["Arn"]); got != fn {
+		t.Errorf("target %s, want %s", got, fn)
+	}
+	wantRetry := map[string]any{"MaximumRetryAttempts": float64(ReconcileRetries), "MaximumEventAgeInSeconds": float64(ReconcileMaxEventAge * 3600)}
+	if d := cmp.Diff(wantRetry, tg["RetryPolicy"]); d != "" {
+		t.Errorf("retry policy (-want +got):\n%s", d)
+	}
+	// EventBridge may invoke the function, from this rule only.
+	var allowed bool
+	for _, perm := range s.resources("AWS::Lambda::Permission") {
+		pp := perm["Properties"].(map[string]any)
+		if pp["Principal"] == "events.amazonaws.com" && render(pp["FunctionName"]) == fn &&
+			render(pp["SourceArn"]) == "<"+s.logicalID(s.stacks.Main.Reconcile)+".Arn>" {
+			allowed = true
+		}
+	}
+	if !allowed {
+		t.Error("no permission for the rule to invoke the reconcile function")
+	}
+}
