@@ -88,20 +88,22 @@ func (l *Locks) ended(ctx context.Context, holder citadel.Scan) (*citadel.Scan, 
 	var missing *sfntypes.ExecutionDoesNotExist
 	switch {
 	case errors.As(err, &missing):
-		since := holder.CreatedAt
-		if !holder.StartedAt.IsZero() {
-			since = holder.StartedAt
-		}
-		if now.Sub(since) < l.bound() {
-			return nil, nil // the API may be starting it right now
-		}
+		// No execution by that ARN. A queued scan may be being started
+		// right now; past the bound it never will be. A running scan of a
+		// schedule has an execution of another name (Scheduler cannot name
+		// it), so only once the execution timeout has passed is it surely
+		// over.
 		done := holder
 		done.Status, done.FinishedAt = citadel.ScanFailed, now
-		done.FailureCause = fmt.Sprintf("the scan never started: it had no execution %s after it was queued", l.bound())
-		if holder.Status == citadel.ScanRunning {
-			done.FailureCause = "the scan's execution no longer exists"
+		switch {
+		case holder.Status == citadel.ScanQueued && now.Sub(holder.CreatedAt) >= l.bound():
+			done.FailureCause = fmt.Sprintf("the scan never started: it had no execution %s after it was queued", l.bound())
+		case holder.Status == citadel.ScanRunning && now.Sub(holder.StartedAt) >= ExecutionTimeout+l.bound():
+			done.FailureCause = fmt.Sprintf("the scan's execution could not be found and the %s execution timeout has passed", hours(ExecutionTimeout))
+		default:
+			return nil, nil
 		}
-		l.log().InfoContext(ctx, "lock holder has no execution", "scan_id", holder.ID, "execution_arn", arn)
+		l.log().InfoContext(ctx, "lock holder has no execution", "scan_id", holder.ID, "execution_arn", arn, "status", holder.Status)
 		return &done, nil
 	case err != nil:
 		return nil, retryable(err)

@@ -33,7 +33,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{now: t0}
-	f.store = testenv.Store(t)
+	f.store = testenv.Store(t, ddb.WithClock(func() time.Time { return t0 }))
 	acct, accountID, _ := testenv.Account(t, testenv.Config(t))
 	f.sfn = sfn.NewFromConfig(acct)
 	sm, err := f.sfn.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
@@ -113,6 +113,14 @@ func TestStartTakesOverAnEndedOrStuckLock(t *testing.T) {
 			}
 			return "", ""
 		}, 14 * time.Minute},
+		{"scheduled holder running, its execution not found by name, within the timeout", func(t *testing.T, f *fixture) (citadel.ScanStatus, string) {
+			f.scheduledRunning(t)
+			return "", ""
+		}, 5 * time.Hour},
+		{"scheduled holder running, its execution not found by name, past the timeout", func(t *testing.T, f *fixture) (citadel.ScanStatus, string) {
+			f.scheduledRunning(t)
+			return citadel.ScanFailed, "the scan's execution could not be found and the 6-hour execution timeout has passed (found when scan scan-2 started)"
+		}, 6*time.Hour + 16*time.Minute},
 		{"holder's execution runs", func(t *testing.T, f *fixture) (citadel.ScanStatus, string) {
 			f.started(t, scan("scan-1"), true)
 			return "", ""
@@ -221,5 +229,19 @@ func TestCancel(t *testing.T) {
 	q, err := f.locks.Cancel(ctx, "scan-3", "")
 	if err != nil || q.Status != citadel.ScanCancelled || q.FailureCause != "the scan was cancelled" {
 		t.Errorf("cancel a queued scan: %+v, %v", q, err)
+	}
+}
+
+// scheduledRunning records scan-1 as a schedule's plan step does: queued,
+// then running with no execution ARN (its execution has another name).
+func (f *fixture) scheduledRunning(t *testing.T) {
+	t.Helper()
+	sc := scan("scan-1")
+	sc.Trigger = citadel.TriggerSchedule
+	if err := f.locks.Start(context.Background(), sc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.MarkScanRunning(context.Background(), sc.IntegrationID, sc.ID, ""); err != nil {
+		t.Fatal(err)
 	}
 }
