@@ -14,6 +14,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/catalog"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/catalogimport"
 )
 
@@ -75,7 +76,7 @@ func catalogImport(ctx context.Context, args []string, w io.Writer) error {
 		return err
 	}
 	store := ddb.New(cfg, tableName())
-	h := &catalogimport.Handler{Store: store, S3: s3.NewFromConfig(cfg, awsx.S3Options), Log: awsx.Logger(os.Stderr)}
+	h := &catalogimport.Handler{Store: store, S3: s3.NewFromConfig(cfg, awsx.S3Options), Env: stepfn.Env{Log: awsx.Logger(os.Stderr)}}
 	out, cat, err := h.Run(ctx, f.in)
 	if err != nil {
 		return err

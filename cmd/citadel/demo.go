@@ -24,6 +24,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/demoestate"
 	"github.com/citadelsecure/citadel/shared/prowlerrun"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/catalogimport"
 )
 
@@ -308,7 +309,7 @@ func demoCatalog(ctx context.Context, w io.Writer, store *ddb.Store, cfg aws.Con
 		fmt.Fprintln(w, "catalog: no SCF files found ($CITADEL_SCF_DIR or ../shared/data/scf): importing Prowler alone; controls come from the requirement-based fallback and no policy is created")
 	}
 	t := time.Now()
-	h := &catalogimport.Handler{Store: store, S3: s3.NewFromConfig(cfg, awsx.S3Options), Log: errorLogger()}
+	h := &catalogimport.Handler{Store: store, S3: s3.NewFromConfig(cfg, awsx.S3Options), Env: stepfn.Env{Log: errorLogger()}}
 	out, err := h.Handle(ctx, citadel.CatalogImportInput{SCFSource: scf})
 	if err != nil {
 		return err

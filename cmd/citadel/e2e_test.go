@@ -25,6 +25,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/demoestate"
 	"github.com/citadelsecure/citadel/shared/prowlerrun"
 	"github.com/citadelsecure/citadel/shared/report"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/catalogimport"
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
@@ -217,7 +218,7 @@ func newDemoEnv(t *testing.T) *demoEnv {
 
 	start = time.Now()
 	prowlerDir, scfDir := reducedCatalog(t, data, demoestate.Checks)
-	imp := &catalogimport.Handler{Store: store, Log: slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	imp := &catalogimport.Handler{Store: store, Env: stepfn.Env{Log: slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}}
 	out, err := imp.Handle(ctx, citadel.CatalogImportInput{ProwlerSource: prowlerDir, ProwlerVersion: p.Version, SCFSource: scfDir})
 	if err != nil {
 		t.Fatal(err)

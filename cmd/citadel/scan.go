@@ -23,6 +23,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/pipeline"
 	"github.com/citadelsecure/citadel/shared/prowlerrun"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/assetsync"
 	"github.com/citadelsecure/citadel/shared/steps/checkresults"
 	"github.com/citadelsecure/citadel/shared/steps/controls"
@@ -50,6 +51,9 @@ func envOr(k, def string) string {
 type ProwlerInput struct {
 	Plan citadel.PlanOutput `json:"plan"`
 }
+
+// ScanRef names the plan's scan (citadel.ScanStep), for the step's progress.
+func (in ProwlerInput) ScanRef() (string, string) { return in.Plan.IntegrationID, in.Plan.ScanID }
 
 // prowlerEnvironment is the Prowler task's environment from the plan, by
 // the state machine's JSON paths; the guard test compares it with the
@@ -116,27 +120,28 @@ func (r *runner) pipeline() *pipeline.Pipeline {
 	store := ddb.New(r.cfg, r.table)
 	blobStore := ddb.New(r.cfg, r.table, ddb.WithBlobs(blobs))
 
-	planH := &plan.Handler{Store: store, S3: s3c, Bucket: r.bucket, Log: r.log}
-	assetsH := &assetsync.Handler{Store: store, AWS: r.cfg, Log: r.log}
+	env := stepfn.Env{Log: r.log}.Defaults()
+	planH := &plan.Handler{Store: store, S3: s3c, Bucket: r.bucket, Env: env}
+	assetsH := &assetsync.Handler{Store: store, AWS: r.cfg, Env: env}
 	resultsH := &checkresults.Handler{Store: blobStore, S3: &progressObjects{Client: s3c, onRead: r.onRead}, Events: eventbridge.NewFromConfig(r.cfg),
 		EventBus: r.eventBus, Log: r.log}
-	controlsH := &controls.Handler{Store: store, Catalog: store, Results: store, Log: r.log}
-	policiesH := &policies.Handler{Store: store, Catalog: store, Log: r.log}
-	evidenceH := &evidence.Handler{Store: blobStore, Catalog: blobStore, Results: blobStore, Assets: blobStore, Log: r.log}
-	finalizeH := &finalize.Handler{Store: store, Log: r.log}
+	controlsH := &controls.Handler{Store: store, Catalog: store, Results: store, Env: env}
+	policiesH := &policies.Handler{Store: store, Catalog: store, Env: env}
+	evidenceH := &evidence.Handler{Store: blobStore, Catalog: blobStore, Results: blobStore, Assets: blobStore, Env: env}
+	finalizeH := &finalize.Handler{Store: store, Env: stepfn.Env{Log: r.log}}
 	scanner := &prowlerrun.Scanner{S3: s3c, Prowler: r.prowler, WorkDir: r.workDir, Log: r.log}
 
 	return &pipeline.Pipeline{Steps: []pipeline.Step{
-		pipeline.Of(citadel.StepPlan, planH.Handle),
-		pipeline.Of(citadel.StepAssetSync, assetsH.Handle),
-		pipeline.Of(citadel.StepProwler, func(ctx context.Context, in ProwlerInput) (citadel.ProwlerManifest, error) {
+		pipeline.Of(stepfn.New(citadel.StepPlan, planH.Handle, env, store)),
+		pipeline.Of(stepfn.New(citadel.StepAssetSync, assetsH.Handle, env, store)),
+		pipeline.Of(stepfn.New(citadel.StepProwler, func(ctx context.Context, in ProwlerInput) (citadel.ProwlerManifest, error) {
 			return r.runProwler(ctx, scanner, in)
-		}),
-		pipeline.Of(citadel.StepCheckResults, resultsH.Handle),
-		pipeline.Of(citadel.StepControls, controlsH.Handle),
-		pipeline.Of(citadel.StepPolicies, policiesH.Handle),
-		pipeline.Of(citadel.StepEvidence, evidenceH.Handle),
-		pipeline.Of(citadel.StepFinalize, finalizeH.Handle),
+		}, env, store)),
+		pipeline.Of(stepfn.New(citadel.StepCheckResults, resultsH.Handle, env, blobStore)),
+		pipeline.Of(stepfn.New(citadel.StepControls, controlsH.Handle, env, store)),
+		pipeline.Of(stepfn.New(citadel.StepPolicies, policiesH.Handle, env, store)),
+		pipeline.Of(stepfn.New(citadel.StepEvidence, evidenceH.Handle, env, blobStore)),
+		pipeline.Of(stepfn.New(citadel.StepFinalize, finalizeH.Handle, env, store)),
 	}}
 }
 

@@ -18,16 +18,14 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/httpapi"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	sched "github.com/citadelsecure/citadel/shared/scheduler"
 )
 
 func main() {
 	ctx := context.Background()
-	logger := awsx.SetupLogging()
-	cfg, err := awsx.Load(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
+	rt := stepfn.Init()
+	cfg, logger := rt.AWS, rt.Env.Log
 	// Evidence revisions and results may have offloaded their bulk to the bucket.
 	blobs := &blobstore.S3{Client: s3.NewFromConfig(cfg, awsx.S3Options), Bucket: os.Getenv(citadel.EnvBucket)}
 	store := ddb.New(cfg, os.Getenv(citadel.EnvTable), ddb.WithBlobs(blobs))

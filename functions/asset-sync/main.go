@@ -4,25 +4,17 @@
 package main
 
 import (
-	"context"
-	"log"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/citadelsecure/citadel/shared/awsx"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/assetsync"
 )
 
 func main() {
-	logger := awsx.SetupLogging()
-	cfg, err := awsx.Load(context.Background())
-	if err != nil {
-		log.Fatal(err)
-	}
-	store := ddb.New(cfg, os.Getenv(citadel.EnvTable))
-	h := &assetsync.Handler{Store: store, AWS: cfg, Log: logger}
-	lambda.Start(h.Handle)
+	rt := stepfn.Init()
+	store := ddb.New(rt.AWS, os.Getenv(citadel.EnvTable))
+	h := &assetsync.Handler{Store: store, AWS: rt.AWS, Env: rt.Env}
+	stepfn.Lambda(stepfn.New(citadel.StepAssetSync, h.Handle, rt.Env, store))
 }

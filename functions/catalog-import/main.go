@@ -6,31 +6,27 @@ package main
 
 import (
 	"context"
-	"log"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/citadelsecure/citadel/shared/awsx"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/catalogimport"
 )
 
 func main() {
-	logger := awsx.SetupLogging()
-	cfg, err := awsx.Load(context.Background())
-	if err != nil {
-		log.Fatal(err)
-	}
+	rt := stepfn.Init()
+	store := ddb.New(rt.AWS, os.Getenv(citadel.EnvTable))
 	exported := "s3://" + os.Getenv(citadel.EnvBucket) + "/" + citadel.CatalogPrefix
 	h := &catalogimport.Handler{
-		Store: ddb.New(cfg, os.Getenv(citadel.EnvTable)),
-		S3:    s3.NewFromConfig(cfg, awsx.S3Options),
+		Store: store,
+		S3:    s3.NewFromConfig(rt.AWS, awsx.S3Options),
 		// Without a source, import what the Prowler task exported.
 		FindProwler: func(context.Context) (string, error) { return exported, nil },
-		Log:         logger,
+		Env:         rt.Env,
 	}
-	lambda.Start(h.Handle)
+	stepfn.Lambda(stepfn.New(citadel.StepCatalogImport, h.Handle, rt.Env, store))
 }

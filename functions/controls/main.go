@@ -4,25 +4,17 @@
 package main
 
 import (
-	"context"
-	"log"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/citadelsecure/citadel/shared/awsx"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/controls"
 )
 
 func main() {
-	logger := awsx.SetupLogging()
-	cfg, err := awsx.Load(context.Background())
-	if err != nil {
-		log.Fatal(err)
-	}
-	store := ddb.New(cfg, os.Getenv(citadel.EnvTable))
-	h := &controls.Handler{Store: store, Catalog: store, Results: store, Log: logger}
-	lambda.Start(h.Handle)
+	rt := stepfn.Init()
+	store := ddb.New(rt.AWS, os.Getenv(citadel.EnvTable))
+	h := &controls.Handler{Store: store, Catalog: store, Results: store, Env: rt.Env}
+	stepfn.Lambda(stepfn.New(citadel.StepControls, h.Handle, rt.Env, store))
 }

@@ -4,28 +4,22 @@
 package main
 
 import (
-	"context"
-	"log"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/citadelsecure/citadel/shared/awsx"
 	"github.com/citadelsecure/citadel/shared/blobstore"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/evidence"
 )
 
 func main() {
-	logger := awsx.SetupLogging()
-	cfg, err := awsx.Load(context.Background())
-	if err != nil {
-		log.Fatal(err)
-	}
-	blobs := &blobstore.S3{Client: s3.NewFromConfig(cfg, awsx.S3Options), Bucket: os.Getenv(citadel.EnvBucket)}
-	store := ddb.New(cfg, os.Getenv(citadel.EnvTable), ddb.WithBlobs(blobs))
-	h := &evidence.Handler{Store: store, Catalog: store, Results: store, Assets: store, Log: logger}
-	lambda.Start(h.Handle)
+	rt := stepfn.Init()
+	blobs := &blobstore.S3{Client: s3.NewFromConfig(rt.AWS, awsx.S3Options), Bucket: os.Getenv(citadel.EnvBucket)}
+	store := ddb.New(rt.AWS, os.Getenv(citadel.EnvTable), ddb.WithBlobs(blobs))
+	h := &evidence.Handler{Store: store, Catalog: store, Results: store, Assets: store, Env: rt.Env}
+	stepfn.Lambda(stepfn.New(citadel.StepEvidence, h.Handle, rt.Env, store))
 }

@@ -3,25 +3,17 @@
 package main
 
 import (
-	"context"
-	"log"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/citadelsecure/citadel/shared/awsx"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/finalize"
 )
 
 func main() {
-	logger := awsx.SetupLogging()
-	cfg, err := awsx.Load(context.Background())
-	if err != nil {
-		log.Fatal(err)
-	}
-	store := ddb.New(cfg, os.Getenv(citadel.EnvTable))
-	h := &finalize.Handler{Store: store, Log: logger}
-	lambda.Start(h.Handle)
+	rt := stepfn.Init()
+	store := ddb.New(rt.AWS, os.Getenv(citadel.EnvTable))
+	h := &finalize.Handler{Store: store, Env: rt.Env}
+	stepfn.Lambda(stepfn.New(citadel.StepFinalize, h.Handle, rt.Env, store))
 }

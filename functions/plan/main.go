@@ -3,30 +3,20 @@
 package main
 
 import (
-	"context"
-	"log"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/citadelsecure/citadel/shared/awsx"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/plan"
 )
 
 func main() {
-	logger := awsx.SetupLogging()
-	cfg, err := awsx.Load(context.Background())
-	if err != nil {
-		log.Fatal(err)
-	}
-	h := &plan.Handler{
-		Store:  ddb.New(cfg, os.Getenv(citadel.EnvTable)),
-		S3:     s3.NewFromConfig(cfg, awsx.S3Options),
-		Bucket: os.Getenv(citadel.EnvBucket),
-		Log:    logger,
-	}
-	lambda.Start(h.Handle)
+	rt := stepfn.Init()
+	store := ddb.New(rt.AWS, os.Getenv(citadel.EnvTable))
+	h := &plan.Handler{Store: store, S3: s3.NewFromConfig(rt.AWS, awsx.S3Options), Bucket: os.Getenv(citadel.EnvBucket), Env: rt.Env}
+	stepfn.Lambda(stepfn.New(citadel.StepPlan, h.Handle, rt.Env, store))
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,12 +29,18 @@ const MaxAttempts = 8
 
 // Load returns the AWS configuration: the default chain, a region (falling
 // back to DefaultRegion), and a standard retryer with exponential backoff
-// that retries throttling up to MaxAttempts times.
+// that retries throttling up to MaxAttempts times, or as often as the SDK's
+// own AWS_MAX_ATTEMPTS says (1: no retry in the client, so a throttled call
+// reaches the step's retry boundary at once).
 func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
+	attempts := MaxAttempts
+	if n, err := strconv.Atoi(os.Getenv("AWS_MAX_ATTEMPTS")); err == nil && n >= 1 {
+		attempts = n
+	}
 	base := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = MaxAttempts
+				o.MaxAttempts = attempts
 				o.MaxBackoff = 20 * time.Second
 			})
 		}),

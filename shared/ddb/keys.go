@@ -35,6 +35,7 @@ const (
 	TypeResult             = "CheckResult"
 	TypeResultHistory      = "CheckResultHistory"
 	TypeScanDigest         = "ScanDigest"
+	TypeScanStep           = "ScanStep"
 	TypeEvidence           = "Evidence"
 	TypeEvidenceRevision   = "EvidenceRevision"
 )
@@ -227,6 +228,13 @@ func scanDigestHeadKey(scanID string) Key { return Key{join("SCAN", scanID), "DI
 func latestDigestKey(integrationID string) Key {
 	return Key{join("INTEG", integrationID), "RESULTS#DIGEST"}
 }
+
+// A scan's steps as they run (the step contract, shared/stepfn): one item a
+// step, numbered in pipeline order so a query returns them in order.
+func scanStepKey(scanID string, order int, step string) Key {
+	return Key{join("SCAN", scanID), join("STEP", fmt.Sprintf("%02d", order), step)}
+}
+func scanStepSKPrefix() string { return "STEP#" }
 
 // How far an interrupted check-results run got writing a scan's changes.
 func scanProgressKey(scanID string) Key { return Key{join("SCAN", scanID), "PROGRESS"} }

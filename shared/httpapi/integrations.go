@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -209,11 +210,28 @@ func (s *Server) listScans(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// scanView is a scan with its steps as the step contract recorded them, and
+// the step it is in now (citadel.CurrentStep), so a user can watch it.
+type scanView struct {
+	citadel.Scan
+	Steps            []citadel.StepProgress `json:"steps"`
+	CurrentStep      string                 `json:"current_step,omitempty"`
+	CurrentStepSince time.Time              `json:"current_step_since,omitzero"`
+}
+
 func (s *Server) getScan(w http.ResponseWriter, r *http.Request) error {
 	sc, err := s.Scans.GetScan(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, sc)
+	steps, err := s.Scans.ScanSteps(r.Context(), sc.ID)
+	if err != nil {
+		return err
+	}
+	v := scanView{Scan: sc, Steps: nonNil(steps)}
+	if sc.Status.Active() {
+		v.CurrentStep, v.CurrentStepSince = citadel.CurrentStep(steps)
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
 // Step is one state of the pipeline.
@@ -28,18 +29,16 @@ type Step struct {
 	Input reflect.Type
 }
 
-// Of adapts a handler to a Step: the state is decoded into In, as Step
-// Functions passes the whole state to the task.
-func Of[In, Out any](name string, handle func(context.Context, In) (Out, error)) Step {
+// Of adapts a step under the contract (shared/stepfn) to a Step: the state
+// is decoded into In, as Step Functions passes the whole state to the task,
+// and the step's error comes back through the same retry boundary a Lambda's
+// does.
+func Of[In, Out any](s stepfn.Step[In, Out]) Step {
 	return Step{
-		Name:  name,
+		Name:  s.Name,
 		Input: reflect.TypeFor[In](),
 		Run: func(ctx context.Context, state json.RawMessage) (any, error) {
-			var in In
-			if err := json.Unmarshal(state, &in); err != nil {
-				return nil, fmt.Errorf("%s: decode input: %w", name, err)
-			}
-			return handle(ctx, in)
+			return s.Raw(ctx, state)
 		},
 	}
 }
@@ -89,7 +88,7 @@ func (p *Pipeline) Run(ctx context.Context, start citadel.StartScan) (Result, er
 	for _, step := range p.Steps[:len(p.Steps)-1] {
 		out, err := p.run(ctx, step, state)
 		if err != nil {
-			res.Failed = &citadel.StepError{Error: errorType(err), Cause: err.Error()}
+			res.Failed = &citadel.StepError{Error: stepfn.ErrorType(err), Cause: err.Error()}
 			b, _ := json.Marshal(res.Failed)
 			state[citadel.StateErrorKey] = b
 			break
@@ -133,14 +132,4 @@ func (p *Pipeline) emit(e Event) {
 	if p.OnEvent != nil {
 		p.OnEvent(e)
 	}
-}
-
-// errorType names an error as aws-lambda-go reports it to Step Functions:
-// the Go type name of the returned error.
-func errorType(err error) string {
-	t := reflect.TypeOf(err)
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t.Name()
 }

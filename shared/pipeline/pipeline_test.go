@@ -11,6 +11,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/pipeline"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
 // steps records what each step was given, as the state machine would pass it.
@@ -22,19 +23,19 @@ func steps(failAt string, seen map[string]string) []pipeline.Step {
 		return nil
 	}
 	return []pipeline.Step{
-		pipeline.Of(citadel.StepPlan, func(_ context.Context, in citadel.PlanInput) (citadel.PlanOutput, error) {
+		pipeline.Of(stepfn.New(citadel.StepPlan, func(_ context.Context, in citadel.PlanInput) (citadel.PlanOutput, error) {
 			seen["plan"] = in.Scan.ScanID
 			return citadel.PlanOutput{ScanID: in.Scan.ScanID, IntegrationID: in.Scan.IntegrationID, FolderID: "f1", ChecksPlanned: 3}, fail("plan")
-		}),
-		pipeline.Of(citadel.StepAssetSync, func(_ context.Context, in citadel.AssetSyncInput) (citadel.AssetSyncOutput, error) {
+		}, stepfn.Env{}, nil)),
+		pipeline.Of(stepfn.New(citadel.StepAssetSync, func(_ context.Context, in citadel.AssetSyncInput) (citadel.AssetSyncOutput, error) {
 			seen["asset-sync"] = in.Plan.FolderID
 			return citadel.AssetSyncOutput{AssetsCreated: 2, TotalAssets: 2}, fail("asset-sync")
-		}),
-		pipeline.Of(citadel.StepCheckResults, func(_ context.Context, in citadel.CheckResultsInput) (citadel.CheckResultsOutput, error) {
+		}, stepfn.Env{}, nil)),
+		pipeline.Of(stepfn.New(citadel.StepCheckResults, func(_ context.Context, in citadel.CheckResultsInput) (citadel.CheckResultsOutput, error) {
 			seen["check-results"] = fmt.Sprint(in.Plan.ChecksPlanned)
 			return citadel.CheckResultsOutput{ResultsCreated: 5, ChecksFailed: 1}, fail("check-results")
-		}),
-		pipeline.Of(citadel.StepFinalize, func(_ context.Context, in citadel.FinalizeInput) (citadel.FinalizeOutput, error) {
+		}, stepfn.Env{}, nil)),
+		pipeline.Of(stepfn.New(citadel.StepFinalize, func(_ context.Context, in citadel.FinalizeInput) (citadel.FinalizeOutput, error) {
 			b, _ := json.Marshal(in)
 			seen["finalize"] = string(b)
 			st := citadel.ScanSucceeded
@@ -42,7 +43,7 @@ func steps(failAt string, seen map[string]string) []pipeline.Step {
 				st = citadel.ScanFailed
 			}
 			return citadel.FinalizeOutput{ScanID: in.Scan.ScanID, Status: st, Summary: citadel.Summarize(in, 1)}, nil
-		}),
+		}, stepfn.Env{}, nil)),
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"sort"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/inventory"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
 // Store is what the step needs of the store.
@@ -43,14 +43,14 @@ type Store interface {
 
 // Handler runs the asset-sync step.
 type Handler struct {
+	// Env is the clock and logger, defaulted once by the step contract.
+	stepfn.Env
 	Store Store
 	// AWS is the scanner's own configuration; the integration's role is
 	// assumed from it.
 	AWS      aws.Config
 	Registry inventory.Registry // inventory.Default() when nil
-	Clock    citadel.Clock      // citadel.SystemClock when nil
 	Options  inventory.Options
-	Log      *slog.Logger
 }
 
 var (
@@ -88,33 +88,17 @@ func Validate(p citadel.PlanOutput) error {
 	return nil
 }
 
-// Handle syncs the integration's inventory. A retryable failure (throttled
-// store or STS, a cancelled context) is returned as a *citadel.RetryableError
-// at the top of the chain, which is the name the state machine retries on.
+// Handle syncs the integration's inventory. Throttled or transient failures
+// (store, STS, a cancelled context) are marked retryable; the step
+// contract (shared/stepfn) returns them as the type the state machine retries.
 func (h *Handler) Handle(ctx context.Context, in citadel.AssetSyncInput) (citadel.AssetSyncOutput, error) {
-	out, err := h.handle(ctx, in)
-	if citadel.IsRetryable(err) {
-		if _, top := err.(*citadel.RetryableError); !top {
-			err = &citadel.RetryableError{Err: err}
-		}
-	}
-	return out, err
-}
-
-func (h *Handler) handle(ctx context.Context, in citadel.AssetSyncInput) (citadel.AssetSyncOutput, error) {
 	p := in.Plan
 	if err := Validate(p); err != nil {
 		return citadel.AssetSyncOutput{}, err
 	}
-	log := h.Log
-	if log == nil {
-		log = slog.Default()
-	}
+	log := h.Logger()
 	log = log.With("step", citadel.StepAssetSync, "scan_id", p.ScanID, "integration_id", p.IntegrationID)
-	clock := h.Clock
-	if clock == nil {
-		clock = citadel.SystemClock
-	}
+	clock := h.Env.Defaults().Clock
 	reg := h.Registry
 	if reg == nil {
 		reg = inventory.Default()

@@ -24,6 +24,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/inventory"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/assetsync"
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
@@ -46,7 +47,7 @@ func newFixture(t *testing.T) *fixture {
 	acct, account, role := testenv.Account(t, cfg)
 	f := &fixture{store: testenv.Store(t), acct: acct, account: account, role: role, now: t0}
 	f.estate = buildEstate(t, acct, account)
-	f.handler = &assetsync.Handler{Store: f.store, AWS: cfg, Clock: func() time.Time { return f.now }}
+	f.handler = &assetsync.Handler{Store: f.store, AWS: cfg, Env: stepfn.Env{Clock: func() time.Time { return f.now }}}
 	return f
 }
 
@@ -486,16 +487,16 @@ func TestSampleEvents(t *testing.T) {
 	}
 }
 
-// A throttled store surfaces as a RetryableError at the top of the chain,
-// the type name the state machine retries on.
-func TestRetryableErrorsReachTheBoundaryUnwrapped(t *testing.T) {
+// A throttled store surfaces as a retryable error (the step contract then
+// returns it as the type the state machine retries on).
+func TestThrottledStoreIsRetryable(t *testing.T) {
 	s := throttledStore{Store: testenv.Store(t)}
 	cfg := testenv.Config(t)
 	h := &assetsync.Handler{Store: s, AWS: cfg, Registry: inventory.Registry{}}
 	_, err := h.Handle(context.Background(), citadel.AssetSyncInput{Plan: citadel.PlanOutput{
 		IntegrationID: "int-1", AccountID: testenv.AccountID, Regions: []string{east}}})
-	if _, ok := err.(*citadel.RetryableError); !ok {
-		t.Fatalf("got %T %v, want *citadel.RetryableError", err, err)
+	if !citadel.IsRetryable(err) {
+		t.Fatalf("got %T %v, want a retryable error", err, err)
 	}
 }
 

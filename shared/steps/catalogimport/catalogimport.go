@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/catalog"
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
 // Store is what the import needs from the catalog store (ddb.Store).
@@ -49,14 +49,14 @@ type Store interface {
 
 // Handler runs the import.
 type Handler struct {
+	// Env is the clock and logger, defaulted once by the step contract.
+	stepfn.Env
 	Store Store
 	// S3 fetches s3:// sources; nil means such sources are refused.
 	S3 ObjectStore
 	// FindProwler locates the installed Prowler when the input names no
 	// source (default: FindInstalledProwler).
 	FindProwler func(ctx context.Context) (string, error)
-	Clock       citadel.Clock
-	Log         *slog.Logger
 }
 
 // Handle imports the catalog.
@@ -68,14 +68,8 @@ func (h *Handler) Handle(ctx context.Context, in citadel.CatalogImportInput) (ci
 // Run imports the catalog and also returns what it parsed (the CLI prints
 // its join report and links).
 func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citadel.CatalogImportOutput, *catalog.Catalog, error) {
-	log := h.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	clock := h.Clock
-	if clock == nil {
-		clock = citadel.SystemClock
-	}
+	log := h.Logger()
+	clock := h.Env.Defaults().Clock
 	start := h.Store.Usage()
 
 	prowlerFS, prowlerLabel, cleanup, err := h.open(ctx, in.ProwlerSource, true)

@@ -16,6 +16,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/catalog"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/catalogimport"
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
@@ -28,7 +29,7 @@ const (
 )
 
 func handler(s *ddb.Store) *catalogimport.Handler {
-	return &catalogimport.Handler{Store: s, Clock: func() time.Time { return t0 }}
+	return &catalogimport.Handler{Store: s, Env: stepfn.Env{Clock: func() time.Time { return t0 }}}
 }
 
 // copyDir copies a fixture folder so a test can change it.

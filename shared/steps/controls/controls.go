@@ -14,16 +14,15 @@ package controls
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"sync"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
 // Store is what the step reads and writes of the table.
@@ -45,11 +44,11 @@ type Results interface {
 
 // Handler is the controls step.
 type Handler struct {
+	// Env is the clock and logger, defaulted once by the step contract.
+	stepfn.Env
 	Store   Store
 	Catalog Catalog
 	Results Results
-	Clock   citadel.Clock
-	Log     *slog.Logger
 	// Workers bounds the controls written at once (default 8).
 	Workers int
 }
@@ -138,7 +137,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.ControlsInput) (citadel
 		return out, fmt.Errorf("controls: %w", err)
 	}
 	out.Usage = h.Store.Usage().Sub(start)
-	h.log().InfoContext(ctx, "controls step done", "scan_id", p.ScanID, "integration_id", p.IntegrationID,
+	h.Logger().InfoContext(ctx, "controls step done", "scan_id", p.ScanID, "integration_id", p.IntegrationID,
 		"controls_created", out.ControlsCreated, "controls_updated", out.ControlsUpdated, "scf_controls", out.SCFControls,
 		"requirement_controls", out.RequirementControls, "mappings_created", out.MappingsCreated,
 		"results_unknown_checks", out.ResultsUnknownChecks, "unmapped_results", gr.unmapped)
@@ -229,7 +228,7 @@ func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, d *desiredCon
 			}
 			next = d.control
 			next.Origin, next.Status, next.IsAutomated = citadel.OriginScan, citadel.ControlActive, true
-			next.CreatedAt = h.clock()
+			next.CreatedAt = h.Now()
 			next.Integrations = map[string]citadel.IntegrationPosture{}
 		default:
 			old, had := prev.Integrations[p.IntegrationID]
@@ -264,7 +263,7 @@ func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, d *desiredCon
 			next.SecurityCheckIDs = union(next.SecurityCheckIDs, sortedKeys(d.group.checks))
 		}
 		next.SumIntegrations()
-		next.UpdatedAt, next.LastScanID = h.clock(), p.ScanID
+		next.UpdatedAt, next.LastScanID = h.Now(), p.ScanID
 		_, err := h.Store.PutControl(ctx, next)
 		if err == nil {
 			o.created, o.updated = !found, found
@@ -370,18 +369,4 @@ func (h *Handler) workers() int {
 		return h.Workers
 	}
 	return 8
-}
-
-func (h *Handler) clock() time.Time {
-	if h.Clock != nil {
-		return h.Clock()
-	}
-	return citadel.SystemClock()
-}
-
-func (h *Handler) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
-	}
-	return slog.Default()
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/controls"
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
@@ -104,7 +105,7 @@ func newEnv(t *testing.T) *env {
 	s := ddb.NewFromClient(client, table)
 	seedCatalog(t, ctx, s)
 	e := &env{store: s, client: client, table: table, results: memResults{}}
-	e.h = &controls.Handler{Store: s, Catalog: s, Results: e.results, Clock: func() time.Time { return t0 }}
+	e.h = &controls.Handler{Store: s, Catalog: s, Results: e.results, Env: stepfn.Env{Clock: func() time.Time { return t0 }}}
 	return e
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/controls"
 	"github.com/citadelsecure/citadel/shared/steps/evidence"
 	"github.com/citadelsecure/citadel/shared/steps/policies"
@@ -109,19 +110,19 @@ func runSteps(b *testing.B, ctx context.Context, s *ddb.Store, rs memResults, sc
 	p := citadel.PlanOutput{FolderID: "f-bench", IntegrationID: "int-b", ScanID: scan}
 	clock := func() time.Time { return t0 }
 	start := time.Now()
-	co, err := (&controls.Handler{Store: s, Catalog: s, Results: rs, Clock: clock}).Handle(ctx, citadel.ControlsInput{Plan: p})
+	co, err := (&controls.Handler{Store: s, Catalog: s, Results: rs, Env: stepfn.Env{Clock: clock}}).Handle(ctx, citadel.ControlsInput{Plan: p})
 	if err != nil {
 		b.Fatal(err)
 	}
 	figs[0] = stepFigures{time.Since(start), co.Usage}
 	start = time.Now()
-	po, err := (&policies.Handler{Store: s, Catalog: s, Clock: clock}).Handle(ctx, citadel.PoliciesInput{Plan: p})
+	po, err := (&policies.Handler{Store: s, Catalog: s, Env: stepfn.Env{Clock: clock}}).Handle(ctx, citadel.PoliciesInput{Plan: p})
 	if err != nil {
 		b.Fatal(err)
 	}
 	figs[1] = stepFigures{time.Since(start), po.Usage}
 	start = time.Now()
-	eo, err := (&evidence.Handler{Store: s, Catalog: s, Results: rs, Assets: s, Clock: clock}).Handle(ctx, citadel.EvidenceInput{Plan: p})
+	eo, err := (&evidence.Handler{Store: s, Catalog: s, Results: rs, Assets: s, Env: stepfn.Env{Clock: clock}}).Handle(ctx, citadel.EvidenceInput{Plan: p})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,13 +14,13 @@ package evidence
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
 // Store is what the step reads and writes of the table.
@@ -53,12 +53,12 @@ type Assets interface {
 
 // Handler is the evidence step.
 type Handler struct {
+	// Env is the clock and logger, defaulted once by the step contract.
+	stepfn.Env
 	Store   Store
 	Catalog Catalog
 	Results Results
 	Assets  Assets
-	Clock   citadel.Clock
-	Log     *slog.Logger
 	// PageSize is how many results are read, compared and written at a
 	// time (default 1000).
 	PageSize int
@@ -93,7 +93,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.EvidenceInput) (citadel
 		return citadel.EvidenceOutput{}, citadel.Invalid("evidence: the plan needs folder_id, integration_id and scan_id (got %q, %q, %q)", p.FolderID, p.IntegrationID, p.ScanID)
 	}
 	start := h.Store.Usage()
-	r := &run{h: h, plan: p, now: h.clock(), controls: map[string][]string{}, titles: map[string]string{}}
+	r := &run{h: h, plan: p, now: h.Now(), controls: map[string][]string{}, titles: map[string]string{}}
 	if err := r.load(ctx); err != nil {
 		return r.out, fmt.Errorf("evidence: %w", err)
 	}
@@ -111,7 +111,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.EvidenceInput) (citadel
 		}
 	}
 	r.out.Usage = h.Store.Usage().Sub(start)
-	h.log().InfoContext(ctx, "evidence step done", "scan_id", p.ScanID, "integration_id", p.IntegrationID,
+	h.Logger().InfoContext(ctx, "evidence step done", "scan_id", p.ScanID, "integration_id", p.IntegrationID,
 		"evidence_created", r.out.EvidenceCreated, "evidence_updated", r.out.EvidenceUpdated,
 		"links_created", r.out.LinksCreated, "results_unknown_checks", r.out.ResultsUnknownChecks)
 	return r.out, nil
@@ -375,18 +375,4 @@ func (h *Handler) pageSize() int {
 		return h.PageSize
 	}
 	return 1000
-}
-
-func (h *Handler) clock() time.Time {
-	if h.Clock != nil {
-		return h.Clock()
-	}
-	return citadel.SystemClock()
-}
-
-func (h *Handler) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
-	}
-	return slog.Default()
 }

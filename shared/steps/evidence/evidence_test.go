@@ -16,6 +16,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/evidence"
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
@@ -101,7 +102,7 @@ func newEnv(t *testing.T) *env {
 	_, err := s.PutControls(ctx, []citadel.AppliedControl{ctl("IAC-01", "s3_public"), ctl("DCH-01", "s3_public"), ctl("IAC-10", "iam_rotate")})
 	must(err)
 	e := &env{store: s, client: client, table: table, results: memResults{}}
-	e.h = &evidence.Handler{Store: s, Catalog: s, Results: e.results, Assets: s, Clock: func() time.Time { return t0 }, PageSize: 2}
+	e.h = &evidence.Handler{Store: s, Catalog: s, Results: e.results, Assets: s, PageSize: 2, Env: stepfn.Env{Clock: func() time.Time { return t0 }}}
 	e.results["int-1"] = []citadel.CheckResult{
 		result("s3_public", arnA, citadel.StatusPass, `{"status_code":"PASS","n":1}`),
 		result("s3_public", arnB, citadel.StatusFail, `{"status_code":"FAIL","n":2}`),

@@ -25,6 +25,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/blobstore"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/catalogimport"
 	"github.com/citadelsecure/citadel/shared/steps/checkresults"
 	"github.com/citadelsecure/citadel/shared/steps/controls"
@@ -42,7 +43,7 @@ func TestRealCatalogAndExampleOCSF(t *testing.T) {
 	clock := func() time.Time { return t0 }
 	s := testenv.Store(t, ddb.WithBlobs(&blobstore.S3{Client: s3c, Bucket: bucket}), ddb.WithClock(clock))
 
-	if _, err := (&catalogimport.Handler{Store: s, Clock: clock}).Handle(ctx, citadel.CatalogImportInput{
+	if _, err := (&catalogimport.Handler{Store: s, Env: stepfn.Env{Clock: clock}}).Handle(ctx, citadel.CatalogImportInput{
 		ProwlerSource: filepath.Join(dir, "prowler"), ProwlerVersion: "5.40.0", SCFSource: filepath.Join(dir, "scf"),
 	}); err != nil {
 		t.Fatal(err)
@@ -85,9 +86,9 @@ func TestRealCatalogAndExampleOCSF(t *testing.T) {
 		t.Fatalf("check results: %+v; want 5 created", res)
 	}
 
-	ch := &controls.Handler{Store: s, Catalog: s, Results: s, Clock: clock}
-	ph := &policies.Handler{Store: s, Catalog: s, Clock: clock}
-	eh := &evidence.Handler{Store: s, Catalog: s, Results: s, Assets: s, Clock: clock}
+	ch := &controls.Handler{Store: s, Catalog: s, Results: s, Env: stepfn.Env{Clock: clock}}
+	ph := &policies.Handler{Store: s, Catalog: s, Env: stepfn.Env{Clock: clock}}
+	eh := &evidence.Handler{Store: s, Catalog: s, Results: s, Assets: s, Env: stepfn.Env{Clock: clock}}
 	co, err := ch.Handle(ctx, citadel.ControlsInput{Plan: plan})
 	if err != nil {
 		t.Fatal(err)

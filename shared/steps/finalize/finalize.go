@@ -9,11 +9,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/scanend"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
 // Store is what finalize needs of the table.
@@ -25,9 +25,9 @@ type Store interface {
 
 // Handler finalizes scans.
 type Handler struct {
+	// Env is the clock and logger, defaulted once by the step contract.
+	stepfn.Env
 	Store Store
-	Clock citadel.Clock
-	Log   *slog.Logger
 }
 
 // Handle records the outcome of the scan named in the state.
@@ -47,7 +47,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.FinalizeInput) (citadel
 		// A step failed before the scan was recorded (a scheduled run whose
 		// integration is gone): there is no record to finish, and the
 		// execution fails with that step's own error.
-		h.log().WarnContext(ctx, "scan failed before it was recorded", "scan_id", scanID, "integration_id", integrationID,
+		h.Logger().WarnContext(ctx, "scan failed before it was recorded", "scan_id", scanID, "integration_id", integrationID,
 			"error", in.Error.Error, "cause", in.Error.Cause)
 		return citadel.FinalizeOutput{ScanID: scanID, Status: citadel.ScanFailed,
 			Summary: citadel.ScanSummary{Message: "Scan failed: " + FailureCause(in)}}, nil
@@ -60,7 +60,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.FinalizeInput) (citadel
 		// already recorded.
 		return recorded(sc), nil
 	}
-	now := h.clock()
+	now := h.Now()
 	start := in.Plan.StartedAt
 	if start.IsZero() {
 		start = sc.StartedAt
@@ -74,7 +74,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.FinalizeInput) (citadel
 	if in.Error != nil {
 		sc.Status = citadel.ScanFailed
 		sc.FailureCause = FailureCause(in)
-		h.log().InfoContext(ctx, "step failed", "scan_id", sc.ID, "step", FailedStep(in), "error", in.Error.Error, "cause", in.Error.Cause)
+		h.Logger().InfoContext(ctx, "step failed", "scan_id", sc.ID, "step", FailedStep(in), "error", in.Error.Error, "cause", in.Error.Cause)
 		summary.Success = false
 		summary.Message = "Scan failed: " + sc.FailureCause
 	} else {
@@ -89,23 +89,9 @@ func (h *Handler) Handle(ctx context.Context, in citadel.FinalizeInput) (citadel
 		// It ended another way first (cancelled while finalize ran).
 		return recorded(stored), nil
 	}
-	h.log().InfoContext(ctx, "scan finished", "scan_id", sc.ID, "integration_id", sc.IntegrationID,
+	h.Logger().InfoContext(ctx, "scan finished", "scan_id", sc.ID, "integration_id", sc.IntegrationID,
 		"status", sc.Status, "duration_seconds", duration, "failure_cause", sc.FailureCause)
 	return citadel.FinalizeOutput{ScanID: sc.ID, Status: sc.Status, Summary: summary}, nil
-}
-
-func (h *Handler) clock() time.Time {
-	if h.Clock != nil {
-		return h.Clock()
-	}
-	return citadel.SystemClock()
-}
-
-func (h *Handler) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
-	}
-	return slog.Default()
 }
 
 // recorded is the outcome of a scan that has already ended.

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/finalize"
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
@@ -70,7 +71,7 @@ func TestFinalizeSucceededAndFailed(t *testing.T) {
 	ctx := context.Background()
 	store := testenv.Store(t)
 	now := t0.Add(90 * time.Second)
-	h := &finalize.Handler{Store: store, Clock: func() time.Time { return now }}
+	h := &finalize.Handler{Store: store, Env: stepfn.Env{Clock: func() time.Time { return now }}}
 
 	start := func(id string) {
 		sc := citadel.Scan{ID: id, IntegrationID: "int-" + id, FolderID: "f1", Trigger: citadel.TriggerAPI, Status: citadel.ScanQueued, CreatedAt: t0}
@@ -177,7 +178,7 @@ func TestFinalizeUnrecordedScan(t *testing.T) {
 func TestFinalizeAfterCancel(t *testing.T) {
 	ctx := context.Background()
 	store := testenv.Store(t)
-	h := &finalize.Handler{Store: store, Clock: func() time.Time { return t0.Add(time.Hour) }}
+	h := &finalize.Handler{Store: store, Env: stepfn.Env{Clock: func() time.Time { return t0.Add(time.Hour) }}}
 	sc := citadel.Scan{ID: "c1", IntegrationID: "int-c1", FolderID: "f1", Trigger: citadel.TriggerAPI, Status: citadel.ScanQueued, CreatedAt: t0}
 	if err := store.StartScan(ctx, sc); err != nil {
 		t.Fatal(err)

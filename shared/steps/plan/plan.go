@@ -13,9 +13,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 
@@ -24,6 +22,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/prowlerrun"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
 // Store is what the plan step needs of the table.
@@ -43,11 +42,11 @@ type S3API interface {
 
 // Handler plans scans.
 type Handler struct {
+	// Env is the clock and logger, defaulted once by the step contract.
+	stepfn.Env
 	Store  Store
 	S3     S3API
 	Bucket string
-	Clock  citadel.Clock
-	Log    *slog.Logger
 }
 
 // Handle plans the scan in.Scan. Retrying it is safe: the checks file is
@@ -122,7 +121,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.Pla
 		StartedAt:     running.StartedAt,
 		Usage:         h.Store.Usage().Sub(before),
 	}
-	h.log().InfoContext(ctx, "scan planned", "scan_id", out.ScanID, "integration_id", out.IntegrationID,
+	h.Logger().InfoContext(ctx, "scan planned", "scan_id", out.ScanID, "integration_id", out.IntegrationID,
 		"checks_planned", out.ChecksPlanned, "frameworks", integ.Frameworks, "regions", out.RegionsArg, "checks_key", checksKey)
 	return out, nil
 }
@@ -136,7 +135,7 @@ func (h *Handler) ensureRecord(ctx context.Context, sc citadel.StartScan, integ 
 	switch {
 	case citadel.IsNotFound(err) && sc.Trigger == citadel.TriggerSchedule:
 		rec = citadel.Scan{ID: sc.ScanID, IntegrationID: integ.ID, FolderID: integ.FolderID, Trigger: sc.Trigger,
-			Status: citadel.ScanQueued, CreatedAt: h.clock()()}
+			Status: citadel.ScanQueued, CreatedAt: h.Now()}
 		if err := h.Store.StartScan(ctx, rec); err != nil {
 			return fail(err, "plan scan %s: record the scheduled scan", sc.ScanID)
 		}
@@ -194,26 +193,9 @@ func Narrow(checks, only []string) []string {
 	return out
 }
 
-// fail wraps err with context, but returns a retryable error as it is: the
-// state machine retries it by its type name.
+// fail wraps err with context; a retryable cause stays retryable in the
+// chain, and the step contract (shared/stepfn) returns it as the type the
+// state machine retries on.
 func fail(err error, format string, args ...any) error {
-	var r *citadel.RetryableError
-	if errors.As(err, &r) {
-		return r
-	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
-}
-
-func (h *Handler) clock() citadel.Clock {
-	if h.Clock == nil {
-		return citadel.SystemClock
-	}
-	return h.Clock
-}
-
-func (h *Handler) log() *slog.Logger {
-	if h.Log == nil {
-		return slog.Default()
-	}
-	return h.Log
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/plan"
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
@@ -57,7 +58,7 @@ func setup(t *testing.T, checks []citadel.SecurityCheck) env {
 			t.Fatal(err)
 		}
 	}
-	return env{store, client, bucket, &plan.Handler{Store: store, S3: client, Bucket: bucket, Clock: clock}}
+	return env{store, client, bucket, &plan.Handler{Store: store, S3: client, Bucket: bucket, Env: stepfn.Env{Clock: clock}}}
 }
 
 func (e env) integration(t *testing.T, id string, frameworks ...string) citadel.Integration {
@@ -190,7 +191,7 @@ func TestPlanBadInput(t *testing.T) {
 	e.queue(t, integ.ID, "scan-done")
 	done, _ := e.store.GetScanOf(context.Background(), integ.ID, "scan-done")
 	done.Status, done.FailureCause, done.FinishedAt = citadel.ScanFailed, "earlier", now
-	if err := e.store.FinishScan(context.Background(), done); err != nil {
+	if _, err := e.store.FinishScan(context.Background(), done); err != nil {
 		t.Fatal(err)
 	}
 	empty := setup(t, nil)

@@ -11,12 +11,11 @@ package policies
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
 // Store is what the step reads and writes of the table.
@@ -37,10 +36,10 @@ type Catalog interface {
 
 // Handler is the policies step.
 type Handler struct {
+	// Env is the clock and logger, defaulted once by the step contract.
+	stepfn.Env
 	Store   Store
 	Catalog Catalog
-	Clock   citadel.Clock
-	Log     *slog.Logger
 }
 
 // PolicyRefID and PolicyName name a policy after its template and SCF
@@ -123,7 +122,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PoliciesInput) (citadel
 		}
 	}
 	out.Usage = h.Store.Usage().Sub(start)
-	h.log().InfoContext(ctx, "policies step done", "scan_id", p.ScanID, "integration_id", p.IntegrationID,
+	h.Logger().InfoContext(ctx, "policies step done", "scan_id", p.ScanID, "integration_id", p.IntegrationID,
 		"scf_controls", len(scfIDs), "policies_created", out.PoliciesCreated, "policies_skipped", out.PoliciesSkipped)
 	return out, nil
 }
@@ -138,7 +137,7 @@ func (h *Handler) create(ctx context.Context, p citadel.PlanOutput, t citadel.Re
 	if err := h.Store.PutControlMappings(ctx, p.FolderID, ms); err != nil {
 		return false, fmt.Errorf("mappings of policy %s: %w", id, err)
 	}
-	now := h.clock()
+	now := h.Now()
 	pol := citadel.AppliedControl{
 		ID: id, FolderID: p.FolderID, RefID: PolicyRefID(t.ID, scfID), Name: PolicyName(t.ID, scfID), Description: t.Description,
 		Category: citadel.CategoryPolicy, Origin: citadel.OriginScan, Status: citadel.ControlToDo,
@@ -150,18 +149,4 @@ func (h *Handler) create(ctx context.Context, p citadel.PlanOutput, t citadel.Re
 		return false, nil
 	}
 	return err == nil, err
-}
-
-func (h *Handler) clock() time.Time {
-	if h.Clock != nil {
-		return h.Clock()
-	}
-	return citadel.SystemClock()
-}
-
-func (h *Handler) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
-	}
-	return slog.Default()
 }

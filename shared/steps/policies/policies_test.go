@@ -14,6 +14,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/policies"
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
@@ -74,7 +75,7 @@ func newEnv(t *testing.T) *env {
 	}
 	_, err := s.PutControls(ctx, []citadel.AppliedControl{scanControl("IAC-01", "int-1"), scanControl("MON-01", "int-1", "int-2"), scanControl("DCH-01", "int-2"), req})
 	must(err)
-	return &env{store: s, client: client, table: table, h: &policies.Handler{Store: s, Catalog: s, Clock: func() time.Time { return t0 }}}
+	return &env{store: s, client: client, table: table, h: &policies.Handler{Store: s, Catalog: s, Env: stepfn.Env{Clock: func() time.Time { return t0 }}}}
 }
 
 func in(integ, scan string) citadel.PoliciesInput {

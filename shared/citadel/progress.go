@@ -1,0 +1,92 @@
+package citadel
+
+import "time"
+
+// StepCatalogImport names the catalog import, a step of its own outside a
+// scan (its function, its log lines).
+const StepCatalogImport = "catalog-import"
+
+// StepStatus is where one step of a running scan is.
+type StepStatus string
+
+const (
+	StepRunning   StepStatus = "running"
+	StepSucceeded StepStatus = "succeeded"
+	// StepRetrying: the step's last attempt failed with a retryable error;
+	// the state machine tries it again.
+	StepRetrying StepStatus = "retrying"
+	StepFailed   StepStatus = "failed"
+)
+
+// StepProgress is one step of a scan as the step contract records it: when
+// it started, when its last attempt ended, its counts as they landed.
+type StepProgress struct {
+	Step       string         `json:"step"`
+	Status     StepStatus     `json:"status"`
+	Attempts   int            `json:"attempts"`
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt time.Time      `json:"finished_at,omitzero"`
+	Counts     map[string]int `json:"counts,omitempty"`
+	Usage      Usage          `json:"usage"`
+	// Error is the failed attempt's error type; the cause in words is the
+	// scan's failure_cause.
+	Error string `json:"error,omitempty"`
+}
+
+// CurrentStep is the step a scan is in now, and since when, from the last
+// of its recorded steps in Pipeline order: that step while it is running or
+// retrying; finalize after it failed (the state machine's catch); otherwise
+// the step after it, since it ended (so the Prowler task, which runs on
+// Fargate and records nothing itself, is current from asset sync's end until
+// check-results starts). Nothing recorded, or finalize done: "".
+func CurrentStep(steps []StepProgress) (step string, since time.Time) {
+	last := -1
+	var p StepProgress
+	for _, s := range steps {
+		for i, name := range Pipeline {
+			if name == s.Step && i > last {
+				last, p = i, s
+			}
+		}
+	}
+	switch {
+	case last < 0:
+		return "", time.Time{}
+	case p.Status == StepRunning || p.Status == StepRetrying:
+		return p.Step, p.StartedAt
+	case p.Step == StepFinalize:
+		return "", time.Time{}
+	case p.Status == StepFailed:
+		return StepFinalize, p.FinishedAt
+	}
+	return Pipeline[last+1], p.FinishedAt
+}
+
+// ScanStep is a step input that names its scan (every scan step's input).
+type ScanStep interface {
+	ScanRef() (integrationID, scanID string)
+}
+
+// ScanRef names the scan of the execution input.
+func (in PlanInput) ScanRef() (string, string) { return in.Scan.IntegrationID, in.Scan.ScanID }
+
+func (p PlanOutput) ref() (string, string) { return p.IntegrationID, p.ScanID }
+
+// ScanRef names the scan of the plan.
+func (in AssetSyncInput) ScanRef() (string, string)    { return in.Plan.ref() }
+func (in CheckResultsInput) ScanRef() (string, string) { return in.Plan.ref() }
+func (in ControlsInput) ScanRef() (string, string)     { return in.Plan.ref() }
+func (in PoliciesInput) ScanRef() (string, string)     { return in.Plan.ref() }
+func (in EvidenceInput) ScanRef() (string, string)     { return in.Plan.ref() }
+
+// ScanRef names the scan of the state: the execution input's, or the plan's.
+func (in FinalizeInput) ScanRef() (string, string) {
+	integrationID, scanID := in.Scan.IntegrationID, in.Scan.ScanID
+	if scanID == "" {
+		scanID = in.Plan.ScanID
+	}
+	if integrationID == "" {
+		integrationID = in.Plan.IntegrationID
+	}
+	return integrationID, scanID
+}
