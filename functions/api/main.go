@@ -18,8 +18,8 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/httpapi"
-	"github.com/citadelsecure/citadel/shared/stepfn"
 	sched "github.com/citadelsecure/citadel/shared/scheduler"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
 func main() {

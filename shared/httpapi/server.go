@@ -41,6 +41,7 @@ type (
 	Scans interface {
 		StartScan(ctx context.Context, sc citadel.Scan) error
 		GetScan(ctx context.Context, scanID string) (citadel.Scan, error)
+		ScanSteps(ctx context.Context, scanID string) ([]citadel.StepProgress, error)
 		ListScans(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Scan], error)
 		MarkScanRunning(ctx context.Context, integrationID, scanID, executionARN string) (citadel.Scan, error)
 		// The rest of scanend.Store: lock take-over and cancel.
