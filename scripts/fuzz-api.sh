@@ -34,7 +34,7 @@ start=$(date +%s)
 # Checks: no 5xx, every response (status, headers, body) as the document
 # declares it, bad input (a value the document refuses) never a 2xx.
 # From .run/fuzz-api, where schemathesis and hypothesis keep their state.
-(cd "$run" && exec "$st" --no-color run "$root/shared/httpapi/openapi.yaml" --url "$url" \
+(cd "$run" && exec "$st" --no-color --config-file "$root/scripts/fuzz-api.toml" run "$root/shared/httpapi/openapi.yaml" --url "$url" \
   --checks "${FUZZ_CHECKS:-all}" --exclude-checks "${FUZZ_EXCLUDE:-ignored_auth,missing_required_header,positive_data_acceptance}" \
   --generation-with-security-parameters false --generation-database none \
   --max-examples "${FUZZ_MAX_EXAMPLES:-30}" --seed "${FUZZ_SEED:-12}" \
