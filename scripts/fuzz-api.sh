@@ -7,6 +7,7 @@
 # moto: scripts/with-moto.sh scripts/fuzz-api.sh (make fuzz-api does).
 #   FUZZ_MAX_EXAMPLES   examples per operation and phase (30)
 #   FUZZ_SEED           the generator's seed (fixed, so a run can be replayed)
+#   FUZZ_TIMEOUT        seconds before schemathesis is stopped (900); a stopped run fails
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -34,7 +35,7 @@ start=$(date +%s)
 # Checks: no 5xx, every response (status, headers, body) as the document
 # declares it, bad input (a value the document refuses) never a 2xx.
 # From .run/fuzz-api, where schemathesis and hypothesis keep their state.
-(cd "$run" && exec "$st" --no-color --config-file "$root/scripts/fuzz-api.toml" run "$root/shared/httpapi/openapi.yaml" --url "$url" \
+(cd "$run" && exec timeout "${FUZZ_TIMEOUT:-900}" "$st" --no-color --config-file "$root/scripts/fuzz-api.toml" run "$root/shared/httpapi/openapi.yaml" --url "$url" \
   --checks "${FUZZ_CHECKS:-all}" --exclude-checks "${FUZZ_EXCLUDE:-ignored_auth,missing_required_header,positive_data_acceptance}" \
   --generation-with-security-parameters false --generation-database none \
   --max-examples "${FUZZ_MAX_EXAMPLES:-30}" --seed "${FUZZ_SEED:-12}" \
