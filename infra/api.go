@@ -113,6 +113,6 @@ func wireAPIFunction(fn awslambda.Function, cfg Config, sm awsstepfunctions.Stat
 	suppress(fn, "AwsSolutions-IAM5",
 		"The API starts and inspects executions named by scan ids, and manages schedules named by integration ids: "+
 			"both are data, so the grants cover this state machine's executions and this group's schedules.",
-		`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"ScanStateMachine[0-9A-F]{8}"\}\]\}\]\}:\*$/g`,
+		executionsFinding,
 		`/^Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule\/[\w.-]+\/\*$/g`)
 }

@@ -9,10 +9,12 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/citadelsecure/citadel/shared/awsx"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/scanend"
 	"github.com/citadelsecure/citadel/shared/steps/reconcile"
 )
 
@@ -22,9 +24,12 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	store := ddb.New(cfg, os.Getenv(citadel.EnvTable))
+	sm := os.Getenv(citadel.EnvStateMachineARN)
 	h := &reconcile.Handler{
-		Store:           ddb.New(cfg, os.Getenv(citadel.EnvTable)),
-		StateMachineARN: os.Getenv(citadel.EnvStateMachineARN),
+		Store:           store,
+		StateMachineARN: sm,
+		Locks:           &scanend.Locks{Store: store, Executions: sfn.NewFromConfig(cfg), StateMachineARN: sm, Log: logger},
 		Log:             logger,
 	}
 	lambda.Start(h.Handle)

@@ -72,6 +72,32 @@ func (l *Locks) Start(ctx context.Context, sc citadel.Scan) error {
 	return nil
 }
 
+// Heal ends the scan holding integrationID's lock when its execution has
+// ended (or it never started within the bound) and releases the lock. It
+// returns the holder as ended, or nil when the lock is free or its holder
+// may still run. The reconciler calls it when a scheduled run was refused
+// by the lock, so a schedule-only integration heals without an API start.
+func (l *Locks) Heal(ctx context.Context, integrationID string) (*citadel.Scan, error) {
+	holder, err := l.Store.RunningScan(ctx, integrationID)
+	if citadel.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ended, err := l.ended(ctx, holder)
+	if err != nil || ended == nil {
+		return nil, err
+	}
+	stored, err := l.Store.FinishScan(ctx, *ended)
+	if err != nil {
+		return nil, err
+	}
+	l.log().InfoContext(ctx, "scan lock healed", "integration_id", integrationID, "old_scan_id", holder.ID,
+		"old_status", stored.Status, "failure_cause", stored.FailureCause)
+	return &stored, nil
+}
+
 // ended asks Step Functions about a lock holder and returns it finished
 // (status, cause, finish time) when its execution has ended or it never
 // started within the bound; nil while it still runs or may yet start.

@@ -36,8 +36,12 @@ type Handler struct {
 	// StateMachineARN is the scan state machine (citadel.EnvStateMachineARN):
 	// events of other state machines are ignored.
 	StateMachineARN string
-	Clock           citadel.Clock
-	Log             *slog.Logger
+	// Locks, when set, heals the lock that refused a scheduled run (the
+	// run failed before its scan was recorded): a holder whose execution
+	// has ended is finished (scanend.Locks.Heal).
+	Locks *scanend.Locks
+	Clock citadel.Clock
+	Log   *slog.Logger
 }
 
 // Outcome says what the reconciler did with an event.
@@ -49,6 +53,9 @@ type Outcome struct {
 	Changed bool `json:"changed"`
 	// Ignored says why an event was not about a scan of ours.
 	Ignored string `json:"ignored,omitempty"`
+	// Healed is the scan whose ended execution still held the lock that
+	// refused this run, now ended.
+	Healed string `json:"healed,omitempty"`
 }
 
 // Handle finishes the scan of an ended execution.
@@ -78,8 +85,20 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Outcom
 	switch {
 	case citadel.IsNotFound(err):
 		// A run that failed before its scan was recorded (a schedule
-		// whose integration is gone): nothing to end.
-		return h.ignore(ctx, ev, "no scan record "+in.Scan.ScanID+" of integration "+in.Scan.IntegrationID)
+		// whose integration is gone, or refused by the lock): nothing to
+		// end, but a lock whose holder has ended is healed.
+		out, _ := h.ignore(ctx, ev, "no scan record "+in.Scan.ScanID+" of integration "+in.Scan.IntegrationID)
+		if h.Locks == nil {
+			return out, nil
+		}
+		healed, err := h.Locks.Heal(ctx, in.Scan.IntegrationID)
+		if err != nil {
+			return Outcome{}, fail(err, "reconcile: heal the lock of integration %s", in.Scan.IntegrationID)
+		}
+		if healed != nil {
+			out.Healed = healed.ID
+		}
+		return out, nil
 	case err != nil:
 		return Outcome{}, fail(err, "reconcile scan %s", in.Scan.ScanID)
 	case !sc.Status.Active():

@@ -292,3 +292,46 @@ func TestReconcileRoutingAndIgnored(t *testing.T) {
 }
 
 var cmpSorted = cmpopts.SortSlices(func(a, b string) bool { return a < b })
+
+// A scheduled run refused by a lock whose holder's execution was stopped
+// fails before its scan is recorded: its FAILED event heals the lock.
+func TestReconcileHealsTheLockThatRefusedAScheduledRun(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.h.Locks = &scanend.Locks{Store: f.store, Executions: f.sfn, StateMachineARN: f.smARN}
+	held := f.run(t, "s-1")
+	sched := "sched-0001"
+	refusedARN := strings.Replace(held, ":s-1", ":run-0001", 1)
+	refused := detail(f.smARN, refusedARN, "run-0001", "FAILED", strings.Replace(input(sched), `"api"`, `"schedule"`, 1),
+		"Error", `{"errorMessage":"plan scan sched-0001: integration int-1 already has scan s-1 running","errorType":"Error"}`)
+
+	// While the holder runs, nothing is healed.
+	evs := f.route(t, refused)
+	if len(evs) != 1 {
+		t.Fatalf("the rule delivered %d events, want 1", len(evs))
+	}
+	out, err := f.h.Handle(ctx, evs[0])
+	if err != nil || out.Healed != "" {
+		t.Fatalf("holder running: %+v, %v; want nothing healed", out, err)
+	}
+	if sc, _ := f.store.RunningScan(ctx, "int-1"); sc.ID != "s-1" {
+		t.Errorf("holder = %q, want s-1", sc.ID)
+	}
+	// Stopped (its own event lost): the next refused run heals it.
+	if _, err := f.sfn.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: aws.String(held)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = f.h.Handle(ctx, evs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(reconcile.Outcome{Ignored: "no scan record sched-0001 of integration int-1", Healed: "s-1"}, out); d != "" {
+		t.Errorf("outcome (-want +got):\n%s", d)
+	}
+	if _, err := f.store.RunningScan(ctx, "int-1"); !citadel.IsNotFound(err) {
+		t.Errorf("lock: %v, want released", err)
+	}
+	if sc, _ := f.store.GetScan(ctx, "s-1"); sc.Status != citadel.ScanCancelled || sc.FailureCause != "the scan's execution was stopped outside Citadel" {
+		t.Errorf("healed scan: %s %q", sc.Status, sc.FailureCause)
+	}
+}
