@@ -66,6 +66,12 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.Pla
 	before := h.Store.Usage()
 
 	integ, err := h.Store.GetIntegration(ctx, sc.IntegrationID)
+	if citadel.IsNotFound(err) && sc.Trigger == citadel.TriggerSchedule {
+		// A schedule that outlived its integration: nothing is recorded,
+		// finalize finds no scan and the execution fails with this.
+		return citadel.PlanOutput{}, citadel.NotFound("plan scan %s: the integration %s of this schedule no longer exists; nothing was scanned",
+			sc.ScanID, sc.IntegrationID)
+	}
 	if err != nil {
 		return citadel.PlanOutput{}, fail(err, "plan scan %s: integration %s", sc.ScanID, sc.IntegrationID)
 	}

@@ -207,6 +207,8 @@ func TestPlanBadInput(t *testing.T) {
 	}{
 		{name: "unknown integration", e: e, scan: citadel.StartScan{ScanID: "scan-x", IntegrationID: "int-nope", Trigger: citadel.TriggerAPI},
 			code: citadel.CodeNotFound, msg: "plan scan scan-x: integration int-nope: integration int-nope not found"},
+		{name: "a schedule whose integration is gone", e: e, scan: citadel.StartScan{ScanID: "sched-x", IntegrationID: "int-gone", Trigger: citadel.TriggerSchedule},
+			code: citadel.CodeNotFound, msg: "plan scan sched-x: the integration int-gone of this schedule no longer exists; nothing was scanned"},
 		{name: "no check in the selected frameworks", e: e, scan: citadel.StartScan{ScanID: "scan-hipaa", IntegrationID: hipaa.ID, Trigger: citadel.TriggerAPI},
 			code: citadel.CodeInvalid, msg: "plan scan scan-hipaa: no check maps to the frameworks of integration int-hipaa (hipaa_aws); 3 mapped checks in the catalog"},
 		{name: "empty catalog", e: empty, scan: citadel.StartScan{ScanID: "scan-empty", IntegrationID: emptyInteg.ID, Trigger: citadel.TriggerAPI},
