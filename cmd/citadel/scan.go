@@ -124,7 +124,7 @@ func (r *runner) pipeline() *pipeline.Pipeline {
 	planH := &plan.Handler{Store: store, S3: s3c, Bucket: r.bucket, Env: env}
 	assetsH := &assetsync.Handler{Store: store, AWS: r.cfg, Env: env}
 	resultsH := &checkresults.Handler{Store: blobStore, S3: &progressObjects{Client: s3c, onRead: r.onRead}, Events: eventbridge.NewFromConfig(r.cfg),
-		EventBus: r.eventBus, Log: r.log}
+		EventBus: r.eventBus, Env: stepfn.Env{Log: r.log}}
 	controlsH := &controls.Handler{Store: store, Catalog: store, Results: store, Env: env}
 	policiesH := &policies.Handler{Store: store, Catalog: store, Env: env}
 	evidenceH := &evidence.Handler{Store: blobStore, Catalog: blobStore, Results: blobStore, Assets: blobStore, Env: env}

@@ -4,11 +4,8 @@
 package main
 
 import (
-	"context"
-	"log"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -16,18 +13,15 @@ import (
 	"github.com/citadelsecure/citadel/shared/blobstore"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/checkresults"
 )
 
 func main() {
-	logger := awsx.SetupLogging()
-	cfg, err := awsx.Load(context.Background())
-	if err != nil {
-		log.Fatal(err)
-	}
-	s3c := s3.NewFromConfig(cfg, awsx.S3Options)
-	store := ddb.New(cfg, os.Getenv(citadel.EnvTable), ddb.WithBlobs(&blobstore.S3{Client: s3c, Bucket: os.Getenv(citadel.EnvBucket)}))
-	h := &checkresults.Handler{Store: store, S3: s3c, Events: eventbridge.NewFromConfig(cfg),
-		EventBus: os.Getenv(citadel.EnvEventBus), Log: logger}
-	lambda.Start(h.Handle)
+	rt := stepfn.Init()
+	s3c := s3.NewFromConfig(rt.AWS, awsx.S3Options)
+	store := ddb.New(rt.AWS, os.Getenv(citadel.EnvTable), ddb.WithBlobs(&blobstore.S3{Client: s3c, Bucket: os.Getenv(citadel.EnvBucket)}))
+	h := &checkresults.Handler{Store: store, S3: s3c, Events: eventbridge.NewFromConfig(rt.AWS),
+		EventBus: os.Getenv(citadel.EnvEventBus), Env: rt.Env}
+	stepfn.Lambda(stepfn.New(citadel.StepCheckResults, h.Handle, rt.Env, store))
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/ocsf"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
 // Event source and detail type of a regression.
@@ -80,12 +81,12 @@ type Events interface {
 
 // Handler runs the step.
 type Handler struct {
+	// Env is the clock and logger, defaulted once by the step contract.
+	stepfn.Env
 	Store    Store
 	S3       Objects
 	Events   Events
 	EventBus string // name or ARN; "" is the default bus
-	Clock    citadel.Clock
-	Log      *slog.Logger
 	// Writers is the number of concurrent DynamoDB writers (default 8).
 	Writers int
 	// MaxFindingBytes bounds one finding (default ocsf.DefaultMaxFindingBytes).
@@ -189,13 +190,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.CheckResultsInput) (cit
 	if p.ScanID == "" || p.IntegrationID == "" || p.Bucket == "" {
 		return citadel.CheckResultsOutput{}, citadel.Invalid("check-results: plan needs scan_id, integration_id and bucket")
 	}
-	if h.Clock == nil {
-		h.Clock = citadel.SystemClock
-	}
-	if h.Log == nil {
-		h.Log = slog.Default()
-	}
-	log := h.Log.With("step", citadel.StepCheckResults, "scan_id", p.ScanID, "integration_id", p.IntegrationID)
+	log := h.Logger().With("step", citadel.StepCheckResults, "scan_id", p.ScanID, "integration_id", p.IntegrationID)
 	start := h.Store.Usage()
 
 	// A re-run of a completed step: its digest holds the counts.
@@ -208,14 +203,14 @@ func (h *Handler) Handle(ctx context.Context, in citadel.CheckResultsInput) (cit
 		log.Info("results already ingested", "results", d.Count)
 		return out, nil
 	} else if !citadel.IsNotFound(err) {
-		return citadel.CheckResultsOutput{}, boundary(err)
+		return citadel.CheckResultsOutput{}, err
 	}
 
 	r := &run{h: h, plan: p, checkIdx: map[string]uint16{}, seen: map[[12]byte]int32{}}
 	out, err := r.do(ctx, log)
 	out.Usage = h.Store.Usage().Sub(start)
 	if err != nil {
-		return out, boundary(err)
+		return out, err
 	}
 	log.Info("results ingested", "results_created", out.ResultsCreated, "results_updated", out.ResultsUpdated,
 		"results_unchanged", out.ResultsUnchanged, "history_entries_created", out.HistoryEntriesCreated,
@@ -223,16 +218,6 @@ func (h *Handler) Handle(ctx context.Context, in citadel.CheckResultsInput) (cit
 		"malformed_findings", out.MalformedFindings, "unknown_checks", out.UnknownChecks,
 		"duplicate_findings", out.DuplicateFindings, "requests", out.Usage.Requests, "write_units", out.Usage.WriteUnits)
 	return out, nil
-}
-
-// boundary returns a retryable error as the bare RetryableError, so the
-// state machine matches it by type name.
-func boundary(err error) error {
-	var re *citadel.RetryableError
-	if errors.As(err, &re) {
-		return re
-	}
-	return err
 }
 
 func (r *run) ocsfKey() string {
@@ -296,7 +281,7 @@ func (r *run) do(ctx context.Context, log *slog.Logger) (citadel.CheckResultsOut
 		de[i] = ddb.DigestEntry{Check: e.check, Asset: e.asset, Status: e.status, Hash: e.hash}
 	}
 	d := ddb.ScanDigest{IntegrationID: r.plan.IntegrationID, ScanID: r.plan.ScanID, PreviousScanID: base.scanID,
-		Checks: sorted, Output: outJSON, CreatedAt: r.h.Clock()}
+		Checks: sorted, Output: outJSON, CreatedAt: r.h.Now()}
 	if err := r.h.Store.PutScanDigest(ctx, d, de); err != nil {
 		return r.out, err
 	}

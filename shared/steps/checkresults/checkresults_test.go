@@ -27,6 +27,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/ocsf/ocsftest"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/checkresults"
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
@@ -83,7 +84,7 @@ func newEnv(t testing.TB) *env {
 }
 
 func (e *env) handler() *checkresults.Handler {
-	return &checkresults.Handler{Store: e.store, S3: e.s3, Events: e.eb, EventBus: e.bus, Clock: func() time.Time { return now }, Writers: 4}
+	return &checkresults.Handler{Store: e.store, S3: e.s3, Events: e.eb, EventBus: e.bus, Writers: 4, Env: stepfn.Env{Clock: func() time.Time { return now }}}
 }
 
 func (e *env) plan(scan string) citadel.PlanOutput {

@@ -132,7 +132,7 @@ func (r *run) segment(ctx context.Context, rd *ocsf.Reader, changes []change) er
 }
 
 func (r *run) produce(ctx context.Context, rd *ocsf.Reader, changes []change, writes chan<- []ddb.ResultWrite, events chan<- []ebtypes.PutEventsRequestEntry) error {
-	now := r.h.Clock()
+	now := r.h.Now()
 	var batch []ddb.ResultWrite
 	var evs []ebtypes.PutEventsRequestEntry
 	send := func(force bool) error {

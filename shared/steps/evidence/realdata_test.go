@@ -78,7 +78,7 @@ func TestRealCatalogAndExampleOCSF(t *testing.T) {
 		}
 	}
 	plan := citadel.PlanOutput{ScanID: "scan-1", IntegrationID: integ, FolderID: folder, AccountID: accountID, Bucket: bucket}
-	res, err := (&checkresults.Handler{Store: s, S3: s3c, Events: eventbridge.NewFromConfig(acct), Clock: clock}).Handle(ctx, citadel.CheckResultsInput{Plan: plan})
+	res, err := (&checkresults.Handler{Store: s, S3: s3c, Events: eventbridge.NewFromConfig(acct), Env: stepfn.Env{Clock: clock}}).Handle(ctx, citadel.CheckResultsInput{Plan: plan})
 	if err != nil {
 		t.Fatal(err)
 	}
