@@ -22,6 +22,7 @@ type Store interface {
 	GetScan(ctx context.Context, scanID string) (citadel.Scan, error)
 	TakeOverScan(ctx context.Context, old, next citadel.Scan) error
 	FinishScan(ctx context.Context, sc citadel.Scan) (citadel.Scan, error)
+	ScanSteps(ctx context.Context, scanID string) ([]citadel.StepProgress, error)
 }
 
 // Executions is what it needs of Step Functions.
@@ -143,7 +144,11 @@ func (l *Locks) ended(ctx context.Context, holder citadel.Scan) (*citadel.Scan, 
 	if out.StopDate != nil {
 		done.FinishedAt = out.StopDate.UTC()
 	}
-	done.FailureCause = ExecutionCause(out.Status, "", citadel.StepError{Error: aws.ToString(out.Error), Cause: aws.ToString(out.Cause)})
+	step := ""
+	if steps, err := l.Store.ScanSteps(ctx, holder.ID); err == nil {
+		step = StepAtEnd(steps)
+	}
+	done.FailureCause = ExecutionCause(out.Status, step, citadel.StepError{Error: aws.ToString(out.Error), Cause: aws.ToString(out.Cause)})
 	l.log().InfoContext(ctx, "lock holder's execution has ended", "scan_id", holder.ID, "execution_arn", arn,
 		"execution_status", out.Status, "error", aws.ToString(out.Error), "cause", aws.ToString(out.Cause))
 	return &done, nil

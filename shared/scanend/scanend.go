@@ -10,6 +10,7 @@ package scanend
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -179,4 +180,25 @@ var stateErrors = map[string]string{
 	"Lambda.ServiceException":         "Lambda kept failing to run the step after every retry",
 	"ECS.AmazonECSException":          "ECS could not start the Prowler task after every retry",
 	citadel.ErrorTypeRetryable:        "AWS kept refusing or throttling a request after every retry",
+}
+
+// StepAtEnd is the step an execution was in when it ended, from the steps
+// the step contract recorded: the last one in pipeline order if it failed
+// or still runs, else the one after the last that succeeded (the Prowler
+// task records nothing itself); "" when nothing is recorded.
+func StepAtEnd(steps []citadel.StepProgress) string {
+	last, at := -1, citadel.StepProgress{}
+	for _, st := range steps {
+		if i := slices.Index(citadel.Pipeline, st.Step); i > last {
+			last, at = i, st
+		}
+	}
+	switch {
+	case last < 0:
+		return ""
+	case at.Status == citadel.StepFailed || at.Status == citadel.StepRunning || at.Status == citadel.StepRetrying:
+		return at.Step
+	}
+	step, _ := citadel.CurrentStep(steps)
+	return step
 }

@@ -55,3 +55,29 @@ func TestEndStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestStepAtEnd(t *testing.T) {
+	ok := func(step string) citadel.StepProgress {
+		return citadel.StepProgress{Step: step, Status: citadel.StepSucceeded}
+	}
+	tests := []struct {
+		name  string
+		steps []citadel.StepProgress
+		want  string
+	}{
+		{"nothing recorded", nil, ""},
+		{"in plan", []citadel.StepProgress{{Step: citadel.StepPlan, Status: citadel.StepRunning}}, citadel.StepPlan},
+		{"in the Prowler task (records nothing)", []citadel.StepProgress{ok(citadel.StepPlan), ok(citadel.StepAssetSync)}, citadel.StepProwler},
+		{"retrying check-results", []citadel.StepProgress{ok(citadel.StepAssetSync), ok(citadel.StepPlan), {Step: citadel.StepCheckResults, Status: citadel.StepRetrying}}, citadel.StepCheckResults},
+		{"finalize failed", []citadel.StepProgress{ok(citadel.StepPlan), {Step: citadel.StepFinalize, Status: citadel.StepFailed}}, citadel.StepFinalize},
+		{"a step failed, finalize not yet started", []citadel.StepProgress{ok(citadel.StepPlan), {Step: citadel.StepAssetSync, Status: citadel.StepFailed}}, citadel.StepAssetSync},
+		{"an unknown step is ignored", []citadel.StepProgress{ok(citadel.StepPlan), {Step: "other", Status: citadel.StepRunning}}, citadel.StepAssetSync},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if d := cmp.Diff(tt.want, scanend.StepAtEnd(tt.steps)); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+}

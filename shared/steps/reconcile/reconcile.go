@@ -28,6 +28,9 @@ import (
 type Store interface {
 	GetScanOf(ctx context.Context, integrationID, scanID string) (citadel.Scan, error)
 	FinishScan(ctx context.Context, sc citadel.Scan) (citadel.Scan, error)
+	// ScanSteps are the steps the step contract recorded: where the
+	// execution was when it ended.
+	ScanSteps(ctx context.Context, scanID string) ([]citadel.StepProgress, error)
 }
 
 // Handler reconciles scans with their ended executions.
@@ -115,7 +118,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Outcom
 		done.ExecutionARN = d.ExecutionARN
 	}
 	execErr := citadel.StepError{Error: deref(d.Error), Cause: deref(d.Cause)}
-	done.FailureCause = scanend.ExecutionCause(d.Status, "", execErr)
+	done.FailureCause = scanend.ExecutionCause(d.Status, h.stepAtEnd(ctx, sc.ID), execErr)
 	stored, err := h.Store.FinishScan(ctx, done)
 	if err != nil {
 		return Outcome{}, fail(err, "reconcile scan %s", sc.ID)
@@ -125,6 +128,17 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Outcom
 		"changed", changed, "execution_arn", d.ExecutionARN, "execution_status", d.Status,
 		"execution_error", execErr.Error, "execution_cause", execErr.Cause, "failure_cause", stored.FailureCause)
 	return Outcome{ScanID: sc.ID, Status: stored.Status, Changed: changed}, nil
+}
+
+// stepAtEnd is the step the execution was in when it ended
+// (scanend.StepAtEnd), "" when the steps cannot be read.
+func (h *Handler) stepAtEnd(ctx context.Context, scanID string) string {
+	steps, err := h.Store.ScanSteps(ctx, scanID)
+	if err != nil {
+		h.log().WarnContext(ctx, "read the scan's steps", "scan_id", scanID, "error", err.Error())
+		return ""
+	}
+	return scanend.StepAtEnd(steps)
 }
 
 func (h *Handler) ignore(ctx context.Context, ev events.CloudWatchEvent, why string) (Outcome, error) {

@@ -154,24 +154,45 @@ func (f *fixture) route(t *testing.T, details ...string) []events.CloudWatchEven
 }
 
 func TestReconcileEndedExecutions(t *testing.T) {
-	finalizeFailed := `{"errorMessage":"finalize scan s-failed: dynamodb finish scan: operation error DynamoDB: TransactWriteItems, https response error StatusCode: 400, RequestID: X1","errorType":"wrapError"}`
+	finalizeFailed := `{"errorMessage":"finalize scan s1: dynamodb finish scan: operation error DynamoDB: TransactWriteItems, https response error StatusCode: 400, RequestID: X1","errorType":"wrapError"}`
+	ok := func(step string) citadel.StepProgress {
+		return citadel.StepProgress{Step: step, Status: citadel.StepSucceeded, StartedAt: t0, FinishedAt: t0.Add(time.Minute)}
+	}
 	tests := []struct {
 		name, status string
 		errCause     []string
+		steps        []citadel.StepProgress // recorded by the step contract
 		want         citadel.ScanStatus
 		cause        string
 	}{
-		{"failed", "FAILED", []string{"wrapError", finalizeFailed}, citadel.ScanFailed,
-			"the scan's execution failed: finalize scan s-failed: dynamodb finish scan: the DynamoDB TransactWriteItems call failed"},
-		{"timed out", "TIMED_OUT", nil, citadel.ScanTimedOut, "the scan hit the 6-hour execution timeout"},
-		{"aborted", "ABORTED", nil, citadel.ScanCancelled, "the scan's execution was stopped outside Citadel"},
+		{"failed in finalize", "FAILED", []string{"wrapError", finalizeFailed},
+			[]citadel.StepProgress{ok(citadel.StepPlan), {Step: citadel.StepFinalize, Status: citadel.StepFailed, StartedAt: t0, FinishedAt: t0, Error: "wrapError"}},
+			citadel.ScanFailed, "the finalize step failed: finalize scan s1: dynamodb finish scan: the DynamoDB TransactWriteItems call failed"},
+		{"failed, no steps recorded", "FAILED", []string{"wrapError", finalizeFailed}, nil, citadel.ScanFailed,
+			"the scan's execution failed: finalize scan s1: dynamodb finish scan: the DynamoDB TransactWriteItems call failed"},
+		{"timed out", "TIMED_OUT", nil,
+			[]citadel.StepProgress{ok(citadel.StepPlan), ok(citadel.StepAssetSync), {Step: citadel.StepCheckResults, Status: citadel.StepRetrying, StartedAt: t0}},
+			citadel.ScanTimedOut, "the scan hit the 6-hour execution timeout in step check-results"},
+		{"timed out, nothing recorded", "TIMED_OUT", nil, nil, citadel.ScanTimedOut, "the scan hit the 6-hour execution timeout"},
+		{"aborted", "ABORTED", nil, []citadel.StepProgress{ok(citadel.StepPlan), ok(citadel.StepAssetSync)},
+			citadel.ScanCancelled, "the scan's execution was stopped during step prowler outside Citadel"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			f := newFixture(t)
-			id := "s-" + strings.ToLower(strings.ReplaceAll(tt.name, " ", "-"))
+			id := "s-" + strings.NewReplacer(" ", "-", ",", "").Replace(tt.name)
 			arn := f.run(t, id)
+			for _, st := range tt.steps {
+				if err := f.store.StepStarted(ctx, id, st.Step, st.StartedAt); err != nil {
+					t.Fatal(err)
+				}
+				if st.Status != citadel.StepRunning && st.Status != citadel.StepRetrying {
+					if err := f.store.StepFinished(ctx, id, st); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
 			before, _ := f.store.GetScan(ctx, id)
 			evs := f.route(t, detail(f.smARN, arn, id, tt.status, input(id), tt.errCause...))
 			if len(evs) != 1 {
