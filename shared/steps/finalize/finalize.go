@@ -21,6 +21,8 @@ type Store interface {
 	GetScanOf(ctx context.Context, integrationID, scanID string) (citadel.Scan, error)
 	FinishScan(ctx context.Context, sc citadel.Scan) (citadel.Scan, error)
 	Usage() citadel.Usage
+	// ScanSteps are the steps the step contract recorded (which one failed).
+	ScanSteps(ctx context.Context, scanID string) ([]citadel.StepProgress, error)
 }
 
 // Handler finalizes scans.
@@ -50,7 +52,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.FinalizeInput) (citadel
 		h.Logger().WarnContext(ctx, "scan failed before it was recorded", "scan_id", scanID, "integration_id", integrationID,
 			"error", in.Error.Error, "cause", in.Error.Cause)
 		return citadel.FinalizeOutput{ScanID: scanID, Status: citadel.ScanFailed,
-			Summary: citadel.ScanSummary{Message: "Scan failed: " + FailureCause(in)}}, nil
+			Summary: citadel.ScanSummary{Message: "Scan failed: " + FailureCause(in, h.steps(ctx, scanID))}}, nil
 	}
 	if err != nil {
 		return citadel.FinalizeOutput{}, fmt.Errorf("finalize scan %s: %w", scanID, err)
@@ -73,8 +75,9 @@ func (h *Handler) Handle(ctx context.Context, in citadel.FinalizeInput) (citadel
 	sc.FinishedAt = now
 	if in.Error != nil {
 		sc.Status = citadel.ScanFailed
-		sc.FailureCause = FailureCause(in)
-		h.Logger().InfoContext(ctx, "step failed", "scan_id", sc.ID, "step", FailedStep(in), "error", in.Error.Error, "cause", in.Error.Cause)
+		steps := h.steps(ctx, sc.ID)
+		sc.FailureCause = FailureCause(in, steps)
+		h.Logger().InfoContext(ctx, "step failed", "scan_id", sc.ID, "step", FailedStep(in, steps), "error", in.Error.Error, "cause", in.Error.Cause)
 		summary.Success = false
 		summary.Message = "Scan failed: " + sc.FailureCause
 	} else {
@@ -103,22 +106,48 @@ func recorded(sc citadel.Scan) citadel.FinalizeOutput {
 	return out
 }
 
+// steps are the scan's recorded steps; unreadable, none (the cause then
+// comes from the state alone).
+func (h *Handler) steps(ctx context.Context, scanID string) []citadel.StepProgress {
+	steps, err := h.Store.ScanSteps(ctx, scanID)
+	if err != nil {
+		h.Logger().WarnContext(ctx, "read the scan's steps", "scan_id", scanID, "error", err.Error())
+		return nil
+	}
+	return steps
+}
+
 // FailureCause says in words which step failed and why (scanend.StepCause);
 // the raw error and cause go to the log.
-func FailureCause(in citadel.FinalizeInput) string {
+func FailureCause(in citadel.FinalizeInput, steps []citadel.StepProgress) string {
 	var e citadel.StepError
 	if in.Error != nil {
 		e = *in.Error
 	}
-	return scanend.StepCause(FailedStep(in), e)
+	return scanend.StepCause(FailedStep(in, steps), e)
 }
 
-// FailedStep is the step whose error the Catch caught: the first step of
-// the pipeline whose output is missing from the state (every Lambda step
-// reads the table, so a step that ran has usage). The Prowler task keeps no
-// output: after asset sync, a Lambda-shaped cause is check-results', any
-// other is the task's.
-func FailedStep(in citadel.FinalizeInput) string {
+// FailedStep is the step whose error the Catch caught. From the steps the
+// step contract recorded (finalize's own left out): the one recorded
+// failed, or, when none is (the Prowler task records nothing itself), the
+// step after the last that succeeded. With nothing recorded, from the
+// state: the first step of the pipeline whose output is missing (every
+// Lambda step reads the table, so a step that ran has usage); the Prowler
+// task keeps no output, so after asset sync a Lambda-shaped cause is
+// check-results', any other the task's.
+func FailedStep(in citadel.FinalizeInput, steps []citadel.StepProgress) string {
+	var before []citadel.StepProgress
+	for _, st := range steps {
+		if st.Status == citadel.StepFailed && st.Step != citadel.StepFinalize {
+			return st.Step
+		}
+		if st.Step != citadel.StepFinalize {
+			before = append(before, st)
+		}
+	}
+	if step := scanend.StepAtEnd(before); step != "" {
+		return step
+	}
 	switch {
 	case in.Plan.ScanID == "":
 		return citadel.StepPlan

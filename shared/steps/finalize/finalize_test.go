@@ -23,39 +23,53 @@ func TestFailureCause(t *testing.T) {
 	results := citadel.CheckResultsOutput{Usage: ran}
 	sdk := "controls scan s1: dynamodb put control c1: operation error DynamoDB: PutItem, https response error StatusCode: 400, " +
 		"RequestID: 7Q4J0ABCDEF, api error ValidationException: arn:aws:dynamodb:us-east-1:123456789012:table/citadel bad"
+	done := func(step string) citadel.StepProgress {
+		return citadel.StepProgress{Step: step, Status: citadel.StepSucceeded}
+	}
+	fin := citadel.StepProgress{Step: citadel.StepFinalize, Status: citadel.StepRunning}
+	local := &citadel.StepError{Error: "wrapError", Cause: "check-results scan s1: the OCSF file is truncated at byte 120"}
 	tests := []struct {
-		name string
-		in   citadel.FinalizeInput
-		want string
+		name  string
+		in    citadel.FinalizeInput
+		want  string
+		steps []citadel.StepProgress // recorded by the step contract
 	}{
+		{"recorded: the step that failed", citadel.FinalizeInput{Plan: plan, Assets: assets, Error: local},
+			"the check-results step failed: wrapError: check-results scan s1: the OCSF file is truncated at byte 120",
+			[]citadel.StepProgress{done(citadel.StepPlan), done(citadel.StepAssetSync), {Step: citadel.StepCheckResults, Status: citadel.StepFailed}, fin}},
+		{"recorded: after asset sync, nothing failed: the Prowler task", citadel.FinalizeInput{Plan: plan, Assets: assets,
+			Error: &citadel.StepError{Error: "States.Timeout"}}, "the prowler step failed: the step ran past its timeout",
+			[]citadel.StepProgress{done(citadel.StepPlan), done(citadel.StepAssetSync), fin}},
+		{"recorded: only finalize", citadel.FinalizeInput{Error: &citadel.StepError{Error: "States.Runtime"}},
+			"the plan step failed: the state machine could not run the step", []citadel.StepProgress{fin}},
 		{"plan: domain error", citadel.FinalizeInput{Error: &citadel.StepError{Error: "Error",
 			Cause: `{"errorMessage":"plan scan s1: the catalog has no mapped checks; import the catalog first","errorType":"Error"}`}},
-			"the plan step failed: plan scan s1: the catalog has no mapped checks; import the catalog first"},
+			"the plan step failed: plan scan s1: the catalog has no mapped checks; import the catalog first", nil},
 		{"asset-sync: retries exhausted", citadel.FinalizeInput{Plan: plan, Error: &citadel.StepError{Error: "RetryableError",
 			Cause: `{"errorMessage":"dynamodb put asset: throttled","errorType":"RetryableError"}`}},
-			"the asset-sync step failed: AWS kept refusing or throttling a request after every retry: dynamodb put asset: throttled"},
+			"the asset-sync step failed: AWS kept refusing or throttling a request after every retry: dynamodb put asset: throttled", nil},
 		{"prowler: task exited", citadel.FinalizeInput{Plan: plan, Assets: assets, Error: &citadel.StepError{Error: "States.TaskFailed",
 			Cause: `{"StoppedReason":"Essential container in task exited","Containers":[{"Name":"prowler","ExitCode":1,"Reason":""}],"TaskArn":"arn:aws:ecs:us-east-1:123456789012:task/c/abc"}`}},
-			"the prowler step failed: the Prowler task exited 1: Essential container in task exited"},
+			"the prowler step failed: the Prowler task exited 1: Essential container in task exited", nil},
 		{"prowler: timeout", citadel.FinalizeInput{Plan: plan, Assets: assets, Error: &citadel.StepError{Error: "States.Timeout"}},
-			"the prowler step failed: the step ran past its timeout"},
+			"the prowler step failed: the step ran past its timeout", nil},
 		{"check-results: lambda error", citadel.FinalizeInput{Plan: plan, Assets: assets, Error: &citadel.StepError{Error: "Error",
 			Cause: `{"errorMessage":"check-results scan s1: the OCSF file is truncated at byte 120","errorType":"Error"}`}},
-			"the check-results step failed: check-results scan s1: the OCSF file is truncated at byte 120"},
+			"the check-results step failed: check-results scan s1: the OCSF file is truncated at byte 120", nil},
 		{"controls: SDK text, request id and ARN left out", citadel.FinalizeInput{Plan: plan, Assets: assets, Results: results,
 			Error: &citadel.StepError{Error: "wrapError", Cause: `{"errorMessage":` + quote(sdk) + `,"errorType":"wrapError"}`}},
-			"the controls step failed: controls scan s1: dynamodb put control c1: the DynamoDB PutItem call failed (ValidationException)"},
+			"the controls step failed: controls scan s1: dynamodb put control c1: the DynamoDB PutItem call failed (ValidationException)", nil},
 		{"ARN in a plain message", citadel.FinalizeInput{Plan: plan, Assets: assets, Results: results,
 			Controls: citadel.ControlsOutput{Usage: ran}, Error: &citadel.StepError{Error: "Error",
 				Cause: `{"errorMessage":"cannot assume arn:aws:iam::123456789012:role/CitadelScanner","errorType":"Error"}`}},
-			"the policies step failed: cannot assume [ARN in the logs]"},
+			"the policies step failed: cannot assume [ARN in the logs]", nil},
 		{"multi-line raw cause", citadel.FinalizeInput{Error: &citadel.StepError{Error: "X", Cause: "line one\nline two"}},
-			"the plan step failed: X: line one line two"},
-		{"nothing known", citadel.FinalizeInput{Error: &citadel.StepError{}}, "the plan step failed"},
+			"the plan step failed: X: line one line two", nil},
+		{"nothing known", citadel.FinalizeInput{Error: &citadel.StepError{}}, "the plan step failed", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if d := cmp.Diff(tt.want, finalize.FailureCause(tt.in)); d != "" {
+			if d := cmp.Diff(tt.want, finalize.FailureCause(tt.in, tt.steps)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
