@@ -40,6 +40,16 @@ const (
 	ErrorPath      = "$." + citadel.StateErrorKey // a Catch's ResultPath: citadel.StepError
 )
 
+// PlanPayload is the plan state's input (citadel.PlanInput): the execution
+// input and the execution's ARN, which the plan step records on the scan
+// (a scheduled execution is not named after its scan, so cancel and the
+// lock take-over find it by this ARN). Every other Lambda state gets the
+// whole state.
+var PlanPayload = map[string]any{
+	"scan.$":          "$.scan",
+	"execution_arn.$": "$$.Execution.Id",
+}
+
 // LambdaServiceErrors are the Lambda service's transient errors, retried like
 // the steps' own citadel.ErrorTypeRetryable.
 var LambdaServiceErrors = []string{
@@ -80,9 +90,14 @@ func newStateMachine(scope constructs.Construct, fns *Functions, task *ProwlerTa
 		specs[s.Name] = s
 	}
 	lambdaState := func(step string) awsstepfunctionstasks.LambdaInvoke {
+		var payload awsstepfunctions.TaskInput
+		if step == citadel.StepPlan {
+			payload = awsstepfunctions.TaskInput_FromObject(&PlanPayload)
+		}
 		st := awsstepfunctionstasks.NewLambdaInvoke(scope, jsii.String(step), &awsstepfunctionstasks.LambdaInvokeProps{
 			StateName:                jsii.String(step),
 			LambdaFunction:           fns.ByName[step],
+			Payload:                  payload,
 			PayloadResponseOnly:      jsii.Bool(true),
 			RetryOnServiceExceptions: jsii.Bool(false), // retried below, with the steps' own errors
 			ResultPath:               jsii.String(ResultPaths[step]),

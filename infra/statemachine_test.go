@@ -222,6 +222,13 @@ func TestStateMachineRetriesAndCatches(t *testing.T) {
 			if st.TimeoutSeconds != wantTimeout {
 				t.Errorf("timeout %vs, want %vs (the function's timeout and a minute)", st.TimeoutSeconds, wantTimeout)
 			}
+			if step == citadel.StepPlan {
+				// plan gets the execution input and the execution's ARN.
+				if diff := cmp.Diff(PlanPayload, st.Parameters); !strings.HasPrefix(st.Resource, "arn:aws:lambda:") || diff != "" {
+					t.Errorf("resource %s, parameters (-want +got):\n%s", st.Resource, diff)
+				}
+				return
+			}
 			if !strings.HasPrefix(st.Resource, "arn:aws:lambda:") || st.Parameters != nil {
 				t.Errorf("resource %s with parameters %v: want the function itself, given the whole state", st.Resource, st.Parameters)
 			}
@@ -331,6 +338,21 @@ func TestStateMachinePayloadContract(t *testing.T) {
 	}
 	if f, _ := reflect.TypeOf(citadel.PlanInput{}).FieldByName("Scan"); f.Tag.Get("json") != "scan" {
 		t.Errorf("the plan step does not read the execution input at $.scan")
+	}
+	// The plan state's payload fields are citadel.PlanInput's.
+	planIn := map[string]bool{}
+	pt := reflect.TypeOf(citadel.PlanInput{})
+	for i := 0; i < pt.NumField(); i++ {
+		name, _, _ := strings.Cut(pt.Field(i).Tag.Get("json"), ",")
+		planIn[name+".$"] = true
+	}
+	for k := range PlanPayload {
+		if !planIn[k] {
+			t.Errorf("the plan state passes %s, which citadel.PlanInput does not read", k)
+		}
+	}
+	if len(PlanPayload) != len(planIn) {
+		t.Errorf("the plan state passes %d fields, citadel.PlanInput reads %d", len(PlanPayload), len(planIn))
 	}
 }
 

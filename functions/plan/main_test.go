@@ -77,6 +77,10 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			if err != nil || sc.Status != citadel.ScanRunning {
 				t.Fatalf("scan %s = %+v, %v; want running", tc.scan, sc, err)
 			}
+			// A scheduled run records the execution the state machine names.
+			if tc.event == "schedule.json" && sc.ExecutionARN != "arn:aws:states:us-east-1:123456789012:execution:citadel-scan:8c1f5b0e-6d3a-4b7e-9f21-0a4c2d9e7b13" {
+				t.Errorf("scheduled scan's execution ARN = %q", sc.ExecutionARN)
+			}
 			// One scan runs at a time per integration: finish it before the next.
 			sc.Status, sc.FinishedAt = citadel.ScanSucceeded, time.Now().UTC()
 			if _, err := store.FinishScan(ctx, sc); err != nil {

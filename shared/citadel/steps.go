@@ -42,9 +42,13 @@ func (u Usage) Add(o Usage) Usage {
 	return Usage{Requests: u.Requests + o.Requests, ReadUnits: u.ReadUnits + o.ReadUnits, WriteUnits: u.WriteUnits + o.WriteUnits}
 }
 
-// PlanInput is the plan step's input: the execution input.
+// PlanInput is the plan step's input: the execution input, and the
+// execution's ARN (the state machine passes $$.Execution.Id), so every
+// running scan records its execution, a schedule's too (Scheduler cannot
+// name it after the scan).
 type PlanInput struct {
-	Scan StartScan `json:"scan"`
+	Scan         StartScan `json:"scan"`
+	ExecutionARN string    `json:"execution_arn,omitempty"`
 }
 
 // PlanOutput says what this scan covers. It is stored under "plan".

@@ -107,7 +107,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.Pla
 	if err != nil {
 		return citadel.PlanOutput{}, fail(err, "plan scan %s: write s3://%s/%s", sc.ScanID, h.Bucket, checksKey)
 	}
-	running, err := h.Store.MarkScanRunning(ctx, integ.ID, sc.ScanID, "")
+	running, err := h.Store.MarkScanRunning(ctx, integ.ID, sc.ScanID, in.ExecutionARN)
 	if err != nil {
 		return citadel.PlanOutput{}, fail(err, "plan scan %s: mark running", sc.ScanID)
 	}

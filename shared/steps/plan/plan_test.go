@@ -158,7 +158,9 @@ func TestPlan(t *testing.T) {
 func TestPlanScheduled(t *testing.T) {
 	e := setup(t, catalog)
 	integ := e.integration(t, "int-sched")
-	in := citadel.PlanInput{Scan: citadel.StartScan{ScanID: "scan-sched-1", IntegrationID: integ.ID, Trigger: citadel.TriggerSchedule}}
+	// Scheduler names the execution itself: the state machine passes its ARN.
+	exec := "arn:aws:states:us-east-1:123456789012:execution:citadel-scan:0f6c0c3e-run-1"
+	in := citadel.PlanInput{Scan: citadel.StartScan{ScanID: "scan-sched-1", IntegrationID: integ.ID, Trigger: citadel.TriggerSchedule}, ExecutionARN: exec}
 	out, err := e.h.Handle(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +173,7 @@ func TestPlanScheduled(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := citadel.Scan{ID: "scan-sched-1", IntegrationID: integ.ID, FolderID: "fld-1", Trigger: citadel.TriggerSchedule,
-		Status: citadel.ScanRunning, CreatedAt: now, StartedAt: now}
+		Status: citadel.ScanRunning, ExecutionARN: exec, CreatedAt: now, StartedAt: now}
 	if diff := cmp.Diff(want, sc); diff != "" {
 		t.Errorf("scan record (-want +got):\n%s", diff)
 	}
