@@ -107,6 +107,12 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 				t.Errorf("scan %+v", sc)
 			}
 		}},
+		{"cancel-scan.json", http.StatusAccepted, func(t *testing.T, body string) {
+			sc := decode[citadel.Scan](t, body)
+			if sc.ID != scanID || sc.Status != citadel.ScanCancelled || sc.CancelledBy != "arn:aws:sts::123456789012:assumed-role/CitadelAdmin/alice" {
+				t.Errorf("scan %+v", sc)
+			}
+		}},
 		{"list-frameworks.json", http.StatusOK, func(t *testing.T, body string) {
 			if !strings.Contains(body, `"id":"soc2"`) {
 				t.Errorf("frameworks: %s", body)
