@@ -15,7 +15,7 @@ import (
 )
 
 // The state machine the sample events name.
-const sampleStateMachine = "arn:aws:states:us-east-1:123456789012:stateMachine:citadel-scan"
+const sampleStateMachine = "arn:aws:states:us-east-1:123456789012:stateMachine:citadel"
 
 // The built bootstrap, under the Lambda Runtime Interface Emulator, ends the
 // scans of its sample events, once.

@@ -23,6 +23,7 @@ var refused = []struct{ function, event string }{
 	{"finalize", `{"scan":{}}`},
 	{"plan", `{"scan":{}}`},
 	{"policies", `{"plan":{}}`},
+	{"reconcile", `{"source":"aws.states","detail-type":"Step Functions Execution Status Change","detail":{"status":"FAILED"}}`},
 }
 
 // BenchmarkColdStart starts each function's built bootstrap (linux/arm64,

@@ -23,6 +23,7 @@ var throttledEvent = map[string]string{
 	"check-results":  "scan.json",
 	"finalize":       "succeeded.json",
 	"plan":           "api.json",
+	"reconcile":      "failed.json",
 }
 
 // Every function's built bootstrap, under the Lambda Runtime Interface
