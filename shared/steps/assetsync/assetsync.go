@@ -262,6 +262,17 @@ func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, reg inventory
 		case s.Fingerprint != a.Fingerprint || !s.IsActive:
 			a.FirstSeen, a.LastSeen = s.FirstSeen, now
 			out.AssetsUpdated++
+		case writtenBy(p, s):
+			// An earlier attempt of this scan (throttled after its asset
+			// writes, retried by the state machine) already wrote it: no
+			// write, but it counts as that attempt counted it, so a retried
+			// step reports what an unfaulted one does.
+			if s.FirstSeen.Before(p.StartedAt) {
+				out.AssetsUpdated++
+			} else {
+				out.AssetsCreated++
+			}
+			continue
 		default:
 			continue
 		}
@@ -315,6 +326,14 @@ func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, reg inventory
 		return out, fmt.Errorf("asset sync: %w", err)
 	}
 	return out, nil
+}
+
+// writtenBy reports whether a stored asset was written during the plan's
+// scan: only a created or updated asset's item is written (an unchanged
+// one's last_seen lives in the coverage items), with last_seen the time of
+// that write, and the integration's lock keeps its scans apart.
+func writtenBy(p citadel.PlanOutput, s ddb.AssetState) bool {
+	return !p.StartedAt.IsZero() && s.IsActive && !s.LastSeen.Before(p.StartedAt)
 }
 
 // syncEdges resolves aliases, keeps the edges whose both ends are active and

@@ -4,7 +4,9 @@
 // govern them and creates one Policy per template and SCF control — an
 // AppliedControl with category policy, status to_do, origin scan — with
 // requirement mappings through the SCF control's framework mappings. A
-// policy that already exists is left alone and counted as skipped.
+// policy that already exists is left alone and counted as skipped, unless
+// this scan created it (an earlier, throttled attempt of the step): that one
+// counts as created, so a retried step reports what an unfaulted one does.
 // Requirement-based controls (no SCF control) get no policies.
 package policies
 
@@ -60,9 +62,14 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PoliciesInput) (citadel
 		return out, fmt.Errorf("policies: %w", err)
 	}
 	exists := map[string]bool{}
+	// Policies an earlier attempt of this scan created (throttled after its
+	// writes, retried by the state machine): counted as created again, so
+	// a retried step reports what an unfaulted one does.
+	ours := map[string]bool{}
 	scfSet := map[string]bool{}
 	for _, c := range all {
 		exists[c.ID] = true
+		ours[c.ID] = c.IsPolicy() && c.Origin == citadel.OriginScan && c.LastScanID == p.ScanID
 		if _, touched := c.Integrations[p.IntegrationID]; touched && !c.IsPolicy() && c.SCFControlID != "" && c.Origin == citadel.OriginScan {
 			scfSet[c.SCFControlID] = true
 		}
@@ -96,7 +103,11 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PoliciesInput) (citadel
 		for _, t := range ts {
 			id := citadel.PolicyID(p.FolderID, t.ID, scfID)
 			if exists[id] {
-				out.PoliciesSkipped++
+				if ours[id] {
+					out.PoliciesCreated++
+				} else {
+					out.PoliciesSkipped++
+				}
 				continue
 			}
 			if mappings == nil {
