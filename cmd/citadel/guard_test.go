@@ -183,6 +183,8 @@ func TestRunnerIsTheStateMachine(t *testing.T) {
 		}
 		if step.Name == citadel.StepProwler {
 			checkProwlerPayload(t, tk.state, step.Input, avail)
+		} else if params, ok := tk.state["Parameters"].(map[string]any); ok {
+			checkLambdaParameters(t, step.Name, params, step.Input, avail, stateTypes)
 		} else {
 			if params, ok := tk.state["Parameters"]; ok {
 				t.Errorf("%s: Parameters %v; the runner passes the whole state", step.Name, params)
@@ -211,6 +213,40 @@ func TestRunnerIsTheStateMachine(t *testing.T) {
 		}
 		if key := citadel.StateKeys[step.Name]; key != "" {
 			avail[key] = true
+		}
+	}
+}
+
+// checkLambdaParameters: a Lambda state that does not get the whole state
+// (plan: the execution input and the execution's ARN) passes each field of
+// its input type, either from the state at the same key ("f.$": "$.f", which
+// the runner's whole state holds with the same type) or from the context
+// object ("$$.…", which the runner has not: the field stays empty locally).
+func checkLambdaParameters(t *testing.T, step string, params map[string]any, input reflect.Type, avail map[string]bool, stateTypes map[string]reflect.Type) {
+	t.Helper()
+	fields := jsonFields(input)
+	for k, v := range params {
+		name, ok := strings.CutSuffix(k, ".$")
+		path, _ := v.(string)
+		typ, known := fields[name]
+		switch {
+		case !ok:
+			t.Errorf("%s: Parameters pass %q as a constant; the runner passes the state", step, k)
+		case !known:
+			t.Errorf("%s: Parameters pass %q, which input %s does not read", step, name, input)
+		case path == "$."+name:
+			if !avail[name] || stateTypes[name] != typ {
+				t.Errorf("%s: Parameters pass %q from the state, which does not hold it yet as %v", step, name, typ)
+			}
+		case strings.HasPrefix(path, "$$."):
+			// The context object: empty in the local runner.
+		default:
+			t.Errorf("%s: Parameters pass %q from %s; the runner has it at $.%s", step, name, path, name)
+		}
+	}
+	for name := range fields {
+		if _, ok := params[name+".$"]; !ok {
+			t.Errorf("%s: input %s reads %q, which the Parameters do not pass", step, input, name)
 		}
 	}
 }
