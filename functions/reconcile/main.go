@@ -4,33 +4,26 @@
 package main
 
 import (
-	"context"
-	"log"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/citadelsecure/citadel/shared/awsx"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/scanend"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/reconcile"
 )
 
 func main() {
-	logger := awsx.SetupLogging()
-	cfg, err := awsx.Load(context.Background())
-	if err != nil {
-		log.Fatal(err)
-	}
-	store := ddb.New(cfg, os.Getenv(citadel.EnvTable))
+	rt := stepfn.Init()
+	store := ddb.New(rt.AWS, os.Getenv(citadel.EnvTable))
 	sm := os.Getenv(citadel.EnvStateMachineARN)
 	h := &reconcile.Handler{
 		Store:           store,
 		StateMachineARN: sm,
-		Locks:           &scanend.Locks{Store: store, Executions: sfn.NewFromConfig(cfg), StateMachineARN: sm, Log: logger},
-		Log:             logger,
+		Locks:           &scanend.Locks{Store: store, Executions: sfn.NewFromConfig(rt.AWS), StateMachineARN: sm, Log: rt.Env.Log},
+		Env:             rt.Env,
 	}
-	lambda.Start(h.Handle)
+	stepfn.Lambda(stepfn.New(citadel.StepReconcile, h.Handle, rt.Env, store))
 }

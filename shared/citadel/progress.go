@@ -6,6 +6,10 @@ import "time"
 // scan (its function, its log lines).
 const StepCatalogImport = "catalog-import"
 
+// StepReconcile names the reconciler, which ends the scan of an execution
+// that failed, timed out or was aborted where no Catch saw it.
+const StepReconcile = "reconcile"
+
 // StepStatus is where one step of a running scan is.
 type StepStatus string
 

@@ -15,13 +15,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/scanend"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
 // Store is what the reconciler needs of the table.
@@ -35,6 +34,8 @@ type Store interface {
 
 // Handler reconciles scans with their ended executions.
 type Handler struct {
+	// Env is the clock and logger, defaulted once by the step contract.
+	stepfn.Env
 	Store Store
 	// StateMachineARN is the scan state machine (citadel.EnvStateMachineARN):
 	// events of other state machines are ignored.
@@ -43,8 +44,6 @@ type Handler struct {
 	// run failed before its scan was recorded): a holder whose execution
 	// has ended is finished (scanend.Locks.Heal).
 	Locks *scanend.Locks
-	Clock citadel.Clock
-	Log   *slog.Logger
 }
 
 // Outcome says what the reconciler did with an event.
@@ -105,14 +104,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Outcom
 	case err != nil:
 		return Outcome{}, fail(err, "reconcile scan %s", in.Scan.ScanID)
 	case !sc.Status.Active():
-		h.log().InfoContext(ctx, "scan already ended", "scan_id", sc.ID, "status", sc.Status, "execution_status", d.Status)
+		h.Logger().InfoContext(ctx, "scan already ended", "scan_id", sc.ID, "status", sc.Status, "execution_status", d.Status)
 		return Outcome{ScanID: sc.ID, Status: sc.Status}, nil
 	}
 	done := sc
 	done.Status = status
 	done.FinishedAt = d.Stopped()
 	if done.FinishedAt.IsZero() {
-		done.FinishedAt = h.clock()
+		done.FinishedAt = h.Now()
 	}
 	if done.ExecutionARN == "" {
 		done.ExecutionARN = d.ExecutionARN
@@ -124,7 +123,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Outcom
 		return Outcome{}, fail(err, "reconcile scan %s", sc.ID)
 	}
 	changed := stored.Status == done.Status && stored.FinishedAt.Equal(done.FinishedAt) && stored.FailureCause == done.FailureCause
-	h.log().InfoContext(ctx, "scan reconciled", "scan_id", sc.ID, "integration_id", sc.IntegrationID, "status", stored.Status,
+	h.Logger().InfoContext(ctx, "scan reconciled", "scan_id", sc.ID, "integration_id", sc.IntegrationID, "status", stored.Status,
 		"changed", changed, "execution_arn", d.ExecutionARN, "execution_status", d.Status,
 		"execution_error", execErr.Error, "execution_cause", execErr.Cause, "failure_cause", stored.FailureCause)
 	return Outcome{ScanID: sc.ID, Status: stored.Status, Changed: changed}, nil
@@ -135,14 +134,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Outcom
 func (h *Handler) stepAtEnd(ctx context.Context, scanID string) string {
 	steps, err := h.Store.ScanSteps(ctx, scanID)
 	if err != nil {
-		h.log().WarnContext(ctx, "read the scan's steps", "scan_id", scanID, "error", err.Error())
+		h.Logger().WarnContext(ctx, "read the scan's steps", "scan_id", scanID, "error", err.Error())
 		return ""
 	}
 	return scanend.StepAtEnd(steps)
 }
 
 func (h *Handler) ignore(ctx context.Context, ev events.CloudWatchEvent, why string) (Outcome, error) {
-	h.log().InfoContext(ctx, "event ignored", "event_id", ev.ID, "source", ev.Source, "detail_type", ev.DetailType,
+	h.Logger().InfoContext(ctx, "event ignored", "event_id", ev.ID, "source", ev.Source, "detail_type", ev.DetailType,
 		"resources", ev.Resources, "why", why)
 	return Outcome{Ignored: why}, nil
 }
@@ -161,18 +160,4 @@ func fail(err error, format string, args ...any) error {
 		return r
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
-}
-
-func (h *Handler) clock() time.Time {
-	if h.Clock != nil {
-		return h.Clock()
-	}
-	return citadel.SystemClock()
-}
-
-func (h *Handler) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
-	}
-	return slog.Default()
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/scanend"
+	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/reconcile"
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
@@ -76,8 +77,7 @@ func newFixture(t *testing.T) *fixture {
 		Targets: []ebtypes.Target{{Id: aws.String("reconcile"), Arn: aws.String(qa.Attributes["QueueArn"])}}}); err != nil {
 		t.Fatal(err)
 	}
-	f.h = &reconcile.Handler{Store: f.store, StateMachineARN: f.smARN, Clock: func() time.Time { return t0.Add(7 * time.Hour) },
-		Log: slog.New(slog.NewJSONHandler(f.logs, nil))}
+	f.h = &reconcile.Handler{Store: f.store, StateMachineARN: f.smARN, Env: stepfn.Env{Clock: func() time.Time { return t0.Add(7 * time.Hour) }, Log: slog.New(slog.NewJSONHandler(f.logs, nil))}}
 	return f
 }
 
