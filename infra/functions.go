@@ -28,8 +28,8 @@ const (
 	FnEvidence      = citadel.StepEvidence
 	FnFinalize      = citadel.StepFinalize
 	FnAPI           = "api"
-	FnCatalogImport = "catalog-import"
-	FnReconcile     = "reconcile"
+	FnCatalogImport = citadel.StepCatalogImport
+	FnReconcile     = citadel.StepReconcile
 )
 
 // FunctionSpec sizes one function. Retries is how often the state machine
