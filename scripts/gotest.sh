@@ -13,8 +13,21 @@ rc=${PIPESTATUS[0]}
 [ "$rc" -eq 0 ] && exit 0
 failed=$(grep -E '^FAIL[[:space:]]+[^[:space:]]+' "$out" | awk '{print $2}' | sort -u)
 [ -n "$failed" ] || exit "$rc"
+# The flags again, each with its value (-timeout 75m), without the package
+# patterns and without -p (the re-run is alone).
 flags=()
-for a in "$@"; do case "$a" in -*) flags+=("$a");; esac; done
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  a=${args[i]}
+  case "$a" in
+    -p|-p=*) [ "$a" = -p ] && i=$((i + 1));;
+    -timeout|-run|-skip|-count|-tags|-bench|-benchtime|-parallel) flags+=("$a" "${args[i + 1]}"); i=$((i + 1));;
+    -*) flags+=("$a");;
+  esac
+done
 echo
 echo "gotest: re-running the failed packages alone: $(echo $failed)"
 go test "${flags[@]}" -count=1 -p 1 $failed
+rc=$?
+echo "gotest: packages that needed the re-run: $(echo $failed) (exit $rc)"
+exit $rc

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -86,8 +87,17 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			t.Errorf("bucket %s: %+v, %v", b, a, err)
 		}
 	}
-	if again := run(); again.AssetsCreated != 0 || again.AssetsDeactivated != 0 || again.TotalAssets != 15 || again.RelationshipsCreated != 0 || len(again.Errors) != 0 {
-		t.Errorf("second sync = %+v", again)
+	// The same event again is Step Functions retrying the step: the scan's
+	// own assets count as it counted them, and no asset is written again.
+	if again := run(); again.AssetsCreated != 15 || again.AssetsDeactivated != 0 || again.TotalAssets != 15 || len(again.Errors) != 0 ||
+		again.Usage.WriteUnits >= first.Usage.WriteUnits/2 {
+		t.Errorf("retried sync = %+v (first wrote %.0f units)", again, first.Usage.WriteUnits)
+	}
+	// The next scan of the unchanged account creates nothing.
+	in.Plan.ScanID, in.Plan.StartedAt = in.Plan.ScanID+"-next", time.Now().UTC()
+	event, _ = json.Marshal(in)
+	if next := run(); next.AssetsCreated != 0 || next.AssetsUpdated != 0 || next.AssetsDeactivated != 0 || next.TotalAssets != 15 || next.RelationshipsCreated != 0 || len(next.Errors) != 0 {
+		t.Errorf("next scan's sync = %+v", next)
 	}
 
 	// The sample event without an account id is refused with the domain error's message.

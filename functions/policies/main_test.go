@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -13,7 +14,8 @@ import (
 )
 
 // The built bootstrap, under the Lambda Runtime Interface Emulator, creates
-// the policies of the sample event's SCF controls; a second run skips them.
+// the policies of the sample event's SCF controls; a retry counts them again,
+// the next scan skips them.
 func TestBootstrapUnderEmulator(t *testing.T) {
 	ctx := context.Background()
 	root := testenv.RepoRoot()
@@ -42,8 +44,15 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if got, want := run(), (citadel.PoliciesOutput{PoliciesCreated: 2}); got != want {
 		t.Errorf("first run = %+v\nwant        %+v", got, want)
 	}
+	// The same event again is Step Functions retrying the step: the policies
+	// this scan created count as created (its writes found them in place).
+	if got, want := run(), (citadel.PoliciesOutput{PoliciesCreated: 2}); got != want {
+		t.Errorf("retried run = %+v\nwant          %+v", got, want)
+	}
+	// The next scan finds them in place.
+	event = bytes.ReplaceAll(event, []byte(`"scn-demo-0001"`), []byte(`"scn-demo-0002"`))
 	if got, want := run(), (citadel.PoliciesOutput{PoliciesSkipped: 2}); got != want {
-		t.Errorf("second run = %+v\nwant         %+v", got, want)
+		t.Errorf("next scan = %+v\nwant        %+v", got, want)
 	}
 
 	// A plan without a folder is refused with the domain error's message.
