@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/citadelsecure/citadel/shared/awsx"
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
 
@@ -57,7 +58,7 @@ func wrapAWS(err error, what string) error {
 		limit    *types.RequestLimitExceeded
 		internal *types.InternalServerError
 	)
-	if errors.As(err, &throttle) || errors.As(err, &limit) || errors.As(err, &internal) || isThrottle(err) {
+	if errors.As(err, &throttle) || errors.As(err, &limit) || errors.As(err, &internal) || awsx.IsThrottle(err) {
 		return citadel.Retryable(wrapped)
 	}
 	return wrapped

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 )
 
 // CreateTable creates the table from Schema (on-demand, TTL on) and waits
@@ -73,18 +72,6 @@ func DeleteTable(ctx context.Context, client *dynamodb.Client, name string) erro
 		return fmt.Errorf("delete table %s: %w", name, err)
 	}
 	return nil
-}
-
-func isThrottle(err error) bool {
-	var api smithy.APIError
-	if !errors.As(err, &api) {
-		return false
-	}
-	switch api.ErrorCode() {
-	case "ThrottlingException", "Throttling", "TooManyRequestsException", "ServiceUnavailable", "InternalServerError":
-		return true
-	}
-	return false
 }
 
 func contentKey(data []byte) string {

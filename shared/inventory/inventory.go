@@ -234,19 +234,25 @@ func (e *TimeoutError) Error() string {
 }
 func (e *TimeoutError) Unwrap() error { return e.Err }
 
+// The codes ErrorCode gives an error that is not an AWS API error.
+const (
+	CodeTimeout = "Timeout" // the collector ran out of time
+	CodeError   = "Error"   // any other failure
+)
+
 // ErrorCode classifies a collector's error for the sync's output: the AWS
 // error code (AccessDenied, UnauthorizedOperation, AuthFailure, OptInRequired
-// ...), "Timeout", or "Error".
+// ...), CodeTimeout, or CodeError.
 func ErrorCode(err error) string {
 	var te *TimeoutError
 	if errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded) {
-		return "Timeout"
+		return CodeTimeout
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) && ae.ErrorCode() != "" {
 		return ae.ErrorCode()
 	}
-	return "Error"
+	return CodeError
 }
 
 // Errors returns the failed scopes of results as the step reports them.

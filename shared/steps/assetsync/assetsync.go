@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"time"
 
@@ -53,35 +52,30 @@ type Handler struct {
 	Options  inventory.Options
 }
 
-var (
-	accountRE = regexp.MustCompile(`^\d{12}$`)
-	roleRE    = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$`)
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
-)
-
 // Validate refuses a plan the step cannot sync: no integration, no or a
 // malformed account id, a malformed role ARN or one of another account, a
-// malformed region.
+// malformed region. The patterns are the API's (citadel.Pattern*), so an
+// integration the API accepted is one the step syncs.
 func Validate(p citadel.PlanOutput) error {
 	switch {
 	case p.IntegrationID == "":
 		return citadel.Invalid("asset sync: the plan names no integration")
 	case p.AccountID == "":
 		return citadel.Invalid("asset sync: integration %s has no account id", p.IntegrationID)
-	case !accountRE.MatchString(p.AccountID):
+	case !citadel.ValidAccountID(p.AccountID):
 		return citadel.Invalid("asset sync: integration %s has account id %q, want 12 digits", p.IntegrationID, p.AccountID)
 	}
 	if p.RoleARN != "" {
-		m := roleRE.FindStringSubmatch(p.RoleARN)
-		if m == nil {
+		account, err := citadel.ParseRoleARN(p.RoleARN)
+		if err != nil {
 			return citadel.Invalid("asset sync: integration %s has role ARN %q, want arn:aws:iam::<account>:role/<name>", p.IntegrationID, p.RoleARN)
 		}
-		if m[2] != p.AccountID {
-			return citadel.Invalid("asset sync: integration %s has role ARN %q in account %s, not its account %s", p.IntegrationID, p.RoleARN, m[2], p.AccountID)
+		if account != p.AccountID {
+			return citadel.Invalid("asset sync: integration %s has role ARN %q in account %s, not its account %s", p.IntegrationID, p.RoleARN, account, p.AccountID)
 		}
 	}
 	for _, r := range p.Regions {
-		if !regionRE.MatchString(r) {
+		if !citadel.ValidRegion(r) {
 			return citadel.Invalid("asset sync: integration %s has region %q, not a region name", p.IntegrationID, r)
 		}
 	}
@@ -171,15 +165,12 @@ func collectContext(ctx context.Context) context.Context {
 	return c
 }
 
-// awsErr marks throttling and transient failures retryable; others (access
-// denied assuming the role ...) stay as they are, wrapped with context.
+// awsErr marks throttling and transient failures (awsx.IsThrottle, an
+// error the SDK calls retryable, a timeout) retryable; others (access denied
+// assuming the role ...) stay as they are, wrapped with context.
 func awsErr(err error) error {
 	var re interface{ RetryableError() bool }
-	if errors.As(err, &re) && re.RetryableError() {
-		return citadel.Retryable(err)
-	}
-	switch inventory.ErrorCode(err) {
-	case "Throttling", "ThrottlingException", "RequestLimitExceeded", "Timeout", "ServiceUnavailable", "InternalFailure":
+	if errors.As(err, &re) && re.RetryableError() || awsx.IsThrottle(err) || inventory.ErrorCode(err) == inventory.CodeTimeout {
 		return citadel.Retryable(err)
 	}
 	return err
