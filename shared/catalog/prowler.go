@@ -66,7 +66,18 @@ func DetectLayout(fsys fs.FS) (Layout, error) {
 	return "", citadel.Invalid("not a Prowler folder: neither providers/aws/services/ (installed layout) nor checks/ (flat layout) exists")
 }
 
+// versionRE finds the version in Prowler's config/config.py.
 var versionRE = regexp.MustCompile(`(?m)^prowler_version\s*=\s*["']([^"']+)["']`)
+
+// ProwlerVersionInConfig reads the version Prowler's config/config.py
+// declares (prowler_version = "5.7.5"); "" when it declares none. The
+// catalog import and the Prowler task (shared/prowlerrun) both read it here.
+func ProwlerVersionInConfig(src []byte) string {
+	if m := versionRE.FindSubmatch(src); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
 
 // DetectProwlerVersion reads the version from version.json (written last by
 // the Prowler task's catalog export: {"prowler_version": ...}),
@@ -81,8 +92,8 @@ func DetectProwlerVersion(fsys fs.FS) string {
 		}
 	}
 	if b, err := fs.ReadFile(fsys, "config/config.py"); err == nil {
-		if m := versionRE.FindSubmatch(b); m != nil {
-			return string(m[1])
+		if v := ProwlerVersionInConfig(b); v != "" {
+			return v
 		}
 	}
 	if b, err := fs.ReadFile(fsys, "VERSION"); err == nil {

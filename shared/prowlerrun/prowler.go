@@ -9,12 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/citadelsecure/citadel/shared/catalog"
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
 
@@ -35,8 +35,6 @@ type Prowler struct {
 	checks map[string]string // check id -> service
 	err    error
 }
-
-var versionRe = regexp.MustCompile(`(?m)^prowler_version\s*=\s*"([^"]+)"`)
 
 // Locate finds the Prowler executable bin (a path, or a name looked up on
 // PATH; "prowler" when empty), its package folder and its version. The
@@ -62,11 +60,11 @@ func Locate(ctx context.Context, bin string) (*Prowler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read prowler version: %w", err)
 	}
-	m := versionRe.FindSubmatch(src)
-	if m == nil {
+	version := catalog.ProwlerVersionInConfig(src)
+	if version == "" {
 		return nil, fmt.Errorf("no prowler_version in %s", filepath.Join(pkg, "config", "config.py"))
 	}
-	return &Prowler{Bin: path, PackageDir: pkg, Version: string(m[1])}, nil
+	return &Prowler{Bin: path, PackageDir: pkg, Version: version}, nil
 }
 
 func packageDir(ctx context.Context, bin string) (string, error) {
