@@ -52,3 +52,19 @@ func (b *S3) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// List returns the keys of every blob under prefix, in key order.
+func (b *S3) List(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	p := s3.NewListObjectsV2Paginator(b.Client, &s3.ListObjectsV2Input{Bucket: aws.String(b.Bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return keys, fmt.Errorf("list s3://%s/%s: %w", b.Bucket, prefix, err)
+		}
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+	}
+	return keys, nil
+}

@@ -12,6 +12,18 @@ type Blobs interface {
 	Get(ctx context.Context, key string) ([]byte, error)
 }
 
+// BlobPrefix is where the store offloads large values in the blob store
+// (blobs/<kind>/<hash>): the one name the store, Export and the CDK grants
+// use.
+const BlobPrefix = "blobs/"
+
+// BlobLister is a Blobs that can also list its keys under a prefix: Export
+// and Import need one to carry the offloaded values with the table.
+type BlobLister interface {
+	Blobs
+	List(ctx context.Context, prefix string) ([]string, error)
+}
+
 // InlineLimit is the largest attribute value kept in an item; larger values
 // go to Blobs, or are truncated to this size when the store has none.
 const InlineLimit = 64 << 10
@@ -33,7 +45,7 @@ func (s *Store) bound(ctx context.Context, prefix string, data []byte) (bounded,
 	if s.blobs == nil {
 		return bounded{Inline: data[:InlineLimit], Size: len(data), Truncated: true}, nil
 	}
-	key := fmt.Sprintf("blobs/%s/%s", prefix, contentKey(data))
+	key := BlobPrefix + prefix + "/" + contentKey(data)
 	if err := s.blobs.Put(ctx, key, data); err != nil {
 		return bounded{}, fmt.Errorf("offload %d bytes to %s: %w", len(data), key, err)
 	}
