@@ -16,6 +16,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ddb"
 )
 
 // The Lambda functions, named as their folders under functions/ and bin/.
@@ -63,14 +64,11 @@ var FunctionSpecs = []FunctionSpec{
 	{FnReconcile, 256, 1 * time.Minute, 0, "Ends the scan of an execution that failed, timed out or was aborted"},
 }
 
-// Bucket prefixes besides citadel.ScanPrefix: the values the store offloads
-// from large items (shared/ddb/blobs.go writes blobs/<kind>/<hash>; the
-// stores of check-results and evidence have a blob store), and the catalog
-// sources (catalog/prowler/ from the Prowler task, catalog/scf/ from the user).
-const (
-	BlobPrefix  = "blobs/"
-	CatalogRoot = "catalog/"
-)
+// Bucket prefixes besides citadel.ScanPrefix and ddb.BlobPrefix (the values
+// the store offloads from large items; the stores of check-results and
+// evidence have a blob store): the catalog sources (catalog/prowler/ from
+// the Prowler task, catalog/scf/ from the user).
+const CatalogRoot = "catalog/"
 
 // logRetention is how long the functions' and the task's logs are kept.
 const logRetention = awslogs.RetentionDays_ONE_MONTH
@@ -120,11 +118,11 @@ func newFunctions(scope constructs.Construct, cfg Config, table awsdynamodb.Tabl
 	// Objects: each step reads or writes only what it handles.
 	grantObjects(bucket, fs.ByName[FnPlan], citadel.ScanPrefix, true, true)         // writes the checks file
 	grantObjects(bucket, fs.ByName[FnCheckResults], citadel.ScanPrefix, true, true) // reads the OCSF file, writes the problems file
-	grantObjects(bucket, fs.ByName[FnCheckResults], BlobPrefix, true, true)
+	grantObjects(bucket, fs.ByName[FnCheckResults], ddb.BlobPrefix, true, true)
 	grantObjects(bucket, fs.ByName[FnEvidence], citadel.ScanPrefix, true, false)
-	grantObjects(bucket, fs.ByName[FnEvidence], BlobPrefix, true, true)
+	grantObjects(bucket, fs.ByName[FnEvidence], ddb.BlobPrefix, true, true)
 	grantObjects(bucket, fs.ByName[FnCatalogImport], CatalogRoot, true, false) // Prowler's export and the SCF files
-	grantObjects(bucket, fs.ByName[FnAPI], BlobPrefix, true, false)            // offloaded evidence revisions
+	grantObjects(bucket, fs.ByName[FnAPI], ddb.BlobPrefix, true, false)        // offloaded evidence revisions
 
 	// Drift events.
 	fs.ByName[FnCheckResults].AddEnvironment(jsii.String(citadel.EnvEventBus), bus.EventBusName(), nil)
