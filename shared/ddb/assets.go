@@ -88,11 +88,11 @@ func (s *Store) GetAsset(ctx context.Context, integrationID, arn string) (citade
 }
 
 // ListAssets lists every asset of an integration (active or not), by ARN.
-func (s *Store) ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (Page[citadel.Asset], error) {
+func (s *Store) ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.Asset], error) {
 	var items []assetItem
 	q := s.byPK(integrationKey(integrationID).PK).Range(AttrSK, dynamo.BeginsWith, assetSKPrefix())
 	next, err := s.queryPage(ctx, q, limit, cursor, &items, "assets of integration "+integrationID)
-	page := Page[citadel.Asset]{Next: next}
+	page := citadel.Page[citadel.Asset]{Next: next}
 	for _, it := range items {
 		page.Items = append(page.Items, it.Asset)
 	}
@@ -101,10 +101,10 @@ func (s *Store) ListAssets(ctx context.Context, integrationID string, limit int,
 
 // ListActiveAssets lists the active assets of an integration, by ARN, from
 // the sparse GSI1 partition.
-func (s *Store) ListActiveAssets(ctx context.Context, integrationID string, limit int, cursor string) (Page[citadel.Asset], error) {
+func (s *Store) ListActiveAssets(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.Asset], error) {
 	var items []assetItem
 	next, err := s.queryPage(ctx, s.byGSI1(activeAssetsPK(integrationID)), limit, cursor, &items, "active assets of integration "+integrationID)
-	page := Page[citadel.Asset]{Next: next}
+	page := citadel.Page[citadel.Asset]{Next: next}
 	for _, it := range items {
 		page.Items = append(page.Items, it.Asset)
 	}

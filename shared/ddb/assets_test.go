@@ -52,7 +52,7 @@ func TestAssetsPutGetListAndDeactivate(t *testing.T) {
 		var arns []string
 		cursor := ""
 		for {
-			var p ddb.Page[citadel.Asset]
+			var p citadel.Page[citadel.Asset]
 			var err error
 			if active {
 				p, err = s.ListActiveAssets(ctx, "int-1", 2, cursor)

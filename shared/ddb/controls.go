@@ -94,10 +94,10 @@ func (s *Store) PutControls(ctx context.Context, cs []citadel.AppliedControl) ([
 }
 
 // ListControls lists a folder's controls and policies by ref_id, a page at a time.
-func (s *Store) ListControls(ctx context.Context, folderID string, limit int, cursor string) (Page[citadel.AppliedControl], error) {
+func (s *Store) ListControls(ctx context.Context, folderID string, limit int, cursor string) (citadel.Page[citadel.AppliedControl], error) {
 	var items []controlItem
 	next, err := s.queryPage(ctx, s.byGSI1(controlsOfFolderGSI(folderID, "").PK), limit, cursor, &items, "controls of folder "+folderID)
-	page := Page[citadel.AppliedControl]{Next: next}
+	page := citadel.Page[citadel.AppliedControl]{Next: next}
 	for _, it := range items {
 		page.Items = append(page.Items, it.AppliedControl)
 	}

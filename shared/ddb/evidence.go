@@ -65,7 +65,7 @@ func (s *Store) GetEvidenceBatch(ctx context.Context, ids []string) (map[string]
 
 // ListEvidence lists a folder's evidence with one status ("" for every
 // status), a page at a time.
-func (s *Store) ListEvidence(ctx context.Context, folderID string, status citadel.EvidenceStatus, limit int, cursor string) (Page[citadel.Evidence], error) {
+func (s *Store) ListEvidence(ctx context.Context, folderID string, status citadel.EvidenceStatus, limit int, cursor string) (citadel.Page[citadel.Evidence], error) {
 	g := evidenceOfFolderGSI(folderID, string(status), "")
 	q := s.byGSI1(g.PK)
 	if status != "" {
@@ -73,7 +73,7 @@ func (s *Store) ListEvidence(ctx context.Context, folderID string, status citade
 	}
 	var items []evidenceItem
 	next, err := s.queryPage(ctx, q, limit, cursor, &items, "evidence of folder "+folderID)
-	page := Page[citadel.Evidence]{Next: next}
+	page := citadel.Page[citadel.Evidence]{Next: next}
 	for _, it := range items {
 		page.Items = append(page.Items, it.Evidence)
 	}

@@ -150,13 +150,13 @@ func (s *Server) listFrameworks(w http.ResponseWriter, r *http.Request) error {
 // pageOf pages a short list read whole (the frameworks): sorted by key, the
 // cursor is the last key returned (base64url); a cursor that is not a key
 // (validKey) is one the API did not return.
-func pageOf[T any](items []T, key func(T) string, validKey func(string) bool, limit int, cursor string) (ddb.Page[T], error) {
+func pageOf[T any](items []T, key func(T) string, validKey func(string) bool, limit int, cursor string) (citadel.Page[T], error) {
 	slices.SortStableFunc(items, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 	start := 0
 	if cursor != "" {
 		after, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || !validKey(string(after)) {
-			return ddb.Page[T]{}, citadel.Invalid("%s", ddb.BadCursor)
+			return citadel.Page[T]{}, citadel.Invalid("%s", ddb.BadCursor)
 		}
 		// The first item after the cursor's key (the key itself may be gone).
 		start, _ = slices.BinarySearchFunc(items, string(after), func(it T, k string) int { return strings.Compare(key(it), k) })
@@ -165,7 +165,7 @@ func pageOf[T any](items []T, key func(T) string, validKey func(string) bool, li
 		}
 	}
 	end := min(start+limit, len(items))
-	p := ddb.Page[T]{Items: items[start:end]}
+	p := citadel.Page[T]{Items: items[start:end]}
 	if end < len(items) {
 		p.Next = base64.RawURLEncoding.EncodeToString([]byte(key(items[end-1])))
 	}

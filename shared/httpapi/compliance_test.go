@@ -29,11 +29,11 @@ func TestListAssets(t *testing.T) {
 	}
 	rec := f.do("GET", "/assets?integration_id="+in.ID+"&limit=2", "")
 	expect(t, rec, http.StatusOK, "", "")
-	first := decodeBody[ddb.Page[citadel.Asset]](t, rec)
+	first := decodeBody[citadel.Page[citadel.Asset]](t, rec)
 	if len(first.Items) != 2 || first.Next == "" {
 		t.Fatalf("first page: %d items, next %q", len(first.Items), first.Next)
 	}
-	second := decodeBody[ddb.Page[citadel.Asset]](t, f.do("GET", "/assets?integration_id="+in.ID+"&limit=2&cursor="+first.Next, ""))
+	second := decodeBody[citadel.Page[citadel.Asset]](t, f.do("GET", "/assets?integration_id="+in.ID+"&limit=2&cursor="+first.Next, ""))
 	var names []string
 	for _, a := range append(first.Items, second.Items...) {
 		names = append(names, a.Name)
@@ -108,7 +108,7 @@ func TestControls(t *testing.T) {
 		if cursor != "" {
 			path += "&cursor=" + cursor
 		}
-		page := decodeBody[ddb.Page[citadel.AppliedControl]](t, f.do("GET", path, ""))
+		page := decodeBody[citadel.Page[citadel.AppliedControl]](t, f.do("GET", path, ""))
 		for _, c := range page.Items {
 			refs = append(refs, c.RefID)
 		}
@@ -119,7 +119,7 @@ func TestControls(t *testing.T) {
 	if d := cmp.Diff([]string{"CRY-05", "IAC-06", "NET-01"}, refs); d != "" {
 		t.Errorf("controls (-want +got):\n%s", d)
 	}
-	other := decodeBody[ddb.Page[citadel.AppliedControl]](t, f.do("GET", "/controls?folder_id=folder-2", ""))
+	other := decodeBody[citadel.Page[citadel.AppliedControl]](t, f.do("GET", "/controls?folder_id=folder-2", ""))
 	if len(other.Items) != 1 || other.Items[0].FolderID != "folder-2" {
 		t.Errorf("folder-2 controls: %+v", other.Items)
 	}
@@ -247,7 +247,7 @@ func TestListFrameworksPaginates(t *testing.T) {
 		}
 		rec := f.do("GET", path, "")
 		expect(t, rec, http.StatusOK, "", "")
-		page := decodeBody[ddb.Page[citadel.Framework]](t, rec)
+		page := decodeBody[citadel.Page[citadel.Framework]](t, rec)
 		for _, fw := range page.Items {
 			ids = append(ids, fw.ID)
 		}
@@ -258,7 +258,7 @@ func TestListFrameworksPaginates(t *testing.T) {
 	if d := cmp.Diff([]string{"cis_2.0_aws", "iso27001_2022", "soc2"}, ids); d != "" {
 		t.Errorf("frameworks (-want +got):\n%s", d)
 	}
-	all := decodeBody[ddb.Page[citadel.Framework]](t, f.do("GET", "/frameworks", ""))
+	all := decodeBody[citadel.Page[citadel.Framework]](t, f.do("GET", "/frameworks", ""))
 	if len(all.Items) != 3 || all.Next != "" {
 		t.Errorf("one page of all: %d, next %q", len(all.Items), all.Next)
 	}

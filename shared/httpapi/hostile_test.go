@@ -67,7 +67,7 @@ func TestNoServerErrorFromHostileInput(t *testing.T) {
 	}
 	in := f.createIntegration(validIntegration)
 	f.createIntegration(validIntegration)
-	integrationsPage := decodeBody[ddb.Page[citadel.Integration]](t, f.do("GET", "/integrations?limit=1", ""))
+	integrationsPage := decodeBody[citadel.Page[citadel.Integration]](t, f.do("GET", "/integrations?limit=1", ""))
 	if integrationsPage.Next == "" {
 		t.Fatal("no second page of integrations")
 	}

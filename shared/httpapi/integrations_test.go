@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/ddb"
 	sched "github.com/citadelsecure/citadel/shared/scheduler"
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
@@ -114,7 +113,7 @@ func TestCreateIntegrationWithoutFolder(t *testing.T) {
 	expect(t, rec, http.StatusBadRequest, "invalid", "folder_id is required")
 	expect(t, f.do("GET", "/integrations", ""), http.StatusBadRequest, "invalid", "folder_id is required")
 	f.createIntegration(`{"name":"prod","account_id":"123456789012","folder_id":"f9"}`)
-	page := decodeBody[ddb.Page[citadel.Integration]](t, f.do("GET", "/integrations?folder_id=f9", ""))
+	page := decodeBody[citadel.Page[citadel.Integration]](t, f.do("GET", "/integrations?folder_id=f9", ""))
 	if len(page.Items) != 1 {
 		t.Errorf("folder f9 has %d integrations, want 1", len(page.Items))
 	}
@@ -146,7 +145,7 @@ func TestGetAndListIntegrations(t *testing.T) {
 		}
 		rec := f.do("GET", path, "")
 		expect(t, rec, http.StatusOK, "", "")
-		page := decodeBody[ddb.Page[citadel.Integration]](t, rec)
+		page := decodeBody[citadel.Page[citadel.Integration]](t, rec)
 		for _, in := range page.Items {
 			seen = append(seen, in.ID)
 		}
@@ -306,7 +305,7 @@ func TestStartScanStartsTheStateMachine(t *testing.T) {
 	golden(t, "scan_succeeded", rec.Body.Bytes(), sc.ExecutionARN, "<execution-arn>")
 
 	// Newest first.
-	page := decodeBody[ddb.Page[citadel.Scan]](t, f.do("GET", "/integrations/"+in.ID+"/scans", ""))
+	page := decodeBody[citadel.Page[citadel.Scan]](t, f.do("GET", "/integrations/"+in.ID+"/scans", ""))
 	var ids []string
 	for _, s := range page.Items {
 		ids = append(ids, s.ID)
@@ -314,7 +313,7 @@ func TestStartScanStartsTheStateMachine(t *testing.T) {
 	if d := cmp.Diff([]string{"scan-0003", "scan-0001"} /* scan-0002 was the refused one */, ids); d != "" {
 		t.Errorf("scans (-want +got):\n%s", d)
 	}
-	page = decodeBody[ddb.Page[citadel.Scan]](t, f.do("GET", "/integrations/"+in.ID+"/scans?limit=1", ""))
+	page = decodeBody[citadel.Page[citadel.Scan]](t, f.do("GET", "/integrations/"+in.ID+"/scans?limit=1", ""))
 	if len(page.Items) != 1 || page.Next == "" {
 		t.Errorf("first page of one: %d items, next %q", len(page.Items), page.Next)
 	}

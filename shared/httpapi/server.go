@@ -36,13 +36,13 @@ type (
 		GetIntegration(ctx context.Context, id string) (citadel.Integration, error)
 		UpdateIntegration(ctx context.Context, in citadel.Integration) error
 		DeleteIntegration(ctx context.Context, id string) error
-		ListIntegrations(ctx context.Context, folderID string, limit int, cursor string) (ddb.Page[citadel.Integration], error)
+		ListIntegrations(ctx context.Context, folderID string, limit int, cursor string) (citadel.Page[citadel.Integration], error)
 	}
 	Scans interface {
 		StartScan(ctx context.Context, sc citadel.Scan) error
 		GetScan(ctx context.Context, scanID string) (citadel.Scan, error)
 		ScanSteps(ctx context.Context, scanID string) ([]citadel.StepProgress, error)
-		ListScans(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Scan], error)
+		ListScans(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.Scan], error)
 		MarkScanRunning(ctx context.Context, integrationID, scanID, executionARN string) (citadel.Scan, error)
 		// The rest of scanend.Store: lock take-over and cancel.
 		RunningScan(ctx context.Context, integrationID string) (citadel.Scan, error)
@@ -50,7 +50,7 @@ type (
 		FinishScan(ctx context.Context, sc citadel.Scan) (citadel.Scan, error)
 	}
 	Assets interface {
-		ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Asset], error)
+		ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.Asset], error)
 	}
 	Catalog interface {
 		ListFrameworks(ctx context.Context) ([]citadel.Framework, error)
@@ -60,7 +60,7 @@ type (
 	Controls interface {
 		GetControl(ctx context.Context, id string) (citadel.AppliedControl, error)
 		GetControls(ctx context.Context, ids []string) (map[string]citadel.AppliedControl, error)
-		ListControls(ctx context.Context, folderID string, limit int, cursor string) (ddb.Page[citadel.AppliedControl], error)
+		ListControls(ctx context.Context, folderID string, limit int, cursor string) (citadel.Page[citadel.AppliedControl], error)
 		RequirementsOfControl(ctx context.Context, controlID string) ([]citadel.ControlRequirementMapping, error)
 		LinksOfControl(ctx context.Context, controlID string, kind citadel.LinkKind) ([]citadel.ControlLink, error)
 	}
@@ -450,7 +450,7 @@ func pageParams(r *http.Request) (limit int, cursor string, err error) {
 }
 
 // writePage answers a list: items is never null.
-func writePage[T any](w http.ResponseWriter, p ddb.Page[T]) {
+func writePage[T any](w http.ResponseWriter, p citadel.Page[T]) {
 	if p.Items == nil {
 		p.Items = []T{}
 	}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/compliance"
-	"github.com/citadelsecure/citadel/shared/ddb"
 )
 
 // DefaultFrameworks are the frameworks the report covers: SOC 2, ISO/IEC
@@ -28,9 +27,9 @@ type Store interface {
 	compliance.Catalog
 	GetScanOf(ctx context.Context, integrationID, scanID string) (citadel.Scan, error)
 	AllControls(ctx context.Context, folderID string) ([]citadel.AppliedControl, error)
-	ListResults(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error)
-	ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Asset], error)
-	ListEvidence(ctx context.Context, folderID string, status citadel.EvidenceStatus, limit int, cursor string) (ddb.Page[citadel.Evidence], error)
+	ListResults(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error)
+	ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.Asset], error)
+	ListEvidence(ctx context.Context, folderID string, status citadel.EvidenceStatus, limit int, cursor string) (citadel.Page[citadel.Evidence], error)
 }
 
 // Framework is one framework's coverage.
@@ -118,39 +117,31 @@ func Collect(ctx context.Context, s Store, integ citadel.Integration, scanID str
 	}
 
 	assets := map[string]citadel.Asset{}
-	for cursor := ""; ; {
-		page, err := s.ListAssets(ctx, integ.ID, 1000, cursor)
+	for a, err := range citadel.Items(func(cursor string) (citadel.Page[citadel.Asset], error) {
+		return s.ListAssets(ctx, integ.ID, 1000, cursor)
+	}) {
 		if err != nil {
 			return d, fmt.Errorf("report: assets: %w", err)
 		}
-		for _, a := range page.Items {
-			assets[a.ID] = a
-		}
-		if cursor = page.Next; cursor == "" {
-			break
-		}
+		assets[a.ID] = a
 	}
 	failing := map[string][]FailingAsset{} // check id -> failing assets
-	for cursor := ""; ; {
-		page, err := s.ListResults(ctx, integ.ID, 1000, cursor)
+	for r, err := range citadel.Items(func(cursor string) (citadel.Page[citadel.CheckResult], error) {
+		return s.ListResults(ctx, integ.ID, 1000, cursor)
+	}) {
 		if err != nil {
 			return d, fmt.Errorf("report: results: %w", err)
 		}
-		for _, r := range page.Items {
-			if r.Status != citadel.StatusFail {
-				continue
-			}
-			a := assets[r.AssetID]
-			name := a.Name
-			if name == "" {
-				name = r.AssetARN
-			}
-			failing[r.CheckID] = append(failing[r.CheckID], FailingAsset{ARN: r.AssetARN, Name: name, Type: a.ServiceType,
-				Region: r.Region, Check: r.CheckID, Detail: r.StatusExtended, Severity: string(r.Severity)})
+		if r.Status != citadel.StatusFail {
+			continue
 		}
-		if cursor = page.Next; cursor == "" {
-			break
+		a := assets[r.AssetID]
+		name := a.Name
+		if name == "" {
+			name = r.AssetARN
 		}
+		failing[r.CheckID] = append(failing[r.CheckID], FailingAsset{ARN: r.AssetARN, Name: name, Type: a.ServiceType,
+			Region: r.Region, Check: r.CheckID, Detail: r.StatusExtended, Severity: string(r.Severity)})
 	}
 
 	controls, err := s.AllControls(ctx, integ.FolderID)
@@ -185,22 +176,18 @@ func Collect(ctx context.Context, s Store, integ citadel.Integration, scanID str
 	})
 	slices.SortFunc(d.Policies, func(a, b Policy) int { return strings.Compare(a.RefID, b.RefID) })
 
-	for cursor := ""; ; {
-		page, err := s.ListEvidence(ctx, integ.FolderID, citadel.EvidenceInReview, 1000, cursor)
+	for e, err := range citadel.Items(func(cursor string) (citadel.Page[citadel.Evidence], error) {
+		return s.ListEvidence(ctx, integ.FolderID, citadel.EvidenceInReview, 1000, cursor)
+	}) {
 		if err != nil {
 			return d, fmt.Errorf("report: evidence: %w", err)
 		}
-		for _, e := range page.Items {
-			if e.SourceIntegration != integ.ID {
-				continue
-			}
-			d.EvidenceTotal++
-			if len(d.Evidence) < MaxEvidence {
-				d.Evidence = append(d.Evidence, Evidence{ID: e.ID, Name: e.Name, Asset: e.AssetName, Check: e.CheckID, Result: e.ResultStatus})
-			}
+		if e.SourceIntegration != integ.ID {
+			continue
 		}
-		if cursor = page.Next; cursor == "" {
-			break
+		d.EvidenceTotal++
+		if len(d.Evidence) < MaxEvidence {
+			d.Evidence = append(d.Evidence, Evidence{ID: e.ID, Name: e.Name, Asset: e.AssetName, Check: e.CheckID, Result: e.ResultStatus})
 		}
 	}
 	slices.SortFunc(d.Evidence, func(a, b Evidence) int {

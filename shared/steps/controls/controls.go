@@ -21,7 +21,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
@@ -39,7 +38,7 @@ type Store interface {
 
 // Results lists an integration's current check results, a page at a time.
 type Results interface {
-	ListResultHeads(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error)
+	ListResultHeads(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error)
 }
 
 // Handler is the controls step.
@@ -346,22 +345,17 @@ func union(a, b []string) []string {
 
 // eachResult calls fn for every current result of the integration, a page at a time.
 func eachResult(ctx context.Context, rs Results, integrationID string, fn func(citadel.CheckResult) error) error {
-	cursor := ""
-	for {
-		page, err := rs.ListResultHeads(ctx, integrationID, 1000, cursor)
+	for r, err := range citadel.Items(func(cursor string) (citadel.Page[citadel.CheckResult], error) {
+		return rs.ListResultHeads(ctx, integrationID, 1000, cursor)
+	}) {
 		if err != nil {
 			return fmt.Errorf("results of integration %s: %w", integrationID, err)
 		}
-		for _, r := range page.Items {
-			if err := fn(r); err != nil {
-				return err
-			}
+		if err := fn(r); err != nil {
+			return err
 		}
-		if page.Next == "" {
-			return nil
-		}
-		cursor = page.Next
 	}
+	return nil
 }
 
 func (h *Handler) workers() int {

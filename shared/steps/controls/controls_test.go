@@ -29,14 +29,14 @@ var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 // memResults serves results from a slice, a page at a time.
 type memResults map[string][]citadel.CheckResult
 
-func (m memResults) ListResultHeads(_ context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error) {
+func (m memResults) ListResultHeads(_ context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error) {
 	all := m[integrationID]
 	start := 0
 	if cursor != "" {
 		fmt.Sscan(cursor, &start)
 	}
 	end := min(start+limit, len(all))
-	p := ddb.Page[citadel.CheckResult]{Items: all[start:end]}
+	p := citadel.Page[citadel.CheckResult]{Items: all[start:end]}
 	if end < len(all) {
 		p.Next = fmt.Sprint(end)
 	}

@@ -42,13 +42,13 @@ type Catalog interface {
 // a page at a time, and reads one whole (raw output included) when its
 // evidence needs a new revision: reads of raw outputs grow with drift.
 type Results interface {
-	ListResultHeads(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error)
+	ListResultHeads(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error)
 	GetResult(ctx context.Context, resultID string) (citadel.CheckResult, error)
 }
 
 // Assets lists an integration's assets, a page at a time.
 type Assets interface {
-	ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Asset], error)
+	ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.Asset], error)
 }
 
 // Handler is the evidence step.
@@ -97,17 +97,14 @@ func (h *Handler) Handle(ctx context.Context, in citadel.EvidenceInput) (citadel
 	if err := r.load(ctx); err != nil {
 		return r.out, fmt.Errorf("evidence: %w", err)
 	}
-	cursor := ""
-	for {
-		page, err := h.Results.ListResultHeads(ctx, p.IntegrationID, h.pageSize(), cursor)
+	for items, err := range citadel.Pages(func(cursor string) (citadel.Page[citadel.CheckResult], error) {
+		return h.Results.ListResultHeads(ctx, p.IntegrationID, h.pageSize(), cursor)
+	}) {
 		if err != nil {
 			return r.out, fmt.Errorf("evidence: results of integration %s: %w", p.IntegrationID, err)
 		}
-		if err := r.page(ctx, page.Items); err != nil {
+		if err := r.page(ctx, items); err != nil {
 			return r.out, fmt.Errorf("evidence: %w", err)
-		}
-		if cursor = page.Next; cursor == "" {
-			break
 		}
 	}
 	r.out.Usage = h.Store.Usage().Sub(start)
@@ -149,23 +146,19 @@ func (r *run) loadAssets(ctx context.Context) error {
 		return nil
 	}
 	r.assets = map[string]citadel.Asset{}
-	cursor := ""
-	for {
-		page, err := r.h.Assets.ListAssets(ctx, r.plan.IntegrationID, 1000, cursor)
+	for a, err := range citadel.Items(func(cursor string) (citadel.Page[citadel.Asset], error) {
+		return r.h.Assets.ListAssets(ctx, r.plan.IntegrationID, 1000, cursor)
+	}) {
 		if err != nil {
 			return fmt.Errorf("assets of integration %s: %w", r.plan.IntegrationID, err)
 		}
-		for _, a := range page.Items {
-			id := a.ID
-			if id == "" {
-				id = citadel.AssetID(a.IntegrationID, a.Source, a.SourceID)
-			}
-			r.assets[id] = a
+		id := a.ID
+		if id == "" {
+			id = citadel.AssetID(a.IntegrationID, a.Source, a.SourceID)
 		}
-		if cursor = page.Next; cursor == "" {
-			return nil
-		}
+		r.assets[id] = a
 	}
+	return nil
 }
 
 // whole reads a listed result with its raw output and snapshot.

@@ -27,14 +27,14 @@ var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 // page at a time, and whole results by id.
 type memResults map[string][]citadel.CheckResult
 
-func (m memResults) ListResultHeads(_ context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.CheckResult], error) {
+func (m memResults) ListResultHeads(_ context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error) {
 	all := m[integrationID]
 	start := 0
 	if cursor != "" {
 		fmt.Sscan(cursor, &start)
 	}
 	end := min(start+limit, len(all))
-	p := ddb.Page[citadel.CheckResult]{}
+	p := citadel.Page[citadel.CheckResult]{}
 	for _, r := range all[start:end] {
 		r.RawOutput, r.ResourceSnapshot = nil, nil
 		p.Items = append(p.Items, r)
