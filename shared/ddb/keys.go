@@ -205,6 +205,16 @@ func assessmentsOfFolderGSI(folderID, frameworkID, refID string) GSIKey {
 // The current result of (integration, check, asset) is one item; GSI1 lists an
 // integration's current results by check. Its history is in the same partition.
 func resultKey(resultID string) Key { return Key{join("RES", resultID), "CURRENT"} }
+
+// resultIDOfPK is the result id in the PK of a current result or its history.
+func resultIDOfPK(pk string) (string, error) {
+	id, ok := strings.CutPrefix(pk, join("RES", ""))
+	if !ok || id == "" {
+		return "", fmt.Errorf("%q is not the key of a result", pk)
+	}
+	return id, nil
+}
+
 func resultsOfIntegrationGSI(integrationID, checkID, assetID string) GSIKey {
 	return GSIKey{join("INTEG", integrationID, "RESULTS"), join(checkID, assetID)}
 }

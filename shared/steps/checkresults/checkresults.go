@@ -15,27 +15,28 @@
 // (finding and malformed counts, file size): a file that cannot be read at
 // all, or that does not match, fails the step with a non-retryable error
 // that says what is wrong, rather than ingesting part of a scan.
+//
+// Files, in the order a run goes: source.go (the manifest and the OCSF
+// file), pass1.go, compare.go (the store reads of the comparison) and
+// merge.go (its pure logic), pass2.go, events.go, report.go (the problems
+// report); this file holds the types and the run's outline. A result's
+// entry and its byte format are shared/digest's.
 package checkresults
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/digest"
 	"github.com/citadelsecure/citadel/shared/ocsf"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 )
@@ -57,10 +58,10 @@ const MaxProblemsReported = 10000
 type Store interface {
 	PutResults(ctx context.Context, ws []ddb.ResultWrite) error
 	ResultStates(ctx context.Context, ids []string) (map[string]ddb.ResultState, error)
-	PutScanDigest(ctx context.Context, d ddb.ScanDigest, entries []ddb.DigestEntry) error
+	PutScanDigest(ctx context.Context, d ddb.ScanDigest, entries []digest.Entry) error
 	GetScanDigest(ctx context.Context, scanID string) (ddb.ScanDigest, error)
 	LatestScanDigest(ctx context.Context, integrationID string) (ddb.ScanDigest, error)
-	DigestEntries(ctx context.Context, d ddb.ScanDigest, fn func(ddb.DigestEntry) error) error
+	DigestEntries(ctx context.Context, d ddb.ScanDigest, fn func(digest.Entry) error) error
 	ListActiveAssets(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Asset], error)
 	ListChecks(ctx context.Context) ([]citadel.SecurityCheck, error)
 	PutScanProgress(ctx context.Context, scanID string, finding int) error
@@ -138,12 +139,11 @@ type RegressionDetail struct {
 	Region         string              `json:"region,omitempty"`
 }
 
-// entry is one result of the scan as pass 1 keeps it.
+// entry is one result of the scan as pass 1 keeps it: its digest entry
+// (whose Check indexes run.checks, in first-seen order until sortEntries
+// renumbers it into the digest's sorted checks) and its place in the file.
 type entry struct {
-	check   uint16 // index into run.checks (then into the digest's sorted checks)
-	asset   [10]byte
-	status  byte // ddb.PackStatus
-	hash    [8]byte
+	digest.Entry
 	finding uint32 // index of the finding in the file
 	res     uint16 // index of the resource in the finding
 	snap    bool   // the resource has a snapshot
@@ -172,12 +172,12 @@ type run struct {
 	h        *Handler
 	plan     citadel.PlanOutput
 	out      citadel.CheckResultsOutput
-	known    map[string]bool     // catalog checks
-	assets   map[[10]byte]string // active assets' packed id → ARN
-	checks   []string            // check ids in first-seen order
+	known    map[string]bool         // catalog checks
+	assets   map[digest.Asset]string // active assets' packed id → ARN
+	checks   []string                // check ids in first-seen order
 	checkIdx map[string]uint16
 	entries  []entry
-	seen     map[[12]byte]int32 // (check, asset) → index in entries
+	seen     map[digest.Key]int32 // (check, asset) → index in entries
 	problems []Problem
 	dropped  int
 	read     ocsf.Tally // what pass 1 read, checked against the manifest
@@ -206,7 +206,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.CheckResultsInput) (cit
 		return citadel.CheckResultsOutput{}, err
 	}
 
-	r := &run{h: h, plan: p, checkIdx: map[string]uint16{}, seen: map[[12]byte]int32{}}
+	r := &run{h: h, plan: p, checkIdx: map[string]uint16{}, seen: map[digest.Key]int32{}}
 	out, err := r.do(ctx, log)
 	out.Usage = h.Store.Usage().Sub(start)
 	if err != nil {
@@ -276,9 +276,9 @@ func (r *run) do(ctx context.Context, log *slog.Logger) (citadel.CheckResultsOut
 	if err != nil {
 		return r.out, err
 	}
-	de := make([]ddb.DigestEntry, len(r.entries))
+	de := make([]digest.Entry, len(r.entries))
 	for i, e := range r.entries {
-		de[i] = ddb.DigestEntry{Check: e.check, Asset: e.asset, Status: e.status, Hash: e.hash}
+		de[i] = e.Entry
 	}
 	d := ddb.ScanDigest{IntegrationID: r.plan.IntegrationID, ScanID: r.plan.ScanID, PreviousScanID: base.scanID,
 		Checks: sorted, Output: outJSON, CreatedAt: r.h.Now()}
@@ -286,183 +286,4 @@ func (r *run) do(ctx context.Context, log *slog.Logger) (citadel.CheckResultsOut
 		return r.out, err
 	}
 	return r.out, nil
-}
-
-func (r *run) loadCatalogAndAssets(ctx context.Context) error {
-	checks, err := r.h.Store.ListChecks(ctx)
-	if err != nil {
-		return fmt.Errorf("check-results: catalog: %w", err)
-	}
-	r.known = make(map[string]bool, len(checks))
-	for _, c := range checks {
-		r.known[c.ID] = true
-	}
-	r.assets = map[[10]byte]string{}
-	cursor := ""
-	for {
-		page, err := r.h.Store.ListActiveAssets(ctx, r.plan.IntegrationID, 1000, cursor)
-		if err != nil {
-			return fmt.Errorf("check-results: assets: %w", err)
-		}
-		for _, a := range page.Items {
-			if id, ok := ddb.ParseAssetID(citadel.AssetID(r.plan.IntegrationID, citadel.SourceAWS, a.SourceID)); ok {
-				r.assets[id] = a.SourceID
-			}
-		}
-		if page.Next == "" {
-			return nil
-		}
-		cursor = page.Next
-	}
-}
-
-func (r *run) problem(p Problem) {
-	if len(r.problems) >= MaxProblemsReported {
-		r.dropped++
-		return
-	}
-	r.problems = append(r.problems, p)
-}
-
-// statusRank orders statuses for duplicates: the worst wins.
-func statusRank(b byte) int {
-	st, _ := ddb.UnpackStatus(b)
-	switch st {
-	case citadel.StatusFail:
-		return 4
-	case citadel.StatusError:
-		return 3
-	case citadel.StatusPass:
-		return 2
-	}
-	return 1
-}
-
-func (r *run) finding(f ocsf.Finding) {
-	if !r.known[f.CheckID] {
-		r.out.UnknownChecks++
-		r.problem(Problem{Index: f.Index, Offset: f.Offset, Kind: KindUnknownCheck, Check: f.CheckID,
-			Message: "the check is not in the catalog"})
-		return
-	}
-	ci, ok := r.checkIdx[f.CheckID]
-	if !ok {
-		if len(r.checks) >= 1<<16-1 {
-			r.out.MalformedFindings++
-			r.problem(Problem{Index: f.Index, Offset: f.Offset, Kind: KindUnknownCheck, Check: f.CheckID, Message: "over 65,535 distinct checks in one file"})
-			return
-		}
-		ci = uint16(len(r.checks))
-		r.checks = append(r.checks, f.CheckID)
-		r.checkIdx[f.CheckID] = ci
-	}
-	status := citadel.StatusFromProwler(f.StatusCode)
-	for j, res := range f.Resources {
-		skip := func(kind, msg string) {
-			r.out.ARNsSkipped++
-			r.problem(Problem{Index: f.Index, Offset: f.Offset, Kind: kind, Check: f.CheckID, UID: res.UID, Message: msg})
-		}
-		account, isARN := arnAccount(res.UID)
-		if !isARN {
-			skip(KindNotARN, "resources[].uid is not an ARN")
-			continue
-		}
-		if account != "" && r.plan.AccountID != "" && account != r.plan.AccountID {
-			skip(KindForeignAccount, "the ARN is in account "+account+", not the integration's "+r.plan.AccountID)
-			continue
-		}
-		aid := citadel.AssetID(r.plan.IntegrationID, citadel.SourceAWS, res.UID)
-		asset, _ := ddb.ParseAssetID(aid)
-		if _, ok := r.assets[asset]; !ok {
-			skip(KindUnknownAsset, "no active asset of the integration has this ARN")
-			continue
-		}
-		e := entry{check: ci, asset: asset, status: ddb.PackStatus(status, f.Muted()),
-			hash: contentHash(status, f, res), finding: uint32(f.Index), res: uint16(j), snap: len(res.Data) > 0}
-		var k [12]byte
-		k[0], k[1] = byte(ci>>8), byte(ci)
-		copy(k[2:], asset[:])
-		if i, dup := r.seen[k]; dup {
-			r.out.DuplicateFindings++
-			r.problem(Problem{Index: f.Index, Offset: f.Offset, Kind: KindDuplicate, Check: f.CheckID, UID: res.UID,
-				Message: fmt.Sprintf("the file already has a result of this check on this resource (finding %d); the worse status is kept", r.entries[i].finding)})
-			if statusRank(e.status) > statusRank(r.entries[i].status) {
-				r.entries[i] = e
-			}
-			continue
-		}
-		r.seen[k] = int32(len(r.entries))
-		r.entries = append(r.entries, e)
-	}
-}
-
-// arnAccount returns the account of an ARN (arn:partition:service:region:account:resource).
-func arnAccount(s string) (string, bool) {
-	if !strings.HasPrefix(s, "arn:") {
-		return "", false
-	}
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) < 6 || parts[1] == "" || parts[2] == "" || parts[5] == "" {
-		return "", false
-	}
-	return parts[4], true
-}
-
-// contentHash identifies what a result says, leaving out what changes on
-// every run (finding times, uids) and how the JSON is formatted: the
-// resource snapshot is hashed compacted, so the same finding written again
-// with other whitespace hashes the same. A rescan rewrites a result (and
-// the evidence step adds a revision) only when this hash differs.
-func contentHash(st citadel.CheckStatus, f ocsf.Finding, res ocsf.Resource) [8]byte {
-	h := sha256.New()
-	for _, s := range []string{string(st), fmt.Sprint(f.Muted()), f.StatusDetail, f.Severity, f.Region, res.Region, res.UID} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	writeCompact(h, res.Data)
-	var out [8]byte
-	copy(out[:], h.Sum(nil))
-	return out
-}
-
-var compactBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// writeCompact writes data without insignificant whitespace (the reader
-// validated it; data that does not compact is written as it is).
-func writeCompact(w io.Writer, data []byte) {
-	buf := compactBufs.Get().(*bytes.Buffer)
-	defer compactBufs.Put(buf)
-	buf.Reset()
-	if json.Compact(buf, data) != nil {
-		_, _ = w.Write(data)
-		return
-	}
-	_, _ = w.Write(buf.Bytes())
-}
-
-// report writes the problems report next to the OCSF file and logs the
-// first problems.
-func (r *run) report(ctx context.Context, log *slog.Logger) error {
-	if len(r.problems) == 0 {
-		return nil
-	}
-	for _, p := range r.problems[:min(len(r.problems), 20)] {
-		log.Warn("finding skipped", "index", p.Index, "offset", p.Offset, "kind", p.Kind, "check", p.Check, "uid", p.UID, "message", p.Message)
-	}
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	for _, p := range r.problems {
-		_ = enc.Encode(p)
-	}
-	if r.dropped > 0 {
-		_ = enc.Encode(Problem{Index: -1, Kind: "report_truncated", Message: fmt.Sprintf("%d more problems not listed", r.dropped)})
-	}
-	key := citadel.ScanObjectKey(r.plan.ScanID, ProblemsFileName)
-	_, err := r.h.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.plan.Bucket), Key: aws.String(key),
-		Body: strings.NewReader(b.String()), ContentType: aws.String("application/x-ndjson")})
-	if err != nil {
-		return citadel.Retryable(fmt.Errorf("put s3://%s/%s: %w", r.plan.Bucket, key, err))
-	}
-	r.out.ProblemsKey = key
-	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/blobstore"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/digest"
 	"github.com/citadelsecure/citadel/shared/ocsf/ocsftest"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/checkresults"
@@ -48,6 +49,8 @@ type env struct {
 	bus     string
 	sqs     *sqs.Client
 	queue   string
+	// sentinels counts the sentinel events events() has sent.
+	sentinels int
 }
 
 func newEnv(t testing.TB) *env {
@@ -138,20 +141,32 @@ func (e *env) putScan(scan string, ocsfDoc []byte, m *citadel.ProwlerManifest) {
 	}
 }
 
-// events drains the queue: the regression details delivered so far.
+// events drains the queue: the regression details delivered so far. It
+// puts a sentinel event on the bus after the step's and reads until the
+// sentinel arrives (the local server delivers a bus's events to the queue
+// in order), so an event still on its way is waited for, never missed.
 func (e *env) events() []checkresults.RegressionDetail {
 	e.t.Helper()
 	ctx := context.Background()
+	e.sentinels++
+	sentinel := fmt.Sprintf("sentinel-%d", e.sentinels)
+	detail, _ := json.Marshal(checkresults.RegressionDetail{ID: sentinel})
+	put, err := e.eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		Source: aws.String(checkresults.EventSource), DetailType: aws.String(checkresults.EventRegression),
+		Detail: aws.String(string(detail)), EventBusName: aws.String(e.bus)}}})
+	if err != nil || put.FailedEntryCount != 0 {
+		e.t.Fatalf("put the sentinel event: %v, %+v", err, put)
+	}
 	var out []checkresults.RegressionDetail
-	for empty := 0; empty < 2; {
-		msgs, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
+	for receives := 0; ; receives++ {
+		if receives == 30 {
+			e.t.Fatalf("the sentinel event did not arrive in 30 receives of 1 s; %d events before it", len(out))
+		}
+		msgs, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		if len(msgs.Messages) == 0 {
-			empty++
-			continue
-		}
+		arrived := false
 		for _, m := range msgs.Messages {
 			var ev struct {
 				Source     string                        `json:"source"`
@@ -164,10 +179,17 @@ func (e *env) events() []checkresults.RegressionDetail {
 			if ev.Source != "citadel" || ev.DetailType != "Check Regressed" {
 				e.t.Errorf("event source %q, detail-type %q", ev.Source, ev.DetailType)
 			}
-			out = append(out, ev.Detail)
 			if _, err := e.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(e.queue), ReceiptHandle: m.ReceiptHandle}); err != nil {
 				e.t.Fatal(err)
 			}
+			if ev.Detail.ID == sentinel {
+				arrived = true
+				continue
+			}
+			out = append(out, ev.Detail)
+		}
+		if arrived {
+			break
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -588,7 +610,7 @@ func TestMissingOCSF(t *testing.T) {
 // every result and event, then cannot commit.
 type failingCommit struct{ *ddb.Store }
 
-func (failingCommit) PutScanDigest(context.Context, ddb.ScanDigest, []ddb.DigestEntry) error {
+func (failingCommit) PutScanDigest(context.Context, ddb.ScanDigest, []digest.Entry) error {
 	return citadel.Retryable(errors.New("throttled"))
 }
 

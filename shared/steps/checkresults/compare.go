@@ -2,63 +2,26 @@ package checkresults
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
-	"sort"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/digest"
 )
 
-// This file decides, per result, what changed since the previous scan.
+// This file reads what the comparison needs from the store (the previous
+// digest, the current results it lacks) and runs the merge (merge.go).
 
-// sortEntries sorts the results by (check, asset), renumbers the checks
-// into the sorted list the digest keeps, and counts statuses.
+// sortEntries sorts the results into digest order and counts them.
 func (r *run) sortEntries() []string {
-	sorted := append([]string(nil), r.checks...)
-	sort.Strings(sorted)
-	pos := map[string]uint16{}
-	for i, c := range sorted {
-		pos[c] = uint16(i)
-	}
-	remap := make([]uint16, len(r.checks))
-	for i, c := range r.checks {
-		remap[i] = pos[c]
-	}
-	for i := range r.entries {
-		e := &r.entries[i]
-		e.check = remap[e.check]
-		st, _ := ddb.UnpackStatus(e.status)
-		switch st {
-		case citadel.StatusPass:
-			r.out.ChecksPassed++
-		case citadel.StatusFail:
-			r.out.ChecksFailed++
-		case citadel.StatusError:
-			r.out.ChecksError++
-		case citadel.StatusNotApplicable:
-			r.out.ChecksNotApplicable++
-		}
-		if e.snap {
-			r.out.SnapshotsCaptured++
-		} else {
-			r.out.SnapshotsFailed++
-		}
-	}
 	r.seen = nil
-	sort.Slice(r.entries, func(i, j int) bool {
-		a, b := r.entries[i], r.entries[j]
-		if a.check != b.check {
-			return a.check < b.check
-		}
-		return string(a.asset[:]) < string(b.asset[:])
-	})
-	r.checks = sorted
-	return sorted
+	countResults(&r.out, r.entries)
+	r.checks = sortByCheck(r.checks, r.entries)
+	return r.checks
 }
 
 type comparison struct {
-	scanID  string
+	scanID  string // the base digest's scan, "" when none
 	changes []change
 }
 
@@ -68,14 +31,8 @@ type comparison struct {
 // store, unless the integration never had a digest (its first scan).
 func (r *run) compare(ctx context.Context, sorted []string) (comparison, error) {
 	var c comparison
-	const (
-		notInBase = iota
-		sameAsBase
-		changedFromBase
-	)
-	match := make([]uint8, len(r.entries))
-	baseStatus := make([]byte, len(r.entries))
 	lookup := true
+	m := newMerger(r.entries, sorted, nil)
 	base, err := r.h.Store.LatestScanDigest(ctx, r.plan.IntegrationID)
 	switch {
 	case citadel.IsNotFound(err):
@@ -85,29 +42,10 @@ func (r *run) compare(ctx context.Context, sorted []string) (comparison, error) 
 		return c, err
 	default:
 		c.scanID = base.ScanID
-		i := 0
-		err := r.h.Store.DigestEntries(ctx, base, func(b ddb.DigestEntry) error {
-			bc := base.Checks[b.Check]
-			for i < len(r.entries) {
-				e := r.entries[i]
-				ec := sorted[e.check]
-				if ec < bc || ec == bc && string(e.asset[:]) < string(b.Asset[:]) {
-					i++
-					continue
-				}
-				if ec == bc && e.asset == b.Asset {
-					match[i], baseStatus[i] = changedFromBase, b.Status
-					if e.hash == b.Hash && e.status == b.Status {
-						match[i] = sameAsBase
-					}
-					i++
-				}
-				return nil
-			}
-			return nil
-		})
+		m.baseChecks = base.Checks
+		err := r.h.Store.DigestEntries(ctx, base, func(b digest.Entry) error { m.add(b); return nil })
 		if errors.Is(err, ddb.ErrDigestExpired) {
-			clear(match)
+			m.forget()
 		} else if err != nil {
 			return c, err
 		}
@@ -115,12 +53,10 @@ func (r *run) compare(ctx context.Context, sorted []string) (comparison, error) 
 
 	// Look up the results the base does not hold.
 	var missing []int
-	for i := range r.entries {
-		if match[i] == notInBase && lookup {
-			missing = append(missing, i)
-		}
+	if lookup {
+		missing = m.missing()
 	}
-	states := map[int]ddb.ResultState{}
+	heads := map[int]ddb.ResultState{}
 	for len(missing) > 0 {
 		n := min(len(missing), 1000)
 		ids := make([]string, n)
@@ -133,64 +69,22 @@ func (r *run) compare(ctx context.Context, sorted []string) (comparison, error) 
 		}
 		for k, i := range missing[:n] {
 			if st, ok := got[ids[k]]; ok {
-				states[i] = st
+				heads[i] = st
 			}
 		}
 		missing = missing[n:]
 	}
 
-	for i, e := range r.entries {
-		status, muted := ddb.UnpackStatus(e.status)
-		ch := change{finding: e.finding, res: e.res}
-		switch match[i] {
-		case sameAsBase:
-			r.out.ResultsUnchanged++
-			continue
-		case changedFromBase:
-			ch.kind, ch.hadPrev = updated, true
-			ch.prev, _ = ddb.UnpackStatus(baseStatus[i])
-		default:
-			st, ok := states[i]
-			switch {
-			case !ok:
-				ch.kind = created
-			case st.ScanID == r.plan.ScanID:
-				// Written by an earlier, interrupted run of this scan:
-				// decide as that run did.
-				ch.kind, ch.prev, ch.hadPrev = created, st.PreviousStatus, st.HadPrevious
-				if st.HadPrevious {
-					ch.kind = updated
-				}
-			case st.ContentHash == hex.EncodeToString(e.hash[:]):
-				r.out.ResultsUnchanged++
-				continue
-			default:
-				ch.kind, ch.prev, ch.hadPrev = updated, st.Status, true
-			}
-		}
-		if ch.kind == created {
-			r.out.ResultsCreated++
-		} else {
-			r.out.ResultsUpdated++
-		}
-		ch.history = !ch.hadPrev || ch.prev != status
-		if ch.history {
-			r.out.HistoryEntriesCreated++
-			h := citadel.CheckResultHistory{PreviousStatus: ch.prev, NewStatus: status}
-			if h.IsRegression() && !muted {
-				r.out.RegressionEvents++
-				ch.regress = true
-			}
-		}
-		c.changes = append(c.changes, ch)
-	}
-	sort.Slice(c.changes, func(i, j int) bool {
-		a, b := c.changes[i], c.changes[j]
-		return a.finding < b.finding || a.finding == b.finding && a.res < b.res
-	})
+	d := decide(r.plan.ScanID, r.entries, m.base, heads)
+	r.out.ResultsUnchanged += d.unchanged
+	r.out.ResultsCreated += d.created
+	r.out.ResultsUpdated += d.updated
+	r.out.HistoryEntriesCreated += d.history
+	r.out.RegressionEvents += d.regressions
+	c.changes = d.changes
 	return c, nil
 }
 
 func (r *run) resultID(e entry) string {
-	return citadel.ResultID(r.plan.IntegrationID, r.checks[e.check], hex.EncodeToString(e.asset[:]))
+	return citadel.ResultID(r.plan.IntegrationID, r.checks[e.Check], e.Asset.String())
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/digest"
 	"github.com/citadelsecure/citadel/shared/ocsf/ocsftest"
 )
 
@@ -63,13 +63,13 @@ func BenchmarkPass1(b *testing.B) {
 					}
 				}()
 				r := &run{h: &Handler{}, plan: citadel.PlanOutput{ScanID: "scan-1", IntegrationID: "int-1", AccountID: account},
-					checkIdx: map[string]uint16{}, seen: map[[12]byte]int32{}, known: map[string]bool{}, assets: map[[10]byte]string{}}
+					checkIdx: map[string]uint16{}, seen: map[digest.Key]int32{}, known: map[string]bool{}, assets: map[digest.Asset]string{}}
 				for _, c := range ocsftest.Checks {
 					r.known[c] = true
 				}
 				for j := 0; j < n/len(ocsftest.Checks)+1; j++ {
 					arn := spec(j * len(ocsftest.Checks)).UIDs[0]
-					id, _ := ddb.ParseAssetID(citadel.AssetID("int-1", citadel.SourceAWS, arn))
+					id, _ := digest.ParseAsset(citadel.AssetID("int-1", citadel.SourceAWS, arn))
 					r.assets[id] = arn
 				}
 				f, err := os.Open(path)

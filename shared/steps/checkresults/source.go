@@ -60,41 +60,6 @@ func (r *run) reader(body io.Reader) *ocsf.Reader {
 	return ocsf.NewReader(body, opts...)
 }
 
-// pass1 reads the whole file once, validating every finding and keeping
-// what the comparison needs. Bad findings are counted and reported; a file
-// that cannot be read at all (empty, not an array, truncated) fails the
-// step, never succeeding with part of the scan.
-func (r *run) pass1(body io.Reader) error {
-	rd := r.reader(body)
-	for {
-		f, next := rd.Next()
-		err := r.read.Add(rd, next)
-		if err == io.EOF {
-			r.size = rd.BytesRead()
-			return nil
-		}
-		var ue *ocsf.UnreadableError
-		if errors.As(err, &ue) {
-			return citadel.Invalid("the OCSF file %s %s", r.url(r.ocsfKey()), ue.Reason())
-		}
-		if err != nil {
-			return citadel.Retryable(fmt.Errorf("read %s: %w", r.url(r.ocsfKey()), err))
-		}
-		var p *ocsf.Problem
-		if errors.As(next, &p) {
-			if p.Malformed() {
-				r.out.MalformedFindings++
-			}
-			r.problem(Problem{Index: p.Index, Offset: p.Offset, Kind: string(p.Kind), Message: p.Message})
-			continue
-		}
-		if f.Index > 1<<31 {
-			return citadel.Invalid("the OCSF file %s has over 2^31 findings", r.url(r.ocsfKey()))
-		}
-		r.finding(f)
-	}
-}
-
 // verify checks what pass 1 read against the manifest the Prowler task
 // wrote (nil: none), which counted the same file with the same reader. A
 // manifest from an older task (no version) counted every element of the

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"golang.org/x/sync/errgroup"
 
@@ -227,38 +226,4 @@ func (r *run) build(f ocsf.Finding, ch change, now time.Time) (ddb.ResultWrite, 
 		ev.EventBusName = aws.String(r.h.EventBus)
 	}
 	return w, ev
-}
-
-// putEvents sends one batch of at most 10, retrying entries EventBridge
-// reports as failed.
-func (h *Handler) putEvents(ctx context.Context, batch []ebtypes.PutEventsRequestEntry) error {
-	if h.Events == nil {
-		return errors.New("check-results: regressions to report but no EventBridge client")
-	}
-	for attempt := 0; ; attempt++ {
-		out, err := h.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: batch})
-		if err != nil {
-			return citadel.Retryable(fmt.Errorf("put %d events: %w", len(batch), err))
-		}
-		if out.FailedEntryCount == 0 {
-			return nil
-		}
-		var failed []ebtypes.PutEventsRequestEntry
-		var reason string
-		for i, e := range out.Entries {
-			if e.ErrorCode != nil && i < len(batch) {
-				failed = append(failed, batch[i])
-				reason = aws.ToString(e.ErrorCode) + ": " + aws.ToString(e.ErrorMessage)
-			}
-		}
-		if attempt >= 4 || len(failed) == 0 {
-			return citadel.Retryable(fmt.Errorf("put events: %d of %d failed: %s", out.FailedEntryCount, len(batch), reason))
-		}
-		select {
-		case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		batch = failed
-	}
 }

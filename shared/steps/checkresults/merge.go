@@ -1,0 +1,189 @@
+package checkresults
+
+import (
+	"sort"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/digest"
+)
+
+// This file is the comparison's logic, pure: the scan's results sorted into
+// digest order, merged with the previous scan's digest, and a decision per
+// result from the merge and the stored heads of the results the digest did
+// not hold. compare.go feeds it from the store.
+
+// sortByCheck renumbers the entries' checks (indexes into checks, in
+// first-seen order) into the sorted list a digest keeps, sorts the entries
+// by (check, asset) and returns the sorted list.
+func sortByCheck(checks []string, entries []entry) []string {
+	sorted := append([]string(nil), checks...)
+	sort.Strings(sorted)
+	pos := make(map[string]uint16, len(sorted))
+	for i, c := range sorted {
+		pos[c] = uint16(i)
+	}
+	remap := make([]uint16, len(checks))
+	for i, c := range checks {
+		remap[i] = pos[c]
+	}
+	for i := range entries {
+		entries[i].Check = remap[entries[i].Check]
+	}
+	sort.Slice(entries, func(i, j int) bool { return digest.Less(entries[i].Entry, entries[j].Entry) })
+	return sorted
+}
+
+// countResults counts the scan's results by status and snapshot.
+func countResults(out *citadel.CheckResultsOutput, entries []entry) {
+	for _, e := range entries {
+		switch e.Status.CheckStatus() {
+		case citadel.StatusPass:
+			out.ChecksPassed++
+		case citadel.StatusFail:
+			out.ChecksFailed++
+		case citadel.StatusError:
+			out.ChecksError++
+		case citadel.StatusNotApplicable:
+			out.ChecksNotApplicable++
+		}
+		if e.snap {
+			out.SnapshotsCaptured++
+		} else {
+			out.SnapshotsFailed++
+		}
+	}
+}
+
+// inBase is what the previous digest holds of one of the scan's results.
+type inBase uint8
+
+const (
+	notInBase inBase = iota
+	sameAsBase
+	changedFromBase
+)
+
+// baseOf is the merge's finding for one result: whether the base holds
+// it, and its status there.
+type baseOf struct {
+	kind   inBase
+	status digest.Status
+}
+
+// merger merges the scan's sorted entries with the base digest's entries,
+// fed to add in the base's order; the two name checks by index into their
+// own sorted lists, so they are matched by check id.
+type merger struct {
+	entries    []entry
+	checks     []string
+	baseChecks []string
+	next       int // the first entry not yet passed by the base
+	base       []baseOf
+}
+
+func newMerger(entries []entry, checks, baseChecks []string) *merger {
+	return &merger{entries: entries, checks: checks, baseChecks: baseChecks, base: make([]baseOf, len(entries))}
+}
+
+// add merges the base's next entry.
+func (m *merger) add(b digest.Entry) {
+	bc := m.baseChecks[b.Check]
+	for m.next < len(m.entries) {
+		e := m.entries[m.next]
+		ec := m.checks[e.Check]
+		if ec < bc || ec == bc && string(e.Asset[:]) < string(b.Asset[:]) {
+			m.next++
+			continue
+		}
+		if ec == bc && e.Asset == b.Asset {
+			m.base[m.next] = baseOf{changedFromBase, b.Status}
+			if e.Hash == b.Hash && e.Status == b.Status {
+				m.base[m.next].kind = sameAsBase
+			}
+			m.next++
+		}
+		return
+	}
+}
+
+// forget drops what was merged (a base found incomplete): every result is
+// then not in the base.
+func (m *merger) forget() { clear(m.base) }
+
+// missing lists the entries the base does not hold, by index.
+func (m *merger) missing() []int {
+	var out []int
+	for i, b := range m.base {
+		if b.kind == notInBase {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// decisions are the comparison's outcome: the changes pass 2 writes, in
+// file order, and the counts of the step's output.
+type decisions struct {
+	changes                              []change
+	unchanged, created, updated, history int
+	regressions                          int
+}
+
+// decide decides, per result, unchanged, created or updated, whether it
+// gets a history entry and whether that is a regression that emits an
+// event. base is the merge's finding per entry; heads are the stored
+// current results (by entry index) of entries the base does not hold and
+// the store has (none on an integration's first scan).
+func decide(scanID string, entries []entry, base []baseOf, heads map[int]ddb.ResultState) decisions {
+	var d decisions
+	for i, e := range entries {
+		status, muted := e.Status.Unpack()
+		ch := change{finding: e.finding, res: e.res}
+		switch base[i].kind {
+		case sameAsBase:
+			d.unchanged++
+			continue
+		case changedFromBase:
+			ch.kind, ch.hadPrev, ch.prev = updated, true, base[i].status.CheckStatus()
+		default:
+			h, ok := heads[i]
+			switch {
+			case !ok:
+				ch.kind = created
+			case h.ScanID == scanID:
+				// Written by an earlier, interrupted run of this scan:
+				// decide as that run did.
+				ch.kind, ch.prev, ch.hadPrev = created, h.PreviousStatus, h.HadPrevious
+				if h.HadPrevious {
+					ch.kind = updated
+				}
+			case h.ContentHash == e.Hash.String():
+				d.unchanged++
+				continue
+			default:
+				ch.kind, ch.prev, ch.hadPrev = updated, h.Status, true
+			}
+		}
+		if ch.kind == created {
+			d.created++
+		} else {
+			d.updated++
+		}
+		ch.history = !ch.hadPrev || ch.prev != status
+		if ch.history {
+			d.history++
+			h := citadel.CheckResultHistory{PreviousStatus: ch.prev, NewStatus: status}
+			if h.IsRegression() && !muted {
+				d.regressions++
+				ch.regress = true
+			}
+		}
+		d.changes = append(d.changes, ch)
+	}
+	sort.Slice(d.changes, func(i, j int) bool {
+		a, b := d.changes[i], d.changes[j]
+		return a.finding < b.finding || a.finding == b.finding && a.res < b.res
+	})
+	return d
+}
