@@ -28,7 +28,12 @@ func TestProgress(t *testing.T) {
 			return a
 		}}))
 	pr := &progress{log: log, total: 5, statuses: map[string]int{}}
-	for name, fn := range map[string]func(string){"prowler-stdout.txt": pr.stdout, "prowler-stderr.txt": pr.stderr} {
+	// In a fixed order (a map's would vary, and the golden records with it).
+	for _, in := range []struct {
+		name string
+		fn   func(string)
+	}{{"prowler-stdout.txt", pr.stdout}, {"prowler-stderr.txt", pr.stderr}} {
+		name, fn := in.name, in.fn
 		f, err := os.Open(filepath.Join("testdata", name))
 		if err != nil {
 			t.Fatal(err)
