@@ -122,7 +122,7 @@ func newProwlerTask(scope constructs.Construct, cfg Config, bucket awss3.Bucket,
 		// Defaults; the state machine overrides the scan's parameters.
 		Environment: &map[string]*string{
 			citadel.EnvBucket:       bucket.BucketName(),
-			citadel.EnvTaskMode:     jsii.String("scan"),
+			citadel.EnvTaskMode:     jsii.String(citadel.TaskModeScan),
 			citadel.EnvTaskDeadline: jsii.String(ProwlerTaskDeadline),
 		},
 	})

@@ -177,28 +177,17 @@ func newStateMachine(scope constructs.Construct, fns *Functions, task *ProwlerTa
 	return sm
 }
 
-// ProwlerEnvironment is the Prowler container's environment for a scan,
-// from the plan step's output (citadel.PlanOutput's JSON names).
-var ProwlerEnvironment = []struct{ Name, Path string }{
-	{citadel.EnvTaskScanID, "$.plan.scan_id"},
-	{citadel.EnvBucket, "$.plan.bucket"},
-	{citadel.EnvTaskChecksKey, "$.plan.checks_key"},
-	{citadel.EnvTaskRoleARN, "$.plan.role_arn"},
-	{citadel.EnvTaskExternalID, "$.plan.external_id"},
-	{citadel.EnvTaskRegions, "$.plan.regions_arg"},
-}
-
 // prowlerState runs the Prowler task and waits for it to stop (RunTask
 // .sync): the state fails if the container exits non-zero.
 func prowlerState(scope constructs.Construct, task *ProwlerTask) awsstepfunctions.TaskStateBase {
 	env := []*awsstepfunctionstasks.TaskEnvironmentVariable{}
-	for _, e := range ProwlerEnvironment {
+	for _, e := range citadel.ProwlerTaskEnvironment {
 		env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{
 			Name: jsii.String(e.Name), Value: awsstepfunctions.JsonPath_StringAt(jsii.String(e.Path)),
 		})
 	}
 	env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{
-		Name: jsii.String(citadel.EnvTaskMode), Value: jsii.String("scan"),
+		Name: jsii.String(citadel.EnvTaskMode), Value: jsii.String(citadel.TaskModeScan),
 	})
 	st := awsstepfunctionstasks.NewEcsRunTask(scope, jsii.String(citadel.StepProwler), &awsstepfunctionstasks.EcsRunTaskProps{
 		StateName:          jsii.String(citadel.StepProwler),

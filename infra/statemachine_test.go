@@ -294,7 +294,7 @@ func TestStateMachinePayloadContract(t *testing.T) {
 	if err := json.Unmarshal(planJSON, &plan); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range ProwlerEnvironment {
+	for _, e := range citadel.ProwlerTaskEnvironment {
 		key, ok := strings.CutPrefix(e.Path, "$.plan.")
 		if !ok {
 			t.Errorf("%s reads %s, outside the plan", e.Name, e.Path)

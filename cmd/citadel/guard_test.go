@@ -251,8 +251,8 @@ func checkLambdaParameters(t *testing.T, step string, params map[string]any, inp
 	}
 }
 
-// checkProwlerPayload: the task's container environment is the runner's
-// prowlerEnvironment plus the scan mode, and each path reads a field that
+// checkProwlerPayload: the synthesized task's container environment is
+// citadel.ProwlerTaskEnvironment plus the scan mode (what the runner sets), and each path reads a field that
 // ProwlerInput (the runner's payload type for the step) holds.
 func checkProwlerPayload(t *testing.T, st map[string]any, input reflect.Type, avail map[string]bool) {
 	t.Helper()
@@ -271,8 +271,8 @@ func checkProwlerPayload(t *testing.T, st map[string]any, input reflect.Type, av
 			got[e["Name"].(string)] = "=" + e["Value"].(string)
 		}
 	}
-	want := map[string]string{citadel.EnvTaskMode: "=scan"}
-	for _, e := range prowlerEnvironment {
+	want := map[string]string{citadel.EnvTaskMode: "=" + citadel.TaskModeScan}
+	for _, e := range citadel.ProwlerTaskEnvironment {
 		want[e.Name] = e.Path
 	}
 	if d := cmp.Diff(want, got); d != "" {

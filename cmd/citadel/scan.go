@@ -55,32 +55,6 @@ type ProwlerInput struct {
 // ScanRef names the plan's scan (citadel.ScanStep), for the step's progress.
 func (in ProwlerInput) ScanRef() (string, string) { return in.Plan.IntegrationID, in.Plan.ScanID }
 
-// prowlerEnvironment is the Prowler task's environment from the plan, by
-// the state machine's JSON paths; the guard test compares it with the
-// synthesized state machine's container overrides.
-var prowlerEnvironment = []struct{ Name, Path string }{
-	{citadel.EnvTaskScanID, "$.plan.scan_id"},
-	{citadel.EnvBucket, "$.plan.bucket"},
-	{citadel.EnvTaskChecksKey, "$.plan.checks_key"},
-	{citadel.EnvTaskRoleARN, "$.plan.role_arn"},
-	{citadel.EnvTaskExternalID, "$.plan.external_id"},
-	{citadel.EnvTaskRegions, "$.plan.regions_arg"},
-}
-
-// taskEnv is the Prowler container's environment for a plan, as the state
-// machine sets it (mode "scan" and the plan's fields).
-func taskEnv(p citadel.PlanOutput) map[string]string {
-	byPath := map[string]string{
-		"$.plan.scan_id": p.ScanID, "$.plan.bucket": p.Bucket, "$.plan.checks_key": p.ChecksKey,
-		"$.plan.role_arn": p.RoleARN, "$.plan.external_id": p.ExternalID, "$.plan.regions_arg": p.RegionsArg,
-	}
-	env := map[string]string{citadel.EnvTaskMode: prowlerrun.ModeScan}
-	for _, e := range prowlerEnvironment {
-		env[e.Name] = byPath[e.Path]
-	}
-	return env
-}
-
 // runner holds what the local pipeline's steps are built from: the same
 // clients and stores the Lambdas' mains build.
 type runner struct {
@@ -149,7 +123,7 @@ func (r *runner) pipeline() *pipeline.Pipeline {
 // environment the state machine would set, then Scanner.Scan, the code the
 // Fargate entrypoint runs; the subprocess is the venv's Prowler.
 func (r *runner) runProwler(ctx context.Context, scanner *prowlerrun.Scanner, in ProwlerInput) (citadel.ProwlerManifest, error) {
-	env := taskEnv(in.Plan)
+	env := citadel.ProwlerTaskEnv(in.Plan)
 	if r.prowlerDeadline > 0 {
 		env[citadel.EnvTaskDeadline] = r.prowlerDeadline.String()
 	}

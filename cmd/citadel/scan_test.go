@@ -51,8 +51,8 @@ func TestTaskEnv(t *testing.T) {
 	p := citadel.PlanOutput{ScanID: "scan-1", Bucket: "citadel-scans", ChecksKey: "scans/scan-1/checks.json",
 		RoleARN: "arn:aws:iam::111122223333:role/CitadelScanner", ExternalID: "citadel-demo",
 		Regions: []string{"us-east-1", "eu-west-1"}, RegionsArg: "us-east-1 eu-west-1"}
-	env := taskEnv(p)
-	if env[citadel.EnvTaskMode] != prowlerrun.ModeScan {
+	env := citadel.ProwlerTaskEnv(p)
+	if env[citadel.EnvTaskMode] != citadel.TaskModeScan {
 		t.Errorf("mode %q", env[citadel.EnvTaskMode])
 	}
 	got, err := prowlerrun.ScanParamsFromEnv(func(k string) string { return env[k] })

@@ -22,25 +22,19 @@ const (
 	EnvWorkDir = "CITADEL_WORK_DIR"
 )
 
-// The task's modes (citadel.EnvTaskMode).
-const (
-	ModeScan    = "scan"
-	ModeCatalog = "catalog"
-)
-
 // Main runs the task: it reads the mode and parameters from getenv, loads
 // the AWS configuration and runs the scan or the catalog export. Its error
 // is the task's failure reason (see Reason).
 func Main(ctx context.Context, getenv func(string) string, log *slog.Logger) error {
 	mode := strings.TrimSpace(getenv(citadel.EnvTaskMode))
 	if mode == "" {
-		mode = ModeScan
+		mode = citadel.TaskModeScan
 	}
-	if mode != ModeScan && mode != ModeCatalog {
+	if mode != citadel.TaskModeScan && mode != citadel.TaskModeCatalog {
 		return citadel.Invalid("%s=%q: the mode is scan or catalog", citadel.EnvTaskMode, mode)
 	}
 	var params ScanParams
-	if mode == ModeScan {
+	if mode == citadel.TaskModeScan {
 		var err error
 		if params, err = ScanParamsFromEnv(getenv); err != nil {
 			return err
@@ -56,7 +50,7 @@ func Main(ctx context.Context, getenv func(string) string, log *slog.Logger) err
 		return err
 	}
 	log.Info("prowler task", "mode", mode, "prowler_version", p.Version, "prowler_bin", p.Bin)
-	if mode == ModeCatalog {
+	if mode == citadel.TaskModeCatalog {
 		_, err := ExportCatalog(ctx, client, getenv(citadel.EnvBucket), getenv(citadel.EnvTaskCatalogKey), p, citadel.SystemClock, log)
 		return err
 	}
