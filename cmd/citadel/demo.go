@@ -19,10 +19,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/citadelsecure/citadel/cmd/citadel/internal/demoestate"
 	"github.com/citadelsecure/citadel/shared/awsx"
+	"github.com/citadelsecure/citadel/shared/blobstore"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
-	"github.com/citadelsecure/citadel/shared/demoestate"
 	"github.com/citadelsecure/citadel/shared/prowlerrun"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/catalogimport"
@@ -110,16 +111,18 @@ func runDemo(ctx context.Context, w io.Writer, endpoint string, o demoOptions) e
 	if err := ensureResources(ctx, cfg, db, s3c, table, bucket, eventBusName()); err != nil {
 		return err
 	}
+	// The state's own store: its requests are not the scan's.
+	state := ddb.New(cfg, table, ddb.WithBlobs(&blobstore.S3{Client: s3c, Bucket: bucket}))
 	rescan := false
 	if !o.fresh {
 		t = time.Now()
-		items, blobs, err := demoestate.RestoreState(ctx, db, table, s3c, bucket, o.stateDir)
+		n, err := state.Import(ctx, o.stateDir)
 		if err != nil {
 			return err
 		}
-		if items > 0 {
+		if n.Items > 0 {
 			rescan = true
-			fmt.Fprintf(w, "state: restored %d items and %d blobs from %s (%s)\n", items, blobs, o.stateDir, time.Since(t).Round(time.Millisecond))
+			fmt.Fprintf(w, "state: restored %d items and %d blobs from %s (%s)\n", n.Items, n.Blobs, o.stateDir, time.Since(t).Round(time.Millisecond))
 		}
 	}
 	store := ddb.New(cfg, table)
@@ -155,7 +158,7 @@ func runDemo(ctx context.Context, w io.Writer, endpoint string, o demoOptions) e
 
 	// 6. Keep Citadel's data for the next run.
 	t = time.Now()
-	items, blobs, err := demoestate.SaveState(ctx, db, table, s3c, bucket, o.stateDir)
+	saved, err := state.Export(ctx, o.stateDir)
 	if err != nil {
 		return err
 	}
@@ -164,7 +167,7 @@ func runDemo(ctx context.Context, w io.Writer, endpoint string, o demoOptions) e
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
-	fmt.Fprintf(w, "state: saved %d items and %d blobs to %s (%s)\n", items, blobs, o.stateDir, time.Since(t).Round(time.Millisecond))
+	fmt.Fprintf(w, "state: saved %d items and %d blobs to %s (%s)\n", saved.Items, saved.Blobs, o.stateDir, time.Since(t).Round(time.Millisecond))
 	rr := resultsOf(res)
 	if rescan {
 		fmt.Fprintf(w, "\nRESCAN: results %d unchanged, %d updated, %d created; %d history entries; %.1f write units in %d requests over all steps\n",

@@ -19,10 +19,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/citadelsecure/citadel/cmd/citadel/internal/demoestate"
 	"github.com/citadelsecure/citadel/shared/catalog"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
-	"github.com/citadelsecure/citadel/shared/demoestate"
 	"github.com/citadelsecure/citadel/shared/prowlerrun"
 	"github.com/citadelsecure/citadel/shared/report"
 	"github.com/citadelsecure/citadel/shared/stepfn"

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/citadelsecure/citadel/shared/demoestate"
+	"github.com/citadelsecure/citadel/cmd/citadel/internal/demoestate"
 	"github.com/citadelsecure/citadel/shared/testenv"
 )
 
