@@ -21,6 +21,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/catalog"
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/diff"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
@@ -118,7 +119,7 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 	w, deprecated, err := h.apply(ctx, cat, clock)
 	out.Writes = w
 	out.DeprecatedChecks += deprecated
-	out.Usage = usageSince(start, h.Store.Usage())
+	out.Usage = h.Store.Usage().Sub(start)
 	if err != nil {
 		return out, cat, err
 	}
@@ -140,13 +141,9 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 	return out, cat, nil
 }
 
-func usageSince(a, b citadel.Usage) citadel.Usage {
-	return citadel.Usage{Requests: b.Requests - a.Requests, ReadUnits: b.ReadUnits - a.ReadUnits, WriteUnits: b.WriteUnits - a.WriteUnits}
-}
-
-var same = cmpopts.EquateEmpty()
-
-func equal(a, b any) bool { return cmp.Equal(a, b, same) }
+// same says whether a stored item and a parsed one are equal (nil and empty
+// slices and maps alike: the store omits empty attributes).
+func same[T any](stored, parsed T) bool { return cmp.Equal(stored, parsed, cmpopts.EquateEmpty()) }
 
 // apply writes what differs between the stored catalog and cat.
 func (h *Handler) apply(ctx context.Context, cat *catalog.Catalog, clock citadel.Clock) (w citadel.CatalogWrites, deprecated int, err error) {
@@ -157,25 +154,13 @@ func (h *Handler) apply(ctx context.Context, cat *catalog.Catalog, clock citadel
 	if err != nil {
 		return w, 0, err
 	}
-	old := map[string]citadel.SecurityCheck{}
-	for _, c := range stored {
-		old[c.ID] = c
-	}
-	var checks []citadel.SecurityCheck
-	for _, c := range cat.Prowler.Checks {
-		o, ok := old[c.ID]
-		delete(old, c.ID)
-		if ok {
-			cmpC := c
-			cmpC.ProwlerVersion = o.ProwlerVersion
-			if equal(o, cmpC) {
-				continue
-			}
-		}
-		checks = append(checks, c)
-	}
+	checks, gone := diff.Changed(stored, cat.Prowler.Checks, func(c citadel.SecurityCheck) string { return c.ID },
+		func(o, c citadel.SecurityCheck) bool {
+			c.ProwlerVersion = o.ProwlerVersion
+			return same(o, c)
+		})
 	w.Checks = len(checks)
-	for _, o := range old { // stored, no longer shipped: deprecate, never delete
+	for _, o := range gone { // stored, no longer shipped: deprecate, never delete
 		if !o.Deprecated {
 			o.Deprecated = true
 			checks = append(checks, o)
@@ -191,38 +176,27 @@ func (h *Handler) apply(ctx context.Context, cat *catalog.Catalog, clock citadel
 	if err != nil {
 		return w, deprecated, err
 	}
-	oldFw := map[string]citadel.Framework{}
-	for _, f := range storedFws {
-		oldFw[f.ID] = f
-	}
-	var fws []citadel.Framework
-	for _, f := range cat.Prowler.Frameworks {
-		if o, ok := oldFw[f.ID]; !ok || !equal(o, f) {
-			fws = append(fws, f)
-		}
-	}
+	fwID := func(f citadel.Framework) string { return f.ID }
+	fws, _ := diff.Changed(storedFws, cat.Prowler.Frameworks, fwID, same)
 	w.Frameworks = len(fws)
+	known := map[string]bool{}
+	for _, f := range storedFws {
+		known[f.ID] = true
+	}
 	var reqs []citadel.RequirementNode
 	byFw := map[string][]citadel.RequirementNode{}
 	for _, r := range cat.Prowler.Requirements {
 		byFw[r.FrameworkID] = append(byFw[r.FrameworkID], r)
 	}
 	for _, f := range cat.Prowler.Frameworks {
-		oldReqs := map[string]citadel.RequirementNode{}
-		if _, ok := oldFw[f.ID]; ok {
-			got, err := s.ListRequirements(ctx, f.ID)
-			if err != nil {
+		var old []citadel.RequirementNode
+		if known[f.ID] {
+			if old, err = s.ListRequirements(ctx, f.ID); err != nil {
 				return w, deprecated, err
 			}
-			for _, r := range got {
-				oldReqs[r.ID] = r
-			}
 		}
-		for _, r := range byFw[f.ID] {
-			if o, ok := oldReqs[r.ID]; !ok || !equal(o, r) {
-				reqs = append(reqs, r)
-			}
-		}
+		changed, _ := diff.Changed(old, byFw[f.ID], func(r citadel.RequirementNode) string { return r.ID }, same)
+		reqs = append(reqs, changed...)
 	}
 	w.Requirements = len(reqs)
 	if err := s.PutRequirements(ctx, reqs); err != nil {
@@ -244,16 +218,7 @@ func (h *Handler) apply(ctx context.Context, cat *catalog.Catalog, clock citadel
 	if err != nil {
 		return w, deprecated, err
 	}
-	oldTpl := map[string]citadel.ReferenceControl{}
-	for _, t := range storedTpl {
-		oldTpl[t.ID] = t
-	}
-	var tpls []citadel.ReferenceControl
-	for _, t := range cat.Templates {
-		if o, ok := oldTpl[t.ID]; !ok || !equal(o, t) {
-			tpls = append(tpls, t)
-		}
-	}
+	tpls, _ := diff.Changed(storedTpl, cat.Templates, func(t citadel.ReferenceControl) string { return t.ID }, same)
 	w.Templates = len(tpls)
 	if err := s.PutReferenceControls(ctx, tpls); err != nil {
 		return w, deprecated, err
@@ -284,16 +249,8 @@ func (h *Handler) applySCF(ctx context.Context, cat *catalog.Catalog, w *citadel
 	if err != nil {
 		return err
 	}
-	oldCtl := map[string]citadel.SCFControl{}
-	for _, c := range storedCtl {
-		oldCtl[c.ID] = c
-	}
-	var ctls []citadel.SCFControl
-	for _, c := range cat.SCF.Controls {
-		if o, ok := oldCtl[c.ID]; !ok || o != c {
-			ctls = append(ctls, c)
-		}
-	}
+	ctls, _ := diff.Changed(storedCtl, cat.SCF.Controls, func(c citadel.SCFControl) string { return c.ID },
+		func(o, c citadel.SCFControl) bool { return o == c })
 	w.SCFControls = len(ctls)
 	if err := s.PutSCFControls(ctx, ctls); err != nil {
 		return err
@@ -303,23 +260,8 @@ func (h *Handler) applySCF(ctx context.Context, cat *catalog.Catalog, w *citadel
 	if err != nil {
 		return err
 	}
-	mapKey := func(m citadel.SCFFrameworkMapping) string { return m.SCFID + "|" + m.RequirementID }
-	oldMap := map[string]citadel.SCFFrameworkMapping{}
-	for _, m := range storedMaps {
-		oldMap[mapKey(m)] = m
-	}
-	var maps []citadel.SCFFrameworkMapping
-	for _, m := range cat.Mappings {
-		k := mapKey(m)
-		if o, ok := oldMap[k]; !ok || o != m {
-			maps = append(maps, m)
-		}
-		delete(oldMap, k)
-	}
-	var staleMaps []citadel.SCFFrameworkMapping
-	for _, m := range oldMap {
-		staleMaps = append(staleMaps, m)
-	}
+	maps, staleMaps := diff.Changed(storedMaps, cat.Mappings, func(m citadel.SCFFrameworkMapping) string { return m.SCFID + "|" + m.RequirementID },
+		func(o, m citadel.SCFFrameworkMapping) bool { return o == m })
 	w.SCFMappings, w.SCFMappingsDelete = len(maps), len(staleMaps)
 	if err := s.PutSCFMappings(ctx, maps); err != nil {
 		return err
@@ -332,23 +274,8 @@ func (h *Handler) applySCF(ctx context.Context, cat *catalog.Catalog, w *citadel
 	if err != nil {
 		return err
 	}
-	linkKey := func(l citadel.CheckSCFLink) string { return fmt.Sprintf("%s|%03d|%s", l.CheckID, l.Rank, l.SCFID) }
-	oldLink := map[string]citadel.CheckSCFLink{}
-	for _, l := range storedLinks {
-		oldLink[linkKey(l)] = l
-	}
-	var links []citadel.CheckSCFLink
-	for _, l := range cat.Links {
-		k := linkKey(l)
-		if o, ok := oldLink[k]; !ok || !equal(o, l) {
-			links = append(links, l)
-		}
-		delete(oldLink, k)
-	}
-	var staleLinks []citadel.CheckSCFLink
-	for _, l := range oldLink {
-		staleLinks = append(staleLinks, l)
-	}
+	links, staleLinks := diff.Changed(storedLinks, cat.Links,
+		func(l citadel.CheckSCFLink) string { return fmt.Sprintf("%s|%03d|%s", l.CheckID, l.Rank, l.SCFID) }, same)
 	w.Links, w.LinksDeleted = len(links), len(staleLinks)
 	// Delete first: a link whose rank changed has a new key, and its old key
 	// must be gone before a reader sees both.
