@@ -140,28 +140,39 @@ func (s *Store) LatestScanDigest(ctx context.Context, integrationID string) (Sca
 func (s *Store) DigestEntries(ctx context.Context, d ScanDigest, fn func(digest.Entry) error) error {
 	var cc dynamo.ConsumedCapacity
 	defer s.record(&cc, 0)
-	q := s.byPK(scanDigestKey(d.ScanID, 0).PK).Range(AttrSK, dynamo.BeginsWith, scanDigestSKPrefix()).
-		SearchLimit(digestChunksPerQuery).ConsumedCapacity(&cc)
-	iter := q.Iter()
 	seen := 0
-	for {
-		var chunk digestChunkItem
-		if !iter.Next(ctx, &chunk) {
-			break
+	var from dynamo.PagingKey
+	for page := 0; page == 0 || from != nil; page++ {
+		// SearchLimit makes the iterator read one page; the loop pages on.
+		q := s.byPK(scanDigestKey(d.ScanID, 0).PK).Range(AttrSK, dynamo.BeginsWith, scanDigestSKPrefix()).
+			SearchLimit(digestChunksPerQuery).ConsumedCapacity(&cc)
+		if from != nil {
+			q = q.StartFrom(from)
 		}
-		err := digest.Decode(chunk.Data, func(e digest.Entry) error {
-			if int(e.Check) >= len(d.Checks) {
-				return fmt.Errorf("entry names check %d of %d", e.Check, len(d.Checks))
+		iter := q.Iter()
+		for {
+			var chunk digestChunkItem
+			if !iter.Next(ctx, &chunk) {
+				break
 			}
-			seen++
-			return fn(e)
-		})
-		if err != nil {
-			return fmt.Errorf("digest of scan %s, %s: %w", d.ScanID, chunk.SK, err)
+			err := digest.Decode(chunk.Data, func(e digest.Entry) error {
+				if int(e.Check) >= len(d.Checks) {
+					return fmt.Errorf("entry names check %d of %d", e.Check, len(d.Checks))
+				}
+				seen++
+				return fn(e)
+			})
+			if err != nil {
+				return fmt.Errorf("digest of scan %s, %s: %w", d.ScanID, chunk.SK, err)
+			}
 		}
-	}
-	if err := iter.Err(); err != nil {
-		return wrapAWS(err, "query digest of scan "+d.ScanID)
+		var err error
+		if err = iter.Err(); err == nil {
+			from, err = iter.LastEvaluatedKey(ctx)
+		}
+		if err != nil {
+			return wrapAWS(err, "query digest of scan "+d.ScanID)
+		}
 	}
 	if seen != d.Count {
 		return fmt.Errorf("digest of scan %s has %d entries, its head says %d: %w", d.ScanID, seen, d.Count, ErrDigestExpired)

@@ -116,3 +116,27 @@ func TestScanDigestRejectsBadEntries(t *testing.T) {
 		t.Errorf("no digest was stored, got %v", err)
 	}
 }
+
+// A digest streams 8 chunks (504 KB) a query: 17 chunks take 3 requests.
+func TestDigestEntriesReadEightChunksARequest(t *testing.T) {
+	ctx := context.Background()
+	store := testenv.Store(t)
+	checks := []string{"a_check"}
+	entries := digestEntries(16*ddb.DigestChunkEntries+1, checks)
+	d := ddb.ScanDigest{IntegrationID: "integ-1", ScanID: "scan-1", Checks: checks, CreatedAt: rt0}
+	if err := store.PutScanDigest(ctx, d, entries); err != nil {
+		t.Fatal(err)
+	}
+	head, err := store.GetScanDigest(ctx, "scan-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := store.Usage()
+	n := 0
+	if err := store.DigestEntries(ctx, head, func(digest.Entry) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if used := store.Usage().Sub(before); n != len(entries) || used.Requests != 3 {
+		t.Errorf("streamed %d of %d entries in %d requests, want all in 3", n, len(entries), used.Requests)
+	}
+}
