@@ -176,40 +176,12 @@ func awsErr(err error) error {
 	return err
 }
 
-type scopeKey struct{ typ, region string }
-
-// apply diffs the collected inventory against the store and writes the drift.
+// apply diffs the collected inventory against the store and writes the
+// drift: collect, load, diff, write.
 func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, reg inventory.Registry, results []inventory.Result, now time.Time) (citadel.AssetSyncOutput, error) {
 	out := citadel.AssetSyncOutput{Errors: inventory.Errors(results)}
 	integ := p.IntegrationID
-
-	succeeded := map[scopeKey]bool{}
-	seen := map[string]citadel.Asset{}
-	var seenOrder []string
-	aliases := map[string][]string{}
-	var edges []citadel.AssetRelationship
-	for _, r := range results {
-		if r.Err != nil {
-			continue
-		}
-		succeeded[scopeKey{r.ResourceType, r.Region}] = true
-		for _, a := range r.Batch.Assets {
-			if _, dup := seen[a.SourceID]; dup {
-				continue
-			}
-			a.IntegrationID = integ
-			a.ID = citadel.AssetID(integ, a.Source, a.SourceID)
-			a.Fingerprint = a.ComputeFingerprint()
-			seen[a.SourceID] = a
-			seenOrder = append(seenOrder, a.SourceID)
-		}
-		for k, v := range r.Batch.Aliases {
-			aliases[k] = append(aliases[k], v...)
-		}
-		for _, e := range r.Batch.Edges {
-			edges = append(edges, citadel.AssetRelationship{IntegrationID: integ, FromARN: e.From, ToARN: e.To, Kind: e.Kind})
-		}
-	}
+	c := collect(integ, results)
 
 	states, err := h.Store.AssetStates(ctx, integ)
 	if err != nil {
@@ -221,173 +193,66 @@ func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, reg inventory
 	}
 	prevSynced := map[scopeKey]time.Time{}
 	covByScope := map[[2]string]ddb.Coverage{}
-	for _, c := range coverage {
-		covByScope[[2]string{c.Service, c.Region}] = c
-		for typ, tc := range c.Types {
-			prevSynced[scopeKey{typ, c.Region}] = tc.SyncedAt
+	for _, cv := range coverage {
+		covByScope[[2]string{cv.Service, cv.Region}] = cv
+		for typ, tc := range cv.Types {
+			prevSynced[scopeKey{typ, cv.Region}] = tc.SyncedAt
 		}
 	}
-
-	// scopeOf is the coverage scope of a stored asset; ok is false for types
-	// no collector of the registry owns (never deactivated here).
 	scopeOf := func(typ, region string) (scopeKey, bool) {
-		c, ok := reg.Lookup(typ)
+		col, ok := reg.Lookup(typ)
 		if !ok {
 			return scopeKey{}, false
 		}
-		return scopeKey{typ, inventory.ScopeRegion(c, region)}, true
+		return scopeKey{typ, inventory.ScopeRegion(col, region)}, true
 	}
+
+	d := diffAssets(p, c, states, prevSynced, scopeOf, now)
+	out.AssetsCreated, out.AssetsUpdated = d.created, d.updated
+	if err := h.Store.PutAssets(ctx, d.writes); err != nil {
+		return out, fmt.Errorf("asset sync: %w", err)
+	}
+	n, err := h.Store.DeactivateAssets(ctx, integ, d.gone)
+	out.AssetsDeactivated = n
+	if err != nil {
+		return out, fmt.Errorf("asset sync: %w", err)
+	}
+	out.TotalAssets = len(d.active)
 
 	stored := make(map[string]ddb.AssetState, len(states))
 	for _, s := range states {
 		stored[s.ARN] = s
 	}
-	var writes []citadel.Asset
-	for _, arn := range seenOrder {
-		a := seen[arn]
-		s, ok := stored[arn]
-		switch {
-		case !ok:
-			a.FirstSeen, a.LastSeen = now, now
-			out.AssetsCreated++
-		case s.Fingerprint != a.Fingerprint || !s.IsActive:
-			a.FirstSeen, a.LastSeen = s.FirstSeen, now
-			out.AssetsUpdated++
-		case writtenBy(p, s):
-			// An earlier attempt of this scan (throttled after its asset
-			// writes, retried by the state machine) already wrote it: no
-			// write, but it counts as that attempt counted it, so a retried
-			// step reports what an unfaulted one does.
-			if s.FirstSeen.Before(p.StartedAt) {
-				out.AssetsUpdated++
-			} else {
-				out.AssetsCreated++
-			}
-			continue
-		default:
-			continue
+	inCollectedScope := func(from string) bool {
+		typ, region := "", ""
+		if a, ok := c.byARN[from]; ok {
+			typ, region = a.ServiceType, a.Region
+		} else if s, ok := stored[from]; ok {
+			typ, region = s.ServiceType, s.Region
+		} else {
+			return false
 		}
-		writes = append(writes, a)
+		sc, ok := scopeOf(typ, region)
+		return ok && c.succeeded[sc]
 	}
-	var gone []ddb.Deactivation
-	active := map[string]bool{}
-	for arn := range seen {
-		active[arn] = true
-	}
-	for _, s := range states {
-		if !s.IsActive || active[s.ARN] {
-			continue
-		}
-		sc, ok := scopeOf(s.ServiceType, s.Region)
-		if ok && succeeded[sc] {
-			last := s.LastSeen
-			if t := prevSynced[sc]; t.After(last) {
-				last = t
-			}
-			gone = append(gone, ddb.Deactivation{ARN: s.ARN, LastSeen: last, ItemBytes: s.ItemBytes})
-			continue
-		}
-		active[s.ARN] = true // its scope failed or was not synced: left as it was
-	}
-	if err := h.Store.PutAssets(ctx, writes); err != nil {
-		return out, fmt.Errorf("asset sync: %w", err)
-	}
-	n, err := h.Store.DeactivateAssets(ctx, integ, gone)
-	out.AssetsDeactivated = n
+	existing, err := h.Store.ListRelationships(ctx, integ)
 	if err != nil {
 		return out, fmt.Errorf("asset sync: %w", err)
 	}
-	out.TotalAssets = len(active)
-
-	if err := h.syncEdges(ctx, &out, integ, edges, aliases, active, func(from string) bool {
-		if a, ok := seen[from]; ok {
-			sc, ok := scopeOf(a.ServiceType, a.Region)
-			return ok && succeeded[sc]
-		}
-		if s, ok := stored[from]; ok {
-			sc, ok := scopeOf(s.ServiceType, s.Region)
-			return ok && succeeded[sc]
-		}
-		return false
-	}); err != nil {
-		return out, err
+	add, del := diffEdges(c.edges, existing, c.aliases, d.active, inCollectedScope)
+	if err := h.Store.PutRelationships(ctx, add); err != nil {
+		return out, fmt.Errorf("asset sync: %w", err)
 	}
+	out.RelationshipsCreated = len(add)
+	if err := h.Store.DeleteRelationships(ctx, del); err != nil {
+		return out, fmt.Errorf("asset sync: %w", err)
+	}
+	out.RelationshipsDeleted = len(del)
 
 	if err := h.Store.PutCoverage(ctx, updatedCoverage(integ, p.ScanID, results, covByScope, now)); err != nil {
 		return out, fmt.Errorf("asset sync: %w", err)
 	}
 	return out, nil
-}
-
-// writtenBy reports whether a stored asset was written during the plan's
-// scan: only a created or updated asset's item is written (an unchanged
-// one's last_seen lives in the coverage items), with last_seen the time of
-// that write, and the integration's lock keeps its scans apart.
-func writtenBy(p citadel.PlanOutput, s ddb.AssetState) bool {
-	return !p.StartedAt.IsZero() && s.IsActive && !s.LastSeen.Before(p.StartedAt)
-}
-
-// syncEdges resolves aliases, keeps the edges whose both ends are active and
-// writes the difference with the stored edges. A stored edge goes when an
-// end is no longer active, or when its source's scope was collected and did
-// not report it again; edges of sources in failed scopes stay.
-func (h *Handler) syncEdges(ctx context.Context, out *citadel.AssetSyncOutput, integ string, emitted []citadel.AssetRelationship,
-	aliases map[string][]string, active map[string]bool, collected func(from string) bool) error {
-	want := map[citadel.AssetRelationship]bool{}
-	// An edge to an ARN that is neither an asset nor a known alias (say, an
-	// instance profile while the role collector fails) pins the stored edges
-	// of its source and kind: the sync cannot tell whether they still hold.
-	type fromKind struct {
-		from string
-		kind citadel.RelationshipKind
-	}
-	pinned := map[fromKind]bool{}
-	for _, e := range emitted {
-		targets := []string{e.ToARN}
-		if t, ok := aliases[e.ToARN]; ok {
-			targets = t
-		} else if !active[e.ToARN] {
-			pinned[fromKind{e.FromARN, e.Kind}] = true
-		}
-		for _, to := range targets {
-			e.ToARN = to
-			if active[e.FromARN] && active[to] && e.FromARN != to {
-				want[e] = true
-			}
-		}
-	}
-	existing, err := h.Store.ListRelationships(ctx, integ)
-	if err != nil {
-		return fmt.Errorf("asset sync: %w", err)
-	}
-	have := map[citadel.AssetRelationship]bool{}
-	var del []citadel.AssetRelationship
-	for _, e := range existing {
-		have[e] = true
-		if want[e] {
-			continue
-		}
-		if !active[e.FromARN] || !active[e.ToARN] || collected(e.FromARN) && !pinned[fromKind{e.FromARN, e.Kind}] {
-			del = append(del, e)
-		}
-	}
-	var add []citadel.AssetRelationship
-	for e := range want {
-		if !have[e] {
-			add = append(add, e)
-		}
-	}
-	sortEdges(add)
-	sortEdges(del)
-	if err := h.Store.PutRelationships(ctx, add); err != nil {
-		return fmt.Errorf("asset sync: %w", err)
-	}
-	out.RelationshipsCreated = len(add)
-	if err := h.Store.DeleteRelationships(ctx, del); err != nil {
-		return fmt.Errorf("asset sync: %w", err)
-	}
-	out.RelationshipsDeleted = len(del)
-	return nil
 }
 
 func sortEdges(es []citadel.AssetRelationship) {
