@@ -155,12 +155,12 @@ func (s *Store) GetResult(ctx context.Context, resultID string) (citadel.CheckRe
 
 // ListResults lists an integration's current results by check and asset, a
 // page at a time.
-func (s *Store) ListResults(ctx context.Context, integrationID string, limit int, cursor string) (Page[citadel.CheckResult], error) {
+func (s *Store) ListResults(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error) {
 	return s.listResults(ctx, s.byGSI1(resultsOfIntegrationGSI(integrationID, "", "").PK), limit, cursor, "results of integration "+integrationID)
 }
 
 // ListResultsOfCheck lists an integration's current results of one check.
-func (s *Store) ListResultsOfCheck(ctx context.Context, integrationID, checkID string, limit int, cursor string) (Page[citadel.CheckResult], error) {
+func (s *Store) ListResultsOfCheck(ctx context.Context, integrationID, checkID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error) {
 	g := resultsOfIntegrationGSI(integrationID, checkID, "")
 	q := s.byGSI1(g.PK).Range(AttrGSI1SK, dynamo.BeginsWith, g.SK)
 	return s.listResults(ctx, q, limit, cursor, "results of check "+checkID)
@@ -170,27 +170,27 @@ func (s *Store) ListResultsOfCheck(ctx context.Context, integrationID, checkID s
 // without their raw outputs and snapshots: only the fields that name a result
 // and its outcome are read, so steps that group results (controls) neither
 // carry the findings' bulk nor fetch offloaded values.
-func (s *Store) ListResultHeads(ctx context.Context, integrationID string, limit int, cursor string) (Page[citadel.CheckResult], error) {
+func (s *Store) ListResultHeads(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error) {
 	q := s.byGSI1(resultsOfIntegrationGSI(integrationID, "", "").PK).Project(resultHeadAttributes...)
 	var items []resultHeadItem
 	next, err := s.queryPage(ctx, q, limit, cursor, &items, "result heads of integration "+integrationID)
 	if err != nil {
-		return Page[citadel.CheckResult]{}, err
+		return citadel.Page[citadel.CheckResult]{}, err
 	}
-	page := Page[citadel.CheckResult]{Next: next, Items: make([]citadel.CheckResult, len(items))}
+	page := citadel.Page[citadel.CheckResult]{Next: next, Items: make([]citadel.CheckResult, len(items))}
 	for i, it := range items {
 		page.Items[i] = it.result()
 	}
 	return page, nil
 }
 
-func (s *Store) listResults(ctx context.Context, q *dynamo.Query, limit int, cursor, what string) (Page[citadel.CheckResult], error) {
+func (s *Store) listResults(ctx context.Context, q *dynamo.Query, limit int, cursor, what string) (citadel.Page[citadel.CheckResult], error) {
 	var items []resultItem
 	next, err := s.queryPage(ctx, q, limit, cursor, &items, what)
 	if err != nil {
-		return Page[citadel.CheckResult]{}, err
+		return citadel.Page[citadel.CheckResult]{}, err
 	}
-	page := Page[citadel.CheckResult]{Next: next, Items: make([]citadel.CheckResult, 0, len(items))}
+	page := citadel.Page[citadel.CheckResult]{Next: next, Items: make([]citadel.CheckResult, 0, len(items))}
 	for _, it := range items {
 		r, err := s.resultOf(ctx, it)
 		if err != nil {

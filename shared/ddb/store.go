@@ -382,10 +382,6 @@ func (s *Store) byGSI(index, pkAttr, pk string) *dynamo.Query {
 func (s *Store) byGSI1(pk string) *dynamo.Query { return s.byGSI(GSI1, AttrGSI1PK, pk) }
 func (s *Store) byGSI2(pk string) *dynamo.Query { return s.byGSI(GSI2, AttrGSI2PK, pk) }
 
-// Page is citadel.Page, kept under this name only for the result and scan
-// lists (results.go, tenancy.go) until they name citadel.Page themselves.
-type Page[T any] = citadel.Page[T]
-
 // rawItem is an already marshalled (and size-checked) item.
 type rawItem map[string]types.AttributeValue
 

@@ -76,10 +76,10 @@ func (s *Store) DeleteIntegration(ctx context.Context, id string) error {
 }
 
 // ListIntegrations lists a folder's integrations, a page at a time.
-func (s *Store) ListIntegrations(ctx context.Context, folderID string, limit int, cursor string) (Page[citadel.Integration], error) {
+func (s *Store) ListIntegrations(ctx context.Context, folderID string, limit int, cursor string) (citadel.Page[citadel.Integration], error) {
 	var items []integrationItem
 	next, err := s.queryPage(ctx, s.byGSI1(integrationsOfFolderPK(folderID)), limit, cursor, &items, "integrations of folder "+folderID)
-	page := Page[citadel.Integration]{Next: next}
+	page := citadel.Page[citadel.Integration]{Next: next}
 	for _, it := range items {
 		page.Items = append(page.Items, it.Integration)
 	}
@@ -164,11 +164,11 @@ func (s *Store) GetScan(ctx context.Context, scanID string) (citadel.Scan, error
 }
 
 // ListScans lists an integration's scans, newest first.
-func (s *Store) ListScans(ctx context.Context, integrationID string, limit int, cursor string) (Page[citadel.Scan], error) {
+func (s *Store) ListScans(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.Scan], error) {
 	var items []scanItem
 	q := s.byPK(integrationKey(integrationID).PK).Range(AttrSK, dynamo.BeginsWith, scanSKPrefix()).Order(dynamo.Descending)
 	next, err := s.queryPage(ctx, q, limit, cursor, &items, "scans of integration "+integrationID)
-	page := Page[citadel.Scan]{Next: next}
+	page := citadel.Page[citadel.Scan]{Next: next}
 	for _, it := range items {
 		page.Items = append(page.Items, it.Scan)
 	}

@@ -62,7 +62,7 @@ type Store interface {
 	GetScanDigest(ctx context.Context, scanID string) (ddb.ScanDigest, error)
 	LatestScanDigest(ctx context.Context, integrationID string) (ddb.ScanDigest, error)
 	DigestEntries(ctx context.Context, d ddb.ScanDigest, fn func(digest.Entry) error) error
-	ListActiveAssets(ctx context.Context, integrationID string, limit int, cursor string) (ddb.Page[citadel.Asset], error)
+	ListActiveAssets(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.Asset], error)
 	ListChecks(ctx context.Context) ([]citadel.SecurityCheck, error)
 	PutScanProgress(ctx context.Context, scanID string, finding int) error
 	ScanProgress(ctx context.Context, scanID string) (int, error)

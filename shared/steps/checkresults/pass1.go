@@ -64,22 +64,18 @@ func (r *run) loadCatalogAndAssets(ctx context.Context) error {
 		r.known[c.ID] = true
 	}
 	r.assets = map[digest.Asset]string{}
-	cursor := ""
-	for {
-		page, err := r.h.Store.ListActiveAssets(ctx, r.plan.IntegrationID, 1000, cursor)
+	active := func(cursor string) (citadel.Page[citadel.Asset], error) {
+		return r.h.Store.ListActiveAssets(ctx, r.plan.IntegrationID, 1000, cursor)
+	}
+	for a, err := range citadel.Items(active) {
 		if err != nil {
 			return fmt.Errorf("check-results: assets: %w", err)
 		}
-		for _, a := range page.Items {
-			if id, ok := digest.ParseAsset(citadel.AssetID(r.plan.IntegrationID, citadel.SourceAWS, a.SourceID)); ok {
-				r.assets[id] = a.SourceID
-			}
+		if id, ok := digest.ParseAsset(citadel.AssetID(r.plan.IntegrationID, citadel.SourceAWS, a.SourceID)); ok {
+			r.assets[id] = a.SourceID
 		}
-		if page.Next == "" {
-			return nil
-		}
-		cursor = page.Next
 	}
+	return nil
 }
 
 // statusRank orders statuses for duplicates: the worst wins.
