@@ -112,7 +112,7 @@ func TestScanToleratesBadFindings(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			scanID := citadel.NewID("scan", time.Now())
-			b, _ := json.Marshal(prowlerrun.ChecksFile{AWS: tc.checks})
+			b, _ := json.Marshal(citadel.ChecksFile{AWS: tc.checks})
 			putChecks(t, client, bucket, scanID, b)
 			var env []string
 			if tc.file != nil {

@@ -26,7 +26,7 @@ func BenchmarkScanEstate(b *testing.B) {
 	acct, accountID, roleARN := testenv.Account(b, cfg)
 	seedEstate(b, acct, accountID)
 	client, bucket := testenv.Bucket(b, cfg)
-	checks, _ := json.Marshal(prowlerrun.ChecksFile{AWS: estateChecks})
+	checks, _ := json.Marshal(citadel.ChecksFile{AWS: estateChecks})
 	s := &prowlerrun.Scanner{S3: client, Prowler: p, Log: slog.New(slog.DiscardHandler)}
 	var prowlerWall, overhead, user, sys time.Duration
 	var rss int64

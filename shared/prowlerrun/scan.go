@@ -30,29 +30,6 @@ const DefaultDeadline = 3 * time.Hour
 // in a single PUT.
 const PartSize = 16 << 20
 
-// ChecksFile is Prowler's --checks-file format, which the plan step writes.
-type ChecksFile struct {
-	AWS []string `json:"aws"`
-}
-
-// ParseChecksFile reads a checks file: valid JSON, an "aws" list, at least
-// one check, no empty ids.
-func ParseChecksFile(b []byte) (ChecksFile, error) {
-	var cf ChecksFile
-	if err := json.Unmarshal(b, &cf); err != nil {
-		return cf, citadel.Invalid("checks file is not {\"aws\": [...]}: %v", err)
-	}
-	if len(cf.AWS) == 0 {
-		return cf, citadel.Invalid("checks file lists no AWS checks")
-	}
-	for i, id := range cf.AWS {
-		if strings.TrimSpace(id) == "" {
-			return cf, citadel.Invalid("checks file: check %d is empty", i)
-		}
-	}
-	return cf, nil
-}
-
 // ScanParams are the task's scan parameters, set by the state machine.
 type ScanParams struct {
 	ScanID     string
@@ -262,21 +239,21 @@ func (s *Scanner) Scan(ctx context.Context, p ScanParams) (ScanResult, error) {
 	return res, nil
 }
 
-func (s *Scanner) downloadChecks(ctx context.Context, p ScanParams) (ChecksFile, error) {
+func (s *Scanner) downloadChecks(ctx context.Context, p ScanParams) (citadel.ChecksFile, error) {
 	out, err := s.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(p.Bucket), Key: aws.String(p.ChecksKey)})
 	if err != nil {
 		var ae smithy.APIError
 		if errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NotFound" || ae.ErrorCode() == "NoSuchBucket") {
-			return ChecksFile{}, citadel.NotFound("checks file s3://%s/%s not found (%s)", p.Bucket, p.ChecksKey, ae.ErrorCode())
+			return citadel.ChecksFile{}, citadel.NotFound("checks file s3://%s/%s not found (%s)", p.Bucket, p.ChecksKey, ae.ErrorCode())
 		}
-		return ChecksFile{}, fmt.Errorf("download checks file s3://%s/%s: %w", p.Bucket, p.ChecksKey, err)
+		return citadel.ChecksFile{}, fmt.Errorf("download checks file s3://%s/%s: %w", p.Bucket, p.ChecksKey, err)
 	}
 	defer out.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(out.Body, 8<<20))
 	if err != nil {
-		return ChecksFile{}, fmt.Errorf("download checks file s3://%s/%s: %w", p.Bucket, p.ChecksKey, err)
+		return citadel.ChecksFile{}, fmt.Errorf("download checks file s3://%s/%s: %w", p.Bucket, p.ChecksKey, err)
 	}
-	cf, err := ParseChecksFile(b)
+	cf, err := citadel.ParseChecksFile(b)
 	if err != nil {
 		return cf, fmt.Errorf("s3://%s/%s: %w", p.Bucket, p.ChecksKey, err)
 	}

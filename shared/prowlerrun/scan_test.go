@@ -100,7 +100,7 @@ func TestScanEstate(t *testing.T) {
 	want := seedEstate(t, acct, accountID)
 	client, bucket := testenv.Bucket(t, cfg)
 	scanID := citadel.NewID("scan", time.Now())
-	b, _ := json.Marshal(prowlerrun.ChecksFile{AWS: estateChecks})
+	b, _ := json.Marshal(citadel.ChecksFile{AWS: estateChecks})
 	putChecks(t, client, bucket, scanID, b)
 
 	params, err := prowlerrun.ScanParamsFromEnv(env(map[string]string{
@@ -183,7 +183,7 @@ func TestScanFailures(t *testing.T) {
 	cfg := testenv.Config(t)
 	client, bucket := testenv.Bucket(t, cfg)
 	closed := closedPort(t)
-	ok, _ := json.Marshal(prowlerrun.ChecksFile{AWS: []string{"s3_bucket_default_encryption", "iam_password_policy_minimum_length_14"}})
+	ok, _ := json.Marshal(citadel.ChecksFile{AWS: []string{"s3_bucket_default_encryption", "iam_password_policy_minimum_length_14"}})
 
 	cases := []struct {
 		name     string

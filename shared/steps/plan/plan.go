@@ -21,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/prowlerrun"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
@@ -98,7 +97,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.Pla
 		return citadel.PlanOutput{}, err
 	}
 	checksKey := citadel.ScanObjectKey(sc.ScanID, citadel.ChecksFileName)
-	body, err := json.Marshal(prowlerrun.ChecksFile{AWS: checks})
+	body, err := json.Marshal(citadel.ChecksFile{AWS: checks})
 	if err != nil {
 		return citadel.PlanOutput{}, err
 	}
