@@ -73,7 +73,7 @@ func duration(d time.Duration) awscdk.Duration {
 	return awscdk.Duration_Seconds(jsii.Number(d.Seconds()))
 }
 
-// newStateMachine builds the scan state machine in citadel.Pipeline's order:
+// newStateMachine builds the scan state machine in citadel.StepOrder's order:
 // plan → asset-sync → prowler → check-results → controls → policies →
 // evidence → finalize. The execution input is {"scan": citadel.StartScan},
 // started by the API or a schedule with the scan id as the execution name,
@@ -132,7 +132,7 @@ func newStateMachine(scope constructs.Construct, fns *Functions, task *ProwlerTa
 		ResultPath: jsii.String(ErrorPath),
 	}
 	var chain awsstepfunctions.Chain
-	for _, step := range citadel.Pipeline {
+	for _, step := range citadel.StepOrder {
 		if step == citadel.StepFinalize {
 			break
 		}

@@ -141,7 +141,7 @@ func TestStateMachineOrder(t *testing.T) {
 			t.Fatalf("the states loop: %v", order)
 		}
 	}
-	want := append(append([]string{}, citadel.Pipeline...), StateOutcome)
+	want := append(append([]string{}, citadel.StepOrder...), StateOutcome)
 	if diff := cmp.Diff(want, order); diff != "" {
 		t.Errorf("states in order (-want +got):\n%s", diff)
 	}
@@ -168,7 +168,7 @@ func TestStateMachineRetriesAndCatches(t *testing.T) {
 	for _, sp := range FunctionSpecs {
 		specs[sp.Name] = sp
 	}
-	for _, step := range citadel.Pipeline {
+	for _, step := range citadel.StepOrder {
 		st, ok := m.States[step]
 		if !ok {
 			t.Errorf("no state %s", step)
@@ -316,7 +316,7 @@ func TestStateMachinePayloadContract(t *testing.T) {
 		citadel.StepControls: reflect.TypeOf(citadel.ControlsInput{}), citadel.StepPolicies: reflect.TypeOf(citadel.PoliciesInput{}),
 		citadel.StepEvidence: reflect.TypeOf(citadel.EvidenceInput{}),
 	}
-	for _, step := range citadel.Pipeline {
+	for _, step := range citadel.StepOrder {
 		rp := ResultPaths[step]
 		if step == citadel.StepProwler || step == citadel.StepFinalize {
 			continue

@@ -14,8 +14,8 @@ import (
 	"github.com/citadelsecure/citadel/shared/catalog"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/jobs/catalogimport"
 	"github.com/citadelsecure/citadel/shared/stepfn"
-	"github.com/citadelsecure/citadel/shared/steps/catalogimport"
 )
 
 const catalogUsage = `usage:

@@ -24,9 +24,9 @@ import (
 	"github.com/citadelsecure/citadel/shared/blobstore"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
-	"github.com/citadelsecure/citadel/shared/prowlerrun"
+	"github.com/citadelsecure/citadel/shared/jobs/catalogimport"
 	"github.com/citadelsecure/citadel/shared/stepfn"
-	"github.com/citadelsecure/citadel/shared/steps/catalogimport"
+	"github.com/citadelsecure/citadel/shared/steps/prowler"
 )
 
 // The demo's folder and integration.
@@ -300,7 +300,7 @@ func scfVersion(dir string) string {
 func demoCatalog(ctx context.Context, w io.Writer, store *ddb.Store, cfg aws.Config) error {
 	scf := scfDir()
 	bin := filepath.Join(".venv", "bin", "prowler")
-	p, err := prowlerrun.Locate(ctx, bin)
+	p, err := prowler.Locate(ctx, bin)
 	if err != nil {
 		return fmt.Errorf("demo: %w (make venv installs Prowler)", err)
 	}

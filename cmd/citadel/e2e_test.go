@@ -23,15 +23,15 @@ import (
 	"github.com/citadelsecure/citadel/shared/catalog"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
-	"github.com/citadelsecure/citadel/shared/prowlerrun"
+	"github.com/citadelsecure/citadel/shared/jobs/catalogimport"
 	"github.com/citadelsecure/citadel/shared/report"
 	"github.com/citadelsecure/citadel/shared/stepfn"
-	"github.com/citadelsecure/citadel/shared/steps/catalogimport"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/steps/prowler"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // installedProwler is the venv's Prowler (make venv).
-func installedProwler(t testing.TB) *prowlerrun.Prowler {
+func installedProwler(t testing.TB) *prowler.Prowler {
 	t.Helper()
 	bin := filepath.Join(testenv.RepoRoot(), ".venv", "bin", "prowler")
 	if _, err := os.Stat(bin); err != nil {
@@ -40,7 +40,7 @@ func installedProwler(t testing.TB) *prowlerrun.Prowler {
 		}
 		t.Skipf("prowler is not installed at %s (make venv)", bin)
 	}
-	p, err := prowlerrun.Locate(context.Background(), bin)
+	p, err := prowler.Locate(context.Background(), bin)
 	if err != nil {
 		t.Fatal(err)
 	}

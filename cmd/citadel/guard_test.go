@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // synthesizeStateMachine builds the CDK app (infra/, a command of its own)

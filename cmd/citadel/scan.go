@@ -21,8 +21,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/blobstore"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
-	"github.com/citadelsecure/citadel/shared/pipeline"
-	"github.com/citadelsecure/citadel/shared/prowlerrun"
+	"github.com/citadelsecure/citadel/shared/localrun"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/assetsync"
 	"github.com/citadelsecure/citadel/shared/steps/checkresults"
@@ -31,6 +30,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/steps/finalize"
 	"github.com/citadelsecure/citadel/shared/steps/plan"
 	"github.com/citadelsecure/citadel/shared/steps/policies"
+	"github.com/citadelsecure/citadel/shared/steps/prowler"
 )
 
 // The local setup's names, from the environment the Lambdas read, with
@@ -62,7 +62,7 @@ type runner struct {
 	table    string
 	bucket   string
 	eventBus string
-	prowler  *prowlerrun.Prowler
+	prowler  *prowler.Prowler
 	log      *slog.Logger
 	// onRead reports the OCSF file's bytes read by check-results (pass 1
 	// or 2 of the streaming ingest) against its size.
@@ -73,7 +73,7 @@ type runner struct {
 	prowlerDeadline time.Duration
 
 	mu      sync.Mutex
-	lastRun prowlerrun.RunResult // the latest Prowler run's measurements
+	lastRun prowler.RunResult // the latest Prowler run's measurements
 }
 
 // prowlerCPU is the latest Prowler run's CPU time and peak memory.
@@ -88,7 +88,7 @@ func (r *runner) prowlerCPU() string {
 
 // pipeline builds the steps in the state machine's order, each the very
 // handler its Lambda runs, wired as functions/<step>/main.go wires it.
-func (r *runner) pipeline() *pipeline.Pipeline {
+func (r *runner) pipeline() *localrun.Runner {
 	s3c := s3.NewFromConfig(r.cfg, awsx.S3Options)
 	blobs := &blobstore.S3{Client: s3c, Bucket: r.bucket}
 	store := ddb.New(r.cfg, r.table)
@@ -103,43 +103,43 @@ func (r *runner) pipeline() *pipeline.Pipeline {
 	policiesH := &policies.Handler{Store: store, Catalog: store, Env: env}
 	evidenceH := &evidence.Handler{Store: blobStore, Catalog: blobStore, Results: blobStore, Assets: blobStore, Env: env}
 	finalizeH := &finalize.Handler{Store: store, Env: stepfn.Env{Log: r.log}}
-	scanner := &prowlerrun.Scanner{S3: s3c, Prowler: r.prowler, WorkDir: r.workDir, Log: r.log}
+	scanner := &prowler.Scanner{S3: s3c, Prowler: r.prowler, WorkDir: r.workDir, Log: r.log}
 
-	return &pipeline.Pipeline{Steps: []pipeline.Step{
-		pipeline.Of(stepfn.New(citadel.StepPlan, planH.Handle, env, store)),
-		pipeline.Of(stepfn.New(citadel.StepAssetSync, assetsH.Handle, env, store)),
-		pipeline.Of(stepfn.New(citadel.StepProwler, func(ctx context.Context, in ProwlerInput) (citadel.ProwlerManifest, error) {
+	return &localrun.Runner{Steps: []localrun.Step{
+		localrun.Of(stepfn.New(citadel.StepPlan, planH.Handle, env, store)),
+		localrun.Of(stepfn.New(citadel.StepAssetSync, assetsH.Handle, env, store)),
+		localrun.Of(stepfn.New(citadel.StepProwler, func(ctx context.Context, in ProwlerInput) (citadel.ProwlerManifest, error) {
 			return r.runProwler(ctx, scanner, in)
 		}, env, store)),
-		pipeline.Of(stepfn.New(citadel.StepCheckResults, resultsH.Handle, env, blobStore)),
-		pipeline.Of(stepfn.New(citadel.StepControls, controlsH.Handle, env, store)),
-		pipeline.Of(stepfn.New(citadel.StepPolicies, policiesH.Handle, env, store)),
-		pipeline.Of(stepfn.New(citadel.StepEvidence, evidenceH.Handle, env, blobStore)),
-		pipeline.Of(stepfn.New(citadel.StepFinalize, finalizeH.Handle, env, store)),
+		localrun.Of(stepfn.New(citadel.StepCheckResults, resultsH.Handle, env, blobStore)),
+		localrun.Of(stepfn.New(citadel.StepControls, controlsH.Handle, env, store)),
+		localrun.Of(stepfn.New(citadel.StepPolicies, policiesH.Handle, env, store)),
+		localrun.Of(stepfn.New(citadel.StepEvidence, evidenceH.Handle, env, blobStore)),
+		localrun.Of(stepfn.New(citadel.StepFinalize, finalizeH.Handle, env, store)),
 	}}
 }
 
 // runProwler is the task's scan mode: its parameters read from the
 // environment the state machine would set, then Scanner.Scan, the code the
 // Fargate entrypoint runs; the subprocess is the venv's Prowler.
-func (r *runner) runProwler(ctx context.Context, scanner *prowlerrun.Scanner, in ProwlerInput) (citadel.ProwlerManifest, error) {
+func (r *runner) runProwler(ctx context.Context, scanner *prowler.Scanner, in ProwlerInput) (citadel.ProwlerManifest, error) {
 	env := citadel.ProwlerTaskEnv(in.Plan)
 	if r.prowlerDeadline > 0 {
 		env[citadel.EnvTaskDeadline] = r.prowlerDeadline.String()
 	}
-	params, err := prowlerrun.ScanParamsFromEnv(func(k string) string { return env[k] })
+	params, err := prowler.ScanParamsFromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		return citadel.ProwlerManifest{}, err
 	}
 	if scanner.Prowler == nil {
-		return citadel.ProwlerManifest{}, citadel.Invalid("prowler: no Prowler installed (make venv, or %s)", prowlerrun.EnvProwlerBin)
+		return citadel.ProwlerManifest{}, citadel.Invalid("prowler: no Prowler installed (make venv, or %s)", prowler.EnvProwlerBin)
 	}
 	res, err := scanner.Scan(ctx, params)
 	r.mu.Lock()
 	r.lastRun = res.Run
 	r.mu.Unlock()
 	if err != nil {
-		return citadel.ProwlerManifest{}, errors.New(prowlerrun.Reason(err))
+		return citadel.ProwlerManifest{}, errors.New(prowler.Reason(err))
 	}
 	return res.Manifest, nil
 }
@@ -269,14 +269,14 @@ func cmdScan(ctx context.Context, args []string) error {
 
 // newRunner finds the venv's Prowler and sets the local names.
 func newRunner(ctx context.Context, cfg aws.Config, quiet bool) (*runner, error) {
-	bin := os.Getenv(prowlerrun.EnvProwlerBin)
+	bin := os.Getenv(prowler.EnvProwlerBin)
 	if bin == "" {
 		bin = filepath.Join(".venv", "bin", "prowler")
 		if _, err := os.Stat(bin); err != nil {
 			bin = "prowler"
 		}
 	}
-	p, err := prowlerrun.Locate(ctx, bin)
+	p, err := prowler.Locate(ctx, bin)
 	if err != nil {
 		return nil, fmt.Errorf("scan: %w (make venv installs Prowler)", err)
 	}
@@ -285,13 +285,13 @@ func newRunner(ctx context.Context, cfg aws.Config, quiet bool) (*runner, error)
 		log = errorLogger()
 	}
 	return &runner{cfg: cfg, table: tableName(), bucket: bucketName(), eventBus: eventBusName(), prowler: p, log: log,
-		workDir: os.Getenv(prowlerrun.EnvWorkDir)}, nil
+		workDir: os.Getenv(prowler.EnvWorkDir)}, nil
 }
 
 // scanResult is a finished local scan.
 type scanResult struct {
 	Integration citadel.Integration
-	Run         pipeline.Result
+	Run         localrun.Result
 	Report      ScanReport
 }
 
@@ -340,7 +340,7 @@ type progress struct {
 	pct   int64
 }
 
-func (p *progress) event(e pipeline.Event) {
+func (p *progress) event(e localrun.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.bar {

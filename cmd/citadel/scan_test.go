@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/pipeline"
-	"github.com/citadelsecure/citadel/shared/prowlerrun"
+	"github.com/citadelsecure/citadel/shared/localrun"
+	"github.com/citadelsecure/citadel/shared/steps/prowler"
 )
 
 func TestParseScanFlags(t *testing.T) {
@@ -55,12 +55,12 @@ func TestTaskEnv(t *testing.T) {
 	if env[citadel.EnvTaskMode] != citadel.TaskModeScan {
 		t.Errorf("mode %q", env[citadel.EnvTaskMode])
 	}
-	got, err := prowlerrun.ScanParamsFromEnv(func(k string) string { return env[k] })
+	got, err := prowler.ScanParamsFromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := prowlerrun.ScanParams{ScanID: p.ScanID, Bucket: p.Bucket, ChecksKey: p.ChecksKey, RoleARN: p.RoleARN,
-		ExternalID: p.ExternalID, Regions: p.Regions, Deadline: prowlerrun.DefaultDeadline}
+	want := prowler.ScanParams{ScanID: p.ScanID, Bucket: p.Bucket, ChecksKey: p.ChecksKey, RoleARN: p.RoleARN,
+		ExternalID: p.ExternalID, Regions: p.Regions, Deadline: prowler.DefaultDeadline}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("scan parameters (-want +got):\n%s", d)
 	}
@@ -88,13 +88,13 @@ func TestBar(t *testing.T) {
 func TestProgress(t *testing.T) {
 	var buf bytes.Buffer
 	p := &progress{w: &buf}
-	p.event(pipeline.Event{Step: citadel.StepPlan})
-	p.event(pipeline.Event{Step: citadel.StepPlan, Done: true, Elapsed: 1500 * time.Millisecond,
+	p.event(localrun.Event{Step: citadel.StepPlan})
+	p.event(localrun.Event{Step: citadel.StepPlan, Done: true, Elapsed: 1500 * time.Millisecond,
 		Output: citadel.PlanOutput{ChecksPlanned: 48, RegionsArg: "us-east-1 eu-west-1", Usage: citadel.Usage{Requests: 7, WriteUnits: 2}}})
 	for _, n := range []int64{0, 10, 50, 100} {
 		p.bytes(1, n, 100)
 	}
-	p.event(pipeline.Event{Step: citadel.StepProwler, Done: true, Elapsed: time.Second, Err: citadel.Invalid("no checks")})
+	p.event(localrun.Event{Step: citadel.StepProwler, Done: true, Elapsed: time.Second, Err: citadel.Invalid("no checks")})
 	want := `▶ plan          started
 ✓ plan              1.5s  48 checks planned, regions us-east-1 eu-west-1
   findings pass 1/2 [..............................]   0% of 100 B

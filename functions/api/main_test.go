@@ -18,9 +18,9 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
-	"github.com/citadelsecure/citadel/shared/lambdatest"
 	sched "github.com/citadelsecure/citadel/shared/scheduler"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/lambdatest"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 const folder = "folder-default"

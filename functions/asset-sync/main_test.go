@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/lambdatest"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/lambdatest"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // The built bootstrap, under the Lambda Runtime Interface Emulator, collects

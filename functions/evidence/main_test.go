@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/lambdatest"
-	"github.com/citadelsecure/citadel/shared/steptest"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/lambdatest"
+	"github.com/citadelsecure/citadel/shared/testkit/steptest"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // The built bootstrap, under the Lambda Runtime Interface Emulator, records

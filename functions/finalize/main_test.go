@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/lambdatest"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/lambdatest"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // The built bootstrap, under the Lambda Runtime Interface Emulator, finalizes

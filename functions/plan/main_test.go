@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/lambdatest"
-	"github.com/citadelsecure/citadel/shared/steps/catalogimport"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/jobs/catalogimport"
+	"github.com/citadelsecure/citadel/shared/testkit/lambdatest"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // The built bootstrap, under the Lambda Runtime Interface Emulator, plans the

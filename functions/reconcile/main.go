@@ -10,9 +10,9 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/jobs/reconcile"
 	"github.com/citadelsecure/citadel/shared/scanend"
 	"github.com/citadelsecure/citadel/shared/stepfn"
-	"github.com/citadelsecure/citadel/shared/steps/reconcile"
 )
 
 func main() {

@@ -71,7 +71,7 @@ var versionRE = regexp.MustCompile(`(?m)^prowler_version\s*=\s*["']([^"']+)["']`
 
 // ProwlerVersionInConfig reads the version Prowler's config/config.py
 // declares (prowler_version = "5.7.5"); "" when it declares none. The
-// catalog import and the Prowler task (shared/prowlerrun) both read it here.
+// catalog import and the Prowler task (shared/steps/prowler) both read it here.
 func ProwlerVersionInConfig(src []byte) string {
 	if m := versionRE.FindSubmatch(src); m != nil {
 		return string(m[1])

@@ -38,7 +38,7 @@ type StepProgress struct {
 }
 
 // CurrentStep is the step a scan is in now, and since when, from the last
-// of its recorded steps in Pipeline order: that step while it is running or
+// of its recorded steps in StepOrder: that step while it is running or
 // retrying; finalize after it failed (the state machine's catch); otherwise
 // the step after it, since it ended (so the Prowler task, which runs on
 // Fargate and records nothing itself, is current from asset sync's end until
@@ -47,7 +47,7 @@ func CurrentStep(steps []StepProgress) (step string, since time.Time) {
 	last := -1
 	var p StepProgress
 	for _, s := range steps {
-		for i, name := range Pipeline {
+		for i, name := range StepOrder {
 			if name == s.Step && i > last {
 				last, p = i, s
 			}
@@ -63,7 +63,7 @@ func CurrentStep(steps []StepProgress) (step string, since time.Time) {
 	case p.Status == StepFailed:
 		return StepFinalize, p.FinishedAt
 	}
-	return Pipeline[last+1], p.FinishedAt
+	return StepOrder[last+1], p.FinishedAt
 }
 
 // ScanStep is a step input that names its scan (every scan step's input).

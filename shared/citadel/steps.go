@@ -3,7 +3,7 @@ package citadel
 import "time"
 
 // The states of the scan state machine, in order. The deployed state machine
-// and the local runner both follow Pipeline.
+// and the local runner both follow StepOrder.
 const (
 	StepPlan         = "plan"
 	StepAssetSync    = "asset-sync"
@@ -15,8 +15,8 @@ const (
 	StepFinalize     = "finalize"
 )
 
-// Pipeline is the order of a scan's steps.
-var Pipeline = []string{StepPlan, StepAssetSync, StepProwler, StepCheckResults, StepControls, StepPolicies, StepEvidence, StepFinalize}
+// StepOrder is the order of a scan's steps (the local runner is shared/localrun).
+var StepOrder = []string{StepPlan, StepAssetSync, StepProwler, StepCheckResults, StepControls, StepPolicies, StepEvidence, StepFinalize}
 
 // Only identifiers and counts travel between states (Step Functions caps a
 // payload at 256 KB); bulk data goes through S3 and DynamoDB. The state

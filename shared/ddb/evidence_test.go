@@ -12,7 +12,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 func newEvidence(id string, raw []byte) (citadel.Evidence, citadel.EvidenceRevision) {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/citadelsecure/citadel/shared/ddb"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 func TestScanProgress(t *testing.T) {

@@ -19,7 +19,7 @@ type scanStepItem struct {
 
 // stepOrder is a step's place in the pipeline (99 for a step outside it).
 func stepOrder(step string) int {
-	if i := slices.Index(citadel.Pipeline, step); i >= 0 {
+	if i := slices.Index(citadel.StepOrder, step); i >= 0 {
 		return i
 	}
 	return 99

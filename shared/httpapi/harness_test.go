@@ -26,7 +26,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	sched "github.com/citadelsecure/citadel/shared/scheduler"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/citadelsecure/citadel/shared/inventory"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // Each builder against the ARN Prowler reports, and the line of Prowler's

@@ -13,7 +13,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/ocsf"
 	"github.com/citadelsecure/citadel/shared/ocsf/ocsftest"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // FuzzReader: whatever the bytes, the reader ends, never panics, reports

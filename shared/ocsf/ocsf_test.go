@@ -15,7 +15,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/ocsf"
 	"github.com/citadelsecure/citadel/shared/ocsf/ocsftest"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // outcome is one element as the reader reported it.

@@ -189,7 +189,7 @@ var stateErrors = map[string]string{
 func StepAtEnd(steps []citadel.StepProgress) string {
 	last, at := -1, citadel.StepProgress{}
 	for _, st := range steps {
-		if i := slices.Index(citadel.Pipeline, st.Step); i > last {
+		if i := slices.Index(citadel.StepOrder, st.Step); i > last {
 			last, at = i, st
 		}
 	}

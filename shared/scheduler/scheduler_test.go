@@ -14,7 +14,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	sched "github.com/citadelsecure/citadel/shared/scheduler"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 func newSchedules(t *testing.T) *sched.Schedules {

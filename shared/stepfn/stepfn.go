@@ -1,6 +1,6 @@
 // Package stepfn is the one contract between a scan step's handler and what
 // runs it: every functions/<step>/main.go (through Lambda) and the local
-// runner (shared/pipeline, through Raw) call a step as a Step, which
+// runner (shared/localrun, through Raw) call a step as a Step, which
 //
 //   - decodes the step's input from the state's JSON, a bad event being a
 //     domain error with its reason (never a crash of the runtime);

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/prowlerrun"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/steps/prowler"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // TestEntrypoint builds the task's binary and runs it as ECS would: the
@@ -48,14 +48,14 @@ func TestEntrypoint(t *testing.T) {
 			reason: `prowler task failed (invalid): scan parameters: CITADEL_SCAN_ID "" is not a scan id; CITADEL_BUCKET is required`},
 		{name: "scan with no checks file", env: map[string]string{citadel.EnvTaskScanID: "scan-none", citadel.EnvBucket: bucket}, exit: 1,
 			reason: "prowler task failed (not_found): checks file s3://" + bucket + "/scans/scan-none/checks.json not found (NoSuchKey)"},
-		{name: "prowler missing", env: map[string]string{citadel.EnvTaskScanID: "scan-x", citadel.EnvBucket: bucket, prowlerrun.EnvProwlerBin: "/nonexistent/prowler"}, exit: 1,
+		{name: "prowler missing", env: map[string]string{citadel.EnvTaskScanID: "scan-x", citadel.EnvBucket: bucket, prowler.EnvProwlerBin: "/nonexistent/prowler"}, exit: 1,
 			reason: `prowler task failed (invalid): prowler executable "/nonexistent/prowler" not found`},
 		{name: "catalog", env: map[string]string{citadel.EnvTaskMode: "catalog", citadel.EnvBucket: bucket, citadel.EnvTaskCatalogKey: "catalog/test/"}, exit: 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(exe)
-			cmd.Env = append(os.Environ(), prowlerrun.EnvProwlerBin+"="+bin)
+			cmd.Env = append(os.Environ(), prowler.EnvProwlerBin+"="+bin)
 			for k, v := range tc.env {
 				cmd.Env = append(cmd.Env, k+"="+v)
 			}
@@ -73,7 +73,7 @@ func TestEntrypoint(t *testing.T) {
 		})
 	}
 	// The catalog run wrote its version file last.
-	out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("catalog/test/" + prowlerrun.CatalogVersionFile)})
+	out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("catalog/test/" + prowler.CatalogVersionFile)})
 	if err != nil {
 		t.Fatalf("catalog version file: %v", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/citadelsecure/citadel/shared/inventory"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // prowlerChecks is one Prowler check per collected resource type whose

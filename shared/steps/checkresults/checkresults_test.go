@@ -30,7 +30,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/ocsf/ocsftest"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/checkresults"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 var now = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)

@@ -16,7 +16,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ocsf"
 	"github.com/citadelsecure/citadel/shared/steps/evidence"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 func s3Finding(bucket int, status string) string {

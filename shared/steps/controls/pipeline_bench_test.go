@@ -19,7 +19,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/steps/controls"
 	"github.com/citadelsecure/citadel/shared/steps/evidence"
 	"github.com/citadelsecure/citadel/shared/steps/policies"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // benchCatalog is a synthetic catalog shaped like the real one: 300 checks,

@@ -25,13 +25,13 @@ import (
 	"github.com/citadelsecure/citadel/shared/blobstore"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/jobs/catalogimport"
 	"github.com/citadelsecure/citadel/shared/stepfn"
-	"github.com/citadelsecure/citadel/shared/steps/catalogimport"
 	"github.com/citadelsecure/citadel/shared/steps/checkresults"
 	"github.com/citadelsecure/citadel/shared/steps/controls"
 	"github.com/citadelsecure/citadel/shared/steps/evidence"
 	"github.com/citadelsecure/citadel/shared/steps/policies"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 func TestRealCatalogAndExampleOCSF(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/steps/finalize"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)

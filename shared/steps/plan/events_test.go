@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // TestSampleEvents: the sample events decode, strictly, into PlanInput.

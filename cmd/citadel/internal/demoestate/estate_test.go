@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/citadelsecure/citadel/cmd/citadel/internal/demoestate"
-	"github.com/citadelsecure/citadel/shared/testenv"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 // TestSeed seeds the estate into a fresh account: every expectation names a
