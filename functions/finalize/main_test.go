@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,7 +60,9 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.ErrorType == "" || resp.ErrorMsg == "" {
-		t.Errorf("bad event: got %s, want a function error", resp.Payload)
+	// Exactly the domain error (a runtime panic or a crash would answer
+	// another type and message).
+	if resp.ErrorType != "Error" || !strings.Contains(resp.ErrorMsg, "the state names no scan") {
+		t.Errorf("bad event: got %s %q, want the domain error naming what is missing", resp.ErrorType, resp.ErrorMsg)
 	}
 }

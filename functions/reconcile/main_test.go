@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,7 +82,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.ErrorType == "" || resp.ErrorMsg == "" {
-		t.Errorf("bad event: got %s, want a function error", resp.Payload)
+	if resp.ErrorType != "Error" || !strings.Contains(resp.ErrorMsg, "detail names no execution") {
+		t.Errorf("bad event: got %s %q, want the domain error naming what is missing", resp.ErrorType, resp.ErrorMsg)
 	}
 }
