@@ -50,6 +50,10 @@ type Handler struct {
 	AWS      aws.Config
 	Registry inventory.Registry // inventory.Default() when nil
 	Options  inventory.Options
+	// Reserve is the time left to the diff and its writes before the
+	// invocation's deadline (default: a quarter of the time left, at most
+	// two minutes); collectors still running then are cut off.
+	Reserve time.Duration
 }
 
 // Validate refuses a plan the step cannot sync: no integration, no or a
@@ -125,7 +129,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.AssetSyncInput) (citade
 	opt := h.Options
 	opt.Log = log
 	start := time.Now()
-	results := inventory.Run(collectContext(ctx), cfg, p.AccountID, regions, reg, opt)
+	results := inventory.Run(collectContext(ctx, h.Reserve), cfg, p.AccountID, regions, reg, opt)
 	if err := ctx.Err(); err != nil {
 		return citadel.AssetSyncOutput{}, citadel.Retryable(fmt.Errorf("asset sync: %w", err))
 	}
@@ -150,16 +154,18 @@ func (h *Handler) Handle(ctx context.Context, in citadel.AssetSyncInput) (citade
 	return out, nil
 }
 
-// collectContext leaves the diff and its writes a quarter of the time left
-// (at most two minutes) when ctx has a deadline (a Lambda's): collectors
+// collectContext leaves the diff and its writes the reserve (by default a
+// quarter of the time left, at most two minutes) when ctx has a deadline (a Lambda's): collectors
 // still running then are cut off and reported as timed out, which keeps
 // their assets as they were, instead of the whole step running out.
-func collectContext(ctx context.Context) context.Context {
+func collectContext(ctx context.Context, reserve time.Duration) context.Context {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		return ctx
 	}
-	reserve := min(time.Until(deadline)/4, 2*time.Minute)
+	if reserve <= 0 {
+		reserve = min(time.Until(deadline)/4, 2*time.Minute)
+	}
 	c, cancel := context.WithDeadline(ctx, deadline.Add(-reserve))
 	context.AfterFunc(ctx, cancel)
 	return c

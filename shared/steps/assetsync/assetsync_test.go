@@ -512,8 +512,11 @@ func TestDeadlineLeavesTimeForTheDiff(t *testing.T) {
 	cfg := testenv.Config(t)
 	_, account, role := testenv.Account(t, cfg)
 	ec2Instances, _ := inventory.Default().Lookup(inventory.TypeEC2Instance)
-	h := &assetsync.Handler{Store: testenv.Store(t), AWS: cfg, Registry: inventory.Registry{failing{ec2Instances, nil}}}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	// Collection is cut off 3 s in; the diff then has a minute, however
+	// loaded the machine (the deadline is the invocation's, the reserve
+	// injected).
+	h := &assetsync.Handler{Store: testenv.Store(t), AWS: cfg, Registry: inventory.Registry{failing{ec2Instances, nil}}, Reserve: time.Minute}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute+3*time.Second)
 	defer cancel()
 	out, err := h.Handle(ctx, citadel.AssetSyncInput{Plan: citadel.PlanOutput{IntegrationID: "int-1", AccountID: account, RoleARN: role,
 		ExternalID: "citadel-test", Regions: []string{east}}})
