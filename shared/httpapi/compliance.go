@@ -12,20 +12,11 @@ import (
 )
 
 func (s *Server) listAssets(w http.ResponseWriter, r *http.Request) error {
-	limit, cursor, err := pageParams(r)
-	if err != nil {
-		return err
-	}
 	id := r.URL.Query().Get("integration_id")
 	if _, err := s.Integrations.GetIntegration(r.Context(), id); err != nil {
 		return err
 	}
-	page, err := s.Assets.ListAssets(r.Context(), id, limit, cursor)
-	if err != nil {
-		return err
-	}
-	writePage(w, page)
-	return nil
+	return listPage(w, r, id, s.Assets.ListAssets)
 }
 
 func (s *Server) listControls(w http.ResponseWriter, r *http.Request) error {
@@ -33,16 +24,7 @@ func (s *Server) listControls(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, cursor, err := pageParams(r)
-	if err != nil {
-		return err
-	}
-	page, err := s.Controls.ListControls(r.Context(), folder, limit, cursor)
-	if err != nil {
-		return err
-	}
-	writePage(w, page)
-	return nil
+	return listPage(w, r, folder, s.Controls.ListControls)
 }
 
 // ControlDetail is a control with its posture (on the control), the

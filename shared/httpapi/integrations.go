@@ -71,16 +71,7 @@ func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	limit, cursor, err := pageParams(r)
-	if err != nil {
-		return err
-	}
-	page, err := s.Integrations.ListIntegrations(r.Context(), folder, limit, cursor)
-	if err != nil {
-		return err
-	}
-	writePage(w, page)
-	return nil
+	return listPage(w, r, folder, s.Integrations.ListIntegrations)
 }
 
 func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) error {
@@ -195,19 +186,10 @@ func (s *Server) startScan(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listScans(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	limit, cursor, err := pageParams(r)
-	if err != nil {
-		return err
-	}
 	if _, err := s.Integrations.GetIntegration(r.Context(), id); err != nil {
 		return err
 	}
-	page, err := s.Scans.ListScans(r.Context(), id, limit, cursor)
-	if err != nil {
-		return err
-	}
-	writePage(w, page)
-	return nil
+	return listPage(w, r, id, s.Scans.ListScans)
 }
 
 // scanView is a scan with its steps as the step contract recorded them, and

@@ -449,6 +449,22 @@ func pageParams(r *http.Request) (limit int, cursor string, err error) {
 	return limit, q.Get("cursor"), nil
 }
 
+// listPage answers one page of the list of owner (a folder or an
+// integration) from ?limit= and ?cursor=.
+func listPage[T any](w http.ResponseWriter, r *http.Request, owner string,
+	list func(ctx context.Context, owner string, limit int, cursor string) (citadel.Page[T], error)) error {
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	page, err := list(r.Context(), owner, limit, cursor)
+	if err != nil {
+		return err
+	}
+	writePage(w, page)
+	return nil
+}
+
 // writePage answers a list: items is never null.
 func writePage[T any](w http.ResponseWriter, p citadel.Page[T]) {
 	if p.Items == nil {
