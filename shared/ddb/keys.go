@@ -24,6 +24,7 @@ const (
 	TypeRequirement        = "RequirementNode"
 	TypeSCFControl         = "SCFControl"
 	TypeCheckSCFLink       = "CheckSCFLink"
+	TypeLinkCorrection     = "LinkCorrection"
 	TypeSCFMapping         = "SCFFrameworkMapping"
 	TypeReferenceControl   = "ReferenceControl"
 	TypeRefControlSCF      = "ReferenceControlSCFMapping"
@@ -140,6 +141,19 @@ func allSCFLinksGSI(checkID string, rank int, scfID string) GSIKey {
 	return GSIKey{"SCFLINKS", join(checkID, fmt.Sprintf("%03d", rank), scfID)}
 }
 func allSCFLinksPK() string { return "SCFLINKS" }
+
+// A user's correction of a check's SCF links, one per check and SCF control,
+// lives in the check's partition apart from the imported links (SCFLINK#), so
+// the import's diff never reads or deletes it; GSI2 holds every correction
+// for the controls step.
+func linkCorrectionKey(checkID, scfID string) Key {
+	return Key{join("CHECK", checkID), join("LINKFIX", scfID)}
+}
+func linkCorrectionSKPrefix() string { return "LINKFIX#" }
+func allLinkCorrectionsGSI(checkID, scfID string) GSIKey {
+	return GSIKey{"LINKFIXES", join(checkID, scfID)}
+}
+func allLinkCorrectionsPK() string { return "LINKFIXES" }
 
 func scfMappingKey(scfID, requirementID string) Key {
 	return Key{join("SCF", scfID), join("MAP", requirementID)}
