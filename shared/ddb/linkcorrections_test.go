@@ -40,7 +40,11 @@ func TestLinkCorrections(t *testing.T) {
 	}{
 		{"unknown check", fix("nope", "CRY-05", citadel.LinkRemove), citadel.CodeNotFound},
 		{"unknown SCF control", fix("s3_public", "XYZ-99", citadel.LinkAdd), citadel.CodeNotFound},
-		{"no reason", func() citadel.LinkCorrection { c := fix("s3_public", "CRY-05", citadel.LinkRemove); c.Reason = ""; return c }(), citadel.CodeInvalid},
+		{"no reason", func() citadel.LinkCorrection {
+			c := fix("s3_public", "CRY-05", citadel.LinkRemove)
+			c.Reason = ""
+			return c
+		}(), citadel.CodeInvalid},
 		{"bad action", fix("s3_public", "CRY-05", "drop"), citadel.CodeInvalid},
 	} {
 		if err := s.PutLinkCorrection(ctx, tt.c); citadel.CodeOf(err) != tt.want {
