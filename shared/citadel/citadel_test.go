@@ -60,6 +60,43 @@ func TestIntegrationValidate(t *testing.T) {
 	}
 }
 
+func TestIntegrationCheckFrameworks(t *testing.T) {
+	known := []string{"soc2", "pci_4.0", "iso27001_2022", "cis_2.0"}
+	tests := []struct {
+		name       string
+		frameworks []string
+		known      []string
+		want       string // the whole error, "" for valid
+	}{
+		{"none asked, catalog empty", nil, nil, ""},
+		{"none asked", nil, known, ""},
+		{"all known", []string{"soc2", "pci_4.0"}, known, ""},
+		{"catalog not loaded", []string{"soc2"}, nil,
+			"integration: frameworks soc2 cannot be checked: the catalog is not loaded yet (import it with `citadel catalog import`, then retry)"},
+		{"the suffixed spelling", []string{"soc2", "pci_4.0_aws"}, known,
+			"integration: unknown framework ids pci_4.0_aws (not in the imported catalog); valid framework ids: cis_2.0, iso27001_2022, pci_4.0, soc2"},
+		{"several unknown, named once each", []string{"soc_2", "soc2", "hipaa", "soc_2"}, known,
+			"integration: unknown framework ids soc_2, hipaa (not in the imported catalog); valid framework ids: cis_2.0, iso27001_2022, pci_4.0, soc2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := validIntegration()
+			in.Frameworks = tt.frameworks
+			err := in.CheckFrameworks(tt.known)
+			got := ""
+			if err != nil {
+				got = err.Error()
+				if !citadel.IsInvalid(err) {
+					t.Errorf("error %v is not invalid", err)
+				}
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("error (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
 func TestComputePosture(t *testing.T) {
 	tests := []struct {
 		passed, failed, errored int

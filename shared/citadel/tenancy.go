@@ -3,6 +3,7 @@ package citadel
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -72,6 +73,34 @@ func (i Integration) Validate() error {
 	errs.add(i.ScheduleExpression != "" && !ValidScheduleExpression(i.ScheduleExpression),
 		fmt.Sprintf("schedule_expression %q must be rate(N unit) or cron(6 fields)", i.ScheduleExpression))
 	return errs.err("integration")
+}
+
+// CheckFrameworks checks the integration's frameworks against the ids of
+// the imported catalog (known, in any order): every one must be there. With
+// no catalog imported yet (known empty) no framework can be checked, so any
+// is refused. The error names the unknown ids and lists the valid ones,
+// sorted, so a caller can correct the request.
+func (i Integration) CheckFrameworks(known []string) error {
+	if len(i.Frameworks) == 0 {
+		return nil
+	}
+	if len(known) == 0 {
+		return Invalid("integration: frameworks %s cannot be checked: the catalog is not loaded yet (import it with `citadel catalog import`, then retry)",
+			strings.Join(i.Frameworks, ", "))
+	}
+	var unknown []string
+	for _, f := range i.Frameworks {
+		if !slices.Contains(known, f) && !slices.Contains(unknown, f) {
+			unknown = append(unknown, f)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	valid := slices.Clone(known)
+	slices.Sort(valid)
+	return Invalid("integration: unknown framework ids %s (not in the imported catalog); valid framework ids: %s",
+		strings.Join(unknown, ", "), strings.Join(slices.Compact(valid), ", "))
 }
 
 func hasDuplicates(s []string) bool {

@@ -33,6 +33,7 @@ func TestServeForFuzzing(t *testing.T) {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	f := newFixture(t, func(d *Deps) { d.Log = log })
+	f.putFrameworks("cis_2.0")
 	ctx := context.Background()
 	if err := f.store.PutFrameworks(ctx, []citadel.Framework{{ID: "soc2", Name: "SOC 2", Source: "prowler", RequirementCount: 1}}); err != nil {
 		t.Fatal(err)

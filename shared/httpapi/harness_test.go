@@ -252,4 +252,18 @@ func (f *fixture) createIntegration(body string) citadel.Integration {
 	return decodeBody[citadel.Integration](f.t, rec)
 }
 
-const validIntegration = `{"name":"prod","account_id":"123456789012","role_arn":"arn:aws:iam::123456789012:role/CitadelScanner","external_id":"ext-123","regions":["us-east-1","eu-west-1"],"frameworks":["cis_2.0_aws"],"schedule_expression":"rate(1 day)"}`
+// putFrameworks imports frameworks with these ids into the catalog, so an
+// integration may name them (validIntegration names cis_2.0).
+func (f *fixture) putFrameworks(ids ...string) {
+	f.t.Helper()
+	fws := make([]citadel.Framework, len(ids))
+	for i, id := range ids {
+		fws[i] = citadel.Framework{ID: id, Name: id, Source: "prowler", RequirementCount: 1}
+	}
+	if err := f.store.PutFrameworks(context.Background(), fws); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// validIntegration needs f.putFrameworks("cis_2.0") first.
+const validIntegration = `{"name":"prod","account_id":"123456789012","role_arn":"arn:aws:iam::123456789012:role/CitadelScanner","external_id":"ext-123","regions":["us-east-1","eu-west-1"],"frameworks":["cis_2.0"],"schedule_expression":"rate(1 day)"}`

@@ -59,6 +59,7 @@ func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s
 // 500 or an HTML redirect is a 4xx with a JSON reason, and stores nothing.
 func TestNoServerErrorFromHostileInput(t *testing.T) {
 	f := newFixture(t)
+	f.putFrameworks("cis_2.0")
 	ctx := context.Background()
 	if err := f.store.PutRequirements(ctx, []citadel.RequirementNode{
 		{ID: "soc2:cc_6_1", FrameworkID: "soc2", RefID: "cc_6_1", Name: "CC6.1", Assessable: true, Weight: 1},

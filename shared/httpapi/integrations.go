@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +50,9 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request) error
 		ScheduleExpression: body.ScheduleExpression, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := in.Validate(); err != nil {
+		return err
+	}
+	if err := s.checkFrameworks(r.Context(), in); err != nil {
 		return err
 	}
 	if err := s.Integrations.CreateIntegration(r.Context(), in); err != nil {
@@ -103,6 +107,11 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request) error
 	if err := in.Validate(); err != nil {
 		return err
 	}
+	if body.Frameworks != nil {
+		if err := s.checkFrameworks(r.Context(), in); err != nil {
+			return err
+		}
+	}
 	if err := s.Integrations.UpdateIntegration(r.Context(), in); err != nil {
 		return err
 	}
@@ -115,6 +124,25 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request) error
 	}
 	writeJSON(w, http.StatusOK, in)
 	return nil
+}
+
+// checkFrameworks refuses frameworks the imported catalog does not have
+// (citadel.Integration.CheckFrameworks); it reads the catalog's framework
+// ids only when the integration names some. An update checks them only when
+// it sets them, so a later catalog change does not block other edits.
+func (s *Server) checkFrameworks(ctx context.Context, in citadel.Integration) error {
+	if len(in.Frameworks) == 0 {
+		return nil
+	}
+	fws, err := s.Catalog.ListFrameworks(ctx)
+	if err != nil {
+		return fmt.Errorf("frameworks of the catalog: %w", err)
+	}
+	ids := make([]string, len(fws))
+	for i, f := range fws {
+		ids[i] = f.ID
+	}
+	return in.CheckFrameworks(ids)
 }
 
 func set[T any](dst *T, v *T) {

@@ -21,6 +21,7 @@ import (
 
 func TestCreateIntegrationStoresItAndItsSchedule(t *testing.T) {
 	f := newFixture(t)
+	f.putFrameworks("cis_2.0")
 	rec := f.do("POST", "/integrations", validIntegration)
 	expect(t, rec, http.StatusCreated, "", "")
 	if loc := rec.Header().Get("Location"); loc != "/integrations/int-0001" {
@@ -34,7 +35,7 @@ func TestCreateIntegrationStoresItAndItsSchedule(t *testing.T) {
 	}
 	want := citadel.Integration{ID: "int-0001", FolderID: testFolder, Name: "prod", AccountID: "123456789012",
 		RoleARN: "arn:aws:iam::123456789012:role/CitadelScanner", ExternalID: "ext-123", Regions: []string{"us-east-1", "eu-west-1"},
-		Frameworks: []string{"cis_2.0_aws"}, ScheduleExpression: "rate(1 day)", CreatedAt: t0, UpdatedAt: t0}
+		Frameworks: []string{"cis_2.0"}, ScheduleExpression: "rate(1 day)", CreatedAt: t0, UpdatedAt: t0}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("stored integration (-want +got):\n%s", d)
 	}
@@ -105,6 +106,74 @@ func TestCreateIntegrationRejectsBadRequests(t *testing.T) {
 	if err != nil || len(page.Items) != 0 {
 		t.Errorf("after bad requests: %d integrations stored (%v)", len(page.Items), err)
 	}
+}
+
+// An integration's frameworks must be ids of the imported catalog: the
+// refusal names the unknown ids and lists the valid ones (sorted); before
+// any import it says the catalog is not loaded. A refused create stores
+// nothing, a refused update changes nothing, and neither touches a schedule.
+func TestIntegrationFrameworksMustBeInTheCatalog(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	withFrameworks := func(fws string) string {
+		return `{"name":"prod","account_id":"123456789012","schedule_expression":"rate(1 day)","frameworks":` + fws + `}`
+	}
+	notLoaded := "frameworks soc2 cannot be checked: the catalog is not loaded yet"
+	expect(t, f.do("POST", "/integrations", withFrameworks(`["soc2"]`)), http.StatusBadRequest, "invalid", notLoaded)
+	// Without frameworks an empty catalog is no obstacle.
+	plain := f.createIntegration(`{"name":"plain","account_id":"123456789012"}`)
+	expect(t, f.do("PATCH", "/integrations/"+plain.ID, `{"frameworks":["soc2"]}`), http.StatusBadRequest, "invalid", notLoaded)
+
+	f.putFrameworks("soc2", "pci_4.0", "iso27001_2022", "cis_2.0")
+	valid := "valid framework ids: cis_2.0, iso27001_2022, pci_4.0, soc2"
+	for _, tc := range []struct {
+		name, fws, unknown string
+	}{
+		{"underscored SOC 2", `["soc_2"]`, "soc_2"},
+		{"the file name's _aws suffix", `["soc2","pci_4.0_aws"]`, "pci_4.0_aws"},
+		{"several, each named once", `["hipaa","soc2","soc_2","hipaa"]`, "hipaa, soc_2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := "unknown framework ids " + tc.unknown + " (not in the imported catalog); " + valid
+			expect(t, f.do("POST", "/integrations", withFrameworks(tc.fws)), http.StatusBadRequest, "invalid", want)
+			expect(t, f.do("PATCH", "/integrations/"+plain.ID, `{"frameworks":`+tc.fws+`}`), http.StatusBadRequest, "invalid", want)
+		})
+	}
+	page, err := f.store.ListIntegrations(ctx, testFolder, 10, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]citadel.Integration{plain}, page.Items, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("after refused requests (-want +got):\n%s", d)
+	}
+	scheds, err := f.sched.ListSchedules(ctx, &scheduler.ListSchedulesInput{GroupName: aws.String(f.group)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scheds.Schedules) != 0 {
+		t.Errorf("refused creates made %d schedules", len(scheds.Schedules))
+	}
+
+	// Known ids are accepted, on create and on update.
+	in := f.createIntegration(withFrameworks(`["soc2","pci_4.0"]`))
+	if d := cmp.Diff([]string{"soc2", "pci_4.0"}, in.Frameworks); d != "" {
+		t.Errorf("created frameworks (-want +got):\n%s", d)
+	}
+	rec := f.do("PATCH", "/integrations/"+plain.ID, `{"frameworks":["iso27001_2022"]}`)
+	expect(t, rec, http.StatusOK, "", "")
+	if got := decodeBody[citadel.Integration](t, rec).Frameworks; !cmp.Equal(got, []string{"iso27001_2022"}) {
+		t.Errorf("patched frameworks %v", got)
+	}
+	// An update that leaves frameworks alone does not re-check them, so a
+	// framework a later catalog lacks does not block renaming.
+	stale := plain
+	stale.Frameworks = []string{"retired_1.0"}
+	if err := f.store.UpdateIntegration(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, f.do("PATCH", "/integrations/"+plain.ID, `{"name":"renamed"}`), http.StatusOK, "", "")
+	expect(t, f.do("PATCH", "/integrations/"+plain.ID, `{"frameworks":["retired_1.0","soc2"]}`), http.StatusBadRequest, "invalid",
+		"unknown framework ids retired_1.0 (not in the imported catalog)")
 }
 
 func TestCreateIntegrationWithoutFolder(t *testing.T) {
@@ -240,6 +309,7 @@ func TestUpdateIntegrationChangesItsSchedule(t *testing.T) {
 
 func TestDeleteIntegrationDeletesItsSchedule(t *testing.T) {
 	f := newFixture(t)
+	f.putFrameworks("cis_2.0")
 	ctx := context.Background()
 	in := f.createIntegration(validIntegration)
 	if _, err := f.schedules.Get(ctx, in.ID); err != nil {
@@ -255,6 +325,7 @@ func TestDeleteIntegrationDeletesItsSchedule(t *testing.T) {
 
 func TestStartScanStartsTheStateMachine(t *testing.T) {
 	f := newFixture(t)
+	f.putFrameworks("cis_2.0")
 	ctx := context.Background()
 	in := f.createIntegration(validIntegration)
 
@@ -409,6 +480,7 @@ func TestScheduleInputIsTheStartScanPayload(t *testing.T) {
 // needs its schedule fails as a whole, leaving the record as it was.
 func TestScheduleFailureUndoesTheIntegrationChange(t *testing.T) {
 	f := newFixture(t)
+	f.putFrameworks("cis_2.0")
 	ctx := context.Background()
 	in := f.createIntegration(`{"name":"prod","account_id":"123456789012"}`)
 

@@ -15,6 +15,7 @@ import (
 // it is in now: the Prowler task, from asset sync's end.
 func TestGetScanShowsItsSteps(t *testing.T) {
 	f := newFixture(t)
+	f.putFrameworks("cis_2.0")
 	ctx := context.Background()
 	in := f.createIntegration(validIntegration)
 	rec := f.do("POST", "/integrations/"+in.ID+"/scans", "")

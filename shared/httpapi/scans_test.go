@@ -15,6 +15,7 @@ import (
 
 func TestCancelScan(t *testing.T) {
 	f := newFixture(t)
+	f.putFrameworks("cis_2.0")
 	ctx := context.Background()
 	in := f.createIntegration(validIntegration)
 	started := decodeBody[citadel.Scan](t, f.do("POST", "/integrations/"+in.ID+"/scans", ""))
@@ -65,6 +66,7 @@ func TestCancelScan(t *testing.T) {
 // console takes the lock over; one that meets a live execution is a 409.
 func TestStartScanTakesOverAnEndedLock(t *testing.T) {
 	f := newFixture(t, func(d *Deps) { d.Clock = func() time.Time { return t0.Add(time.Hour) } })
+	f.putFrameworks("cis_2.0")
 	ctx := context.Background()
 	in := f.createIntegration(validIntegration)
 	first := decodeBody[citadel.Scan](t, f.do("POST", "/integrations/"+in.ID+"/scans", ""))
