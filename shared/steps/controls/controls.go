@@ -67,11 +67,11 @@ func (h *Handler) Handle(ctx context.Context, in citadel.ControlsInput) (citadel
 	if err != nil {
 		return out, fmt.Errorf("controls: list checks: %w", err)
 	}
-	links, err := h.Catalog.ListCheckSCFLinks(ctx)
+	links, err := h.Catalog.ListEffectiveSCFLinks(ctx)
 	if err != nil {
 		return out, fmt.Errorf("controls: list check→SCF links: %w", err)
 	}
-	gr := newGrouping(p.FolderID, checks, links)
+	gr := newGrouping(p.FolderID, checks, citadel.Links(links))
 	if err := eachResult(ctx, h.Results, p.IntegrationID, func(r citadel.CheckResult) error { gr.add(r); return nil }); err != nil {
 		return out, fmt.Errorf("controls: %w", err)
 	}

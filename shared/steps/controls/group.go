@@ -13,10 +13,11 @@ import (
 
 // Catalog is what the step reads of the catalog. The checks, links and
 // framework mappings are read whole (a few pages each) rather than per check
-// or per SCF control: a handful of requests instead of hundreds.
+// or per SCF control: a handful of requests instead of hundreds. The links
+// are the effective ones: the imported links as users corrected them.
 type Catalog interface {
 	ListChecks(ctx context.Context) ([]citadel.SecurityCheck, error)
-	ListCheckSCFLinks(ctx context.Context) ([]citadel.CheckSCFLink, error)
+	ListEffectiveSCFLinks(ctx context.Context) ([]citadel.EffectiveLink, error)
 	ListSCFMappings(ctx context.Context) ([]citadel.SCFFrameworkMapping, error)
 	GetSCFControl(ctx context.Context, id string) (citadel.SCFControl, error)
 	GetRequirement(ctx context.Context, requirementID string) (citadel.RequirementNode, error)
