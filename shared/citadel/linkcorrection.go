@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +18,15 @@ const (
 	LinkAdd    LinkAction = "add"
 	LinkRemove LinkAction = "remove"
 )
+
+// PatternSCFID is the shape of an SCF control id (CRY-05, IAC-06.1); the
+// API's scf_id path parameter repeats it.
+const PatternSCFID = `^[A-Z]{2,4}-[0-9]{2}(\.[0-9]{1,3})*$`
+
+var scfIDRe = regexp.MustCompile(PatternSCFID)
+
+// ValidSCFID reports whether s is shaped like an SCF control id.
+func ValidSCFID(s string) bool { return scfIDRe.MatchString(s) }
 
 // MaxCorrectionReason bounds a correction's reason, in characters.
 const MaxCorrectionReason = 1000
@@ -40,6 +50,7 @@ func (c LinkCorrection) Validate() error {
 	var errs fieldErrors
 	errs.add(c.CheckID == "", "check_id is required")
 	errs.add(c.SCFID == "", "scf_id is required")
+	errs.add(c.SCFID != "" && !ValidSCFID(c.SCFID), fmt.Sprintf("scf_id %q is not an SCF control id (%s)", c.SCFID, PatternSCFID))
 	errs.add(c.Action != LinkAdd && c.Action != LinkRemove, fmt.Sprintf("action %q must be add or remove", c.Action))
 	errs.add(strings.TrimSpace(c.Reason) == "", "reason is required")
 	errs.add(utf8.RuneCountInString(c.Reason) > MaxCorrectionReason, fmt.Sprintf("reason is over %d characters", MaxCorrectionReason))

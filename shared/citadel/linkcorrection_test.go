@@ -109,6 +109,8 @@ func TestLinkCorrectionValidate(t *testing.T) {
 		{"valid", func(*citadel.LinkCorrection) {}, ""},
 		{"no check", func(c *citadel.LinkCorrection) { c.CheckID = "" }, "check_id is required"},
 		{"no scf", func(c *citadel.LinkCorrection) { c.SCFID = "" }, "scf_id is required"},
+		{"not an SCF id", func(c *citadel.LinkCorrection) { c.SCFID = "cry-05" }, `scf_id "cry-05" is not an SCF control id`},
+		{"SCF id with a part", func(c *citadel.LinkCorrection) { c.SCFID = "IAC-06.1" }, ""},
 		{"bad action", func(c *citadel.LinkCorrection) { c.Action = "drop" }, `action "drop" must be add or remove`},
 		{"blank reason", func(c *citadel.LinkCorrection) { c.Reason = "  " }, "reason is required"},
 		{"long reason", func(c *citadel.LinkCorrection) { c.Reason = strings.Repeat("é", citadel.MaxCorrectionReason+1) }, "reason is over 1000 characters"},

@@ -56,6 +56,8 @@ type (
 		ListFrameworks(ctx context.Context) ([]citadel.Framework, error)
 		GetFramework(ctx context.Context, id string) (citadel.Framework, error)
 		GetRequirement(ctx context.Context, requirementID string) (citadel.RequirementNode, error)
+		// Links: a check's SCF links and their corrections (links.go).
+		Links
 	}
 	Controls interface {
 		GetControl(ctx context.Context, id string) (citadel.AppliedControl, error)
@@ -179,23 +181,26 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 
 func (s *Server) routes() map[string]handlerFunc {
 	return map[string]handlerFunc{
-		"POST /integrations":                s.createIntegration,
-		"GET /integrations":                 s.listIntegrations,
-		"GET /integrations/{id}":            s.getIntegration,
-		"PATCH /integrations/{id}":          s.updateIntegration,
-		"DELETE /integrations/{id}":         s.deleteIntegration,
-		"POST /integrations/{id}/scans":     s.startScan,
-		"GET /integrations/{id}/scans":      s.listScans,
-		"GET /scans/{id}":                   s.getScan,
-		"POST /scans/{id}/cancel":           s.cancelScan,
-		"GET /assets":                       s.listAssets,
-		"GET /controls":                     s.listControls,
-		"GET /controls/{id}":                s.getControl,
-		"GET /evidence/{id}":                s.getEvidence,
-		"POST /evidence/{id}/review":        s.reviewEvidence,
-		"GET /frameworks":                   s.listFrameworks,
-		"GET /frameworks/{id}/coverage":     s.frameworkCoverage,
-		"PUT /requirement-assessments/{id}": s.putAssessment,
+		"POST /integrations":                 s.createIntegration,
+		"GET /integrations":                  s.listIntegrations,
+		"GET /integrations/{id}":             s.getIntegration,
+		"PATCH /integrations/{id}":           s.updateIntegration,
+		"DELETE /integrations/{id}":          s.deleteIntegration,
+		"POST /integrations/{id}/scans":      s.startScan,
+		"GET /integrations/{id}/scans":       s.listScans,
+		"GET /scans/{id}":                    s.getScan,
+		"POST /scans/{id}/cancel":            s.cancelScan,
+		"GET /assets":                        s.listAssets,
+		"GET /controls":                      s.listControls,
+		"GET /controls/{id}":                 s.getControl,
+		"GET /evidence/{id}":                 s.getEvidence,
+		"POST /evidence/{id}/review":         s.reviewEvidence,
+		"GET /frameworks":                    s.listFrameworks,
+		"GET /frameworks/{id}/coverage":      s.frameworkCoverage,
+		"PUT /requirement-assessments/{id}":  s.putAssessment,
+		"GET /checks/{id}/links":             s.getCheckLinks,
+		"PUT /checks/{id}/links/{scf_id}":    s.addCheckLink,
+		"DELETE /checks/{id}/links/{scf_id}": s.removeCheckLink,
 	}
 }
 
