@@ -65,6 +65,7 @@ func Join(p *Prowler, scf *SCF) ([]citadel.SCFFrameworkMapping, []JoinReport) {
 		}
 		reqsOfRef := map[string][]string{} // file ref → Prowler requirement ids
 		matchedReq := map[string]bool{}
+		crossed := map[pair]bool{} // (file ref, requirement) joined through the crosswalk
 		for _, r := range reqs {
 			for _, cand := range p.joinKeys[r.ID] {
 				if fileRefs, ok := normRefs[cand]; ok {
@@ -75,14 +76,26 @@ func Join(p *Prowler, scf *SCF) ([]citadel.SCFFrameworkMapping, []JoinReport) {
 					break
 				}
 			}
+			if !matchedReq[r.ID] && crosswalkJoin(crosswalks[fwID], p.joinKeys[r.ID], normRefs, func(fr string) {
+				reqsOfRef[fr] = append(reqsOfRef[fr], r.ID)
+				crossed[pair{fr, r.ID}] = true
+			}) {
+				matchedReq[r.ID] = true
+				rep.ProwlerCrosswalked = append(rep.ProwlerCrosswalked, r.RefID)
+			}
 		}
 		for _, e := range mf.Entries {
 			for _, reqID := range reqsOfRef[e.Ref] {
+				rel := e.Relationship
+				if crossed[pair{e.Ref, reqID}] {
+					// Old id ∩ new id, new id ~ SCF control: at best they intersect.
+					rel = citadel.RelIntersect
+				}
 				k := pair{e.SCFID, reqID}
-				if cur, ok := best[k]; ok && relRank(cur.Relationship) >= relRank(e.Relationship) {
+				if cur, ok := best[k]; ok && relRank(cur.Relationship) >= relRank(rel) {
 					continue
 				}
-				best[k] = citadel.SCFFrameworkMapping{SCFID: e.SCFID, RequirementID: reqID, FrameworkID: fwID, Relationship: e.Relationship}
+				best[k] = citadel.SCFFrameworkMapping{SCFID: e.SCFID, RequirementID: reqID, FrameworkID: fwID, Relationship: rel}
 			}
 		}
 		rep.ProwlerRequirements = len(reqs)
@@ -125,6 +138,31 @@ func Join(p *Prowler, scf *SCF) ([]citadel.SCFFrameworkMapping, []JoinReport) {
 		}
 	}
 	return out, reports
+}
+
+// crosswalkJoin joins a requirement that matched nothing directly through
+// the framework's crosswalk: the first join key the crosswalk knows gives
+// the newer ids, and each one the mapping file knows is joined (on). It
+// reports whether any joined.
+func crosswalkJoin(cw *Crosswalk, keys []string, normRefs map[string][]string, on func(fileRef string)) bool {
+	if cw == nil {
+		return false
+	}
+	for _, k := range keys {
+		tos, ok := cw.norm[k]
+		if !ok {
+			continue
+		}
+		joined := false
+		for _, to := range tos {
+			for _, fr := range normRefs[to] {
+				on(fr)
+				joined = true
+			}
+		}
+		return joined
+	}
+	return false
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -73,6 +73,9 @@ type CatalogJoinReport struct {
 	ProwlerMatched      int      `json:"prowler_matched"`
 	JoinRate            float64  `json:"join_rate"`
 	ProwlerUnmatched    []string `json:"prowler_unmatched,omitempty"`
+	// ProwlerCrosswalked are the matched ones that joined only through the
+	// framework's crosswalk of older ids (NIST CSF 1.1 → 2.0), as intersect.
+	ProwlerCrosswalked []string `json:"prowler_crosswalked,omitempty"`
 	// Mapping side: distinct requirement refs in the file, how many found a
 	// Prowler requirement, and the others.
 	MappingRefs      int      `json:"mapping_refs"`
