@@ -1,6 +1,9 @@
 package citadel
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // StepCatalogImport names the catalog import, a step of its own outside a
 // scan (its function, its log lines).
@@ -47,10 +50,8 @@ func CurrentStep(steps []StepProgress) (step string, since time.Time) {
 	last := -1
 	var p StepProgress
 	for _, s := range steps {
-		for i, name := range StepOrder {
-			if name == s.Step && i > last {
-				last, p = i, s
-			}
+		if i := slices.Index(StepOrder, s.Step); i > last {
+			last, p = i, s
 		}
 	}
 	switch {
