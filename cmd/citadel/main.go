@@ -26,6 +26,8 @@ commands:
   table create   create the DynamoDB table (CITADEL_TABLE, default "citadel")
   catalog import import Prowler checks/frameworks and SCF files (citadel catalog -h)
   catalog links  print the check → SCF links as JSON
+  links          a check's effective SCF links and users' corrections of them
+                 (citadel links list|add|remove CHECK_ID [SCF_ID]; citadel links -h)
   scan           scan an integration locally: the pipeline's steps in one process, Prowler as a subprocess
                  (citadel scan --integration <id>; prints the summary and coverage, writes out/report.html)
   report         the report of an earlier scan (citadel report [--integration <id>] [--scan <id>])
@@ -48,6 +50,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdReport(ctx, args[1:])
 	case "catalog":
 		return cmdCatalog(ctx, args[1:])
+	case "links":
+		return cmdLinks(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
