@@ -20,9 +20,11 @@ import (
 
 const catalogUsage = `usage:
   citadel catalog import [-prowler DIR|s3://bucket/prefix/] [-prowler-version V] [-scf DIR|s3://...] [-max-links N]
+                         [-corrections FILE|s3://bucket/key]
       import Prowler's checks and frameworks (the installed Prowler when -prowler is
       not given) and, with -scf, the SCF library and mappings into the table
-      (CITADEL_TABLE); prints what was found and written, with the join report
+      (CITADEL_TABLE); with -corrections, a YAML file of check → SCF link
+      corrections (needs -scf); prints what was found and written, with the join report
   citadel catalog links [-prowler DIR] [-scf DIR] [-max-links N]
       print the check → SCF links as JSON {check_id: [scf_id, ...]}, best first:
       computed from the files when -scf is given, else read from the table
@@ -57,6 +59,9 @@ func parseCatalogFlags(name string, args []string) (catalogFlags, error) {
 	f.fs.StringVar(&f.in.ProwlerVersion, "prowler-version", "", "Prowler version (default: detected)")
 	f.fs.StringVar(&f.in.SCFSource, "scf", "", "folder or s3:// prefix with scf-<version>.yaml and mapping-*.yaml")
 	f.fs.IntVar(&f.in.MaxLinksPerCheck, "max-links", catalog.DefaultMaxLinks, "SCF controls kept per check")
+	if name == "import" {
+		f.fs.StringVar(&f.in.CorrectionsSource, "corrections", "", "YAML file or s3:// object of check → SCF link corrections (needs -scf)")
+	}
 	if err := f.fs.Parse(args); err != nil {
 		return f, err
 	}

@@ -14,6 +14,12 @@ type CatalogImportInput struct {
 	SCFSource string `json:"scf_source,omitempty"`
 	// MaxLinksPerCheck caps the SCF controls kept per check (default 3).
 	MaxLinksPerCheck int `json:"max_links_per_check,omitempty"`
+	// CorrectionsSource is a corrections file (YAML, see docs/catalog.md):
+	// a local file or an S3 object (s3://bucket/catalog/corrections.yaml).
+	// Its corrections of the check → SCF links are checked against this
+	// import's catalog, so it needs SCFSource. Stored corrections the file
+	// does not name (the API's) are kept.
+	CorrectionsSource string `json:"corrections_source,omitempty"`
 }
 
 // CatalogWrites counts what an import wrote, per kind of item.
@@ -28,13 +34,16 @@ type CatalogWrites struct {
 	Links             int `json:"links"`
 	LinksDeleted      int `json:"links_deleted"`
 	Templates         int `json:"templates"`
-	Version           int `json:"version"`
+	// Corrections are the corrections file's link corrections written: new
+	// ones and those whose action, reason or by changed.
+	Corrections int `json:"corrections"`
+	Version     int `json:"version"`
 }
 
 // Total is the number of items written or deleted.
 func (w CatalogWrites) Total() int {
 	return w.Checks + w.ChecksDeprecated + w.Frameworks + w.Requirements + w.SCFControls +
-		w.SCFMappings + w.SCFMappingsDelete + w.Links + w.LinksDeleted + w.Templates + w.Version
+		w.SCFMappings + w.SCFMappingsDelete + w.Links + w.LinksDeleted + w.Templates + w.Corrections + w.Version
 }
 
 // CatalogImportOutput says what the import found and what it changed.
@@ -52,6 +61,7 @@ type CatalogImportOutput struct {
 	SCFMappings      int                 `json:"scf_mappings"`
 	Links            int                 `json:"links"`
 	Templates        int                 `json:"templates"`
+	Corrections      int                 `json:"corrections,omitempty"`    // in the corrections file
 	UnknownChecks    map[string][]string `json:"unknown_checks,omitempty"` // check id → requirements listing it
 	JoinReports      []CatalogJoinReport `json:"join_reports,omitempty"`
 	SkippedFiles     []string            `json:"skipped_files,omitempty"`

@@ -1,9 +1,11 @@
 // Package catalogimport is the catalog-import step: it reads Prowler's check
 // metadata and compliance files and, when given, the SCF library and mapping
-// files (from a local folder or an S3 prefix), parses and validates all of
-// them, then writes only what differs from the stored catalog. Importing the
-// same versions twice writes nothing; a newer Prowler version updates what
-// changed and marks checks it no longer ships deprecated (never deleted).
+// files (from a local folder or an S3 prefix) and a corrections file of the
+// check → SCF links, parses and validates all of them, then writes only what
+// differs from the stored catalog. Importing the same versions twice writes
+// nothing; a newer Prowler version updates what changed and marks checks it
+// no longer ships deprecated (never deleted). Link corrections are stored
+// apart from the imported links, so re-imports and upgrades keep them.
 package catalogimport
 
 import (
@@ -43,6 +45,8 @@ type Store interface {
 	DeleteCheckSCFLinks(ctx context.Context, links []citadel.CheckSCFLink) error
 	ListReferenceControls(ctx context.Context) ([]citadel.ReferenceControl, error)
 	PutReferenceControls(ctx context.Context, rcs []citadel.ReferenceControl) error
+	ListLinkCorrections(ctx context.Context) ([]citadel.LinkCorrection, error)
+	PutLinkCorrections(ctx context.Context, cs []citadel.LinkCorrection) error
 	GetCatalogVersion(ctx context.Context) (citadel.CatalogVersion, error)
 	PutCatalogVersion(ctx context.Context, v citadel.CatalogVersion) error
 	Usage() citadel.Usage
@@ -72,6 +76,9 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 	log := h.Logger()
 	clock := h.Env.Defaults().Clock
 	start := h.Store.Usage()
+	if in.CorrectionsSource != "" && in.SCFSource == "" {
+		return citadel.CatalogImportOutput{}, nil, citadel.Invalid("corrections file %s: link corrections need the SCF library: give scf_source (-scf) too", in.CorrectionsSource)
+	}
 
 	prowlerFS, prowlerLabel, cleanup, err := h.open(ctx, in.ProwlerSource, true)
 	if err != nil {
@@ -100,12 +107,18 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 	if cat.Prowler.Version == "" {
 		return citadel.CatalogImportOutput{}, nil, citadel.Invalid("Prowler version unknown: the folder has no version.json, config/config.py or VERSION; pass it explicitly")
 	}
+	var corrections []citadel.LinkCorrection
+	if in.CorrectionsSource != "" {
+		if corrections, err = h.corrections(ctx, in.CorrectionsSource, cat, clock()); err != nil {
+			return citadel.CatalogImportOutput{}, nil, err
+		}
+	}
 	out := citadel.CatalogImportOutput{
 		ProwlerVersion: cat.Prowler.Version, ProwlerLayout: string(cat.Prowler.Layout),
 		SCFImported: cat.SCF != nil, Checks: len(cat.Prowler.Checks), Frameworks: len(cat.Prowler.Frameworks),
 		Requirements: len(cat.Prowler.Requirements), Templates: len(cat.Templates),
 		UnknownChecks: cat.Prowler.UnknownChecks, SkippedFiles: cat.Prowler.SkippedFiles,
-		JoinReports: cat.JoinReports,
+		JoinReports: cat.JoinReports, Corrections: len(corrections),
 	}
 	if cat.SCF != nil {
 		out.SCFVersion, out.SCFControls, out.SCFMappings, out.Links = cat.SCF.Version, len(cat.SCF.Controls), len(cat.Mappings), len(cat.Links)
@@ -116,7 +129,7 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 		}
 	}
 
-	w, deprecated, err := h.apply(ctx, cat, clock)
+	w, deprecated, err := h.apply(ctx, cat, corrections, clock)
 	out.Writes = w
 	out.DeprecatedChecks += deprecated
 	out.Usage = h.Store.Usage().Sub(start)
@@ -130,6 +143,9 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 		out.Message = fmt.Sprintf("catalog already up to date (Prowler %s, SCF %s): nothing written", out.ProwlerVersion, out.SCFVersion)
 	default:
 		out.Message = fmt.Sprintf("imported Prowler %s and SCF %s: %d items written", out.ProwlerVersion, out.SCFVersion, w.Total())
+		if w.Corrections > 0 {
+			out.Message += fmt.Sprintf(" (%d of them link corrections from %s)", w.Corrections, in.CorrectionsSource)
+		}
 	}
 	for _, r := range cat.JoinReports {
 		log.InfoContext(ctx, "SCF join", "file", r.File, "framework", r.FrameworkID, "skipped", r.Skipped,
@@ -137,7 +153,8 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 			"prowler_unmatched", r.ProwlerUnmatched, "mapping_unmatched", len(r.MappingUnmatched))
 	}
 	log.InfoContext(ctx, "catalog import", "prowler_version", out.ProwlerVersion, "scf_version", out.SCFVersion,
-		"writes", w.Total(), "requests", out.Usage.Requests, "write_units", out.Usage.WriteUnits, "unknown_checks", len(out.UnknownChecks))
+		"writes", w.Total(), "requests", out.Usage.Requests, "write_units", out.Usage.WriteUnits, "unknown_checks", len(out.UnknownChecks),
+		"corrections", out.Corrections, "corrections_written", w.Corrections)
 	return out, cat, nil
 }
 
@@ -145,8 +162,9 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 // slices and maps alike: the store omits empty attributes).
 func same[T any](stored, parsed T) bool { return cmp.Equal(stored, parsed, cmpopts.EquateEmpty()) }
 
-// apply writes what differs between the stored catalog and cat.
-func (h *Handler) apply(ctx context.Context, cat *catalog.Catalog, clock citadel.Clock) (w citadel.CatalogWrites, deprecated int, err error) {
+// apply writes what differs between the stored catalog and cat, and the
+// corrections file's corrections that differ from the stored ones.
+func (h *Handler) apply(ctx context.Context, cat *catalog.Catalog, corrections []citadel.LinkCorrection, clock citadel.Clock) (w citadel.CatalogWrites, deprecated int, err error) {
 	s := h.Store
 	// Checks: a check's ProwlerVersion is the version its stored content
 	// came from, so an upgrade rewrites only the checks that changed.
@@ -212,6 +230,10 @@ func (h *Handler) apply(ctx context.Context, cat *catalog.Catalog, clock citadel
 		if err := h.applySCF(ctx, cat, &w); err != nil {
 			return w, deprecated, err
 		}
+	}
+	// After the SCF controls and links: a correction names both.
+	if err := h.applyCorrections(ctx, corrections, &w); err != nil {
+		return w, deprecated, err
 	}
 
 	storedTpl, err := s.ListReferenceControls(ctx)

@@ -201,6 +201,19 @@ func TestBadInputLeavesCatalogAsItWas(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Corrections files: one good entry (lines 2-6) and a change to it.
+	corrections := func(name, find, replace string) string {
+		return writeFile(t, name+".yaml", strings.Replace(goodCorrection, find, replace, 1))
+	}
+	corrBroken := corrections("broken", "- check:", "- {check:")
+	corrField := corrections("field", "  by:", "  sfc: NET-04\n  by:")
+	corrCheck := corrections("check", "s3_bucket_default_encryption", "s3_bucket_public_access")
+	corrSCF := corrections("scf", "NET-04", "XYZ-99")
+	corrAction := corrections("action", "action: add", "action: delete")
+	corrReason := corrections("reason", "  reason: \"not linked by the import\"\n", "")
+	corrDup := writeFile(t, "dup.yaml", goodCorrection+strings.TrimPrefix(goodCorrection, "corrections:\n"))
+	corrOK := corrections("ok", "", "")
+
 	// The flat layout (the reference data's) carries no version file.
 	flat := t.TempDir()
 	for src, dst := range map[string]string{
@@ -232,6 +245,17 @@ func TestBadInputLeavesCatalogAsItWas(t *testing.T) {
 		{"broken YAML", citadel.CatalogImportInput{ProwlerSource: fixtureProwler, SCFSource: brokenYAML}, []string{"mapping-cis-controls-v8-and-scf-2025.2.2.yaml", "line"}},
 		{"flat layout without a version", citadel.CatalogImportInput{ProwlerSource: flat}, []string{"Prowler version unknown"}},
 		{"unknown relationship", citadel.CatalogImportInput{ProwlerSource: fixtureProwler, SCFSource: badRel}, []string{"mapping-soc2-2017-rev-2022-and-scf-2025.2.2.yaml:", `relationship "similar"`}},
+		{"corrections: broken YAML", withCorrections(corrBroken), []string{"broken.yaml: invalid YAML: line"}},
+		{"corrections: unknown field", withCorrections(corrField), []string{"field.yaml:6:", `unknown field "sfc"`}},
+		{"corrections: unknown check", withCorrections(corrCheck), []string{"check.yaml:2:", `unknown check "s3_bucket_public_access"`}},
+		{"corrections: unknown SCF id", withCorrections(corrSCF), []string{"scf.yaml:3:", "unknown SCF control XYZ-99"}},
+		{"corrections: bad action", withCorrections(corrAction), []string{"action.yaml:2:", `action "delete" must be add or remove`}},
+		{"corrections: missing reason", withCorrections(corrReason), []string{"reason.yaml:2:", "reason is required"}},
+		{"corrections: duplicate pair", withCorrections(corrDup), []string{"dup.yaml:7:", "corrected twice, at lines 2 and 7"}},
+		{"corrections: missing file", withCorrections("/nonexistent/corrections.yaml"), []string{"/nonexistent/corrections.yaml: no such file"}},
+		{"corrections: a directory", withCorrections(t.TempDir()), []string{"a directory, not a file"}},
+		{"corrections without SCF", citadel.CatalogImportInput{ProwlerSource: fixtureProwler, CorrectionsSource: corrOK}, []string{"ok.yaml", "need the SCF library"}},
+		{"corrections from S3 without a client", withCorrections("s3://bucket/catalog/corrections.yaml"), []string{"no S3 client"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := s.Usage()
@@ -257,6 +281,30 @@ func TestBadInputLeavesCatalogAsItWas(t *testing.T) {
 	if err != nil || out.ProwlerLayout != "flat" || out.Checks != 1 || out.Frameworks != 2 {
 		t.Errorf("flat layout: %+v, %v", out, err)
 	}
+}
+
+// goodCorrection is a corrections file the fixture catalog accepts.
+const goodCorrection = `corrections:
+- check: s3_bucket_default_encryption
+  scf: NET-04
+  action: add
+  reason: "not linked by the import"
+  by: alice@example.com
+`
+
+// withCorrections is the fixture import with a corrections file.
+func withCorrections(source string) citadel.CatalogImportInput {
+	return citadel.CatalogImportInput{ProwlerSource: fixtureProwler, SCFSource: fixtureSCF, CorrectionsSource: source}
+}
+
+// writeFile writes a file in a fresh temporary folder and returns its path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func upload(t *testing.T, client *s3.Client, bucket, prefix, dir string) {

@@ -14,12 +14,14 @@ import (
 )
 
 // The sample events decode strictly into the function's input and name S3
-// prefixes the handler accepts.
+// prefixes (and a corrections object) the handler accepts, under catalog/
+// (what the function may read).
 func TestSampleEvents(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(), "events/catalog-import/*.json"))
 	if len(files) == 0 {
 		t.Fatal("no sample events")
 	}
+	corrections := false
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -40,8 +42,30 @@ func TestSampleEvents(t *testing.T) {
 				t.Errorf("%s: source %q: prefix %q, %v", f, src, prefix, err)
 			}
 		}
+		if src := in.CorrectionsSource; src != "" {
+			corrections = true
+			if _, key, err := catalogimport.ParseS3Object(src); err != nil || !strings.HasPrefix(key, "catalog/") || in.SCFSource == "" {
+				t.Errorf("%s: corrections source %q: key %q, %v (SCF source %q)", f, src, key, err, in.SCFSource)
+			}
+		}
+	}
+	if !corrections {
+		t.Error("no sample event has a corrections_source")
 	}
 	if _, _, err := catalogimport.ParseS3URL("/local/dir"); !citadel.IsInvalid(err) {
 		t.Errorf("ParseS3URL(local dir) = %v", err)
+	}
+	for u, want := range map[string][2]string{
+		"s3://b/catalog/corrections.yaml": {"b", "catalog/corrections.yaml"},
+		"s3://b/c.yaml":                   {"b", "c.yaml"},
+		"s3://b/catalog/":                 {},
+		"s3://b":                          {},
+		"s3:///c.yaml":                    {},
+		"/local/corrections.yaml":         {},
+	} {
+		bucket, key, err := catalogimport.ParseS3Object(u)
+		if got := [2]string{bucket, key}; got != want || (want == [2]string{}) != citadel.IsInvalid(err) {
+			t.Errorf("ParseS3Object(%q) = %q, %q, %v; want %q", u, bucket, key, err, want)
+		}
 	}
 }
