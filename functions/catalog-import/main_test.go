@@ -105,7 +105,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		t.Errorf("import from S3 differs from the import from disk (-disk +lambda):\n%s", d)
 	}
 	if got.ProwlerVersion != "9.9.9" || !got.SCFImported || got.Checks != 3 || got.Frameworks != 3 || got.Requirements != 6 ||
-		got.SCFMappings != 10 || got.Links != 5 || got.Writes.Checks != 3 || got.Writes.Links != 5 {
+		got.SCFMappings != 10 || got.Links != 3 || got.Writes.Checks != 3 || got.Writes.Links != 3 {
 		t.Errorf("s3.json: %+v", got)
 	}
 

@@ -20,3 +20,21 @@ func BenchmarkBuildSharedData(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRankSharedData is the ranking alone: index the SCF controls, then
+// score every check's query and candidates.
+func BenchmarkRankSharedData(b *testing.B) {
+	dir := testenv.SharedData(b)
+	c, err := Build(os.DirFS(filepath.Join(dir, "prowler")), os.DirFS(filepath.Join(dir, "scf")), Options{ProwlerVersion: "5.40.0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cands := Candidates(c.Prowler.Checks, c.Prowler.Requirements, c.Mappings, JoinOptions{MaxPerCheck: 1 << 20, MinShare: -1})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Rank(c.Prowler.Checks, c.SCF.Controls, cands, LinkOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

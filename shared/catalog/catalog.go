@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"io/fs"
+	"math"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
@@ -63,7 +64,11 @@ func Build(prowlerFS, scfFS fs.FS, opt Options) (*Catalog, error) {
 	}
 	c.SCF = scf
 	c.Mappings, c.JoinReports = Join(p, scf)
-	c.Links = Links(p.Checks, p.Requirements, c.Mappings, opt.Links)
+	// Every join candidate, then the ranking keeps what the check is about.
+	cands := Candidates(p.Checks, p.Requirements, c.Mappings, JoinOptions{MaxPerCheck: math.MaxInt, MinShare: -1})
+	if c.Links, err = Rank(p.Checks, scf.Controls, cands, opt.Links); err != nil {
+		return nil, err
+	}
 	c.LinkStats = Stats(p.Checks, c.Mappings, c.Links)
 	return c, nil
 }

@@ -141,7 +141,7 @@ func TestLinksRule(t *testing.T) {
 		}
 		return out
 	}
-	got := Links(checks, reqs, maps, LinkOptions{})
+	got := Candidates(checks, reqs, maps, JoinOptions{})
 	// BRD-01: three frameworks; EQL-01: one precise equal path beats two
 	// broad intersecting frameworks; then the first broad control by id.
 	if d := cmp.Diff([]string{"BRD-01", "EQL-01", "BRD-02"}, rank(got)); d != "" {
@@ -153,14 +153,14 @@ func TestLinksRule(t *testing.T) {
 	if d := cmp.Diff([]string{"a:precise", "b:broad", "c:broad"}, got[0].Requirements); d != "" {
 		t.Errorf("requirements of BRD-01 (-want +got):\n%s", d)
 	}
-	if n := len(Links(checks, reqs, maps, LinkOptions{MaxPerCheck: 5, MinShare: -1})); n != 5 {
+	if n := len(Candidates(checks, reqs, maps, JoinOptions{MaxPerCheck: 5, MinShare: -1})); n != 5 {
 		t.Errorf("MaxPerCheck 5: %d links", n)
 	}
-	if n := len(Links(checks, reqs, maps, LinkOptions{MaxPerCheck: 1})); n != 1 {
+	if n := len(Candidates(checks, reqs, maps, JoinOptions{MaxPerCheck: 1})); n != 1 {
 		t.Errorf("MaxPerCheck 1: %d links", n)
 	}
 	// A MinShare of 0.9 keeps only what scores near the best.
-	if d := cmp.Diff([]string{"BRD-01"}, rank(Links(checks, reqs, maps, LinkOptions{MinShare: 0.9}))); d != "" {
+	if d := cmp.Diff([]string{"BRD-01"}, rank(Candidates(checks, reqs, maps, JoinOptions{MinShare: 0.9}))); d != "" {
 		t.Errorf("MinShare 0.9 (-want +got):\n%s", d)
 	}
 }
@@ -168,10 +168,7 @@ func TestLinksRule(t *testing.T) {
 // The reference data: exact counts as read from the files.
 func TestSharedData(t *testing.T) {
 	dir := testenv.SharedData(t)
-	c, err := Build(os.DirFS(filepath.Join(dir, "prowler")), os.DirFS(filepath.Join(dir, "scf")), Options{ProwlerVersion: "5.40.0"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := sharedCatalog(t)
 	p := c.Prowler
 	awsFiles, _ := filepath.Glob(filepath.Join(dir, "prowler/compliance/aws/*.json"))
 	multiFiles, _ := filepath.Glob(filepath.Join(dir, "prowler/compliance/multi/*.json"))
@@ -229,7 +226,9 @@ func TestSharedData(t *testing.T) {
 		t.Errorf("join rates (-want +got):\n%s", d)
 	}
 	st := c.LinkStats
-	if st.ChecksLinked != 549 || st.LinksMax != DefaultMaxLinks || st.NaiveMedian < 10 || st.LinksMedian > 3 {
+	// The ranking links every check the join does (549) and more: the check's
+	// own text offers candidates where no framework lists it.
+	if st.ChecksLinked < st.NaiveChecksLinked || st.NaiveChecksLinked != 549 || st.LinksMax != DefaultMaxLinks || st.NaiveMedian < 10 || st.LinksMedian > 3 {
 		t.Errorf("link stats %+v", st)
 	}
 	golden(t, "shared_join_reports.golden.json", c.JoinReports)

@@ -15,8 +15,8 @@ const FrameworkBase = 0.4
 // DefaultMaxLinks is how many SCF controls a check keeps by default.
 const DefaultMaxLinks = 3
 
-// LinkOptions tunes the link rule.
-type LinkOptions struct {
+// JoinOptions tune Candidates.
+type JoinOptions struct {
 	// MaxPerCheck keeps at most this many links per check (default 3).
 	MaxPerCheck int
 	// MinShare drops links scoring below this share of the check's best link
@@ -24,7 +24,7 @@ type LinkOptions struct {
 	MinShare float64
 }
 
-func (o LinkOptions) withDefaults() LinkOptions {
+func (o JoinOptions) withDefaults() JoinOptions {
 	if o.MaxPerCheck <= 0 {
 		o.MaxPerCheck = DefaultMaxLinks
 	}
@@ -62,8 +62,10 @@ func Precision(scfControls, checks int) float64 {
 	return 1 / ((1 + math.Log(float64(scfControls))) * (1 + 0.5*math.Log(float64(checks))))
 }
 
-// Links derives which SCF controls each check validates: the paths check →
-// requirement (compliance files) → SCF control (mapping files), scored.
+// Candidates are the SCF controls the framework join offers each check: the
+// paths check → requirement (compliance files) → SCF control (mapping
+// files), scored. Rank orders them with what the check is about; the import
+// stores Rank's links.
 //
 // A path's quality is RelationshipWeight × Precision of its requirement
 // (0..1). A framework supports a (check, SCF control) pair with its best
@@ -74,7 +76,7 @@ func Precision(scfControls, checks int) float64 {
 // MaxPerCheck links that score at least MinShare of its best one; ties break
 // on more frameworks, then the SCF id. Each link names the frameworks and
 // the requirements of its paths.
-func Links(checks []citadel.SecurityCheck, reqs []citadel.RequirementNode, maps []citadel.SCFFrameworkMapping, opt LinkOptions) []citadel.CheckSCFLink {
+func Candidates(checks []citadel.SecurityCheck, reqs []citadel.RequirementNode, maps []citadel.SCFFrameworkMapping, opt JoinOptions) []citadel.CheckSCFLink {
 	opt = opt.withDefaults()
 	scfOfReq := map[string][]citadel.SCFFrameworkMapping{}
 	for _, m := range maps {

@@ -100,13 +100,18 @@ type SCFControl struct {
 }
 
 // CheckSCFLink says that a security check validates an SCF control, and why:
-// the framework requirements and frameworks that support the link, its score
-// and its rank among the check's links (1 = best).
+// the framework requirements and frameworks that support the link (its
+// framework-join Support), how well the check's own text matches the
+// control's statement (Relevance, 0..1, 1 for the check's best match), the
+// Score they combine into and its rank among the check's links (1 = best).
+// A link no framework supports has no frameworks and a Support of 0.
 type CheckSCFLink struct {
 	CheckID      string   `json:"check_id"`
 	SCFID        string   `json:"scf_id"`
 	Rank         int      `json:"rank"`
 	Score        float64  `json:"score"`
+	Support      float64  `json:"support,omitempty"`
+	Relevance    float64  `json:"relevance,omitempty"`
 	Frameworks   []string `json:"frameworks"`
 	Requirements []string `json:"requirements"`
 }

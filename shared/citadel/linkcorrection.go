@@ -150,8 +150,16 @@ func explainManual(c LinkCorrection) string {
 }
 
 func explainImported(l CheckSCFLink) string {
-	return fmt.Sprintf("imported: frameworks %s; requirements %s; score %.2f",
-		listOrNone(l.Frameworks), listOrNone(l.Requirements), l.Score)
+	if len(l.Frameworks) == 0 {
+		return fmt.Sprintf("imported: no framework path; the check's text matches the control's statement (relevance %.2f); score %.2f",
+			l.Relevance, l.Score)
+	}
+	rel := ""
+	if l.Relevance > 0 { // links imported before the ranking have none
+		rel = fmt.Sprintf("text relevance %.2f; ", l.Relevance)
+	}
+	return fmt.Sprintf("imported: frameworks %s; requirements %s; %sscore %.2f",
+		listOrNone(l.Frameworks), listOrNone(l.Requirements), rel, l.Score)
 }
 
 func listOrNone(s []string) string {

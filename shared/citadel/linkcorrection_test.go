@@ -12,13 +12,13 @@ import (
 
 func TestEffectiveLinks(t *testing.T) {
 	imp := func(check, scf string, rank int) citadel.CheckSCFLink {
-		return citadel.CheckSCFLink{CheckID: check, SCFID: scf, Rank: rank, Score: 0.5, Frameworks: []string{"cis"}, Requirements: []string{"cis:1.1"}}
+		return citadel.CheckSCFLink{CheckID: check, SCFID: scf, Rank: rank, Score: 0.5, Relevance: 0.75, Frameworks: []string{"cis"}, Requirements: []string{"cis:1.1"}}
 	}
 	corr := func(check, scf string, a citadel.LinkAction, at time.Time) citadel.LinkCorrection {
 		return citadel.LinkCorrection{CheckID: check, SCFID: scf, Action: a, Reason: "why " + scf, By: "alice", At: at}
 	}
 	ranked := func(l citadel.CheckSCFLink, rank int) citadel.CheckSCFLink { l.Rank = rank; return l }
-	importedExpl := "imported: frameworks cis; requirements cis:1.1; score 0.50"
+	importedExpl := "imported: frameworks cis; requirements cis:1.1; text relevance 0.75; score 0.50"
 	t1 := t0.Add(time.Hour)
 	tests := []struct {
 		name        string
@@ -27,6 +27,12 @@ func TestEffectiveLinks(t *testing.T) {
 		want        []citadel.EffectiveLink
 	}{
 		{name: "nothing", want: nil},
+		{
+			name:     "a link no framework supports is explained by the text match",
+			imported: []citadel.CheckSCFLink{{CheckID: "a", SCFID: "IAC-20", Rank: 1, Score: 1, Relevance: 1}},
+			want: []citadel.EffectiveLink{{CheckSCFLink: citadel.CheckSCFLink{CheckID: "a", SCFID: "IAC-20", Rank: 1, Score: 1, Relevance: 1},
+				Origin: citadel.LinkImported, Explanation: "imported: no framework path; the check's text matches the control's statement (relevance 1.00); score 1.00"}},
+		},
 		{
 			name:     "imported only, by check then rank",
 			imported: []citadel.CheckSCFLink{imp("b", "CRY-05", 2), imp("b", "CRY-01", 1), imp("a", "IAC-01", 1)},

@@ -65,7 +65,7 @@ func TestImportFixtureThenUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	tpls, _, _ := catalog.Templates()
-	want := citadel.CatalogWrites{Checks: 3, Frameworks: 3, Requirements: 6, SCFControls: out.SCFControls, SCFMappings: 10, Links: 5, Templates: len(tpls), Version: 1}
+	want := citadel.CatalogWrites{Checks: 3, Frameworks: 3, Requirements: 6, SCFControls: out.SCFControls, SCFMappings: 10, Links: 3, Templates: len(tpls), Version: 1}
 	if d := cmp.Diff(want, out.Writes); d != "" {
 		t.Errorf("first import writes (-want +got):\n%s", d)
 	}
@@ -85,7 +85,9 @@ func TestImportFixtureThenUpgrade(t *testing.T) {
 		t.Errorf("soc2 join report %+v", soc2)
 	}
 	links, err := s.SCFLinksOfCheck(ctx, "s3_bucket_default_encryption")
-	if err != nil || len(links) != 1 || links[0].SCFID != "CRY-05" || len(links[0].Frameworks) != 3 {
+	// The fixture's SCF texts are placeholders, so the three frameworks that
+	// agree on CRY-05 decide its rank.
+	if err != nil || len(links) == 0 || links[0].SCFID != "CRY-05" || links[0].Rank != 1 || len(links[0].Frameworks) != 3 {
 		t.Errorf("links of s3_bucket_default_encryption: %+v, %v", links, err)
 	}
 	if ids, _ := s.ChecksOfSCF(ctx, "IAC-06.1"); !cmp.Equal(ids, []string{"iam_root_mfa_enabled"}) {
