@@ -165,11 +165,30 @@ const (
 
 // ControlLink links an applied control to an asset, a security check or an
 // evidence record. Links made by a scan are added, never dropped over a manual one.
+// Why says why a scan linked a check (kind check, origin scan only): the
+// controls step rewrites it when the catalog's or a user's links change.
 type ControlLink struct {
 	ControlID string   `json:"control_id"`
 	Kind      LinkKind `json:"kind"`
 	TargetID  string   `json:"target_id"`
 	Origin    Origin   `json:"origin"`
+	Why       *LinkWhy `json:"why,omitempty"`
+}
+
+// Validate checks a link: ids, kind, origin, and a why only on a scan's
+// check link.
+func (l ControlLink) Validate() error {
+	var errs fieldErrors
+	errs.add(l.ControlID == "" || l.TargetID == "", fmt.Sprintf("control_id and target_id are required (got %q, %q)", l.ControlID, l.TargetID))
+	errs.add(l.Kind != LinkAsset && l.Kind != LinkCheck && l.Kind != LinkEvidence, fmt.Sprintf("kind %q is not asset, check or evidence", l.Kind))
+	errs.add(l.Origin != OriginScan && l.Origin != OriginManual, fmt.Sprintf("origin %q is not scan or manual", l.Origin))
+	if l.Why != nil {
+		errs.add(l.Kind != LinkCheck || l.Origin != OriginScan, "why is only for a scan's check link")
+		if err := l.Why.Validate(); err != nil {
+			errs.add(true, err.Error())
+		}
+	}
+	return errs.err("control link " + l.ControlID + " → " + string(l.Kind) + " " + l.TargetID)
 }
 
 // AssessmentResult is the outcome of a requirement assessment.

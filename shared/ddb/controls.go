@@ -216,31 +216,38 @@ type controlLinkItem struct {
 	citadel.ControlLink
 }
 
-func validLink(l citadel.ControlLink) error {
-	switch {
-	case l.ControlID == "" || l.TargetID == "":
-		return citadel.Invalid("control link needs control_id and target_id (got %q, %q)", l.ControlID, l.TargetID)
-	case l.Kind != citadel.LinkAsset && l.Kind != citadel.LinkCheck && l.Kind != citadel.LinkEvidence:
-		return citadel.Invalid("control link %s: kind %q is not asset, check or evidence", l.ControlID, l.Kind)
-	case l.Origin != citadel.OriginScan && l.Origin != citadel.OriginManual:
-		return citadel.Invalid("control link %s: origin %q is not scan or manual", l.ControlID, l.Origin)
-	}
-	return nil
+func controlLinkItemKey(l citadel.ControlLink) Key {
+	return controlLinkKey(l.ControlID, string(l.Kind), l.TargetID)
 }
 
-// PutControlLinks writes links of controls to assets, checks or evidence. A
-// writer that must not replace a manual link reads LinksOfControl first.
+// PutControlLinks writes links of controls to assets, checks or evidence,
+// replacing a stored link of the same control, kind and target (so a check
+// link's why is rewritten in place). A writer that must not replace a
+// manual link reads LinksOfControl first.
 func (s *Store) PutControlLinks(ctx context.Context, links []citadel.ControlLink) error {
 	items := make([]any, 0, len(links))
 	for _, l := range links {
-		if err := validLink(l); err != nil {
+		if err := l.Validate(); err != nil {
 			return err
 		}
 		kind := string(l.Kind)
-		it := newItem(TypeControlLink, controlLinkKey(l.ControlID, kind, l.TargetID)).withGSI1(linkTargetGSI(kind, l.TargetID, l.ControlID))
+		it := newItem(TypeControlLink, controlLinkItemKey(l)).withGSI1(linkTargetGSI(kind, l.TargetID, l.ControlID))
 		items = append(items, controlLinkItem{it, l})
 	}
 	return s.batchPut(ctx, items)
+}
+
+// DeleteControlLinks deletes links (by control, kind and target); a link
+// that is not stored is no error.
+func (s *Store) DeleteControlLinks(ctx context.Context, links []citadel.ControlLink) error {
+	keys := make([]Key, 0, len(links))
+	for _, l := range links {
+		if l.ControlID == "" || l.Kind == "" || l.TargetID == "" {
+			return citadel.Invalid("delete control link: control_id, kind and target_id are required (got %q, %q, %q)", l.ControlID, l.Kind, l.TargetID)
+		}
+		keys = append(keys, controlLinkItemKey(l))
+	}
+	return s.batchDelete(ctx, keys)
 }
 
 func linksOf(items []controlLinkItem) []citadel.ControlLink {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -221,6 +222,92 @@ func TestControlLinksBothWays(t *testing.T) {
 		if err := s.PutControlLinks(ctx, []citadel.ControlLink{bad}); !citadel.IsInvalid(err) {
 			t.Errorf("link %+v: got %v, want invalid", bad, err)
 		}
+	}
+}
+
+// TestControlLinkWhyRoundTrip: a check link keeps its why (imported with
+// frameworks and score, manual with who, when and why), a put replaces the
+// why in place, a delete removes the link both ways, and a why on the
+// wrong link or without its fields is refused with nothing written.
+func TestControlLinkWhyRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := testenv.Store(t)
+	imported := citadel.WhyOfLink(citadel.EffectiveLink{Origin: citadel.LinkImported, CheckSCFLink: citadel.CheckSCFLink{
+		CheckID: "s3_public", SCFID: "IAC-01", Rank: 2, Score: 1.83, Frameworks: []string{"iso27001_2022", "soc2"}, Requirements: []string{"soc2:cc_6_1"}}})
+	manual := citadel.WhyOfLink(citadel.EffectiveLink{Origin: citadel.LinkManual, CheckSCFLink: citadel.CheckSCFLink{CheckID: "s3_public", SCFID: "IAC-01", Rank: 1},
+		Correction: &citadel.LinkCorrection{CheckID: "s3_public", SCFID: "IAC-01", Action: citadel.LinkAdd, Reason: "checked by hand", By: "alice", At: t0}})
+	prowler := citadel.WhyOfRequirement("cis_3.0:1.14")
+	links := []citadel.ControlLink{
+		{ControlID: "ctl-a", Kind: citadel.LinkCheck, TargetID: "s3_public", Origin: citadel.OriginScan, Why: &imported},
+		{ControlID: "ctl-a", Kind: citadel.LinkCheck, TargetID: "trail_on", Origin: citadel.OriginManual},
+		{ControlID: "ctl-r", Kind: citadel.LinkCheck, TargetID: "iam_rotate", Origin: citadel.OriginScan, Why: &prowler},
+	}
+	if err := s.PutControlLinks(ctx, links); err != nil {
+		t.Fatal(err)
+	}
+	read := func(control string) []citadel.ControlLink {
+		t.Helper()
+		got, err := s.LinksOfControl(ctx, control, citadel.LinkCheck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if d := cmp.Diff(links[:2], read("ctl-a")); d != "" {
+		t.Errorf("check links of ctl-a (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(links[2:], read("ctl-r")); d != "" {
+		t.Errorf("check links of ctl-r (-want +got):\n%s", d)
+	}
+
+	// The correction turns the link manual: the same item, a new why.
+	changed := links[0]
+	changed.Why = &manual
+	if err := s.PutControlLinks(ctx, []citadel.ControlLink{changed}); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]citadel.ControlLink{changed, links[1]}, read("ctl-a")); d != "" {
+		t.Errorf("after the correction (-want +got):\n%s", d)
+	}
+	if got := read("ctl-a")[0].Why.Summary; got != "manual, rank 1: by alice on 2026-11-29: checked by hand" {
+		t.Errorf("manual summary = %q", got)
+	}
+
+	if err := s.DeleteControlLinks(ctx, []citadel.ControlLink{changed, {ControlID: "ctl-a", Kind: citadel.LinkCheck, TargetID: "never-linked"}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(links[1:2], read("ctl-a")); d != "" {
+		t.Errorf("after the delete (-want +got):\n%s", d)
+	}
+	if to, err := s.ControlsLinkedTo(ctx, citadel.LinkCheck, "s3_public"); err != nil || len(to) != 0 {
+		t.Errorf("controls of s3_public after the delete = %v, %v; want none", to, err)
+	}
+	if err := s.DeleteControlLinks(ctx, []citadel.ControlLink{{ControlID: "ctl-a", Kind: citadel.LinkCheck}}); !citadel.IsInvalid(err) {
+		t.Errorf("delete without a target: got %v, want invalid", err)
+	}
+
+	noReason := manual
+	noReason.Reason = " "
+	for _, tc := range []struct {
+		name string
+		link citadel.ControlLink
+		want string
+	}{
+		{"why on an asset link", citadel.ControlLink{ControlID: "ctl-b", Kind: citadel.LinkAsset, TargetID: "a", Origin: citadel.OriginScan, Why: &imported}, "only for a scan's check link"},
+		{"why on a manual link", citadel.ControlLink{ControlID: "ctl-b", Kind: citadel.LinkCheck, TargetID: "c", Origin: citadel.OriginManual, Why: &imported}, "only for a scan's check link"},
+		{"unknown origin", citadel.ControlLink{ControlID: "ctl-b", Kind: citadel.LinkCheck, TargetID: "c", Origin: citadel.OriginScan, Why: &citadel.LinkWhy{Origin: "guess", Summary: "x"}}, `origin "guess"`},
+		{"manual without a reason", citadel.ControlLink{ControlID: "ctl-b", Kind: citadel.LinkCheck, TargetID: "c", Origin: citadel.OriginScan, Why: &noReason}, "by and reason"},
+		{"no summary", citadel.ControlLink{ControlID: "ctl-b", Kind: citadel.LinkCheck, TargetID: "c", Origin: citadel.OriginScan, Why: &citadel.LinkWhy{Origin: citadel.LinkImported}}, "summary is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.PutControlLinks(ctx, []citadel.ControlLink{tc.link})
+			if !citadel.IsInvalid(err) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want invalid naming %q", err, tc.want)
+			}
+		})
+	}
+	if got, err := s.LinksOfControl(ctx, "ctl-b", ""); err != nil || len(got) != 0 {
+		t.Errorf("refused links were written: %v, %v", got, err)
 	}
 }
 
