@@ -3,8 +3,10 @@
 // catalog's check→SCF links (stage A, preferred), and for checks with no SCF
 // link by the requirements they map to (stage B). Each control gets its
 // requirement mappings (with their source), links to its assets and checks
-// (only ever added, so manual links stay) and a posture computed by
-// citadel.ComputePosture over the results of every integration of the folder.
+// (manual links stay; each scan check link carries why the check links to
+// the control, rewritten when that changes, see why.go) and a posture
+// computed by citadel.ComputePosture over the results of every integration
+// of the folder.
 //
 // Writes grow with drift: each control keeps, per integration, the counts
 // and a digest of what that integration linked; a rescan that finds the same
@@ -32,6 +34,7 @@ type Store interface {
 	PutControlMappings(ctx context.Context, folderID string, ms []citadel.ControlRequirementMapping) error
 	RequirementsOfControl(ctx context.Context, controlID string) ([]citadel.ControlRequirementMapping, error)
 	PutControlLinks(ctx context.Context, links []citadel.ControlLink) error
+	DeleteControlLinks(ctx context.Context, links []citadel.ControlLink) error
 	LinksOfControl(ctx context.Context, controlID string, kind citadel.LinkKind) ([]citadel.ControlLink, error)
 	Usage() citadel.Usage
 }
@@ -71,7 +74,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.ControlsInput) (citadel
 	if err != nil {
 		return out, fmt.Errorf("controls: list check→SCF links: %w", err)
 	}
-	gr := newGrouping(p.FolderID, checks, citadel.Links(links))
+	gr := newGrouping(p.FolderID, checks, links)
 	if err := eachResult(ctx, h.Results, p.IntegrationID, func(r citadel.CheckResult) error { gr.add(r); return nil }); err != nil {
 		return out, fmt.Errorf("controls: %w", err)
 	}
@@ -119,7 +122,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.ControlsInput) (citadel
 		d := desired[id]
 		prev, found := byID[id]
 		g.Go(func() error {
-			o, err := h.apply(gctx, p, d, prev, found)
+			o, err := h.apply(gctx, p, gr, d, prev, found)
 			tally(o)
 			return err
 		})
@@ -127,7 +130,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.ControlsInput) (citadel
 	for _, id := range gone {
 		prev := byID[id]
 		g.Go(func() error {
-			o, err := h.apply(gctx, p, nil, prev, true)
+			o, err := h.apply(gctx, p, gr, nil, prev, true)
 			tally(o)
 			return err
 		})
@@ -204,7 +207,7 @@ type outcome struct {
 // apply brings one control in line with this integration's results (d nil:
 // the integration no longer has results for it), re-reading and retrying
 // when another writer changed it first.
-func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, d *desiredControl, prev citadel.AppliedControl, found bool) (outcome, error) {
+func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, gr *grouping, d *desiredControl, prev citadel.AppliedControl, found bool) (outcome, error) {
 	var o outcome
 	entry := citadel.IntegrationPosture{}
 	if d != nil {
@@ -219,7 +222,7 @@ func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, d *desiredCon
 			return o, nil
 		case !found:
 			if !linked {
-				n, err := h.addLinks(ctx, p, d, nil, nil)
+				n, err := h.addLinks(ctx, p, gr, d.control, d, nil, nil)
 				if err != nil {
 					return o, err
 				}
@@ -234,16 +237,8 @@ func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, d *desiredCon
 			if (d == nil && !had) || (d != nil && had && old == entry) {
 				return o, nil // nothing changed
 			}
-			if d != nil && !linked && (!had || old.LinksDigest != entry.LinksDigest) {
-				mappings, err := h.Store.RequirementsOfControl(ctx, prev.ID)
-				if err != nil {
-					return o, err
-				}
-				links, err := h.existingLinks(ctx, prev.ID)
-				if err != nil {
-					return o, err
-				}
-				n, err := h.addLinks(ctx, p, d, mappings, links)
+			if !linked && (d == nil || !had || old.LinksDigest != entry.LinksDigest) {
+				n, err := h.syncLinks(ctx, p, gr, prev, d)
 				if err != nil {
 					return o, err
 				}
@@ -255,11 +250,15 @@ func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, d *desiredCon
 				next.Integrations = map[string]citadel.IntegrationPosture{}
 			}
 		}
+		next.SecurityCheckIDs = gr.stillLinkedChecks(next, next.SecurityCheckIDs)
 		if d == nil {
 			delete(next.Integrations, p.IntegrationID)
 		} else {
 			next.Integrations[p.IntegrationID] = entry
 			next.SecurityCheckIDs = union(next.SecurityCheckIDs, sortedKeys(d.group.checks))
+		}
+		if len(next.SecurityCheckIDs) == 0 {
+			next.SecurityCheckIDs = nil
 		}
 		next.SumIntegrations()
 		next.UpdatedAt, next.LastScanID = h.Now(), p.ScanID
@@ -284,50 +283,69 @@ func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, d *desiredCon
 	}
 }
 
-func (h *Handler) existingLinks(ctx context.Context, controlID string) (map[string]bool, error) {
-	have := map[string]bool{}
+// syncLinks reads an existing control's mappings and asset and check links
+// and brings them in line with the group (d nil: only the check links the
+// catalog no longer makes go).
+func (h *Handler) syncLinks(ctx context.Context, p citadel.PlanOutput, gr *grouping, c citadel.AppliedControl, d *desiredControl) (int, error) {
+	var mappings []citadel.ControlRequirementMapping
+	if d != nil {
+		var err error
+		if mappings, err = h.Store.RequirementsOfControl(ctx, c.ID); err != nil {
+			return 0, err
+		}
+	}
+	have := map[string]citadel.ControlLink{}
 	for _, kind := range []citadel.LinkKind{citadel.LinkAsset, citadel.LinkCheck} {
-		links, err := h.Store.LinksOfControl(ctx, controlID, kind)
+		if d == nil && kind == citadel.LinkAsset {
+			continue
+		}
+		links, err := h.Store.LinksOfControl(ctx, c.ID, kind)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		for _, l := range links {
-			have[string(l.Kind)+"\x00"+l.TargetID] = true
+			have[linkKey(l.Kind, l.TargetID)] = l
 		}
 	}
-	return have, nil
+	return h.addLinks(ctx, p, gr, c, d, mappings, have)
 }
 
-// addLinks writes the group's requirement mappings and asset and check links
-// that the control does not have yet (whatever their origin), and returns
-// how many mappings it added.
-func (h *Handler) addLinks(ctx context.Context, p citadel.PlanOutput, d *desiredControl, mappings []citadel.ControlRequirementMapping, have map[string]bool) (int, error) {
-	mapped := map[string]bool{}
-	for _, m := range mappings {
-		mapped[m.RequirementID] = true
+// addLinks writes the group's requirement mappings and asset links that the
+// control c does not have yet (whatever their origin), its check links that
+// are missing or whose why changed (a scan's only), and deletes the scan's
+// check links the catalog no longer makes. It returns how many mappings it
+// added.
+func (h *Handler) addLinks(ctx context.Context, p citadel.PlanOutput, gr *grouping, c citadel.AppliedControl, d *desiredControl, mappings []citadel.ControlRequirementMapping, have map[string]citadel.ControlLink) (int, error) {
+	var g *group
+	if d != nil {
+		g = d.group
 	}
+	links, gone := gr.checkLinkChanges(c, g, have)
 	var newMappings []citadel.ControlRequirementMapping
-	for _, m := range d.group.mappings {
-		if !mapped[m.RequirementID] {
-			newMappings = append(newMappings, m)
+	if g != nil {
+		mapped := map[string]bool{}
+		for _, m := range mappings {
+			mapped[m.RequirementID] = true
 		}
-	}
-	var links []citadel.ControlLink
-	for _, c := range sortedKeys(d.group.checks) {
-		if !have[string(citadel.LinkCheck)+"\x00"+c] {
-			links = append(links, citadel.ControlLink{ControlID: d.control.ID, Kind: citadel.LinkCheck, TargetID: c, Origin: citadel.OriginScan})
+		for _, m := range g.mappings {
+			if !mapped[m.RequirementID] {
+				newMappings = append(newMappings, m)
+			}
 		}
-	}
-	for _, a := range sortedKeys(d.group.assets) {
-		if !have[string(citadel.LinkAsset)+"\x00"+a] {
-			links = append(links, citadel.ControlLink{ControlID: d.control.ID, Kind: citadel.LinkAsset, TargetID: a, Origin: citadel.OriginScan})
+		for _, a := range sortedKeys(g.assets) {
+			if _, ok := have[linkKey(citadel.LinkAsset, a)]; !ok {
+				links = append(links, citadel.ControlLink{ControlID: c.ID, Kind: citadel.LinkAsset, TargetID: a, Origin: citadel.OriginScan})
+			}
 		}
 	}
 	if err := h.Store.PutControlMappings(ctx, p.FolderID, newMappings); err != nil {
-		return 0, fmt.Errorf("mappings of control %s: %w", d.control.ID, err)
+		return 0, fmt.Errorf("mappings of control %s: %w", c.ID, err)
 	}
 	if err := h.Store.PutControlLinks(ctx, links); err != nil {
-		return 0, fmt.Errorf("links of control %s: %w", d.control.ID, err)
+		return 0, fmt.Errorf("links of control %s: %w", c.ID, err)
+	}
+	if err := h.Store.DeleteControlLinks(ctx, gone); err != nil {
+		return 0, fmt.Errorf("links of control %s the catalog no longer makes: %w", c.ID, err)
 	}
 	return len(newMappings), nil
 }

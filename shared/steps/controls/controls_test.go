@@ -58,8 +58,10 @@ type env struct {
 
 // seedCatalog stores a small catalog:
 //
-//	s3_public    → SCF IAC-01 (rank 1) and DCH-01 (rank 2); maps to cis_3.0:2.1.1
-//	trail_on     → SCF MON-01; maps to nothing (its requirements come from SCF)
+//	s3_public    → SCF IAC-01 (rank 1) and DCH-01 (rank 2), both through
+//	               cis_3.0:2.1.1; maps to cis_3.0:2.1.1
+//	trail_on     → SCF MON-01 (through soc2:cc_7_2); maps to nothing (its
+//	               requirements come from SCF)
 //	iam_rotate   → no SCF link; maps to cis_3.0:1.14 and soc2:cc_6_1 (stage B)
 //	orphan_check → no SCF link, no requirement
 func seedCatalog(t *testing.T, ctx context.Context, s *ddb.Store) {
@@ -77,9 +79,9 @@ func seedCatalog(t *testing.T, ctx context.Context, s *ddb.Store) {
 		{ID: "orphan_check", Title: "Nothing maps me", Service: "ec2", Severity: citadel.SeverityLow},
 	}))
 	must(s.PutCheckSCFLinks(ctx, []citadel.CheckSCFLink{
-		{CheckID: "s3_public", SCFID: "IAC-01", Rank: 1, Score: 0.9},
-		{CheckID: "s3_public", SCFID: "DCH-01", Rank: 2, Score: 0.5},
-		{CheckID: "trail_on", SCFID: "MON-01", Rank: 1, Score: 0.8},
+		{CheckID: "s3_public", SCFID: "IAC-01", Rank: 1, Score: 0.9, Frameworks: []string{"cis_3.0"}, Requirements: []string{"cis_3.0:2.1.1"}},
+		{CheckID: "s3_public", SCFID: "DCH-01", Rank: 2, Score: 0.5, Frameworks: []string{"cis_3.0"}, Requirements: []string{"cis_3.0:2.1.1"}},
+		{CheckID: "trail_on", SCFID: "MON-01", Rank: 1, Score: 0.8, Frameworks: []string{"soc2"}, Requirements: []string{"soc2:cc_7_2"}},
 	}))
 	must(s.PutSCFControls(ctx, []citadel.SCFControl{
 		{ID: "IAC-01", Domain: "IAC", Title: "Identity & Access Management", Description: "Mechanisms exist to manage identities."},
@@ -165,6 +167,7 @@ type controlView struct {
 	Checks                   []string
 	Mappings                 []string
 	Assets                   []string
+	CheckLinks               []string // "check (origin): why"
 }
 
 func (e *env) view(t *testing.T) map[string]controlView {
@@ -191,6 +194,17 @@ func (e *env) view(t *testing.T) map[string]controlView {
 		}
 		for _, l := range links {
 			v.Assets = append(v.Assets, l.TargetID+" ("+string(l.Origin)+")")
+		}
+		checks, err := e.store.LinksOfControl(ctx, c.ID, citadel.LinkCheck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range checks {
+			why := "no why"
+			if l.Why != nil {
+				why = l.Why.Summary
+			}
+			v.CheckLinks = append(v.CheckLinks, l.TargetID+" ("+string(l.Origin)+"): "+why)
 		}
 		out[c.RefID] = v
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,13 +31,14 @@ type group struct {
 	scfID     string // stage A
 	reqID     string // stage B
 	checks    map[string]bool
+	whys      map[string]citadel.LinkWhy // by check: why it links to the control
 	assets    map[string]bool
 	counts    citadel.IntegrationPosture
 	mappings  []citadel.ControlRequirementMapping // set by resolve
 }
 
 func newGroup(id string) *group {
-	return &group{controlID: id, checks: map[string]bool{}, assets: map[string]bool{}}
+	return &group{controlID: id, checks: map[string]bool{}, whys: map[string]citadel.LinkWhy{}, assets: map[string]bool{}}
 }
 
 func (g *group) add(r citadel.CheckResult) {
@@ -62,13 +64,13 @@ type grouping struct {
 	unknownChecks int               // results whose check is not in the catalog
 	unmapped      int               // results of checks with no SCF link and no requirement
 	checks        map[string]citadel.SecurityCheck
-	links         map[string][]citadel.CheckSCFLink        // by check, best first
+	links         map[string][]citadel.EffectiveLink       // by check, best first
 	scfMappings   map[string][]citadel.SCFFrameworkMapping // by SCF control, read when first needed
 }
 
-func newGrouping(folderID string, checks []citadel.SecurityCheck, links []citadel.CheckSCFLink) *grouping {
+func newGrouping(folderID string, checks []citadel.SecurityCheck, links []citadel.EffectiveLink) *grouping {
 	g := &grouping{folderID: folderID, scf: map[string]*group{}, req: map[string]*group{},
-		checks: make(map[string]citadel.SecurityCheck, len(checks)), links: map[string][]citadel.CheckSCFLink{}}
+		checks: make(map[string]citadel.SecurityCheck, len(checks)), links: map[string][]citadel.EffectiveLink{}}
 	for _, c := range checks {
 		g.checks[c.ID] = c
 	}
@@ -76,7 +78,7 @@ func newGrouping(folderID string, checks []citadel.SecurityCheck, links []citade
 		g.links[l.CheckID] = append(g.links[l.CheckID], l)
 	}
 	for _, ls := range g.links {
-		slices.SortFunc(ls, func(a, b citadel.CheckSCFLink) int { return a.Rank - b.Rank })
+		slices.SortFunc(ls, func(a, b citadel.EffectiveLink) int { return a.Rank - b.Rank })
 	}
 	return g
 }
@@ -97,6 +99,9 @@ func (gr *grouping) add(r citadel.CheckResult) {
 				g.scfID = l.SCFID
 				gr.scf[l.SCFID] = g
 			}
+			if _, ok := g.whys[r.CheckID]; !ok {
+				g.whys[r.CheckID] = citadel.WhyOfLink(l)
+			}
 			g.add(r)
 		}
 		return
@@ -111,6 +116,9 @@ func (gr *grouping) add(r citadel.CheckResult) {
 			g = newGroup(citadel.AppliedControlIDForRequirement(gr.folderID, req))
 			g.reqID = req
 			gr.req[req] = g
+		}
+		if _, ok := g.whys[r.CheckID]; !ok {
+			g.whys[r.CheckID] = citadel.WhyOfRequirement(req)
 		}
 		g.add(r)
 	}
@@ -158,12 +166,14 @@ func sortMappings(ms []citadel.ControlRequirementMapping) {
 	})
 }
 
-// digest identifies a group's links and mappings: an unchanged digest means
-// nothing to add, so a steady rescan reads no links.
+// digest identifies a group's links (with the why of each check) and
+// mappings: an unchanged digest means nothing to add or rewrite, so a steady
+// rescan reads no links.
 func (g *group) digest() string {
 	h := sha256.New()
 	for _, c := range sortedKeys(g.checks) {
-		fmt.Fprintf(h, "c\x00%s\n", c)
+		why, _ := json.Marshal(g.whys[c]) // a struct of strings, numbers and a time: never fails
+		fmt.Fprintf(h, "c\x00%s\x00%s\n", c, why)
 	}
 	for _, a := range sortedKeys(g.assets) {
 		fmt.Fprintf(h, "a\x00%s\n", a)
