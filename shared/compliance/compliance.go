@@ -2,8 +2,11 @@
 // framework: per requirement, the controls mapped to it — the automatic
 // ControlRequirementMappings merged with the controls a user assigned on the
 // RequirementAssessment, each marked with its sources — with their posture,
-// and coverage figures (requirements with at least one control, and with all
-// their controls passing).
+// the checks that make each control and why each check links to it (the why
+// the controls step recorded on the link: the imported link's frameworks,
+// requirements and score, or the user's correction), and coverage figures
+// (requirements with at least one control, and with all their controls
+// passing).
 //
 // The score is separate and never uses controls: it comes from the
 // assessments' answers alone, weighted by each requirement's weight.
@@ -15,6 +18,9 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
@@ -24,6 +30,7 @@ type Store interface {
 	FrameworkMappings(ctx context.Context, folderID, frameworkID string) ([]citadel.ControlRequirementMapping, error)
 	ListAssessments(ctx context.Context, folderID, frameworkID string) ([]citadel.RequirementAssessment, error)
 	GetControls(ctx context.Context, ids []string) (map[string]citadel.AppliedControl, error)
+	LinksOfControl(ctx context.Context, controlID string, kind citadel.LinkKind) ([]citadel.ControlLink, error)
 }
 
 // Catalog is what the view reads of the catalog.
@@ -34,7 +41,8 @@ type Catalog interface {
 
 // MappedControl is a control mapped to a requirement. Sources lists how:
 // prowler, scf, requirement (automatic) and/or manual (assigned on the
-// assessment). Missing marks a manually assigned control that no longer exists.
+// assessment). Checks are the checks linked to the control, by id, each with
+// why. Missing marks a manually assigned control that no longer exists.
 type MappedControl struct {
 	ControlID string                  `json:"control_id"`
 	RefID     string                  `json:"ref_id,omitempty"`
@@ -42,7 +50,17 @@ type MappedControl struct {
 	Category  citadel.ControlCategory `json:"category,omitempty"`
 	Posture   citadel.Posture         `json:"security_posture"`
 	Sources   []citadel.MappingSource `json:"sources"`
+	Checks    []LinkedCheck           `json:"checks"`
 	Missing   bool                    `json:"missing,omitempty"`
+}
+
+// LinkedCheck is a check linked to a control. Origin is the link's: scan
+// (Why says why the check links to the control) or manual (a user linked
+// it; no why).
+type LinkedCheck struct {
+	CheckID string           `json:"check_id"`
+	Origin  citadel.Origin   `json:"origin"`
+	Why     *citadel.LinkWhy `json:"why,omitempty"`
 }
 
 // Requirement is one requirement of the view.
@@ -139,6 +157,10 @@ func Build(ctx context.Context, store Store, cat Catalog, folderID, frameworkID 
 	if err != nil {
 		return v, fmt.Errorf("compliance view: %w", err)
 	}
+	checks, err := checksOf(ctx, store, controls)
+	if err != nil {
+		return v, fmt.Errorf("compliance view: %w", err)
+	}
 
 	v.Coverage.ControlsByPosture = map[citadel.Posture]int{}
 	counted := map[string]bool{}
@@ -147,9 +169,12 @@ func Build(ctx context.Context, store Store, cat Catalog, folderID, frameworkID 
 		rv := Requirement{RequirementID: r.ID, RefID: r.RefID, Name: r.Name, Assessable: r.Assessable, Weight: r.Weight, Result: citadel.ResultNotAssessed, Controls: []MappedControl{}}
 		for ctl, srcs := range sources[r.ID] {
 			slices.Sort(srcs)
-			mc := MappedControl{ControlID: ctl, Sources: srcs, Posture: citadel.PostureNotScanned}
+			mc := MappedControl{ControlID: ctl, Sources: srcs, Posture: citadel.PostureNotScanned, Checks: []LinkedCheck{}}
 			if c, ok := controls[ctl]; ok {
 				mc.RefID, mc.Name, mc.Category, mc.Posture = c.RefID, c.Name, c.Category, c.Posture
+				if cs := checks[ctl]; cs != nil {
+					mc.Checks = cs
+				}
 				if c.IsPolicy() {
 					mc.Posture = "" // a policy has no check results: it neither passes nor fails
 				}
@@ -201,6 +226,36 @@ func Build(ctx context.Context, store Store, cat Catalog, folderID, frameworkID 
 		v.Score.Value = math.Round(1000*weighted/weights) / 10
 	}
 	return v, nil
+}
+
+// checksOf reads the check links of the controls (policies have none), a
+// few controls at a time.
+func checksOf(ctx context.Context, store Store, controls map[string]citadel.AppliedControl) (map[string][]LinkedCheck, error) {
+	out := make(map[string][]LinkedCheck, len(controls))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for id, c := range controls {
+		if c.IsPolicy() {
+			continue
+		}
+		g.Go(func() error {
+			links, err := store.LinksOfControl(gctx, id, citadel.LinkCheck)
+			if err != nil {
+				return fmt.Errorf("checks of control %s: %w", id, err)
+			}
+			cs := make([]LinkedCheck, len(links))
+			for i, l := range links {
+				cs[i] = LinkedCheck{CheckID: l.TargetID, Origin: l.Origin, Why: l.Why}
+			}
+			slices.SortFunc(cs, func(a, b LinkedCheck) int { return strings.Compare(a.CheckID, b.CheckID) })
+			mu.Lock()
+			out[id] = cs
+			mu.Unlock()
+			return nil
+		})
+	}
+	return out, g.Wait()
 }
 
 func hasControls(cs []MappedControl) bool {

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -24,9 +26,20 @@ func control(id, ref string, cat citadel.ControlCategory, posture citadel.Postur
 	return c
 }
 
+func ptr[T any](v T) *T { return &v }
+
+var (
+	importedWhy = citadel.WhyOfLink(citadel.EffectiveLink{Origin: citadel.LinkImported, CheckSCFLink: citadel.CheckSCFLink{
+		CheckID: "s3_public", SCFID: "IAC-01", Rank: 1, Score: 1.83, Frameworks: []string{"iso27001_2022", "soc2"}, Requirements: []string{"iso27001_2022:A.5.15", "soc2:cc_6_1"}}})
+	manualWhy = citadel.WhyOfLink(citadel.EffectiveLink{Origin: citadel.LinkManual, CheckSCFLink: citadel.CheckSCFLink{CheckID: "iam_rotate", SCFID: "IAC-02", Rank: 1},
+		Correction: &citadel.LinkCorrection{CheckID: "iam_rotate", SCFID: "IAC-02", Action: citadel.LinkAdd, Reason: "rotation is access control", By: "alice", At: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}})
+)
+
 // seed stores soc2 with four requirements:
 //
 //	cc_6_1 (weight 2): A passing (prowler), B issues (scf); answers yes, no → 0.5
+//	                   A's checks: s3_public (imported why), hand_picked (a
+//	                   user's link); B's: iam_rotate (manual why)
 //	cc_7_2 (weight 1): A (scf) and, assigned by hand, A, C (passing) and a
 //	                   deleted control; answers yes → 1
 //	cc_8_1 (weight 1): no control; answers n/a and "maybe" (unscored)
@@ -59,6 +72,12 @@ func seed(t *testing.T) *ddb.Store {
 		{ControlID: "ctl-a", RequirementID: "soc2:cc_7_2", FrameworkID: "soc2", Source: citadel.MappingSCF},
 		{ControlID: "pol-p", RequirementID: "soc2:cc_9_9", FrameworkID: "soc2", Source: citadel.MappingSCF},
 		{ControlID: "ctl-b", RequirementID: "iso27001_2022:A.5.15", FrameworkID: "iso27001_2022", Source: citadel.MappingSCF},
+	}))
+	must(s.PutControlLinks(ctx, []citadel.ControlLink{
+		{ControlID: "ctl-a", Kind: citadel.LinkCheck, TargetID: "s3_public", Origin: citadel.OriginScan, Why: ptr(importedWhy)},
+		{ControlID: "ctl-a", Kind: citadel.LinkCheck, TargetID: "hand_picked", Origin: citadel.OriginManual},
+		{ControlID: "ctl-a", Kind: citadel.LinkAsset, TargetID: "bucket-a", Origin: citadel.OriginScan},
+		{ControlID: "ctl-b", Kind: citadel.LinkCheck, TargetID: "iam_rotate", Origin: citadel.OriginScan, Why: ptr(manualWhy)},
 	}))
 	for _, a := range []citadel.RequirementAssessment{
 		{FolderID: "f1", RequirementID: "soc2:cc_6_1", Answers: map[string]string{"q1": "yes", "q2": "no"}, Result: citadel.ResultPartiallyCompliant},
@@ -128,6 +147,73 @@ func TestViewMergesManualAndAutomatic(t *testing.T) {
 	}
 	if v2.Coverage.AllPassing != 2 || v2.Score != v.Score {
 		t.Errorf("after B passes: all passing %d (want 2), score %+v (want %+v)", v2.Coverage.AllPassing, v2.Score, v.Score)
+	}
+}
+
+// checksOf renders a requirement's controls' checks: "control: check (origin): why".
+func checksOf(r compliance.Requirement) []string {
+	var out []string
+	for _, c := range r.Controls {
+		for _, ch := range c.Checks {
+			why := "-"
+			if ch.Why != nil {
+				why = ch.Why.Summary
+			}
+			out = append(out, c.ControlID+": "+ch.CheckID+" ("+string(ch.Origin)+"): "+why)
+		}
+	}
+	return out
+}
+
+// TestViewShowsWhyEachCheckLinks: per control of a requirement the view
+// lists its checks (not its assets) with the why recorded on each link; a
+// policy and a missing control have none; when a scan rewrites a link's why
+// (a correction), the view shows the new one.
+func TestViewShowsWhyEachCheckLinks(t *testing.T) {
+	ctx := context.Background()
+	s := seed(t)
+	v, err := compliance.Build(ctx, s, s, "f1", "soc2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]compliance.Requirement{}
+	for _, r := range v.Requirements {
+		byID[r.RequirementID] = r
+	}
+	want := []string{
+		"ctl-a: hand_picked (manual): -",
+		"ctl-a: s3_public (scan): imported, rank 1: frameworks iso27001_2022, soc2; requirements iso27001_2022:A.5.15, soc2:cc_6_1; score 1.83",
+		"ctl-b: iam_rotate (scan): manual, rank 1: by alice on 2026-11-29: rotation is access control",
+	}
+	if d := cmp.Diff(want, checksOf(byID["soc2:cc_6_1"])); d != "" {
+		t.Errorf("checks of cc_6_1's controls (-want +got):\n%s", d)
+	}
+	a := byID["soc2:cc_6_1"].Controls[0]
+	if d := cmp.Diff(&importedWhy, a.Checks[1].Why); d != "" || a.Checks[1].Why.Origin != citadel.LinkImported {
+		t.Errorf("s3_public's why on ctl-a (-want +got):\n%s", d)
+	}
+	for _, r := range []string{"soc2:cc_7_2", "soc2:cc_9_9"} {
+		for _, c := range byID[r].Controls {
+			if c.Checks == nil || (c.ControlID != "ctl-a" && len(c.Checks) != 0) {
+				t.Errorf("%s: control %s checks %v; want [] (ctl-a's two only)", r, c.ControlID, c.Checks)
+			}
+		}
+	}
+
+	// A correction confirms s3_public → IAC-01: the next scan rewrites the link's why.
+	confirmed := citadel.WhyOfLink(citadel.EffectiveLink{Origin: citadel.LinkManual, CheckSCFLink: citadel.CheckSCFLink{
+		CheckID: "s3_public", SCFID: "IAC-01", Rank: 1, Score: 1.83, Frameworks: []string{"iso27001_2022", "soc2"}, Requirements: []string{"iso27001_2022:A.5.15", "soc2:cc_6_1"}},
+		Correction: &citadel.LinkCorrection{CheckID: "s3_public", SCFID: "IAC-01", Action: citadel.LinkAdd, Reason: "reviewed", By: "bob", At: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}})
+	if err := s.PutControlLinks(ctx, []citadel.ControlLink{{ControlID: "ctl-a", Kind: citadel.LinkCheck, TargetID: "s3_public", Origin: citadel.OriginScan, Why: &confirmed}}); err != nil {
+		t.Fatal(err)
+	}
+	v, err = compliance.Build(ctx, s, s, "f1", "soc2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := checksOf(v.Requirements[0])
+	if len(got) != 3 || !strings.HasPrefix(got[1], "ctl-a: s3_public (scan): manual, rank 1: by bob on 2026-12-01: reviewed (also imported: frameworks iso27001_2022, soc2;") {
+		t.Errorf("after the correction: %q", got)
 	}
 }
 

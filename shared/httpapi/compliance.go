@@ -28,7 +28,8 @@ func (s *Server) listControls(w http.ResponseWriter, r *http.Request) error {
 }
 
 // ControlDetail is a control with its posture (on the control), the
-// requirements it maps to and what it is linked to.
+// requirements it maps to and what it is linked to; a scan's check link
+// says why the check links to the control (citadel.LinkWhy).
 type ControlDetail struct {
 	Control  citadel.AppliedControl              `json:"control"`
 	Mappings []citadel.ControlRequirementMapping `json:"mappings"`

@@ -58,7 +58,8 @@ func TestListAssets(t *testing.T) {
 	}
 }
 
-// seedControl stores a control with two mappings and links of each kind.
+// seedControl stores a control with two mappings and links of each kind
+// (the check link with an imported why).
 func seedControl(t *testing.T, f *fixture, folder, scfID string) citadel.AppliedControl {
 	t.Helper()
 	ctx := context.Background()
@@ -82,9 +83,11 @@ func seedControl(t *testing.T, f *fixture, folder, scfID string) citadel.Applied
 	}); err != nil {
 		t.Fatal(err)
 	}
+	why := citadel.WhyOfLink(citadel.EffectiveLink{Origin: citadel.LinkImported, CheckSCFLink: citadel.CheckSCFLink{
+		CheckID: "s3_bucket_public_access", SCFID: scfID, Rank: 1, Score: 1.83, Frameworks: []string{"soc2"}, Requirements: []string{"soc2:cc_6_1"}}})
 	if err := f.store.PutControlLinks(ctx, []citadel.ControlLink{
 		{ControlID: c.ID, Kind: citadel.LinkEvidence, TargetID: "ev-1", Origin: citadel.OriginScan},
-		{ControlID: c.ID, Kind: citadel.LinkCheck, TargetID: "s3_bucket_public_access", Origin: citadel.OriginScan},
+		{ControlID: c.ID, Kind: citadel.LinkCheck, TargetID: "s3_bucket_public_access", Origin: citadel.OriginScan, Why: &why},
 		{ControlID: c.ID, Kind: citadel.LinkAsset, TargetID: "asset-1", Origin: citadel.OriginManual},
 	}); err != nil {
 		t.Fatal(err)
@@ -133,7 +136,13 @@ func TestControls(t *testing.T) {
 		t.Errorf("posture %s %d/%d", d.Control.Posture, d.Control.PassCount, d.Control.FailCount)
 	}
 	if len(d.Mappings) != 2 || len(d.Evidence) != 1 || len(d.Checks) != 1 || len(d.Assets) != 1 {
-		t.Errorf("detail: %d mappings, %d evidence, %d checks, %d assets", len(d.Mappings), len(d.Evidence), len(d.Checks), len(d.Assets))
+		t.Fatalf("detail: %d mappings, %d evidence, %d checks, %d assets", len(d.Mappings), len(d.Evidence), len(d.Checks), len(d.Assets))
+	}
+	if w := d.Checks[0].Why; w == nil || w.Origin != citadel.LinkImported || w.Summary != "imported, rank 1: frameworks soc2; requirements soc2:cc_6_1; score 1.83" {
+		t.Errorf("the check's why = %+v; want the imported link's", w)
+	}
+	if d.Assets[0].Why != nil || d.Evidence[0].Why != nil {
+		t.Errorf("asset or evidence link with a why: %+v, %+v", d.Assets[0], d.Evidence[0])
 	}
 
 	for _, tc := range []struct {
