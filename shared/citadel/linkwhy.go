@@ -16,8 +16,8 @@ const LinkProwler LinkOrigin = "prowler"
 const maxWhyRequirements = 5
 
 // LinkWhy says why a scan linked a check to a control: the effective check →
-// SCF link it followed (imported from the catalog's framework join, with its
-// frameworks, requirements, score and rank, or added by a user's correction,
+// SCF link it followed (imported from the catalog, with its frameworks,
+// requirements, text relevance, score and rank, or added by a user's correction,
 // with who, when and why), or, for a control of a requirement, Prowler's
 // mapping of the check to that requirement. Summary is the same in one line.
 // The controls step records it on each check link (ControlLink.Why) and
@@ -26,6 +26,7 @@ type LinkWhy struct {
 	Origin       LinkOrigin `json:"origin"`
 	Rank         int        `json:"rank,omitempty"`
 	Score        float64    `json:"score,omitempty"`
+	Relevance    float64    `json:"relevance,omitempty"`
 	Frameworks   []string   `json:"frameworks,omitempty"`
 	Requirements []string   `json:"requirements,omitempty"`
 	By           string     `json:"by,omitempty"`
@@ -37,7 +38,7 @@ type LinkWhy struct {
 // WhyOfLink is the why of a check → control link that follows the
 // effective link l (the control is l's SCF control).
 func WhyOfLink(l EffectiveLink) LinkWhy {
-	w := LinkWhy{Origin: l.Origin, Rank: l.Rank, Score: l.Score,
+	w := LinkWhy{Origin: l.Origin, Rank: l.Rank, Score: l.Score, Relevance: l.Relevance,
 		Frameworks: nonEmpty(l.Frameworks), Requirements: nonEmpty(l.Requirements)}
 	if w.Origin == "" {
 		w.Origin = LinkImported
@@ -59,7 +60,7 @@ func WhyOfRequirement(requirementID string) LinkWhy {
 
 // Equal reports whether two whys say the same.
 func (w LinkWhy) Equal(o LinkWhy) bool {
-	return w.Origin == o.Origin && w.Rank == o.Rank && w.Score == o.Score &&
+	return w.Origin == o.Origin && w.Rank == o.Rank && w.Score == o.Score && w.Relevance == o.Relevance &&
 		slices.Equal(w.Frameworks, o.Frameworks) && slices.Equal(w.Requirements, o.Requirements) &&
 		w.By == o.By && w.Reason == o.Reason && w.At.Equal(o.At) && w.Summary == o.Summary
 }
@@ -78,7 +79,8 @@ func (w LinkWhy) Validate() error {
 
 // summary renders the why in one line:
 //
-//	imported, rank 2: frameworks soc2, iso27001_2022; requirements soc2:cc_6_1; score 1.83
+//	imported, rank 2: frameworks soc2, iso27001_2022; requirements soc2:cc_6_1; relevance 0.92; score 1.83
+//	imported, rank 3: no framework path; relevance 0.40; score 0.31
 //	manual, rank 1: by alice on 2026-11-29: reason (frameworks soc2; ...)
 //	prowler: the check maps to requirement cis_3.0:1.14
 func (w LinkWhy) summary() string {
@@ -89,11 +91,15 @@ func (w LinkWhy) summary() string {
 	}
 	b.WriteString(": ")
 	join := func() string {
-		if len(w.Frameworks) == 0 && len(w.Requirements) == 0 {
-			return fmt.Sprintf("no framework path; score %.2f", w.Score)
+		rel := ""
+		if w.Relevance > 0 { // links imported before the text ranking have none
+			rel = fmt.Sprintf("relevance %.2f; ", w.Relevance)
 		}
-		return fmt.Sprintf("frameworks %s; requirements %s; score %.2f",
-			shortList(w.Frameworks, maxWhyRequirements), shortList(w.Requirements, maxWhyRequirements), w.Score)
+		if len(w.Frameworks) == 0 && len(w.Requirements) == 0 {
+			return fmt.Sprintf("no framework path; %sscore %.2f", rel, w.Score)
+		}
+		return fmt.Sprintf("frameworks %s; requirements %s; %sscore %.2f",
+			shortList(w.Frameworks, maxWhyRequirements), shortList(w.Requirements, maxWhyRequirements), rel, w.Score)
 	}
 	switch w.Origin {
 	case LinkManual:

@@ -234,9 +234,10 @@ func TestLinkWhyFollowsCorrections(t *testing.T) {
 		t.Errorf("DCH-01 after the removal: checks %v, integrations %v; want none", dch.SecurityCheckIDs, dch.Integrations)
 	}
 
-	// A re-import scores trail_on → MON-01 lower: only that link is rewritten.
+	// A re-import ranks trail_on → MON-01 by its text too and scores it
+	// lower: only that link is rewritten.
 	if err := e.store.PutCheckSCFLinks(ctx, []citadel.CheckSCFLink{
-		{CheckID: "trail_on", SCFID: "MON-01", Rank: 1, Score: 0.7, Frameworks: []string{"soc2"}, Requirements: []string{"soc2:cc_7_2"}},
+		{CheckID: "trail_on", SCFID: "MON-01", Rank: 1, Score: 0.7, Relevance: 0.6, Frameworks: []string{"soc2"}, Requirements: []string{"soc2:cc_7_2"}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +245,7 @@ func TestLinkWhyFollowsCorrections(t *testing.T) {
 	if out := e.run(t, "int-1", "scn-3"); out.ControlsUpdated != 1 {
 		t.Errorf("after the re-import: %+v; want MON-01 updated", out)
 	}
-	if got := e.whys(t)["SCF-MON-01"]["trail_on"]; got.Score != 0.7 || got.Summary != "imported, rank 1: frameworks soc2; requirements soc2:cc_7_2; score 0.70" {
+	if got := e.whys(t)["SCF-MON-01"]["trail_on"]; got.Score != 0.7 || got.Summary != "imported, rank 1: frameworks soc2; requirements soc2:cc_7_2; relevance 0.60; score 0.70" {
 		t.Errorf("trail_on → MON-01 after the re-import = %+v", got)
 	}
 	if d := cmp.Diff([]string{"AppliedControl SCF-MON-01", "ControlLink SCF-MON-01 → check trail_on"}, changed(before, e.dump(t), refs)); d != "" {
