@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -66,6 +67,18 @@ func (o LinkOptions) withDefaults() LinkOptions {
 	def(&o.ExpandBoost, 4)
 	def(&o.JoinScale, 1)
 	return o
+}
+
+// ProviderDomains are the SCF domains a check of a cloud account never
+// validates: physical and environmental protection is the cloud provider's
+// side of the shared-responsibility model, whatever words a check shares
+// with it ("role-based physical access").
+var ProviderDomains = []string{"PES"}
+
+// IsProviderControl reports whether an SCF id is in a ProviderDomains domain.
+func IsProviderControl(id string) bool {
+	dom, _, _ := strings.Cut(id, "-")
+	return slices.Contains(ProviderDomains, dom)
 }
 
 // IsProgrammeControl reports whether an SCF id is its domain's programme
@@ -194,6 +207,9 @@ func rankCheck(check string, hits []relevance.Hit, cands []citadel.CheckSCFLink,
 	}
 	var ss []scored
 	for id, l := range pool {
+		if IsProviderControl(id) {
+			continue
+		}
 		t := rel[id] / bestRel
 		if t < opt.MinText {
 			continue

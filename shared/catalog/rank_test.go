@@ -61,6 +61,12 @@ func TestRankCheck(t *testing.T) {
 			want:  []got{{"MON-08", true}, {"MON-03", true}},
 		},
 		{
+			name:  "a provider-side (physical) control never, however close its words",
+			rel:   map[string]float64{"PES-02.1": 10, "IAC-08": 9},
+			cands: []citadel.CheckSCFLink{join("PES-02.1", 2), join("IAC-08", 1)},
+			want:  []got{{"IAC-08", true}},
+		},
+		{
 			name:  "at most MaxPerCheck",
 			rel:   map[string]float64{"A-02": 10, "B-02": 10, "C-02": 10},
 			cands: []citadel.CheckSCFLink{join("A-02", 1), join("B-02", 1), join("C-02", 1)},
