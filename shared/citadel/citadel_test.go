@@ -200,6 +200,13 @@ func TestErrors(t *testing.T) {
 	if !citadel.IsConflict(err) || !errors.Is(err, base) {
 		t.Errorf("code or cause lost: %v", err)
 	}
+	// The cause is said once, whether %w or Op and Err carry it.
+	if got := err.Error(); got != "step: scan s1 running: boom" {
+		t.Errorf("message %q", got)
+	}
+	if got := (&citadel.Error{Code: citadel.CodeInvalid, Op: "import", Msg: "bad file", Err: base}).Error(); got != "import: bad file: boom" {
+		t.Errorf("message %q", got)
+	}
 	if citadel.CodeOf(base) != citadel.CodeInternal || citadel.CodeOf(nil) != "" {
 		t.Error("CodeOf of plain errors")
 	}

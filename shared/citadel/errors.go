@@ -3,6 +3,7 @@ package citadel
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrorCode classifies an error for callers: the API maps it to an HTTP status,
@@ -32,10 +33,14 @@ func (e *Error) Error() string {
 		msg = e.Op + ": " + msg
 	}
 	if e.Err != nil {
-		if msg == "" {
-			return e.Err.Error()
+		cause := e.Err.Error()
+		switch {
+		case msg == "":
+			return cause
+		case strings.Contains(msg, cause):
+			return msg // Errorf's %w already put the cause in the message
 		}
-		return msg + ": " + e.Err.Error()
+		return msg + ": " + cause
 	}
 	return msg
 }
