@@ -376,6 +376,14 @@ func TestScanDemoEstate(t *testing.T) {
 	if len(d.Frameworks) != 3 || len(d.FailingControls) != issues || len(d.Policies) != policies || d.EvidenceTotal != len(ev) {
 		t.Errorf("report: %d frameworks, %d failing controls, %d policies, %d evidence", len(d.Frameworks), len(d.FailingControls), len(d.Policies), d.EvidenceTotal)
 	}
+	// Every failing asset says why its control follows its check.
+	for _, fc := range d.FailingControls {
+		for _, a := range fc.Assets {
+			if a.Why == "" {
+				t.Errorf("report: control %s, check %s on %s: no why", fc.RefID, a.Check, a.ARN)
+			}
+		}
+	}
 	// citadel report finds the scan's integration from the scan id alone,
 	// and says which scan it does not know.
 	var again bytes.Buffer

@@ -27,6 +27,7 @@ type Store interface {
 	compliance.Catalog
 	GetScanOf(ctx context.Context, integrationID, scanID string) (citadel.Scan, error)
 	AllControls(ctx context.Context, folderID string) ([]citadel.AppliedControl, error)
+	LinksOfControl(ctx context.Context, controlID string, kind citadel.LinkKind) ([]citadel.ControlLink, error)
 	ListResults(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error)
 	ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.Asset], error)
 	ListEvidence(ctx context.Context, folderID string, status citadel.EvidenceStatus, limit int, cursor string) (citadel.Page[citadel.Evidence], error)
@@ -48,6 +49,8 @@ type FailingAsset struct {
 	Check    string `json:"check"`
 	Detail   string `json:"detail"`
 	Severity string `json:"severity"`
+	// Why says why the control follows this check (the scan's link why).
+	Why string `json:"why,omitempty"`
 }
 
 // FailingControl is a control with failing results of this integration.
@@ -160,8 +163,21 @@ func Collect(ctx context.Context, s Store, integ citadel.Integration, scanID str
 			continue
 		}
 		fc := FailingControl{ID: c.ID, RefID: c.RefID, Name: c.Name, Posture: c.Posture, Passed: ip.Passed, Failed: ip.Failed}
+		links, err := s.LinksOfControl(ctx, c.ID, citadel.LinkCheck)
+		if err != nil {
+			return d, fmt.Errorf("report: check links of control %s: %w", c.ID, err)
+		}
+		why := map[string]string{}
+		for _, l := range links {
+			if l.Why != nil {
+				why[l.TargetID] = l.Why.Summary
+			}
+		}
 		for _, check := range c.SecurityCheckIDs {
-			fc.Assets = append(fc.Assets, failing[check]...)
+			for _, a := range failing[check] {
+				a.Why = why[check]
+				fc.Assets = append(fc.Assets, a)
+			}
 		}
 		slices.SortFunc(fc.Assets, func(a, b FailingAsset) int {
 			return strings.Compare(a.Check+" "+a.ARN, b.Check+" "+b.ARN)

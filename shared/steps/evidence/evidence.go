@@ -30,6 +30,7 @@ type Store interface {
 	GetEvidence(ctx context.Context, id string) (citadel.Evidence, error)
 	WriteEvidence(ctx context.Context, ws []ddb.EvidenceWrite) ([]string, error)
 	PutControlLinks(ctx context.Context, links []citadel.ControlLink) error
+	DeleteControlLinks(ctx context.Context, links []citadel.ControlLink) error
 	Usage() citadel.Usage
 }
 
@@ -84,6 +85,9 @@ type change struct {
 	result citadel.CheckResult
 	write  ddb.EvidenceWrite
 	links  []citadel.ControlLink
+	// unlinks are the record's links to controls that no longer follow
+	// its check (a link correction or a re-import moved the check).
+	unlinks []citadel.ControlLink
 }
 
 // Handle creates and updates the evidence of the integration's results.
@@ -247,13 +251,20 @@ func (r *run) plan1(ctx context.Context, res citadel.CheckResult, prev *citadel.
 		c.write.PrevRevisionCount, c.write.PrevStatus = prev.RevisionCount, prev.Status
 	}
 	changed := prev == nil || prev.ResultContentHash != hash
-	var newControls []string
+	var newControls, goneControls []string
 	for _, ctl := range want {
 		if !slices.Contains(e.ControlIDs, ctl) {
 			newControls = append(newControls, ctl)
 		}
 	}
-	if !changed && len(newControls) == 0 {
+	// Only the scan links evidence to controls, so a control that no longer
+	// lists the check is one the record no longer supports.
+	for _, ctl := range e.ControlIDs {
+		if !slices.Contains(want, ctl) {
+			goneControls = append(goneControls, ctl)
+		}
+	}
+	if !changed && len(newControls) == 0 && len(goneControls) == 0 {
 		return c, false, nil
 	}
 	if changed {
@@ -275,11 +286,13 @@ func (r *run) plan1(ctx context.Context, res citadel.CheckResult, prev *citadel.
 		}
 		c.write.Revision = &rev
 	}
-	if len(newControls) > 0 {
-		e.ControlIDs = append(slices.Clone(e.ControlIDs), newControls...)
-		slices.Sort(e.ControlIDs)
+	if len(newControls) > 0 || len(goneControls) > 0 {
+		e.ControlIDs = slices.Clone(want)
 		for _, ctl := range newControls {
 			c.links = append(c.links, citadel.ControlLink{ControlID: ctl, Kind: citadel.LinkEvidence, TargetID: id, Origin: citadel.OriginScan})
+		}
+		for _, ctl := range goneControls {
+			c.unlinks = append(c.unlinks, citadel.ControlLink{ControlID: ctl, Kind: citadel.LinkEvidence, TargetID: id, Origin: citadel.OriginScan})
 		}
 	}
 	e.UpdatedAt = r.now
@@ -294,16 +307,22 @@ func (r *run) flush(ctx context.Context) error {
 	todo := r.pending
 	r.pending = nil
 	for attempt := 1; len(todo) > 0; attempt++ {
-		var links []citadel.ControlLink
+		var links, unlinks []citadel.ControlLink
 		writes := make([]ddb.EvidenceWrite, len(todo))
 		byID := make(map[string]change, len(todo))
 		for i, c := range todo {
 			links = append(links, c.links...)
+			unlinks = append(unlinks, c.unlinks...)
 			writes[i] = c.write
 			byID[c.write.Evidence.ID] = c
 		}
 		if err := r.h.Store.PutControlLinks(ctx, links); err != nil {
 			return fmt.Errorf("links to evidence: %w", err)
+		}
+		if len(unlinks) > 0 {
+			if err := r.h.Store.DeleteControlLinks(ctx, unlinks); err != nil {
+				return fmt.Errorf("links to evidence that no longer follow their check: %w", err)
+			}
 		}
 		conflicts, err := r.h.Store.WriteEvidence(ctx, writes)
 		if err != nil {

@@ -299,6 +299,45 @@ func TestNewControlLinksWithoutRevision(t *testing.T) {
 	}
 }
 
+// A control that no longer lists a check (a user removed the check → SCF
+// link, or a re-import ranked it away, and the controls step followed) is
+// dropped from the check's evidence at the next scan, with its link item;
+// the record keeps its revisions.
+func TestControlsThatNoLongerFollowTheCheckAreUnlinked(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.run(t, "scn-1")
+	dch := citadel.AppliedControlIDForSCF("f1", "DCH-01")
+	c, err := e.store.GetControl(ctx, dch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SecurityCheckIDs = nil
+	if _, err := e.store.PutControl(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(citadel.EvidenceOutput{ResultsUnknownChecks: 1}, e.run(t, "scn-2")); d != "" {
+		t.Errorf("output (-want +got):\n%s", d)
+	}
+	for _, arn := range []string{arnA, arnB} {
+		got, err := e.store.GetEvidence(ctx, evID("s3_public", arn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff([]string{citadel.AppliedControlIDForSCF("f1", "IAC-01")}, got.ControlIDs); d != "" || got.RevisionCount != 1 {
+			t.Errorf("%s: rev %d, controls (-want +got):\n%s", arn, got.RevisionCount, d)
+		}
+	}
+	links, err := e.store.LinksOfControl(ctx, dch, citadel.LinkEvidence)
+	if err != nil || len(links) != 0 {
+		t.Errorf("evidence links of %s after the check left it: %v, %v", dch, links, err)
+	}
+	// Nothing more to do the scan after.
+	if d := cmp.Diff(citadel.EvidenceOutput{ResultsUnknownChecks: 1}, e.run(t, "scn-3")); d != "" {
+		t.Errorf("third run (-want +got):\n%s", d)
+	}
+}
+
 func TestEmptyAndBadInput(t *testing.T) {
 	e := newEnv(t)
 	e.results["int-1"] = nil
