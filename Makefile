@@ -83,6 +83,14 @@ demo: deps
 clean:
 	rm -rf bin out .run
 
+# make image     the Prowler task's image, citadel-prowler:<Prowler version>
+# and :latest, with docker (when its daemon answers) or podman, building local
+# stand-ins for the base images when no registry answers (scripts/image.sh,
+# docs/image.md). IMAGE_PLATFORM=linux/arm64 for the other architecture.
+.PHONY: image
+image:
+	scripts/image.sh
+
 # --- The CDK app (infra/, docs/infra.md) -----------------------------------
 # Node tools in .tools/node_modules, installed by `make tools`: the CDK CLI,
 # asl-validator (the infra tests validate the state machine with it) and a
