@@ -31,7 +31,7 @@ help:
 venv: $(VENV_OK)
 $(VENV_OK): requirements.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c prowler-task/constraints.txt -r requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
 deps: venv
