@@ -130,15 +130,7 @@ func TestParseCorrectionsErrors(t *testing.T) {
 			if !citadel.IsInvalid(err) {
 				t.Fatalf("ParseCorrections = %v, %v; want an invalid-input error\n%s", got, err, tc.src)
 			}
-			msg := err.Error()
-			for _, w := range tc.want {
-				i := strings.Index(msg, w)
-				if i < 0 {
-					t.Errorf("error %q does not say %q", msg, w)
-					continue
-				}
-				msg = msg[i+len(w):]
-			}
+			wantInOrder(t, err.Error(), tc.want)
 			if got != nil {
 				t.Errorf("corrections returned with an error: %v", got)
 			}
@@ -189,15 +181,7 @@ func TestCheckCorrections(t *testing.T) {
 			if !citadel.IsInvalid(err) {
 				t.Fatalf("CheckCorrections = %v, %v; want an invalid-input error", got, err)
 			}
-			msg := err.Error()
-			for _, w := range tc.want {
-				i := strings.Index(msg, w)
-				if i < 0 {
-					t.Errorf("error %q does not say %q", msg, w)
-					continue
-				}
-				msg = msg[i+len(w):]
-			}
+			wantInOrder(t, err.Error(), tc.want)
 		})
 	}
 	// The same entries parse: only the catalog refuses them.
@@ -211,5 +195,18 @@ func TestCheckCorrections(t *testing.T) {
 	}
 	if _, err := catalog.CheckCorrections("c.yaml", []byte("corrections: []\n"), importTime, noSCF); !citadel.IsInvalid(err) || !strings.Contains(err.Error(), "need the SCF library") {
 		t.Errorf("corrections without SCF: %v", err)
+	}
+}
+
+// wantInOrder fails unless msg says every one of want, in that order.
+func wantInOrder(t *testing.T, msg string, want []string) {
+	t.Helper()
+	for _, w := range want {
+		i := strings.Index(msg, w)
+		if i < 0 {
+			t.Errorf("error %q does not say %q", msg, w)
+			continue
+		}
+		msg = msg[i+len(w):]
 	}
 }

@@ -108,18 +108,7 @@ func TestImportFixtureThenUpgrade(t *testing.T) {
 	}
 
 	// A newer Prowler: one check changed, one removed.
-	dir := copyDir(t, fixtureProwler)
-	if err := os.WriteFile(filepath.Join(dir, "config/config.py"), []byte(`prowler_version = "10.0.0"`+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(filepath.Join(dir, "providers/aws/services/iam")); err != nil {
-		t.Fatal(err)
-	}
-	meta := filepath.Join(dir, "providers/aws/services/s3/s3_bucket_default_encryption/s3_bucket_default_encryption.metadata.json")
-	b, _ := os.ReadFile(meta)
-	if err := os.WriteFile(meta, []byte(strings.Replace(string(b), `"medium"`, `"high"`, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := upgradedFixture(t)
 	up, err := h.Handle(ctx, citadel.CatalogImportInput{ProwlerSource: dir, SCFSource: fixtureSCF})
 	if err != nil {
 		t.Fatal(err)
@@ -428,4 +417,23 @@ func TestFindInstalledProwler(t *testing.T) {
 	if c.Prowler.Layout != catalog.LayoutInstalled || c.Prowler.Version == "" || len(c.Prowler.Checks) != 645 {
 		t.Errorf("installed Prowler at %s: layout %s, version %q, %d checks", dir, c.Prowler.Layout, c.Prowler.Version, len(c.Prowler.Checks))
 	}
+}
+
+// upgradedFixture is the fixture as a newer Prowler (10.0.0) ships it: the
+// iam checks removed and s3_bucket_default_encryption's severity changed.
+func upgradedFixture(t *testing.T) string {
+	t.Helper()
+	dir := copyDir(t, fixtureProwler)
+	if err := os.WriteFile(filepath.Join(dir, "config/config.py"), []byte(`prowler_version = "10.0.0"`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "providers/aws/services/iam")); err != nil {
+		t.Fatal(err)
+	}
+	meta := filepath.Join(dir, "providers/aws/services/s3/s3_bucket_default_encryption/s3_bucket_default_encryption.metadata.json")
+	b, _ := os.ReadFile(meta)
+	if err := os.WriteFile(meta, []byte(strings.Replace(string(b), `"medium"`, `"high"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

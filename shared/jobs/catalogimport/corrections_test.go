@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -202,18 +201,7 @@ func TestCorrectionsFileSurvivesReimportsAndUpgrades(t *testing.T) {
 	// (c) A newer Prowler (as in TestImportFixtureThenUpgrade: one check
 	// changed, one removed) with the same file: the links are re-imported,
 	// the file's and the API's corrections stay as they were.
-	dir := copyDir(t, fixtureProwler)
-	if err := os.WriteFile(filepath.Join(dir, "config/config.py"), []byte(`prowler_version = "10.0.0"`+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(filepath.Join(dir, "providers/aws/services/iam")); err != nil {
-		t.Fatal(err)
-	}
-	meta := filepath.Join(dir, "providers/aws/services/s3/s3_bucket_default_encryption/s3_bucket_default_encryption.metadata.json")
-	b, _ := os.ReadFile(meta)
-	if err := os.WriteFile(meta, []byte(strings.Replace(string(b), `"medium"`, `"high"`, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := upgradedFixture(t)
 	up, upCat, err := clockAt(handler(s), t0.Add(3*time.Hour)).Run(ctx, citadel.CatalogImportInput{ProwlerSource: dir, SCFSource: fixtureSCF, CorrectionsSource: f.path})
 	if err != nil {
 		t.Fatal(err)
