@@ -29,21 +29,29 @@ help:
 
 # The Python tools (Prowler, moto) live in a local virtualenv.
 venv: $(VENV_OK)
-$(VENV_OK): requirements.txt
+# prowler-task/constraints.txt pins Prowler's whole tree, the image's too,
+# less the lines marked venv-unpinned (a tool beside Prowler needs another).
+$(VENV_OK): requirements.txt prowler-task/constraints.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@mkdir -p .run && grep -v 'venv-unpinned' prowler-task/constraints.txt >.run/venv-constraints.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c .run/venv-constraints.txt -r requirements.txt
 	@touch $@
 
 deps: venv
 	$(GO) mod download
 
 # Test tools in .tools: the Lambda Runtime Interface Emulator (from its Go
-# module) and, on a host that is not arm64, qemu's user-mode emulator to run
-# the arm64 bootstraps (Debian's qemu-user-static).
+# module); on a host that is not arm64, qemu's user-mode emulator to run the
+# arm64 bootstraps (Debian's qemu-user-static); busybox (Debian's
+# busybox-static), which the engine test's Lambda service copies code with.
 tools: $(TOOLS)/bin/aws-lambda-rie
 	@if [ "$$(uname -m)" != aarch64 ] && ! command -v qemu-aarch64-static >/dev/null; then \
 		echo "installing qemu-user-static (runs the arm64 bootstraps under the emulator)"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static) >/dev/null; \
+	fi
+	@if ! command -v busybox >/dev/null; then \
+		echo "installing busybox-static (the engine test's Lambda code copier)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static) >/dev/null; \
 	fi
 $(TOOLS)/bin/aws-lambda-rie:
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
@@ -56,8 +64,11 @@ $(FUNCTIONS:%=bin/%/bootstrap): bin/%/bootstrap:
 vet:
 	$(GO) vet ./...
 
-test: deps tools vet
-	scripts/with-moto.sh scripts/gotest.sh -p 2 -timeout 75m ./...
+# The container tests (the Prowler image against moto, the engine test) run
+# the image `make image` builds.
+PROWLER_IMAGE ?= citadel-prowler:latest
+test: deps tools vet image
+	CITADEL_PROWLER_IMAGE=$(PROWLER_IMAGE) scripts/with-moto.sh scripts/gotest.sh -p 2 -timeout 75m ./...
 	$(MAKE) --no-print-directory fuzz-api
 
 # make fuzz-api   schemathesis (in .venv, requirements.txt) on every operation

@@ -71,6 +71,12 @@ FAMILIES = [
     (r"pymongo", "MongoDB Atlas driver"),
     (r"dash|dash-bootstrap-components|plotly|pandas|numpy", "prowler dashboard (web UI)"),
 ]
+# Pins `make venv` leaves to pip, because a tool beside Prowler in .venv
+# cannot live with them (prowler-task/venv_test.go checks the rest hold).
+VENV_UNPINNED = {
+    "referencing": "moto[server]'s openapi-spec-validator 0.7 wants referencing<0.37; with 0.37 pip takes 0.5.5, "
+                   "whose openapi-schema-validator 0.4.3 cannot import jsonschema 4.23 (moto's CloudFormation fails)",
+}
 dists = {cn(d.metadata["Name"]): d for d in md.distributions()}
 requires = {}
 for name, d in dists.items():
@@ -140,7 +146,11 @@ for line in freeze:
     if not line.strip():
         continue
     name = cn(line.split("==")[0])
-    lines.append(f"{line}  # not-in-image: {why[name]}" if name in why else line)
+    if name in why:
+        line += f"  # not-in-image: {why[name]}"
+    if name in VENV_UNPINNED:
+        line += f"  # venv-unpinned: {VENV_UNPINNED[name]}"
+    lines.append(line)
 pyver = "%d.%d.%d" % sys.version_info[:3]
 pipver = md.version("pip")
 header = f"""# Prowler {version}'s whole dependency tree, pinned: `pip freeze` of a fresh
@@ -153,6 +163,8 @@ header = f"""# Prowler {version}'s whole dependency tree, pinned: `pip freeze` o
 # prowler-task/Dockerfile. The image installs, with --no-deps, every line but
 # those marked "not-in-image" ({len(why)} of {len(lines)}): other providers' SDKs
 # and the dashboard, which an AWS scan does not import (docs/image.md).
+# `make venv` leaves the lines marked "venv-unpinned" to pip (the reason is
+# on the line); prowler-task/venv_test.go checks every other pin holds.
 # Regenerate after a Prowler upgrade; do not edit by hand.
 """
 open(out, "w").write(header + "\n".join(lines) + "\n")
