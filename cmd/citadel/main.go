@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -34,7 +36,20 @@ commands:
   demo           the end-to-end demo against the local AWS server (make demo)
 `
 
+// run runs one command. Asking any command for help (-h, -help, --help) is
+// not an error: the command printed its usage, and citadel exits 0.
 func run(ctx context.Context, args []string) error {
+	err := dispatch(ctx, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+// isHelpFlag says whether an argument asks for help.
+func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
+
+func dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, usage)
 		return fmt.Errorf("no command")

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -19,6 +21,10 @@ func tableName() string {
 }
 
 func cmdTable(ctx context.Context, args []string) error {
+	if slices.ContainsFunc(args, isHelpFlag) {
+		fmt.Println("usage: citadel table create\n\ncreates the DynamoDB table CITADEL_TABLE (default \"citadel\") with its indexes")
+		return flag.ErrHelp
+	}
 	if len(args) != 1 || args[0] != "create" {
 		return fmt.Errorf("usage: citadel table create")
 	}

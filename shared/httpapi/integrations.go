@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,6 +23,7 @@ type integrationCreate struct {
 	ExternalID         string   `json:"external_id"`
 	Regions            []string `json:"regions"`
 	Frameworks         []string `json:"frameworks"`
+	Checks             []string `json:"checks"`
 	ScheduleExpression string   `json:"schedule_expression"`
 }
 
@@ -31,6 +33,7 @@ type integrationPatch struct {
 	ExternalID         *string   `json:"external_id"`
 	Regions            *[]string `json:"regions"`
 	Frameworks         *[]string `json:"frameworks"`
+	Checks             *[]string `json:"checks"`
 	ScheduleExpression *string   `json:"schedule_expression"`
 }
 
@@ -47,12 +50,15 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request) error
 	in := citadel.Integration{
 		ID: s.NewID("int", now), FolderID: folder, Name: body.Name, AccountID: body.AccountID,
 		RoleARN: body.RoleARN, ExternalID: body.ExternalID, Regions: body.Regions, Frameworks: body.Frameworks,
-		ScheduleExpression: body.ScheduleExpression, CreatedAt: now, UpdatedAt: now,
+		Checks: body.Checks, ScheduleExpression: body.ScheduleExpression, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := in.Validate(); err != nil {
 		return err
 	}
 	if err := s.checkFrameworks(r.Context(), in); err != nil {
+		return err
+	}
+	if err := s.checkChecks(r.Context(), in.Checks); err != nil {
 		return err
 	}
 	if err := s.Integrations.CreateIntegration(r.Context(), in); err != nil {
@@ -102,6 +108,7 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request) error
 	set(&in.ExternalID, body.ExternalID)
 	set(&in.Regions, body.Regions)
 	set(&in.Frameworks, body.Frameworks)
+	set(&in.Checks, body.Checks)
 	set(&in.ScheduleExpression, body.ScheduleExpression)
 	in.UpdatedAt = s.Clock()
 	if err := in.Validate(); err != nil {
@@ -109,6 +116,11 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request) error
 	}
 	if body.Frameworks != nil {
 		if err := s.checkFrameworks(r.Context(), in); err != nil {
+			return err
+		}
+	}
+	if body.Checks != nil {
+		if err := s.checkChecks(r.Context(), in.Checks); err != nil {
 			return err
 		}
 	}
@@ -143,6 +155,36 @@ func (s *Server) checkFrameworks(ctx context.Context, in citadel.Integration) er
 		ids[i] = f.ID
 	}
 	return in.CheckFrameworks(ids)
+}
+
+// checkChecks refuses pinned checks the imported catalog does not have,
+// naming them all; one read of the catalog's checks, only when some are
+// pinned.
+func (s *Server) checkChecks(ctx context.Context, pinned []string) error {
+	if len(pinned) == 0 {
+		return nil
+	}
+	all, err := s.Catalog.ListChecks(ctx)
+	if err != nil {
+		return fmt.Errorf("checks of the catalog: %w", err)
+	}
+	known := make(map[string]bool, len(all))
+	for _, c := range all {
+		known[c.ID] = true
+	}
+	var unknown []string
+	for _, c := range pinned {
+		if !known[c] {
+			unknown = append(unknown, c)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	if len(all) == 0 {
+		return citadel.Invalid("integration: checks %s cannot be checked: the catalog is not loaded yet (import it with `citadel catalog import`, then retry)", strings.Join(unknown, ", "))
+	}
+	return citadel.Invalid("integration: unknown check ids %s (not in the imported catalog)", strings.Join(unknown, ", "))
 }
 
 func set[T any](dst *T, v *T) {

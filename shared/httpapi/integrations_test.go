@@ -514,3 +514,61 @@ func TestScheduleFailureUndoesTheIntegrationChange(t *testing.T) {
 		t.Errorf("the scheduler failure is not logged")
 	}
 }
+
+// An integration may pin its scans to some checks (as the demo does): ids of
+// the imported catalog, on create and on update; unknown ids are refused,
+// each named once, and a refusal stores nothing.
+func TestIntegrationPinnedChecks(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	body := func(checks string) string {
+		return `{"name":"pinned","account_id":"123456789012","checks":` + checks + `}`
+	}
+	expect(t, f.do("POST", "/integrations", body(`["s3_bucket_object_versioning"]`)), http.StatusBadRequest, "invalid",
+		"checks s3_bucket_object_versioning cannot be checked: the catalog is not loaded yet")
+
+	if err := f.store.PutChecks(ctx, []citadel.SecurityCheck{
+		{ID: "s3_bucket_object_versioning", Title: "versioning", Service: "s3", Severity: citadel.SeverityMedium},
+		{ID: "iam_root_mfa_enabled", Title: "root MFA", Service: "iam", Severity: citadel.SeverityCritical},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, checks, want string }{
+		{"one unknown", `["s3_bucket_object_versioning","s3_bucket_versioning"]`, "unknown check ids s3_bucket_versioning (not in the imported catalog)"},
+		{"several", `["ec2_x","iam_y"]`, "unknown check ids ec2_x, iam_y"},
+		{"not an id", `["s3 bucket"]`, `field "checks.0": string doesn't match the regular expression`},
+		{"repeated", `["iam_root_mfa_enabled","iam_root_mfa_enabled"]`, "checks must not repeat"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			expect(t, f.do("POST", "/integrations", body(tc.checks)), http.StatusBadRequest, "invalid", tc.want)
+		})
+	}
+	page, err := f.store.ListIntegrations(ctx, testFolder, 10, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 0 {
+		t.Fatalf("refused creates stored %d integrations", len(page.Items))
+	}
+
+	in := f.createIntegration(body(`["s3_bucket_object_versioning"]`))
+	if d := cmp.Diff([]string{"s3_bucket_object_versioning"}, in.Checks); d != "" {
+		t.Errorf("created checks (-want +got):\n%s", d)
+	}
+	stored, err := f.store.GetIntegration(ctx, in.ID)
+	if err != nil || !cmp.Equal(stored.Checks, in.Checks) {
+		t.Errorf("stored checks %v (%v)", stored.Checks, err)
+	}
+	expect(t, f.do("PATCH", "/integrations/"+in.ID, `{"checks":["nope_check"]}`), http.StatusBadRequest, "invalid", "unknown check ids nope_check")
+	rec := f.do("PATCH", "/integrations/"+in.ID, `{"checks":["iam_root_mfa_enabled","s3_bucket_object_versioning"]}`)
+	expect(t, rec, http.StatusOK, "", "")
+	if got := decodeBody[citadel.Integration](t, rec).Checks; !cmp.Equal(got, []string{"iam_root_mfa_enabled", "s3_bucket_object_versioning"}) {
+		t.Errorf("patched checks %v", got)
+	}
+	// An empty list unpins: every check the frameworks map again.
+	rec = f.do("PATCH", "/integrations/"+in.ID, `{"checks":[]}`)
+	expect(t, rec, http.StatusOK, "", "")
+	if got := decodeBody[citadel.Integration](t, rec).Checks; len(got) != 0 {
+		t.Errorf("unpinned checks %v", got)
+	}
+}

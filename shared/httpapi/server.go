@@ -56,6 +56,8 @@ type (
 		ListFrameworks(ctx context.Context) ([]citadel.Framework, error)
 		GetFramework(ctx context.Context, id string) (citadel.Framework, error)
 		GetRequirement(ctx context.Context, requirementID string) (citadel.RequirementNode, error)
+		// ListChecks is every check of the catalog (pinned checks are checked against it).
+		ListChecks(ctx context.Context) ([]citadel.SecurityCheck, error)
 		// Links: a check's SCF links and their corrections (links.go).
 		Links
 	}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestHelpExitsZero: asking any command for help prints its usage and exits
+// 0 (a script can tell help from failure); a real error still exits 1.
+func TestHelpExitsZero(t *testing.T) {
+	exe := buildCitadel(t)
+	cases := []struct {
+		args []string
+		code int
+		says string // in stdout or stderr
+	}{
+		{[]string{"--help"}, 0, "usage: citadel"},
+		{[]string{"table", "--help"}, 0, "citadel table create"},
+		{[]string{"table", "create", "-h"}, 0, "citadel table create"},
+		{[]string{"catalog", "--help"}, 0, "catalog"},
+		{[]string{"catalog", "import", "--help"}, 0, "-prowler"},
+		{[]string{"catalog", "links", "-h"}, 0, "Usage"},
+		{[]string{"links", "--help"}, 0, "citadel links"},
+		{[]string{"links", "add", "-h"}, 0, "citadel links"},
+		{[]string{"scan", "--help"}, 0, "-integration"},
+		{[]string{"report", "-help"}, 0, "-integration"},
+		{[]string{"demo", "--help"}, 0, "Usage"},
+		{[]string{"scan", "--no-such-flag"}, 1, "no-such-flag"},
+		{[]string{"frobnicate"}, 1, `unknown command "frobnicate"`},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			cmd := exec.CommandContext(context.Background(), exe, tc.args...)
+			cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL=http://127.0.0.1:1") // nothing may be called
+			out, _ := cmd.CombinedOutput()
+			if code := cmd.ProcessState.ExitCode(); code != tc.code {
+				t.Errorf("exit %d, want %d:\n%s", code, tc.code, out)
+			}
+			if !strings.Contains(string(out), tc.says) {
+				t.Errorf("output does not say %q:\n%s", tc.says, out)
+			}
+		})
+	}
+}
+
+// buildCitadel builds the command into the test's folder.
+func buildCitadel(t *testing.T) string {
+	t.Helper()
+	exe := t.TempDir() + "/citadel"
+	if out, err := exec.Command("go", "build", "-o", exe, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return exe
+}
