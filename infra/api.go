@@ -101,6 +101,7 @@ func wireAPIFunction(fn awslambda.Function, cfg Config, sm awsstepfunctions.Stat
 	fn.AddEnvironment(jsii.String(citadel.EnvStateMachineARN), sm.StateMachineArn(), nil)
 	fn.AddEnvironment(jsii.String(citadel.EnvSchedulerRole), sched.Role.RoleArn(), nil)
 	fn.AddEnvironment(jsii.String(citadel.EnvSchedulerGroup), sched.Group.ScheduleGroupName(), nil)
+	fn.AddEnvironment(jsii.String(citadel.EnvMinScheduleInterval), jsii.String(cfg.MinSchedule.String()), nil)
 	if cfg.DefaultFolder != "" {
 		fn.AddEnvironment(jsii.String(citadel.EnvFolderID), jsii.String(cfg.DefaultFolder), nil)
 	}

@@ -140,6 +140,17 @@ func TestAPIRoutesJWT(t *testing.T) {
 	}
 }
 
+// The deployment's minimum schedule interval reaches the API function: the
+// default hour, or the context's.
+func TestMinScheduleIntervalReachesTheAPI(t *testing.T) {
+	for want, s := range map[string]*synthesized{"1h0m0s": defaultApp(t), "6h0m0s": customApp(t)} {
+		env := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[FnAPI]))["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if got := env[citadel.EnvMinScheduleInterval]; got != want {
+			t.Errorf("%s = %v, want %s", citadel.EnvMinScheduleInterval, got, want)
+		}
+	}
+}
+
 // TestEveryRouteAuthorized holds for both configurations: no route is open.
 func TestEveryRouteAuthorized(t *testing.T) {
 	for name, s := range map[string]*synthesized{"iam": defaultApp(t), "jwt": customApp(t)} {

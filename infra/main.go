@@ -12,11 +12,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
 )
 
 // Stack names.
@@ -27,18 +30,19 @@ const (
 
 // Context keys the app reads (cdk.json's "context", or -c key=value).
 const (
-	CtxCodeDir           = "codeDir"           // directory holding <function>/bootstrap, default "bin"
-	CtxProwlerContext    = "prowlerContext"    // Docker build context of the Prowler image, default "." (the repository)
-	CtxProwlerDockerfile = "prowlerDockerfile" // its Dockerfile, relative to the context, default "prowler-task/Dockerfile"
-	CtxTaskArch          = "taskArch"          // arm64 (default) or x86_64: the Prowler task's CPU
-	CtxScannerRoleName   = "scannerRoleName"   // name of the scanner role in target accounts
-	CtxTargetAccounts    = "targetAccounts"    // comma-separated account ids the scanners may assume a role in; empty: any
-	CtxTrustedAccount    = "trustedAccount"    // default of the target stack's TrustedAccountId parameter
-	CtxUserPoolID        = "userPoolId"        // with userPoolClientId: a JWT authorizer instead of IAM
-	CtxUserPoolClientID  = "userPoolClientId"  // the user pool's app client (the token audience)
-	CtxScanRetentionDays = "scanRetentionDays" // days before scans/ objects expire, default 90
-	CtxDefaultFolder     = "defaultFolder"     // the API's default folder id, optional
-	CtxNag               = "nag"               // "false" turns the cdk-nag AwsSolutions checks off
+	CtxCodeDir           = "codeDir"             // directory holding <function>/bootstrap, default "bin"
+	CtxProwlerContext    = "prowlerContext"      // Docker build context of the Prowler image, default "." (the repository)
+	CtxProwlerDockerfile = "prowlerDockerfile"   // its Dockerfile, relative to the context, default "prowler-task/Dockerfile"
+	CtxTaskArch          = "taskArch"            // arm64 (default) or x86_64: the Prowler task's CPU
+	CtxScannerRoleName   = "scannerRoleName"     // name of the scanner role in target accounts
+	CtxTargetAccounts    = "targetAccounts"      // comma-separated account ids the scanners may assume a role in; empty: any
+	CtxTrustedAccount    = "trustedAccount"      // default of the target stack's TrustedAccountId parameter
+	CtxUserPoolID        = "userPoolId"          // with userPoolClientId: a JWT authorizer instead of IAM
+	CtxUserPoolClientID  = "userPoolClientId"    // the user pool's app client (the token audience)
+	CtxScanRetentionDays = "scanRetentionDays"   // days before scans/ objects expire, default 90
+	CtxDefaultFolder     = "defaultFolder"       // the API's default folder id, optional
+	CtxMinSchedule       = "minScheduleInterval" // shortest time between scheduled scans, default 1h
+	CtxNag               = "nag"                 // "false" turns the cdk-nag AwsSolutions checks off
 )
 
 // Config is what the app reads from the CDK context.
@@ -54,6 +58,7 @@ type Config struct {
 	UserPoolClientID  string
 	ScanRetentionDays int
 	DefaultFolder     string
+	MinSchedule       time.Duration
 	Nag               bool
 }
 
@@ -66,6 +71,7 @@ func DefaultConfig() Config {
 		TaskArch:          "arm64",
 		ScannerRoleName:   "CitadelScanner",
 		ScanRetentionDays: 90,
+		MinSchedule:       citadel.DefaultMinScheduleInterval,
 		Nag:               true,
 	}
 }
@@ -143,6 +149,13 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 		cfg.ScanRetentionDays = n
 	}
 	cfg.DefaultFolder = get(CtxDefaultFolder)
+	if v := get(CtxMinSchedule); v != "" {
+		d, err := citadel.ParseMinScheduleInterval(v)
+		if err != nil {
+			return cfg, fmt.Errorf("context %s: %w", CtxMinSchedule, err)
+		}
+		cfg.MinSchedule = d
+	}
 	if v := get(CtxNag); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

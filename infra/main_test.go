@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -150,6 +151,7 @@ var customContext = map[string]any{
 	CtxScannerRoleName:   "AuditScanner",
 	CtxTaskArch:          "x86_64",
 	CtxDefaultFolder:     "fld-default",
+	CtxMinSchedule:       "6h",
 }
 
 var (
@@ -343,12 +345,13 @@ func TestConfigFromContext(t *testing.T) {
 		CtxCodeDir: "/tmp/code", CtxProwlerContext: "/tmp/repo", CtxProwlerDockerfile: "build/Dockerfile", CtxTaskArch: "x86_64",
 		CtxScannerRoleName: "Scanner", CtxTargetAccounts: "111122223333, 444455556666",
 		CtxTrustedAccount: "777788889999", CtxUserPoolID: "us-east-1_abc", CtxUserPoolClientID: "client",
-		CtxScanRetentionDays: "30", CtxDefaultFolder: "fld-1", CtxNag: "false",
+		CtxScanRetentionDays: "30", CtxDefaultFolder: "fld-1", CtxMinSchedule: "6h", CtxNag: "false",
 	}
 	want := Config{
 		CodeDir: "/tmp/code", ProwlerContext: "/tmp/repo", ProwlerDockerfile: "build/Dockerfile", TaskArch: "x86_64", ScannerRoleName: "Scanner",
 		TargetAccounts: []string{"111122223333", "444455556666"}, TrustedAccount: "777788889999",
 		UserPoolID: "us-east-1_abc", UserPoolClientID: "client", ScanRetentionDays: 30, DefaultFolder: "fld-1",
+		MinSchedule: 6 * time.Hour,
 	}
 	cases := []struct {
 		name    string
@@ -375,6 +378,8 @@ func TestConfigFromContext(t *testing.T) {
 		{"zero retention", map[string]any{CtxScanRetentionDays: "0"}, Config{}, `scanRetentionDays: "0" must be a positive number of days`},
 		{"retention not a number", map[string]any{CtxScanRetentionDays: "forever"}, Config{}, `"forever" must be a positive number of days`},
 		{"bad nag", map[string]any{CtxNag: "maybe"}, Config{}, `nag: "maybe" must be true or false`},
+		{"schedule finer than a minute", map[string]any{CtxMinSchedule: "30s"}, Config{}, `minScheduleInterval: minimum schedule interval "30s" must be a duration of at least 1m`},
+		{"schedule not a duration", map[string]any{CtxMinSchedule: "hourly"}, Config{}, `"hourly" must be a duration`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,12 +30,16 @@ func main() {
 	blobs := &blobstore.S3{Client: s3.NewFromConfig(cfg, awsx.S3Options), Bucket: os.Getenv(citadel.EnvBucket)}
 	store := ddb.New(cfg, os.Getenv(citadel.EnvTable), ddb.WithBlobs(blobs))
 	sm := os.Getenv(citadel.EnvStateMachineARN)
+	minSchedule, err := citadel.ParseMinScheduleInterval(os.Getenv(citadel.EnvMinScheduleInterval))
+	if err != nil {
+		log.Fatalf("%s: %v", citadel.EnvMinScheduleInterval, err)
+	}
 	api, err := httpapi.New(ctx, httpapi.Deps{
 		Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store, Compliance: store,
 		Schedules: &sched.Schedules{API: scheduler.NewFromConfig(cfg), Group: os.Getenv(citadel.EnvSchedulerGroup),
 			RoleARN: os.Getenv(citadel.EnvSchedulerRole), StateMachineARN: sm},
 		Executions: sfn.NewFromConfig(cfg), StateMachineARN: sm,
-		DefaultFolder: os.Getenv(citadel.EnvFolderID), Log: logger,
+		DefaultFolder: os.Getenv(citadel.EnvFolderID), MinScheduleInterval: minSchedule, Log: logger,
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -10,6 +10,9 @@ const (
 	EnvSchedulerRole   = "CITADEL_SCHEDULER_ROLE_ARN"
 	EnvSchedulerGroup  = "CITADEL_SCHEDULE_GROUP"
 	EnvFolderID        = "CITADEL_DEFAULT_FOLDER"
+	// EnvMinScheduleInterval: the shortest time between two scheduled scans
+	// of an integration (a Go duration; ParseMinScheduleInterval).
+	EnvMinScheduleInterval = "CITADEL_MIN_SCHEDULE_INTERVAL"
 
 	// The Prowler task's parameters, set by the state machine's container overrides.
 	EnvTaskMode       = "CITADEL_TASK_MODE" // scan | catalog

@@ -14,6 +14,7 @@ import (
 const (
 	TypeFolder             = "Folder"
 	TypeIntegration        = "Integration"
+	TypeAccountClaim       = "AccountClaim"
 	TypeScan               = "Scan"
 	TypeScanLock           = "ScanLock"
 	TypeAsset              = "Asset"
@@ -62,6 +63,12 @@ func folderKey(id string) Key                     { return Key{join("FOLDER", id
 func foldersGSI(id string) GSIKey                 { return GSIKey{"FOLDERS", id} }
 func integrationKey(id string) Key                { return Key{join("INTEG", id), "INTEG"} }
 func integrationsOfFolderPK(folder string) string { return join("FOLDER", folder, "INTEGS") }
+
+// An account has at most one integration per folder: the claim item names
+// it, written in one transaction with the integration.
+func accountClaimKey(folder, account string) Key {
+	return Key{join("FOLDER", folder, "ACCOUNT", account), "ACCOUNT"}
+}
 
 // Scans live in their integration's partition, ordered by id (time-ordered),
 // so "newest first" is a descending query; GSI1 finds a scan by id.

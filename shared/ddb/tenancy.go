@@ -39,12 +39,44 @@ func newIntegrationItem(in citadel.Integration) integrationItem {
 	return integrationItem{newItem(TypeIntegration, integrationKey(in.ID)).withGSI1(g), in}
 }
 
-// CreateIntegration stores a new integration; an existing id is a conflict.
+type accountClaimItem struct {
+	item
+	IntegrationID string
+}
+
+// CreateIntegration stores a new integration with its account's claim in
+// its folder, in one transaction: an existing id, or another integration of
+// the same account in the folder, is a conflict naming it.
 func (s *Store) CreateIntegration(ctx context.Context, in citadel.Integration) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	return s.put(ctx, newIntegrationItem(in), "attribute_not_exists(PK)")
+	av, err := marshalChecked(newIntegrationItem(in))
+	if err != nil {
+		return err
+	}
+	claim := accountClaimItem{newItem(TypeAccountClaim, accountClaimKey(in.FolderID, in.AccountID)), in.ID}
+	var cc dynamo.ConsumedCapacity
+	err = s.db.WriteTx().
+		Put(s.table.Put(rawItem(av)).If("attribute_not_exists(PK)")).
+		Put(s.table.Put(claim).If("attribute_not_exists(PK)")).
+		ConsumedCapacity(&cc).Run(ctx)
+	s.record(&cc, writeUnits(av)+1)
+	if !dynamo.IsCondCheckFailed(err) {
+		return wrapAWS(err, "create integration "+in.ID)
+	}
+	var held accountClaimItem
+	switch cerr := s.get(ctx, claim.key(), &held, "account claim"); {
+	case cerr == nil && held.IntegrationID == in.ID:
+		if s.holds(ctx, av) {
+			// The SDK retried a request whose first attempt went
+			// through (its answer was lost): the integration is ours.
+			return nil
+		}
+	case cerr == nil:
+		return citadel.Conflict("account %s already has integration %s in folder %s", in.AccountID, held.IntegrationID, in.FolderID)
+	}
+	return citadel.Conflict("integration %s already exists", in.ID)
 }
 
 // UpdateIntegration replaces an existing integration.
@@ -66,13 +98,24 @@ func (s *Store) GetIntegration(ctx context.Context, id string) (citadel.Integrat
 	return it.Integration, err
 }
 
-// DeleteIntegration deletes an integration record (its scans, assets and
-// results stay until their retention ends).
+// DeleteIntegration deletes an integration record and its account's claim
+// (its scans, assets and results stay until their retention ends).
 func (s *Store) DeleteIntegration(ctx context.Context, id string) error {
-	if _, err := s.GetIntegration(ctx, id); err != nil {
+	in, err := s.GetIntegration(ctx, id)
+	if err != nil {
 		return err
 	}
-	return s.deleteKey(ctx, integrationKey(id))
+	claim := accountClaimKey(in.FolderID, in.AccountID)
+	err = s.db.WriteTx().
+		Delete(s.table.Delete(AttrPK, integrationKey(id).PK).Range(AttrSK, integrationKey(id).SK)).
+		// Only the integration's own claim (one made before claims
+		// existed may be another's, or none).
+		Delete(s.table.Delete(AttrPK, claim.PK).Range(AttrSK, claim.SK).If("attribute_not_exists(PK) OR IntegrationID = ?", id)).
+		Run(ctx)
+	if dynamo.IsCondCheckFailed(err) {
+		return s.deleteKey(ctx, integrationKey(id))
+	}
+	return wrapAWS(err, "delete integration "+id)
 }
 
 // ListIntegrations lists a folder's integrations, a page at a time.

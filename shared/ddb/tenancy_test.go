@@ -2,6 +2,7 @@ package ddb_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -15,10 +16,12 @@ import (
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
-func integration(id string) citadel.Integration {
+func integration(id string) citadel.Integration { return integrationOf(id, "123456789012") }
+
+func integrationOf(id, account string) citadel.Integration {
 	return citadel.Integration{
-		ID: id, FolderID: "f1", Name: "prod", AccountID: "123456789012",
-		RoleARN: "arn:aws:iam::123456789012:role/CitadelScanner", ExternalID: "ext-123",
+		ID: id, FolderID: "f1", Name: "prod", AccountID: account,
+		RoleARN: "arn:aws:iam::" + account + ":role/CitadelScanner", ExternalID: "ext-123",
 		Regions: []string{"us-east-1", "eu-west-1"}, Frameworks: []string{"soc2"},
 		ScheduleExpression: "rate(1 day)", CreatedAt: t0, UpdatedAt: t0,
 	}
@@ -61,11 +64,50 @@ func TestIntegrationRoundTripAndConflicts(t *testing.T) {
 	}
 }
 
+// An account has one integration per folder: a second is a conflict naming
+// the first, in another folder it is fine, and once the first is deleted the
+// account can be integrated again.
+func TestOneIntegrationPerAccountAndFolder(t *testing.T) {
+	ctx := context.Background()
+	s := testenv.Store(t)
+	first := integration("int-first")
+	if err := s.CreateIntegration(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	second := integration("int-second")
+	err := s.CreateIntegration(ctx, second)
+	if !citadel.IsConflict(err) || err.Error() != "account 123456789012 already has integration int-first in folder f1" {
+		t.Fatalf("second integration of the account: %v, want a conflict naming int-first", err)
+	}
+	if _, err := s.GetIntegration(ctx, "int-second"); !citadel.IsNotFound(err) {
+		t.Errorf("the refused integration was stored: %v", err)
+	}
+	elsewhere := second
+	elsewhere.FolderID = "f2"
+	if err := s.CreateIntegration(ctx, elsewhere); err != nil {
+		t.Errorf("the account in another folder: %v", err)
+	}
+	if err := s.DeleteIntegration(ctx, "int-first"); err != nil {
+		t.Fatal(err)
+	}
+	again := integration("int-again")
+	if err := s.CreateIntegration(ctx, again); err != nil {
+		t.Errorf("the account after its integration was deleted: %v", err)
+	}
+	// Deleting the other folder's integration leaves this folder's claim.
+	if err := s.DeleteIntegration(ctx, "int-second"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateIntegration(ctx, integration("int-third")); !citadel.IsConflict(err) {
+		t.Errorf("after the other folder's delete: %v, want a conflict naming int-again", err)
+	}
+}
+
 func TestListIntegrationsPaginates(t *testing.T) {
 	ctx := context.Background()
 	s := testenv.Store(t)
-	for _, id := range []string{"a", "b", "c", "d", "e"} {
-		if err := s.CreateIntegration(ctx, integration("int-"+id)); err != nil {
+	for i, id := range []string{"a", "b", "c", "d", "e"} {
+		if err := s.CreateIntegration(ctx, integrationOf("int-"+id, fmt.Sprintf("12345678901%d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}

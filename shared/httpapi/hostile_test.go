@@ -67,7 +67,8 @@ func TestNoServerErrorFromHostileInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := f.createIntegration(validIntegration)
-	f.createIntegration(validIntegration)
+	f.createIntegration(strings.ReplaceAll(validIntegration, "123456789012", "210987654321")) // one integration per account
+
 	integrationsPage := decodeBody[citadel.Page[citadel.Integration]](t, f.do("GET", "/integrations?limit=1", ""))
 	if integrationsPage.Next == "" {
 		t.Fatal("no second page of integrations")

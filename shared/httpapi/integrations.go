@@ -55,6 +55,9 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request) error
 	if err := in.Validate(); err != nil {
 		return err
 	}
+	if err := citadel.CheckScheduleInterval(in.ScheduleExpression, s.minScheduleInterval()); err != nil {
+		return err
+	}
 	if err := s.checkFrameworks(r.Context(), in); err != nil {
 		return err
 	}
@@ -114,6 +117,11 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request) error
 	if err := in.Validate(); err != nil {
 		return err
 	}
+	if body.ScheduleExpression != nil {
+		if err := citadel.CheckScheduleInterval(in.ScheduleExpression, s.minScheduleInterval()); err != nil {
+			return err
+		}
+	}
 	if body.Frameworks != nil {
 		if err := s.checkFrameworks(r.Context(), in); err != nil {
 			return err
@@ -155,6 +163,13 @@ func (s *Server) checkFrameworks(ctx context.Context, in citadel.Integration) er
 		ids[i] = f.ID
 	}
 	return in.CheckFrameworks(ids)
+}
+
+func (s *Server) minScheduleInterval() time.Duration {
+	if s.MinScheduleInterval > 0 {
+		return s.MinScheduleInterval
+	}
+	return citadel.DefaultMinScheduleInterval
 }
 
 // checkChecks refuses pinned checks the imported catalog does not have,

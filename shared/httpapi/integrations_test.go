@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
@@ -116,7 +117,7 @@ func TestIntegrationFrameworksMustBeInTheCatalog(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	withFrameworks := func(fws string) string {
-		return `{"name":"prod","account_id":"123456789012","schedule_expression":"rate(1 day)","frameworks":` + fws + `}`
+		return `{"name":"prod","account_id":"210987654321","schedule_expression":"rate(1 day)","frameworks":` + fws + `}`
 	}
 	notLoaded := "frameworks soc2 cannot be checked: the catalog is not loaded yet"
 	expect(t, f.do("POST", "/integrations", withFrameworks(`["soc2"]`)), http.StatusBadRequest, "invalid", notLoaded)
@@ -482,7 +483,7 @@ func TestScheduleFailureUndoesTheIntegrationChange(t *testing.T) {
 	f := newFixture(t)
 	f.putFrameworks("cis_2.0")
 	ctx := context.Background()
-	in := f.createIntegration(`{"name":"prod","account_id":"123456789012"}`)
+	in := f.createIntegration(`{"name":"prod","account_id":"210987654321"}`)
 
 	d := f.srv.Deps
 	down := scheduler.NewFromConfig(testenv.Config(t), func(o *scheduler.Options) {
@@ -571,4 +572,38 @@ func TestIntegrationPinnedChecks(t *testing.T) {
 	if got := decodeBody[citadel.Integration](t, rec).Checks; len(got) != 0 {
 		t.Errorf("unpinned checks %v", got)
 	}
+}
+
+// One integration per account and folder: a second create is a 409 naming
+// the first; the account in another folder is fine.
+func TestIntegrationAccountOncePerFolder(t *testing.T) {
+	f := newFixture(t)
+	first := f.createIntegration(`{"name":"prod","account_id":"123456789012"}`)
+	expect(t, f.do("POST", "/integrations", `{"name":"prod again","account_id":"123456789012"}`), http.StatusConflict, "conflict",
+		"account 123456789012 already has integration "+first.ID+" in folder "+testFolder)
+	f.createIntegration(`{"name":"prod","account_id":"123456789012","folder_id":"folder-2"}`)
+	expect(t, f.do("DELETE", "/integrations/"+first.ID, ""), http.StatusNoContent, "", "")
+	f.createIntegration(`{"name":"prod, re-added","account_id":"123456789012"}`)
+}
+
+// A schedule runs at most as often as the deployment allows (an hour by
+// default), on create and on update; nothing is stored or scheduled when
+// it is refused.
+func TestIntegrationScheduleAtMostHourly(t *testing.T) {
+	f := newFixture(t)
+	body := func(expr string) string {
+		return `{"name":"prod","account_id":"123456789012","schedule_expression":"` + expr + `"}`
+	}
+	expect(t, f.do("POST", "/integrations", body("rate(15 minutes)")), http.StatusBadRequest, "invalid",
+		`schedule_expression "rate(15 minutes)" runs every 15m0s; this deployment scans an integration at most every 1h0m0s`)
+	expect(t, f.do("POST", "/integrations", body("cron(0,30 * * * ? *)")), http.StatusBadRequest, "invalid", "runs every 30m0s")
+	in := f.createIntegration(body("cron(5 * * * ? *)"))
+	expect(t, f.do("PATCH", "/integrations/"+in.ID, `{"schedule_expression":"rate(59 minutes)"}`), http.StatusBadRequest, "invalid", "runs every 59m0s")
+	if got, err := f.store.GetIntegration(context.Background(), in.ID); err != nil || got.ScheduleExpression != "cron(5 * * * ? *)" {
+		t.Errorf("after a refused update: %q (%v)", got.ScheduleExpression, err)
+	}
+
+	daily := newFixture(t, func(d *Deps) { d.MinScheduleInterval = 24 * time.Hour })
+	expect(t, daily.do("POST", "/integrations", body("rate(12 hours)")), http.StatusBadRequest, "invalid", "at most every 24h0m0s")
+	daily.createIntegration(body("cron(0 3 * * ? *)"))
 }

@@ -111,7 +111,10 @@ type Deps struct {
 	StateMachineARN string
 	// DefaultFolder is used when a request names no folder_id (citadel.EnvFolderID).
 	DefaultFolder string
-	Clock         citadel.Clock
+	// MinScheduleInterval is the shortest time allowed between two
+	// scheduled scans of an integration (0: citadel.DefaultMinScheduleInterval).
+	MinScheduleInterval time.Duration
+	Clock               citadel.Clock
 	// NewID makes ids (citadel.NewID by default).
 	NewID func(prefix string, now time.Time) string
 	Log   *slog.Logger
