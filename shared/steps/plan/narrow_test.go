@@ -41,7 +41,7 @@ func TestPlanCheckSubset(t *testing.T) {
 	pinned := citadel.Integration{ID: "int-pinned", FolderID: "fld-1", Name: "pinned", AccountID: "111122223333",
 		Frameworks: []string{"soc2_aws"}, Checks: []string{"s3_bucket_default_encryption", "iam_root_mfa_enabled"}, CreatedAt: created, UpdatedAt: created}
 	outside := pinned
-	outside.ID, outside.Checks = "int-outside", []string{"iam_root_mfa_enabled"}
+	outside.ID, outside.FolderID, outside.Checks = "int-outside", "fld-2", []string{"iam_root_mfa_enabled"}
 	for _, in := range []citadel.Integration{pinned, outside} {
 		if err := e.store.CreateIntegration(ctx, in); err != nil {
 			t.Fatal(err)

@@ -63,7 +63,8 @@ func setup(t *testing.T, checks []citadel.SecurityCheck) env {
 
 func (e env) integration(t *testing.T, id string, frameworks ...string) citadel.Integration {
 	t.Helper()
-	in := citadel.Integration{ID: id, FolderID: "fld-1", Name: "prod", AccountID: "111122223333",
+	// A folder per integration: a folder holds one integration of an account.
+	in := citadel.Integration{ID: id, FolderID: "fld-" + id, Name: "prod", AccountID: "111122223333",
 		RoleARN: "arn:aws:iam::111122223333:role/CitadelScanner", ExternalID: "ext-123",
 		Regions: []string{"us-east-1", "eu-west-1"}, Frameworks: frameworks, CreatedAt: created, UpdatedAt: created}
 	if err := e.store.CreateIntegration(context.Background(), in); err != nil {
@@ -74,7 +75,7 @@ func (e env) integration(t *testing.T, id string, frameworks ...string) citadel.
 
 func (e env) queue(t *testing.T, integrationID, scanID string) {
 	t.Helper()
-	err := e.store.StartScan(context.Background(), citadel.Scan{ID: scanID, IntegrationID: integrationID, FolderID: "fld-1",
+	err := e.store.StartScan(context.Background(), citadel.Scan{ID: scanID, IntegrationID: integrationID, FolderID: "fld-" + integrationID,
 		Trigger: citadel.TriggerAPI, Status: citadel.ScanQueued, CreatedAt: created})
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +119,7 @@ func TestPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := citadel.PlanOutput{ScanID: scanID, IntegrationID: integ.ID, FolderID: "fld-1", AccountID: "111122223333",
+			want := citadel.PlanOutput{ScanID: scanID, IntegrationID: integ.ID, FolderID: integ.FolderID, AccountID: "111122223333",
 				RoleARN: integ.RoleARN, ExternalID: "ext-123", Regions: []string{"us-east-1", "eu-west-1"}, RegionsArg: "us-east-1 eu-west-1",
 				Bucket: e.bucket, ChecksKey: "scans/" + scanID + "/checks.json", OCSFKey: "scans/" + scanID + "/prowler.ocsf.json",
 				ChecksPlanned: tc.planned, StartedAt: now}
@@ -172,7 +173,7 @@ func TestPlanScheduled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := citadel.Scan{ID: "scan-sched-1", IntegrationID: integ.ID, FolderID: "fld-1", Trigger: citadel.TriggerSchedule,
+	want := citadel.Scan{ID: "scan-sched-1", IntegrationID: integ.ID, FolderID: integ.FolderID, Trigger: citadel.TriggerSchedule,
 		Status: citadel.ScanRunning, ExecutionARN: exec, CreatedAt: now, StartedAt: now}
 	if diff := cmp.Diff(want, sc); diff != "" {
 		t.Errorf("scan record (-want +got):\n%s", diff)
