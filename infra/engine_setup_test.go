@@ -43,33 +43,6 @@ type engineEnv struct {
 	dir      string
 }
 
-// buildBootstraps builds every function as the stack deploys it: bootstrap
-// for provided.al2023 on arm64, into dir/<function>/bootstrap.
-func buildBootstraps(t *testing.T, dir string) {
-	t.Helper()
-	out := filepath.Join(dir, "all")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// One build of every function (packages compile in parallel), then
-	// each binary as <function>/bootstrap.
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out+"/", "./functions/...")
-	cmd.Dir = testenv.RepoRoot()
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the functions: %v\n%s", err, b)
-	}
-	for _, spec := range FunctionSpecs {
-		if err := os.MkdirAll(filepath.Join(dir, spec.Name), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(filepath.Join(out, spec.Name), filepath.Join(dir, spec.Name, "bootstrap")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	os.RemoveAll(out)
-}
-
 // importImage makes an image from files (path in the image → host file or
 // content) with podman/docker import, tagged tag, with the given entrypoint.
 func importImage(t *testing.T, e testenv.Engine, tag string, entrypoint []string, files map[string][]byte, modes map[string]int64) {

@@ -52,7 +52,11 @@ func TestEngine(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Now()
 	code := filepath.Join(dir, "bin")
-	buildBootstraps(t, code)
+	names := make([]string, len(FunctionSpecs))
+	for i, spec := range FunctionSpecs {
+		names[i] = spec.Name
+	}
+	lambdatest.BuildAll(t, testenv.RepoRoot(), code, names)
 	synthesis := synth(t, map[string]any{CtxCodeDir: code})
 	lambdaImages(t, engine, dir)
 	docker := dockerSocket(t, engine, dir)

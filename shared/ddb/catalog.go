@@ -48,6 +48,24 @@ func (s *Store) GetCheck(ctx context.Context, id string) (citadel.SecurityCheck,
 	return it.SecurityCheck, err
 }
 
+// KnownChecks says which of ids are checks of the catalog: one projected
+// BatchGetItem a hundred ids, not a read of the whole catalog.
+func (s *Store) KnownChecks(ctx context.Context, ids []string) (map[string]bool, error) {
+	keys := make([]Key, len(ids))
+	for i, id := range ids {
+		keys[i] = checkKey(id)
+	}
+	var items []struct{ ID string }
+	if err := s.batchGet(ctx, keys, &items, "checks", "ID"); err != nil {
+		return nil, err
+	}
+	known := make(map[string]bool, len(items))
+	for _, it := range items {
+		known[it.ID] = true
+	}
+	return known, nil
+}
+
 // ListChecks lists every check, deprecated ones included, by id.
 func (s *Store) ListChecks(ctx context.Context) ([]citadel.SecurityCheck, error) {
 	var items []checkItem

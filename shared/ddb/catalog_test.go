@@ -39,6 +39,13 @@ func TestChecksRoundTripAndMappedIndex(t *testing.T) {
 	if _, err := s.GetCheck(ctx, "nope"); !citadel.IsNotFound(err) {
 		t.Errorf("missing check: got %v, want not found", err)
 	}
+	known, err := s.KnownChecks(ctx, []string{"c_mapped", "nope", "c_deprecated", "c_mapped"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(map[string]bool{"c_mapped": true, "c_deprecated": true}, known); d != "" {
+		t.Errorf("KnownChecks (-want +got):\n%s", d)
+	}
 	all, err := s.ListChecks(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -101,6 +101,27 @@ func TestOneIntegrationPerAccountAndFolder(t *testing.T) {
 	if err := s.CreateIntegration(ctx, integration("int-third")); !citadel.IsConflict(err) {
 		t.Errorf("after the other folder's delete: %v, want a conflict naming int-again", err)
 	}
+	// An integration without a claim of its own (made before claims, here
+	// moved into f1 by a store update) is deleted without touching the
+	// claim another integration holds.
+	stray := integration("int-stray")
+	stray.FolderID = "f3"
+	if err := s.CreateIntegration(ctx, stray); err != nil {
+		t.Fatal(err)
+	}
+	stray.FolderID = "f1"
+	if err := s.UpdateIntegration(ctx, stray); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteIntegration(ctx, "int-stray"); err != nil {
+		t.Fatalf("delete an integration whose folder's claim is another's: %v", err)
+	}
+	if _, err := s.GetIntegration(ctx, "int-stray"); !citadel.IsNotFound(err) {
+		t.Errorf("int-stray still there: %v", err)
+	}
+	if err := s.CreateIntegration(ctx, integration("int-fourth")); err == nil || err.Error() != "account 123456789012 already has integration int-again in folder f1" {
+		t.Errorf("int-again's claim after the stray's delete: %v", err)
+	}
 }
 
 func TestListIntegrationsPaginates(t *testing.T) {

@@ -173,19 +173,15 @@ func (s *Server) minScheduleInterval() time.Duration {
 }
 
 // checkChecks refuses pinned checks the imported catalog does not have,
-// naming them all; one read of the catalog's checks, only when some are
-// pinned.
+// naming them all: one read of just those ids, and of the catalog's version
+// only when some are unknown (to say whether a catalog is loaded at all).
 func (s *Server) checkChecks(ctx context.Context, pinned []string) error {
 	if len(pinned) == 0 {
 		return nil
 	}
-	all, err := s.Catalog.ListChecks(ctx)
+	known, err := s.Catalog.KnownChecks(ctx, pinned)
 	if err != nil {
 		return fmt.Errorf("checks of the catalog: %w", err)
-	}
-	known := make(map[string]bool, len(all))
-	for _, c := range all {
-		known[c.ID] = true
 	}
 	var unknown []string
 	for _, c := range pinned {
@@ -196,8 +192,11 @@ func (s *Server) checkChecks(ctx context.Context, pinned []string) error {
 	if len(unknown) == 0 {
 		return nil
 	}
-	if len(all) == 0 {
+	switch _, err := s.Catalog.GetCatalogVersion(ctx); {
+	case citadel.IsNotFound(err):
 		return citadel.Invalid("integration: checks %s cannot be checked: the catalog is not loaded yet (import it with `citadel catalog import`, then retry)", strings.Join(unknown, ", "))
+	case err != nil:
+		return fmt.Errorf("catalog version: %w", err)
 	}
 	return citadel.Invalid("integration: unknown check ids %s (not in the imported catalog)", strings.Join(unknown, ", "))
 }

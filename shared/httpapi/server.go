@@ -56,8 +56,10 @@ type (
 		ListFrameworks(ctx context.Context) ([]citadel.Framework, error)
 		GetFramework(ctx context.Context, id string) (citadel.Framework, error)
 		GetRequirement(ctx context.Context, requirementID string) (citadel.RequirementNode, error)
-		// ListChecks is every check of the catalog (pinned checks are checked against it).
-		ListChecks(ctx context.Context) ([]citadel.SecurityCheck, error)
+		// KnownChecks says which ids are checks of the catalog (an
+		// integration's pinned checks), GetCatalogVersion whether one is loaded.
+		KnownChecks(ctx context.Context, ids []string) (map[string]bool, error)
+		GetCatalogVersion(ctx context.Context) (citadel.CatalogVersion, error)
 		// Links: a check's SCF links and their corrections (links.go).
 		Links
 	}

@@ -32,13 +32,37 @@ const EnvRIE = "CITADEL_RIE"
 func Build(tb testing.TB, root, name string) string {
 	tb.Helper()
 	out := filepath.Join(tb.TempDir(), name, "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/"+name)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if b, err := buildCmd(root, out, "./functions/"+name).CombinedOutput(); err != nil {
 		tb.Fatalf("build %s: %v\n%s", name, err, b)
 	}
 	return out
+}
+
+// BuildAll compiles every function as `make build` does, in one go build
+// (the packages compile in parallel), as dir/<name>/bootstrap.
+func BuildAll(tb testing.TB, root, dir string, names []string) {
+	tb.Helper()
+	all := filepath.Join(dir, ".all")
+	if b, err := buildCmd(root, all+"/", "./functions/...").CombinedOutput(); err != nil {
+		tb.Fatalf("build the functions: %v\n%s", err, b)
+	}
+	for _, name := range names {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(all, name), filepath.Join(dir, name, "bootstrap")); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	os.RemoveAll(all)
+}
+
+// buildCmd is the one build of a bootstrap: provided.al2023 on arm64.
+func buildCmd(root, out, pkg string) *exec.Cmd {
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	return cmd
 }
 
 // Tools finds the emulator and, off arm64, qemu-aarch64. Missing tools skip
