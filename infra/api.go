@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
@@ -11,32 +12,39 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"sort"
+	"strings"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/httpapi"
 )
 
 // Route is one method on one path of the HTTP API.
 type Route struct{ Method, Path string }
 
-// Routes are the API's routes (issue #8), every one to the api function.
-var Routes = []Route{
-	{"POST", "/integrations"},
-	{"GET", "/integrations"},
-	{"GET", "/integrations/{id}"},
-	{"PATCH", "/integrations/{id}"},
-	{"DELETE", "/integrations/{id}"},
-	{"POST", "/integrations/{id}/scans"},
-	{"GET", "/integrations/{id}/scans"},
-	{"GET", "/scans/{id}"},
-	{"POST", "/scans/{id}/cancel"},
-	{"GET", "/assets"},
-	{"GET", "/controls"},
-	{"GET", "/controls/{id}"},
-	{"GET", "/evidence/{id}"},
-	{"POST", "/evidence/{id}/review"},
-	{"GET", "/frameworks"},
-	{"GET", "/frameworks/{id}/coverage"},
-	{"PUT", "/requirement-assessments/{id}"},
+// Routes are the API's routes, every one to the api function: each
+// operation of shared/httpapi's openapi.yaml, the document the handler
+// serves (it refuses to start when a route and an operation differ), so
+// the gateway routes exactly what the handler answers.
+var Routes = specRoutes()
+
+func specRoutes() []Route {
+	doc, err := httpapi.LoadSpec(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	var out []Route
+	for _, op := range httpapi.Operations(doc) {
+		method, path, _ := strings.Cut(op, " ")
+		out = append(out, Route{method, path})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Method < out[j].Method
+	})
+	return out
 }
 
 // Throttling of the API's default stage.
@@ -117,3 +125,18 @@ func wireAPIFunction(fn awslambda.Function, cfg Config, sm awsstepfunctions.Stat
 		executionsFinding,
 		`/^Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule\/[\w.-]+\/\*$/g`)
 }
+
+// wireAPICatalog lets the api function read the catalog state machine's
+// executions, for GET /catalog's last load.
+func wireAPICatalog(fn awslambda.Function, sm awsstepfunctions.StateMachine) {
+	fn.AddEnvironment(jsii.String(citadel.EnvCatalogStateMachineARN), sm.StateMachineArn(), nil)
+	sm.Grant(fn, jsii.String("states:ListExecutions"))
+	sm.GrantExecution(fn, jsii.String("states:DescribeExecution"))
+	suppress(fn, "AwsSolutions-IAM5",
+		"GET /catalog describes the catalog load's newest execution, named by the deployment: the grant covers this state machine's executions only.",
+		catalogExecutionsFinding)
+}
+
+// catalogExecutionsFinding is cdk-nag's finding for the catalog state
+// machine's executions (as executionsFinding is the scan's).
+const catalogExecutionsFinding = `/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"CatalogStateMachine[0-9A-F]{8}"\}\]\}\]\}:\*$/g`

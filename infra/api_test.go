@@ -161,3 +161,19 @@ func TestEveryRouteAuthorized(t *testing.T) {
 		}
 	}
 }
+
+// TestRoutesAreTheDocument: the gateway routes every operation the handler
+// serves, those added after the first routes too (the link corrections,
+// the catalog, the findings).
+func TestRoutesAreTheDocument(t *testing.T) {
+	got := map[string]bool{}
+	for _, r := range Routes {
+		got[r.Method+" "+r.Path] = true
+	}
+	for _, want := range []string{"GET /catalog", "GET /results", "GET /assets/{id}", "GET /evidence",
+		"GET /checks/{id}/links", "PUT /checks/{id}/links/{scf_id}", "DELETE /checks/{id}/links/{scf_id}"} {
+		if !got[want] {
+			t.Errorf("no route %s", want)
+		}
+	}
+}

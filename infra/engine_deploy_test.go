@@ -95,6 +95,17 @@ func deploy(t *testing.T, cfg aws.Config, syn *synthesized, stack string) deploy
 			}
 		}
 	}
+	// moto gap: its CloudFormation runs a custom resource by invoking its
+	// provider function and waiting for the answer; the catalog load's
+	// provider is the CDK's Node.js function, which the test's Lambda
+	// runtime stand-in cannot run, so the stack would never complete. The
+	// load is left out of the deployed copy, and TestEngine's "catalog
+	// load" makes its call itself, from the template's properties.
+	for id, typ := range resourcesTypes(tmpl) {
+		if typ == catalogLoadType {
+			delete(tmpl["Resources"].(map[string]any), id)
+		}
+	}
 	body, _ := json.Marshal(tmpl)
 	cf := cloudformation.NewFromConfig(cfg)
 	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{

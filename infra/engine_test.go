@@ -348,6 +348,46 @@ func TestEngine(t *testing.T) {
 		s.api("POST", "/scans/"+next.ID+"/cancel", nil, nil)
 		s.wait(next.ExecutionARN, 5*time.Minute)
 	})
+
+	// Last, as it replaces the reduced catalog with the image's whole one.
+	t.Run("catalog load", func(t *testing.T) {
+		s.t = t
+		_, call := s.synth.catalogLoad(t)
+		arn := s.outputs[citadel.OutputCatalogStateMachine]
+		if arn == "" {
+			t.Fatalf("no output %s", citadel.OutputCatalogStateMachine)
+		}
+		// What the deployment's custom resource calls (moto cannot run it).
+		out, err := s.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Input: aws.String(call.Parameters.Input)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		begun := time.Now()
+		ex := s.wait(aws.ToString(out.ExecutionArn), 20*time.Minute)
+		t.Logf("catalog execution %s in %s", ex.Status, time.Since(begun).Round(time.Second))
+		if ex.Status != sfntypes.ExecutionStatusSucceeded {
+			t.Fatalf("execution %s: %s %s", ex.Status, aws.ToString(ex.Error), aws.ToString(ex.Cause))
+		}
+		want := []string{StateCatalogExportChoice, StateCatalogExport, StateCatalogImport, StateCatalogImported}
+		if d := cmp.Diff(want, entered(s.history(aws.ToString(out.ExecutionArn)))); d != "" {
+			t.Errorf("states entered (-want +got):\n%s", d)
+		}
+		var result struct {
+			Import citadel.CatalogImportOutput `json:"import"`
+		}
+		if err := json.Unmarshal([]byte(aws.ToString(ex.Output)), &result); err != nil {
+			t.Fatalf("execution output: %v: %s", err, aws.ToString(ex.Output))
+		}
+		// The image's whole Prowler catalog, with no SCF files in catalog/scf/.
+		if imp := result.Import; imp.Checks <= len(engineChecks) || imp.Frameworks == 0 || imp.SCFImported {
+			t.Errorf("import = checks %d, frameworks %d, SCF %v: %s", imp.Checks, imp.Frameworks, imp.SCFImported, imp.Message)
+		}
+		listed, err := s3.NewFromConfig(s.cfg, func(o *s3.Options) { o.UsePathStyle = true }).ListObjectsV2(ctx,
+			&s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(citadel.CatalogPrefix)})
+		if err != nil || len(listed.Contents) == 0 {
+			t.Errorf("nothing exported under %s: %v", citadel.CatalogPrefix, err)
+		}
+	})
 }
 
 // upload puts every file under dir (symbolic links followed) at prefix.

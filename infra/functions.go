@@ -70,6 +70,11 @@ var FunctionSpecs = []FunctionSpec{
 // the Prowler task, catalog/scf/ from the user).
 const CatalogRoot = "catalog/"
 
+// EventPutters are the functions that put events on the drift bus:
+// check-results its regressions, and whoever ends a scan its end (finalize;
+// the reconciler; the API, which cancels scans and takes over their locks).
+var EventPutters = []string{FnCheckResults, FnFinalize, FnReconcile, FnAPI}
+
 // logRetention is how long the functions' and the task's logs are kept.
 const logRetention = awslogs.RetentionDays_ONE_MONTH
 
@@ -124,9 +129,11 @@ func newFunctions(scope constructs.Construct, cfg Config, table awsdynamodb.Tabl
 	grantObjects(bucket, fs.ByName[FnCatalogImport], CatalogRoot, true, false) // Prowler's export and the SCF files
 	grantObjects(bucket, fs.ByName[FnAPI], ddb.BlobPrefix, true, false)        // offloaded evidence revisions
 
-	// Drift events.
-	fs.ByName[FnCheckResults].AddEnvironment(jsii.String(citadel.EnvEventBus), bus.EventBusName(), nil)
-	bus.GrantPutEventsTo(fs.ByName[FnCheckResults], nil)
+	// Drift events, and the ends of scans.
+	for _, name := range EventPutters {
+		fs.ByName[name].AddEnvironment(jsii.String(citadel.EnvEventBus), bus.EventBusName(), nil)
+		bus.GrantPutEventsTo(fs.ByName[name], nil)
+	}
 
 	// The asset collectors read a target account through its scanner role,
 	// and the home account (an integration without a role) with their own,

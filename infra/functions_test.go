@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,8 +16,9 @@ import (
 func TestFunctions(t *testing.T) {
 	s := defaultApp(t)
 	fns := s.resources("AWS::Lambda::Function")
-	if len(fns) != len(FunctionSpecs) {
-		t.Errorf("%d functions, want %d", len(fns), len(FunctionSpecs))
+	// Ours, and the AwsCustomResource provider that starts the catalog load.
+	if len(fns) != len(FunctionSpecs)+1 {
+		t.Errorf("%d functions, want %d and the catalog load's provider", len(fns), len(FunctionSpecs))
 	}
 	table := "<" + s.logicalID(s.stacks.Main.Table) + ">"
 	bucket := "<" + s.logicalID(s.stacks.Main.Bucket) + ">"
@@ -92,17 +94,18 @@ func TestFunctionGrants(t *testing.T) {
 		FnPolicies: {{"s3:GetObject*", ".", false}},
 		FnEvidence: {{"s3:GetObject*", scans, true}, {"s3:PutObject", scans, false},
 			{"s3:GetObject*", blobs, true}, {"s3:PutObject", blobs, true}},
-		FnFinalize: {{"s3:GetObject*", ".", false}, {"states:StartExecution", ".", false}},
+		FnFinalize: {{"s3:GetObject*", ".", false}, {"states:StartExecution", ".", false}, {"events:PutEvents", bus, true}},
 		FnCatalogImport: {{"s3:GetObject*", catalog, true}, {"s3:GetObject*", scans, false},
 			{"s3:PutObject", ".", false}},
 		FnReconcile: {{"s3:GetObject*", ".", false}, {"s3:PutObject", ".", false}, {"states:StopExecution", ".", false},
-			{"states:StartExecution", ".", false}, {"events:PutEvents", ".", false}, {"dynamodb:PutItem", ".", true},
+			{"states:StartExecution", ".", false}, {"events:PutEvents", bus, true}, {"dynamodb:PutItem", ".", true},
 			{"states:DescribeExecution", ":execution:", true}},
 		FnAPI: {{"states:StartExecution", sm, true}, {"states:StopExecution", ":execution:", true}, {"states:DescribeExecution", ":execution:", true},
 			{"scheduler:CreateSchedule", `:schedule/`, true}, {"scheduler:UpdateSchedule", `:schedule/`, true},
 			{"scheduler:DeleteSchedule", `:schedule/`, true},
 			{"iam:PassRole", `^<` + s.logicalID(s.stacks.Main.Scheduler.Role) + `\.Arn>$`, true},
-			{"s3:GetObject*", blobs, true}, {"s3:GetObject*", scans, false}, {"s3:PutObject", ".", false}},
+			{"s3:GetObject*", blobs, true}, {"s3:GetObject*", scans, false}, {"s3:PutObject", ".", false},
+			{"events:PutEvents", bus, true}},
 	}
 	for name, gs := range cases {
 		p := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[name]))
@@ -113,12 +116,12 @@ func TestFunctionGrants(t *testing.T) {
 			}
 		}
 	}
-	// Only check-results knows the bus; only the API and the reconciler the state machine.
+	// Only the EventPutters know the bus; only the API and the reconciler the state machine.
 	for _, spec := range FunctionSpecs {
 		env := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[spec.Name]))["Environment"].(map[string]any)["Variables"].(map[string]any)
 		_, hasBus := env[citadel.EnvEventBus]
 		_, hasSM := env[citadel.EnvStateMachineARN]
-		if hasBus != (spec.Name == FnCheckResults) {
+		if hasBus != slices.Contains(EventPutters, spec.Name) {
 			t.Errorf("%s: %s set = %v", spec.Name, citadel.EnvEventBus, hasBus)
 		}
 		if hasSM != (spec.Name == FnAPI || spec.Name == FnReconcile) {

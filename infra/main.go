@@ -9,6 +9,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"net/mail"
 	"os"
 	"strconv"
 	"strings"
@@ -24,7 +25,7 @@ import (
 
 // Stack names.
 const (
-	MainStackName   = "Citadel"
+	MainStackName   = citadel.DefaultStackName
 	TargetStackName = "CitadelTargetRole"
 )
 
@@ -42,6 +43,7 @@ const (
 	CtxScanRetentionDays = "scanRetentionDays"   // days before scans/ objects expire, default 90
 	CtxDefaultFolder     = "defaultFolder"       // the API's default folder id, optional
 	CtxMinSchedule       = "minScheduleInterval" // shortest time between scheduled scans, default 1h
+	CtxNotifyEmails      = "notifyEmails"        // comma-separated e-mail addresses subscribed to the notifications topic
 	CtxNag               = "nag"                 // "false" turns the cdk-nag AwsSolutions checks off
 )
 
@@ -59,6 +61,7 @@ type Config struct {
 	ScanRetentionDays int
 	DefaultFolder     string
 	MinSchedule       time.Duration
+	NotifyEmails      []string
 	Nag               bool
 }
 
@@ -155,6 +158,15 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 			return cfg, fmt.Errorf("context %s: %w", CtxMinSchedule, err)
 		}
 		cfg.MinSchedule = d
+	}
+	if v := get(CtxNotifyEmails); v != "" {
+		for _, a := range strings.Split(v, ",") {
+			a = strings.TrimSpace(a)
+			if addr, err := mail.ParseAddress(a); err != nil || addr.Address != a {
+				return cfg, fmt.Errorf("context %s: %q is not an e-mail address", CtxNotifyEmails, a)
+			}
+			cfg.NotifyEmails = append(cfg.NotifyEmails, a)
+		}
 	}
 	if v := get(CtxNag); v != "" {
 		b, err := strconv.ParseBool(v)

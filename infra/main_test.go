@@ -17,6 +17,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
 )
 
 // TestMain closes the jsii runtime (the node child process) after the tests.
@@ -152,6 +154,7 @@ var customContext = map[string]any{
 	CtxTaskArch:          "x86_64",
 	CtxDefaultFolder:     "fld-default",
 	CtxMinSchedule:       "6h",
+	CtxNotifyEmails:      "sec@example.com, ops@example.com",
 }
 
 var (
@@ -201,9 +204,15 @@ func resourcesOf(tmpl map[string]any, typ string) map[string]map[string]any {
 }
 
 // logicalID is the logical id of a construct's CloudFormation resource.
+// (An L2 wrapping another, as AwsCustomResource does, is followed down.)
 func (s *synthesized) logicalID(c constructs.IConstruct) string {
 	child := c.Node().DefaultChild()
-	return *s.stacks.Main.Stack.GetLogicalId(child.(awscdk.CfnElement))
+	for {
+		if el, ok := child.(awscdk.CfnElement); ok {
+			return *s.stacks.Main.Stack.GetLogicalId(el)
+		}
+		child = child.Node().DefaultChild()
+	}
 }
 
 // props returns the properties of the resource with this logical id.
@@ -346,12 +355,13 @@ func TestConfigFromContext(t *testing.T) {
 		CtxScannerRoleName: "Scanner", CtxTargetAccounts: "111122223333, 444455556666",
 		CtxTrustedAccount: "777788889999", CtxUserPoolID: "us-east-1_abc", CtxUserPoolClientID: "client",
 		CtxScanRetentionDays: "30", CtxDefaultFolder: "fld-1", CtxMinSchedule: "6h", CtxNag: "false",
+		CtxNotifyEmails: "sec@example.com, ops@example.com",
 	}
 	want := Config{
 		CodeDir: "/tmp/code", ProwlerContext: "/tmp/repo", ProwlerDockerfile: "build/Dockerfile", TaskArch: "x86_64", ScannerRoleName: "Scanner",
 		TargetAccounts: []string{"111122223333", "444455556666"}, TrustedAccount: "777788889999",
 		UserPoolID: "us-east-1_abc", UserPoolClientID: "client", ScanRetentionDays: 30, DefaultFolder: "fld-1",
-		MinSchedule: 6 * time.Hour,
+		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"},
 	}
 	cases := []struct {
 		name    string
@@ -379,6 +389,8 @@ func TestConfigFromContext(t *testing.T) {
 		{"retention not a number", map[string]any{CtxScanRetentionDays: "forever"}, Config{}, `"forever" must be a positive number of days`},
 		{"bad nag", map[string]any{CtxNag: "maybe"}, Config{}, `nag: "maybe" must be true or false`},
 		{"schedule finer than a minute", map[string]any{CtxMinSchedule: "30s"}, Config{}, `minScheduleInterval: minimum schedule interval "30s" must be a duration of at least 1m`},
+		{"not an e-mail address", map[string]any{CtxNotifyEmails: "sec@example.com,ops"}, Config{}, `notifyEmails: "ops" is not an e-mail address`},
+		{"a named address", map[string]any{CtxNotifyEmails: "Sec <sec@example.com>"}, Config{}, `"Sec <sec@example.com>" is not an e-mail address`},
 		{"schedule not a duration", map[string]any{CtxMinSchedule: "hourly"}, Config{}, `"hourly" must be a duration`},
 	}
 	for _, tc := range cases {
@@ -410,8 +422,9 @@ func TestStackOutputs(t *testing.T) {
 		got = append(got, k)
 	}
 	sort.Strings(got)
-	want := []string{"ApiUrl", "BucketName", "ClusterArn", "EventBusName", "ScheduleGroupName", "StateMachineArn",
+	want := []string{"ApiUrl", "BucketName", citadel.OutputCatalogStateMachine, "ClusterArn", "EventBusName", OutputNotificationTopic, "ScheduleGroupName", "StateMachineArn",
 		"TableName", "TaskDefinitionArn", "TaskSecurityGroup", "TaskSubnets"}
+	sort.Strings(want)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}

@@ -41,6 +41,9 @@ type ProwlerTask struct {
 	Cluster        awsecs.Cluster
 	TaskDefinition awsecs.FargateTaskDefinition
 	Container      awsecs.ContainerDefinition
+	// Image is the Prowler image asset; its hash changes with the image's
+	// build context, and re-runs the catalog load (catalog.go).
+	Image awsecrassets.DockerImageAsset
 }
 
 // newProwlerTask builds the network, the cluster and the task definition.
@@ -106,15 +109,17 @@ func newProwlerTask(scope constructs.Construct, cfg Config, bucket awss3.Bucket,
 		Retention:     logRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
+	p.Image = awsecrassets.NewDockerImageAsset(scope, jsii.String("ProwlerImage"), &awsecrassets.DockerImageAssetProps{
+		Directory:  jsii.String(cfg.ProwlerContext),
+		File:       jsii.String(cfg.ProwlerDockerfile),
+		Platform:   platform,
+		IgnoreMode: awscdk.IgnoreMode_DOCKER,
+		Exclude:    jsii.Strings(ProwlerContextExcludes...),
+	})
 	p.Container = p.TaskDefinition.AddContainer(jsii.String(ProwlerContainerName), &awsecs.ContainerDefinitionOptions{
 		ContainerName: jsii.String(ProwlerContainerName),
-		Image: awsecs.ContainerImage_FromAsset(jsii.String(cfg.ProwlerContext), &awsecs.AssetImageProps{
-			File:       jsii.String(cfg.ProwlerDockerfile),
-			Platform:   platform,
-			IgnoreMode: awscdk.IgnoreMode_DOCKER,
-			Exclude:    jsii.Strings(ProwlerContextExcludes...),
-		}),
-		Essential: jsii.Bool(true),
+		Image:         awsecs.ContainerImage_FromDockerImageAsset(p.Image),
+		Essential:     jsii.Bool(true),
 		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{
 			StreamPrefix: jsii.String(prowlerLogStreamPrefx),
 			LogGroup:     taskLogs,

@@ -25,6 +25,8 @@ type Citadel struct {
 	API          awsapigatewayv2.HttpApi
 	Scheduler    *Scheduler
 	Reconcile    awsevents.Rule
+	Notify       *Notifications
+	Catalog      *Catalog
 }
 
 // NewCitadel builds the main stack: data first, then compute, then the
@@ -41,7 +43,7 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) *Citadel {
 	c.Table = newTable(stack)
 	c.Bucket = newBucket(stack, cfg)
 	c.EventBus = awsevents.NewEventBus(stack, jsii.String("DriftEvents"), &awsevents.EventBusProps{
-		Description: jsii.String("Citadel drift events: check results that regressed"),
+		Description: jsii.String("Citadel drift events: check results that regressed, and scans that ended"),
 	})
 	scanners := scannerRoleARNs(stack, cfg)
 	c.Functions = newFunctions(stack, cfg, c.Table, c.Bucket, c.EventBus, scanners)
@@ -51,20 +53,26 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) *Citadel {
 	c.API = newAPI(stack, cfg, c.Functions.ByName[FnAPI])
 	wireAPIFunction(c.Functions.ByName[FnAPI], cfg, c.StateMachine, c.Scheduler)
 	c.Reconcile = newReconciler(stack, c.Functions.ByName[FnReconcile], c.StateMachine)
+	c.Notify = newNotifications(stack, cfg, c.EventBus)
+	c.Catalog = newCatalog(stack, c.Functions, c.Prowler, c.Bucket)
+	wireAPICatalog(c.Functions.ByName[FnAPI], c.Catalog.StateMachine)
 
 	out := func(id string, v *string, desc string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
 	}
-	out("ApiUrl", c.API.ApiEndpoint(), "The HTTP API's endpoint")
-	out("StateMachineArn", c.StateMachine.StateMachineArn(), "The scan state machine ("+citadel.EnvStateMachineARN+")")
-	out("TableName", c.Table.TableName(), "The DynamoDB table ("+citadel.EnvTable+")")
-	out("BucketName", c.Bucket.BucketName(), "The scan-output bucket ("+citadel.EnvBucket+")")
-	out("EventBusName", c.EventBus.EventBusName(), "The drift-event bus ("+citadel.EnvEventBus+")")
+	out(citadel.OutputAPIURL, c.API.ApiEndpoint(), "The HTTP API's endpoint")
+	out(citadel.OutputStateMachineARN, c.StateMachine.StateMachineArn(), "The scan state machine ("+citadel.EnvStateMachineARN+")")
+	out(citadel.OutputTableName, c.Table.TableName(), "The DynamoDB table ("+citadel.EnvTable+")")
+	out(citadel.OutputBucketName, c.Bucket.BucketName(), "The scan-output bucket ("+citadel.EnvBucket+")")
+	out(citadel.OutputEventBusName, c.EventBus.EventBusName(), "The drift-event bus ("+citadel.EnvEventBus+")")
 	out("ClusterArn", c.Prowler.Cluster.ClusterArn(), "The ECS cluster the Prowler task runs in")
 	out("TaskDefinitionArn", c.Prowler.TaskDefinition.TaskDefinitionArn(), "The Prowler task (scan and catalog modes)")
 	out("TaskSecurityGroup", c.Prowler.SecurityGroup.SecurityGroupId(), "The Prowler task's security group (no inbound rules)")
 	out("TaskSubnets", awscdk.Fn_Join(jsii.String(","), c.Prowler.Vpc.SelectSubnets(publicSubnets).SubnetIds), "Public subnets for a manual run-task (assign a public IP)")
 	out("ScheduleGroupName", c.Scheduler.Group.ScheduleGroupName(), "The schedule group ("+citadel.EnvSchedulerGroup+")")
+	out(citadel.OutputCatalogStateMachine, c.Catalog.StateMachine.StateMachineArn(),
+		"The catalog state machine: Prowler's catalog exported from the image and imported with catalog/scf/ (docs/infra.md)")
+	out(OutputNotificationTopic, c.Notify.Topic.TopicArn(), "The notifications topic: drift events and scan ends (docs/notifications.md)")
 	return c
 }
 

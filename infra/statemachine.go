@@ -167,14 +167,21 @@ func newStateMachine(scope constructs.Construct, fns *Functions, task *ProwlerTa
 			IncludeExecutionData: jsii.Bool(false), // the state holds the target's role and external id
 		},
 	})
+	suppressStateMachineRole(sm)
+	return sm
+}
+
+// suppressStateMachineRole explains the wildcards of the grants CDK gives a
+// state machine of Lambda states and the Prowler task (the scan's, the
+// catalog's).
+func suppressStateMachineRole(sm awsstepfunctions.StateMachine) {
 	suppress(sm.Role(), "AwsSolutions-IAM5",
 		"CDK's grants for the states: each step function with its versions (<function>:*), the Prowler task "+
 			"definition's family at any revision, and the actions that have no resource-level permissions "+
 			"(ecs:DescribeTasks and ecs:StopTask for RunTask .sync, CloudWatch Logs delivery, X-Ray).",
-		`/^Resource::<Fn[a-z]+[0-9A-F]{8}\.Arn>:\*$/g`,
+		`/^Resource::<Fn[a-z-]+[0-9A-F]{8}\.Arn>:\*$/g`,
 		`/^Resource::arn:\{"Fn::Select":\[1,\{"Fn::Split":\[":",\{"Ref":"ProwlerTask[0-9A-F]{8}"\}.*:\*$/g`,
 		findingAnyResource)
-	return sm
 }
 
 // prowlerState runs the Prowler task and waits for it to stop (RunTask

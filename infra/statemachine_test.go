@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
@@ -26,14 +27,13 @@ const (
 // text and references) into ASL JSON, with plausible ARNs for the references.
 func (s *synthesized) definition(t *testing.T) []byte {
 	t.Helper()
-	sms := s.resources("AWS::StepFunctions::StateMachine")
-	if len(sms) != 1 {
-		t.Fatalf("%d state machines, want 1", len(sms))
-	}
-	var def any
-	for _, sm := range sms {
-		def = sm["Properties"].(map[string]any)["DefinitionString"]
-	}
+	return s.definitionOf(t, s.stacks.Main.StateMachine)
+}
+
+// definitionOf is a state machine's definition, resolved as definition does.
+func (s *synthesized) definitionOf(t *testing.T, sm constructs.IConstruct) []byte {
+	t.Helper()
+	def := s.props(t, s.logicalID(sm))["DefinitionString"]
 	types := map[string]string{}
 	for id, r := range s.json["Resources"].(map[string]any) {
 		types[id] = r.(map[string]any)["Type"].(string)

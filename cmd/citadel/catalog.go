@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -18,7 +20,20 @@ import (
 	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
-const catalogUsage = `usage:
+// remoteTargeted says whether a catalog import names a deployment
+// (--stack, --api, or their environment variables): then the deployment's
+// catalog load runs, else the import runs here.
+func remoteTargeted(args []string) bool {
+	if os.Getenv(EnvAPIURL) != "" || os.Getenv(EnvStack) != "" {
+		return true
+	}
+	return slices.ContainsFunc(args, func(a string) bool {
+		a = strings.TrimLeft(a, "-")
+		return a == "stack" || a == "api" || strings.HasPrefix(a, "stack=") || strings.HasPrefix(a, "api=")
+	})
+}
+
+const catalogUsage = `on this machine (the table CITADEL_TABLE, over AWS_ENDPOINT_URL or your account):
   citadel catalog import [-prowler DIR|s3://bucket/prefix/] [-prowler-version V] [-scf DIR|s3://...] [-max-links N]
                          [-corrections FILE|s3://bucket/key]
       import Prowler's checks and frameworks (the installed Prowler when -prowler is
@@ -30,18 +45,25 @@ const catalogUsage = `usage:
       computed from the files when -scf is given, else read from the table
 `
 
-func cmdCatalog(ctx context.Context, args []string) error {
+func cmdCatalog(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, catalogUsage)
 		return fmt.Errorf("catalog: missing subcommand")
 	}
 	switch args[0] {
 	case "import":
+		if remoteTargeted(args[1:]) {
+			return catalogImportRemote(ctx, args[1:], out)
+		}
 		return catalogImport(ctx, args[1:], os.Stdout)
+	case "status":
+		return catalogStatus(ctx, args[1:], out)
+	case "add-scf":
+		return catalogAddSCF(ctx, args[1:], out)
 	case "links":
 		return catalogLinks(ctx, args[1:], os.Stdout)
 	case "help", "-h", "--help":
-		fmt.Print(catalogUsage)
+		fmt.Print(catalogUsage + "\n" + catalogRemoteUsage)
 		return nil
 	}
 	fmt.Fprint(os.Stderr, catalogUsage)

@@ -149,6 +149,10 @@ func runDemo(ctx context.Context, w io.Writer, endpoint string, o demoOptions) e
 	if err != nil {
 		return err
 	}
+	if r.prowlerLog, err = openProwlerLog(o.outDir); err != nil {
+		return err
+	}
+	defer r.prowlerLog.Close()
 	fmt.Fprintln(w)
 	res, err := r.scan(ctx, w, integ.ID)
 	if err != nil {

@@ -331,16 +331,16 @@ func TestLinksHelp(t *testing.T) {
 		{"links", "remove", s3Check, "--help", "CRY-05"},
 	} {
 		var err error
-		got := captureStdout(t, func() { err = run(context.Background(), args) })
+		got := captureStdout(t, func() { err = run(context.Background(), args, os.Stdout) })
 		if err != nil || got != linksUsage {
 			t.Errorf("%q: error %v, printed %q", args, err, got)
 		}
 	}
-	usage := captureStdout(t, func() { _ = run(context.Background(), []string{"help"}) })
+	usage := captureStdout(t, func() { _ = run(context.Background(), []string{"help"}, os.Stdout) })
 	if !strings.Contains(usage, "\n  links ") {
 		t.Errorf("citadel's usage does not list links:\n%s", usage)
 	}
-	if err := run(context.Background(), []string{"links"}); err == nil {
+	if err := run(context.Background(), []string{"links"}, os.Stdout); err == nil {
 		t.Error("links without a subcommand: no error")
 	}
 }

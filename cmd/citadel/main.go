@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,15 +17,28 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "citadel:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
 const usage = `usage: citadel <command> [flags]
 
-commands:
+on a deployment (the API found from the stack's outputs, --stack NAME, default
+Citadel, or --api URL; every request signed with SigV4 from the AWS credential chain):
+  integrations   add|list|show|update|delete|verify (citadel integrations -h)
+  scan start     start a scan, --wait to watch it step by step (citadel scan start -h)
+  scans          list|show|cancel (citadel scans -h)
+  coverage       a framework's coverage, requirement by requirement
+  findings       current check results, filtered (citadel findings -h)
+  evidence       queue|show|approve|reject (citadel evidence -h)
+  catalog        status|add-scf|import (citadel catalog -h)
+  every one takes -o json; exit codes: 0 ok, 1 error, 2 bad usage or input, 3 not
+  found, 4 conflict, 5 the scan waited for did not succeed, 6 not allowed
+
+on this machine, over the local AWS server:
+  serve          the API on 127.0.0.1 with scans run by the local runner (citadel serve -h)
   table create   create the DynamoDB table (CITADEL_TABLE, default "citadel")
   catalog import import Prowler checks/frameworks and SCF files (citadel catalog -h)
   catalog links  print the check → SCF links as JSON
@@ -38,8 +52,8 @@ commands:
 
 // run runs one command. Asking any command for help (-h, -help, --help) is
 // not an error: the command printed its usage, and citadel exits 0.
-func run(ctx context.Context, args []string) error {
-	err := dispatch(ctx, args)
+func run(ctx context.Context, args []string, out io.Writer) error {
+	err := dispatch(ctx, args, out)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -49,7 +63,8 @@ func run(ctx context.Context, args []string) error {
 // isHelpFlag says whether an argument asks for help.
 func isHelpFlag(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
 
-func dispatch(ctx context.Context, args []string) error {
+// dispatch runs a command; the deployment's commands print to out.
+func dispatch(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, usage)
 		return fmt.Errorf("no command")
@@ -60,13 +75,28 @@ func dispatch(ctx context.Context, args []string) error {
 	case "demo":
 		return cmdDemo(ctx, args[1:])
 	case "scan":
+		if len(args) > 1 && args[1] == "start" {
+			return scanStart(ctx, args[2:], out)
+		}
 		return cmdScan(ctx, args[1:])
+	case "scans":
+		return cmdScans(ctx, args[1:], out)
+	case "integrations":
+		return cmdIntegrations(ctx, args[1:], out)
+	case "evidence":
+		return cmdEvidence(ctx, args[1:], out)
+	case "coverage":
+		return cmdCoverage(ctx, args[1:], out)
+	case "findings":
+		return cmdFindings(ctx, args[1:], out)
 	case "report":
 		return cmdReport(ctx, args[1:])
 	case "catalog":
-		return cmdCatalog(ctx, args[1:])
+		return cmdCatalog(ctx, args[1:], out)
 	case "links":
 		return cmdLinks(ctx, args[1:])
+	case "serve":
+		return cmdServe(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

@@ -72,8 +72,19 @@ type runner struct {
 	// prowlerDeadline bounds the Prowler run (default the task's).
 	prowlerDeadline time.Duration
 
+	// prowlerLog, when set, takes Prowler's log lines (else they go to log).
+	prowlerLog *prowlerLog
+
 	mu      sync.Mutex
 	lastRun prowler.RunResult // the latest Prowler run's measurements
+}
+
+// scannerLog is where the Prowler run logs.
+func (r *runner) scannerLog() *slog.Logger {
+	if r.prowlerLog != nil {
+		return r.prowlerLog.logger()
+	}
+	return r.log
 }
 
 // prowlerCPU is the latest Prowler run's CPU time and peak memory.
@@ -83,7 +94,8 @@ func (r *runner) prowlerCPU() string {
 	if r.lastRun.Duration == 0 {
 		return ""
 	}
-	return fmt.Sprintf("; %s CPU (user+system), %d MB peak", (r.lastRun.UserCPU + r.lastRun.SystemCPU).Round(100*time.Millisecond), r.lastRun.MaxRSSBytes>>20)
+	return fmt.Sprintf("; %s CPU (user+system), %d MB peak", (r.lastRun.UserCPU + r.lastRun.SystemCPU).Round(100*time.Millisecond), r.lastRun.MaxRSSBytes>>20) +
+		r.prowlerLog.summary()
 }
 
 // pipeline builds the steps in the state machine's order, each the very
@@ -103,7 +115,7 @@ func (r *runner) pipeline() *localrun.Runner {
 	policiesH := &policies.Handler{Store: store, Catalog: store, Env: env}
 	evidenceH := &evidence.Handler{Store: blobStore, Catalog: blobStore, Results: blobStore, Assets: blobStore, Env: env}
 	finalizeH := &finalize.Handler{Store: store, Env: stepfn.Env{Log: r.log}}
-	scanner := &prowler.Scanner{S3: s3c, Prowler: r.prowler, WorkDir: r.workDir, Log: r.log}
+	scanner := &prowler.Scanner{S3: s3c, Prowler: r.prowler, WorkDir: r.workDir, Log: r.scannerLog()}
 
 	return &localrun.Runner{Steps: []localrun.Step{
 		localrun.Of(stepfn.New(citadel.StepPlan, planH.Handle, env, store)),
@@ -260,6 +272,10 @@ func cmdScan(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if r.prowlerLog, err = openProwlerLog(o.outDir); err != nil {
+		return err
+	}
+	defer r.prowlerLog.Close()
 	res, err := r.scan(ctx, os.Stdout, o.integration)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -18,6 +19,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/httpapi"
+	"github.com/citadelsecure/citadel/shared/scanend"
 	sched "github.com/citadelsecure/citadel/shared/scheduler"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 )
@@ -30,6 +32,7 @@ func main() {
 	blobs := &blobstore.S3{Client: s3.NewFromConfig(cfg, awsx.S3Options), Bucket: os.Getenv(citadel.EnvBucket)}
 	store := ddb.New(cfg, os.Getenv(citadel.EnvTable), ddb.WithBlobs(blobs))
 	sm := os.Getenv(citadel.EnvStateMachineARN)
+	states := sfn.NewFromConfig(cfg)
 	minSchedule, err := citadel.ParseMinScheduleInterval(os.Getenv(citadel.EnvMinScheduleInterval))
 	if err != nil {
 		log.Fatalf("%s: %v", citadel.EnvMinScheduleInterval, err)
@@ -38,7 +41,9 @@ func main() {
 		Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store, Compliance: store,
 		Schedules: &sched.Schedules{API: scheduler.NewFromConfig(cfg), Group: os.Getenv(citadel.EnvSchedulerGroup),
 			RoleARN: os.Getenv(citadel.EnvSchedulerRole), StateMachineARN: sm},
-		Executions: sfn.NewFromConfig(cfg), StateMachineARN: sm,
+		Executions: states, StateMachineARN: sm,
+		CatalogRuns: states, CatalogStateMachineARN: os.Getenv(citadel.EnvCatalogStateMachineARN),
+		Announce:      &scanend.Announcer{Events: eventbridge.NewFromConfig(cfg), Bus: os.Getenv(citadel.EnvEventBus), Log: logger},
 		DefaultFolder: os.Getenv(citadel.EnvFolderID), MinScheduleInterval: minSchedule, Log: logger,
 	})
 	if err != nil {

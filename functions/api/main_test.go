@@ -57,6 +57,10 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 	if err := store.PutFrameworks(ctx, []citadel.Framework{{ID: "soc2", Name: "SOC 2", Source: "prowler", RequirementCount: 61}}); err != nil {
 		t.Fatal(err)
 	}
+	// An import writes the catalog's version with its frameworks; scans need it.
+	if err := store.PutCatalogVersion(ctx, citadel.CatalogVersion{ProwlerVersion: "5.40.0", ImportedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	seedEvidence(t, ctx, store, "ev-1")
 
 	fn := lambdatest.Start(t, root, lambdatest.Build(t, root, "api"), map[string]string{

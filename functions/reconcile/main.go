@@ -6,6 +6,7 @@ package main
 import (
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
@@ -19,11 +20,14 @@ func main() {
 	rt := stepfn.Init()
 	store := ddb.New(rt.AWS, os.Getenv(citadel.EnvTable))
 	sm := os.Getenv(citadel.EnvStateMachineARN)
+	announce := &scanend.Announcer{Events: eventbridge.NewFromConfig(rt.AWS), Bus: os.Getenv(citadel.EnvEventBus), Log: rt.Env.Log}
 	h := &reconcile.Handler{
 		Store:           store,
 		StateMachineARN: sm,
-		Locks:           &scanend.Locks{Store: store, Executions: sfn.NewFromConfig(rt.AWS), StateMachineARN: sm, Log: rt.Env.Log},
-		Env:             rt.Env,
+		Locks: &scanend.Locks{Store: store, Executions: sfn.NewFromConfig(rt.AWS), StateMachineARN: sm,
+			Announce: announce, Log: rt.Env.Log},
+		Announce: announce,
+		Env:      rt.Env,
 	}
 	stepfn.Lambda(stepfn.New(citadel.StepReconcile, h.Handle, rt.Env, store))
 }

@@ -177,4 +177,21 @@ type CatalogVersion struct {
 	SCFVersion     string    `json:"scf_version,omitempty"`
 	TemplatesHash  string    `json:"templates_hash,omitempty"`
 	ImportedAt     time.Time `json:"imported_at"`
+	// Counts are what the import loaded; Problems what it could not use
+	// (skipped files, mapping files that joined nothing, checks the
+	// frameworks name that Prowler does not ship). GET /catalog shows both.
+	Counts   CatalogCounts `json:"counts"`
+	Problems []string      `json:"problems,omitempty" dynamo:",omitempty"`
+}
+
+// CatalogCounts counts a loaded catalog.
+type CatalogCounts struct {
+	Checks           int `json:"checks"`
+	DeprecatedChecks int `json:"deprecated_checks"`
+	Frameworks       int `json:"frameworks"`
+	Requirements     int `json:"requirements"`
+	SCFControls      int `json:"scf_controls"`
+	SCFMappings      int `json:"scf_mappings"`
+	Links            int `json:"links"`
+	Templates        int `json:"templates"`
 }

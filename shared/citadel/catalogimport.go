@@ -93,3 +93,17 @@ type CatalogJoinReport struct {
 	MappingUnmatched []string `json:"mapping_unmatched,omitempty"`
 	Mappings         int      `json:"mappings"` // SCFFrameworkMappings produced
 }
+
+// CatalogRunInput is the execution input of the catalog state machine
+// (stack output OutputCatalogStateMachine), which exports the Prowler
+// image's catalog to CatalogPrefix and imports it with the SCF files under
+// SCFPrefix (none there: Prowler alone). Every field is optional: `{}`
+// exports and imports.
+type CatalogRunInput struct {
+	// SkipExport imports what catalog/prowler/ already holds, without
+	// running the Prowler task (after adding SCF files, for one).
+	SkipExport bool `json:"skip_export,omitempty"`
+	// Image is the Prowler image's asset hash, set by the deployment that
+	// starts the load; informational.
+	Image string `json:"image,omitempty"`
+}

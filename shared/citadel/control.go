@@ -34,6 +34,9 @@ const (
 	PostureNotScanned Posture = "not_scanned"
 )
 
+// Postures lists the postures, best first.
+var Postures = []Posture{PosturePassing, PosturePartial, PostureIssues, PostureNotScanned}
+
 // ComputePosture applies the posture rule: total = passed + failed + error
 // (not_applicable excluded); 0 → not_scanned; no failed and no error →
 // passing; no passed → issues; otherwise partial.

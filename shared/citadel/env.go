@@ -7,9 +7,11 @@ const (
 	EnvBucket          = "CITADEL_BUCKET"            // the scan-output bucket
 	EnvEventBus        = "CITADEL_EVENT_BUS"         // the EventBridge bus for drift events
 	EnvStateMachineARN = "CITADEL_STATE_MACHINE_ARN" // the scan state machine (API, scheduler)
-	EnvSchedulerRole   = "CITADEL_SCHEDULER_ROLE_ARN"
-	EnvSchedulerGroup  = "CITADEL_SCHEDULE_GROUP"
-	EnvFolderID        = "CITADEL_DEFAULT_FOLDER"
+	// EnvCatalogStateMachineARN: the catalog load's state machine (the API's GET /catalog).
+	EnvCatalogStateMachineARN = "CITADEL_CATALOG_STATE_MACHINE_ARN"
+	EnvSchedulerRole          = "CITADEL_SCHEDULER_ROLE_ARN"
+	EnvSchedulerGroup         = "CITADEL_SCHEDULE_GROUP"
+	EnvFolderID               = "CITADEL_DEFAULT_FOLDER"
 	// EnvMinScheduleInterval: the shortest time between two scheduled scans
 	// of an integration (a Go duration; ParseMinScheduleInterval).
 	EnvMinScheduleInterval = "CITADEL_MIN_SCHEDULE_INTERVAL"

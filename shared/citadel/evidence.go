@@ -38,6 +38,7 @@ type Evidence struct {
 	LatestHash        string         `json:"latest_hash,omitempty"`
 	ReviewComment     string         `json:"review_comment,omitempty"`
 	ReviewedAt        time.Time      `json:"reviewed_at,omitzero"`
+	ReviewedBy        string         `json:"reviewed_by,omitempty"`
 	CreatedAt         time.Time      `json:"created_at"`
 	UpdatedAt         time.Time      `json:"updated_at"`
 	// ResultContentHash is the content hash of the check result the latest
@@ -46,6 +47,11 @@ type Evidence struct {
 	// ControlIDs are the applied controls linked to this evidence (those that
 	// share its security check); the links are also ControlLink items.
 	ControlIDs []string `json:"applied_controls,omitempty"`
+	// ReviewCount and LatestReviewHash commit the review history (a hash
+	// chain of EvidenceReview) as RevisionCount and LatestHash commit the
+	// revisions.
+	ReviewCount      int    `json:"review_count,omitempty"`
+	LatestReviewHash string `json:"latest_review_hash,omitempty"`
 }
 
 // EvidenceID is the deterministic id of the evidence of a check result.
@@ -106,9 +112,12 @@ func NewRevision(evidenceID string, n int, scanID string, raw []byte, prev *Evid
 	return r
 }
 
-// ChainBreak describes the first broken link of a revision chain.
+// ChainBreak describes the first broken link of a revision chain, or of
+// the review history (Review is then the review's number, and Number the
+// revision it judged).
 type ChainBreak struct {
 	Number int    `json:"number"`
+	Review int    `json:"review,omitempty"`
 	Reason string `json:"reason"`
 }
 

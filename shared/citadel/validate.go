@@ -27,6 +27,12 @@ const (
 	PatternID = `^[A-Za-z0-9._-]{1,128}$`
 	// PatternAssessmentID is RequirementAssessmentID's shape.
 	PatternAssessmentID = `^ra-[0-9a-f]{20}$`
+	// PatternService is a Prowler service name (s3, ec2, awslambda): every
+	// check id starts with its service and '_'.
+	PatternService = `^[a-z0-9]{1,64}$`
+	// PatternAssetRef is AssetRef's shape: an integration id, '~', an ARN in
+	// unpadded base64url.
+	PatternAssetRef = `^[A-Za-z0-9._-]{1,128}~[A-Za-z0-9_-]+$`
 )
 
 var (
@@ -37,6 +43,7 @@ var (
 	scheduleRe     = regexp.MustCompile(PatternScheduleExpression)
 	frameworkIDRe  = regexp.MustCompile(PatternFrameworkID)
 	assessmentIDRe = regexp.MustCompile(PatternAssessmentID)
+	serviceRe      = regexp.MustCompile(PatternService)
 )
 
 // fieldErrors collects validation failures so one error names them all.
@@ -79,3 +86,6 @@ func ValidFrameworkID(s string) bool { return frameworkIDRe.MatchString(s) }
 
 // ValidAssessmentID reports whether s has the shape of RequirementAssessmentID.
 func ValidAssessmentID(s string) bool { return assessmentIDRe.MatchString(s) }
+
+// ValidService reports whether s has the shape of a Prowler service name.
+func ValidService(s string) bool { return serviceRe.MatchString(s) }

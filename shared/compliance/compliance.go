@@ -65,14 +65,18 @@ type LinkedCheck struct {
 
 // Requirement is one requirement of the view.
 type Requirement struct {
-	RequirementID string                   `json:"requirement_id"`
-	RefID         string                   `json:"ref_id"`
-	Name          string                   `json:"name,omitempty"`
-	Assessable    bool                     `json:"assessable"`
-	Weight        int                      `json:"weight"`
-	Controls      []MappedControl          `json:"controls"`
-	AllPassing    bool                     `json:"all_passing"`
-	Result        citadel.AssessmentResult `json:"result"`
+	RequirementID string `json:"requirement_id"`
+	// AssessmentID is the folder's assessment of the requirement
+	// (citadel.RequirementAssessmentID), the id PUT
+	// /requirement-assessments/{id} takes, assessed or not.
+	AssessmentID string                   `json:"assessment_id"`
+	RefID        string                   `json:"ref_id"`
+	Name         string                   `json:"name,omitempty"`
+	Assessable   bool                     `json:"assessable"`
+	Weight       int                      `json:"weight"`
+	Controls     []MappedControl          `json:"controls"`
+	AllPassing   bool                     `json:"all_passing"`
+	Result       citadel.AssessmentResult `json:"result"`
 	// Score is the answers' score (0..1), nil when no answer is scored.
 	Score *float64 `json:"score,omitempty"`
 }
@@ -107,28 +111,64 @@ type View struct {
 	Score        Score         `json:"score"`
 }
 
-// Build assembles the view.
+// Build assembles the view, every requirement listed.
 func Build(ctx context.Context, store Store, cat Catalog, folderID, frameworkID string) (View, error) {
-	v := View{FolderID: folderID, FrameworkID: frameworkID}
+	v, _, err := BuildWindow(ctx, store, cat, folderID, frameworkID, Window{})
+	return v, err
+}
+
+// Window selects the requirements a view lists, by id: those after After
+// ("" from the first), at most Limit (0: all). Coverage and score always
+// count the whole framework; only the listed requirements' controls have
+// their checks read.
+type Window struct {
+	After string
+	Limit int
+}
+
+// BuildWindow assembles the view with the requirements of w listed; more
+// says whether requirements follow the last one listed.
+func BuildWindow(ctx context.Context, store Store, cat Catalog, folderID, frameworkID string, w Window) (v View, more bool, err error) {
+	v = View{FolderID: folderID, FrameworkID: frameworkID}
 	if folderID == "" || frameworkID == "" {
-		return v, citadel.Invalid("compliance view needs a folder and a framework")
+		return v, false, citadel.Invalid("compliance view needs a folder and a framework")
 	}
+	v, more, err = build(ctx, store, cat, v, w)
+	if err != nil {
+		return v, false, fmt.Errorf("compliance view: %w", err)
+	}
+	return v, more, nil
+}
+
+func build(ctx context.Context, store Store, cat Catalog, v View, w Window) (View, bool, error) {
+	folderID, frameworkID := v.FolderID, v.FrameworkID
 	fw, err := cat.GetFramework(ctx, frameworkID)
 	if err != nil {
-		return v, fmt.Errorf("compliance view: %w", err)
+		return v, false, err
 	}
 	v.Framework = fw.Name
 	reqs, err := cat.ListRequirements(ctx, frameworkID)
 	if err != nil {
-		return v, fmt.Errorf("compliance view: %w", err)
+		return v, false, err
+	}
+	slices.SortStableFunc(reqs, func(a, b citadel.RequirementNode) int { return strings.Compare(a.ID, b.ID) })
+	lo, hi := 0, len(reqs)
+	if w.After != "" {
+		lo, _ = slices.BinarySearchFunc(reqs, w.After, func(r citadel.RequirementNode, id string) int { return strings.Compare(r.ID, id) })
+		if lo < len(reqs) && reqs[lo].ID == w.After {
+			lo++
+		}
+	}
+	if w.Limit > 0 {
+		hi = min(hi, lo+w.Limit)
 	}
 	mappings, err := store.FrameworkMappings(ctx, folderID, frameworkID)
 	if err != nil {
-		return v, fmt.Errorf("compliance view: %w", err)
+		return v, false, err
 	}
 	assessments, err := store.ListAssessments(ctx, folderID, frameworkID)
 	if err != nil {
-		return v, fmt.Errorf("compliance view: %w", err)
+		return v, false, err
 	}
 	// requirement → control → sources
 	sources := map[string]map[string][]citadel.MappingSource{}
@@ -155,18 +195,26 @@ func Build(ctx context.Context, store Store, cat Catalog, folderID, frameworkID 
 	}
 	controls, err := store.GetControls(ctx, ids)
 	if err != nil {
-		return v, fmt.Errorf("compliance view: %w", err)
+		return v, false, err
 	}
-	checks, err := checksOf(ctx, store, controls)
+	listed := map[string]citadel.AppliedControl{}
+	for _, r := range reqs[lo:hi] {
+		for ctl := range sources[r.ID] {
+			if c, ok := controls[ctl]; ok {
+				listed[ctl] = c
+			}
+		}
+	}
+	checks, err := checksOf(ctx, store, listed)
 	if err != nil {
-		return v, fmt.Errorf("compliance view: %w", err)
+		return v, false, err
 	}
 
 	v.Coverage.ControlsByPosture = map[citadel.Posture]int{}
 	counted := map[string]bool{}
 	var weighted, weights float64
-	for _, r := range reqs {
-		rv := Requirement{RequirementID: r.ID, RefID: r.RefID, Name: r.Name, Assessable: r.Assessable, Weight: r.Weight, Result: citadel.ResultNotAssessed, Controls: []MappedControl{}}
+	for i, r := range reqs {
+		rv := Requirement{RequirementID: r.ID, AssessmentID: citadel.RequirementAssessmentID(folderID, r.ID), RefID: r.RefID, Name: r.Name, Assessable: r.Assessable, Weight: r.Weight, Result: citadel.ResultNotAssessed, Controls: []MappedControl{}}
 		for ctl, srcs := range sources[r.ID] {
 			slices.Sort(srcs)
 			mc := MappedControl{ControlID: ctl, Sources: srcs, Posture: citadel.PostureNotScanned, Checks: []LinkedCheck{}}
@@ -215,7 +263,9 @@ func Build(ctx context.Context, store Store, cat Catalog, folderID, frameworkID 
 				v.Coverage.AllPassing++
 			}
 		}
-		v.Requirements = append(v.Requirements, rv)
+		if i >= lo && i < hi {
+			v.Requirements = append(v.Requirements, rv)
+		}
 	}
 	v.Coverage.DistinctControls = len(counted)
 	if n := v.Coverage.Requirements; n > 0 {
@@ -225,7 +275,7 @@ func Build(ctx context.Context, store Store, cat Catalog, folderID, frameworkID 
 	if weights > 0 {
 		v.Score.Value = math.Round(1000*weighted/weights) / 10
 	}
-	return v, nil
+	return v, hi < len(reqs), nil
 }
 
 // checksOf reads the check links of the controls (policies have none), a

@@ -72,7 +72,8 @@ func (s *Store) ListEvidence(ctx context.Context, folderID string, status citade
 		q = q.Range(AttrGSI1SK, dynamo.BeginsWith, g.SK)
 	}
 	var items []evidenceItem
-	next, err := s.queryPage(ctx, q, limit, cursor, &items, "evidence of folder "+folderID)
+	// A cursor is bound to the status too: another status's key is outside this query's range.
+	next, err := s.queryPage(ctx, q, limit, cursor, &items, fmt.Sprintf("evidence of folder %s with status %q", folderID, status))
 	page := citadel.Page[citadel.Evidence]{Next: next}
 	for _, it := range items {
 		page.Items = append(page.Items, it.Evidence)
@@ -82,8 +83,9 @@ func (s *Store) ListEvidence(ctx context.Context, folderID string, status citade
 
 // EvidenceWrite is one evidence record to write and the revision it gains, if
 // any. Create requires that the record does not exist yet; otherwise the
-// stored record must still have PrevRevisionCount revisions and PrevStatus
-// (so a concurrent review or scan is never overwritten).
+// stored record must still have PrevRevisionCount revisions, PrevStatus and
+// the Evidence's ReviewCount (which only a review changes), so a concurrent
+// review or scan is never overwritten.
 type EvidenceWrite struct {
 	Evidence          citadel.Evidence
 	Revision          *citadel.EvidenceRevision
@@ -133,7 +135,7 @@ func (s *Store) revisionItem(ctx context.Context, r citadel.EvidenceRevision) (r
 // the write units, and which the local emulator runs by copying the table).
 //
 // Creates are checked with a consistent batch read and written in batches;
-// updates are conditional puts (revision count and status as read, so a
+// updates are conditional puts (revision count, status and review count as read, so a
 // concurrent review is never overwritten). The ids of writes that find the
 // record changed (or, for a create, existing) are returned as conflicts, for
 // the caller to re-read and redo; nothing of theirs is committed.
@@ -197,7 +199,8 @@ func (s *Store) WriteEvidence(ctx context.Context, ws []EvidenceWrite) (conflict
 	g.SetLimit(8)
 	for _, w := range updates {
 		g.Go(func() error {
-			err := s.put(gctx, newEvidenceItem(w.Evidence), "'RevisionCount' = ? AND 'Status' = ?", w.PrevRevisionCount, w.PrevStatus)
+			cond, args := unchangedSince(citadel.Evidence{RevisionCount: w.PrevRevisionCount, Status: w.PrevStatus, ReviewCount: w.Evidence.ReviewCount})
+			err := s.put(gctx, newEvidenceItem(w.Evidence), cond, args...)
 			if citadel.IsConflict(err) {
 				mu.Lock()
 				conflicts = append(conflicts, w.Evidence.ID)
@@ -263,12 +266,50 @@ func (s *Store) VerifyEvidence(ctx context.Context, id string) (*citadel.ChainBr
 	case len(revs) > 0 && revs[len(revs)-1].Hash != e.LatestHash:
 		return &citadel.ChainBreak{Number: len(revs), Reason: "latest revision's hash does not match the evidence's latest_hash"}, nil
 	}
+	reviews, err := s.reviews(ctx, id, e.ReviewCount, dynamo.Ascending)
+	if err != nil {
+		return nil, err
+	}
+	if b := citadel.VerifyReviews(id, reviews, revs); b != nil {
+		return b, nil
+	}
+	switch n := len(reviews); {
+	case n != e.ReviewCount:
+		return &citadel.ChainBreak{Review: n, Reason: fmt.Sprintf("%d reviews stored, the evidence records %d", n, e.ReviewCount)}, nil
+	case n > 0 && reviews[n-1].Hash != e.LatestReviewHash:
+		return &citadel.ChainBreak{Number: reviews[n-1].Revision, Review: n, Reason: "latest review's hash does not match the evidence's latest_review_hash"}, nil
+	}
 	return nil, nil
 }
 
-// ReviewEvidence records an auditor's verdict: approved or rejected, with a
-// comment. It fails with a conflict if a scan changed the evidence meanwhile.
-func (s *Store) ReviewEvidence(ctx context.Context, id string, approve bool, comment string) (citadel.Evidence, error) {
+type reviewItem struct {
+	item
+	citadel.EvidenceReview
+}
+
+// unchangedSince is the condition of a write over an evidence record read
+// as e: its revisions, status and reviews are still what was read, so a
+// concurrent scan or review is never overwritten.
+func unchangedSince(e citadel.Evidence) (string, []any) {
+	cond, args := "'RevisionCount' = ? AND 'Status' = ? AND ", []any{e.RevisionCount, e.Status, e.ReviewCount}
+	if e.ReviewCount == 0 { // records from before review histories have no count
+		return cond + "(attribute_not_exists('ReviewCount') OR 'ReviewCount' = ?)", args
+	}
+	return cond + "'ReviewCount' = ?", args
+}
+
+// ReviewEvidence records an auditor's verdict: rv's reviewer (By),
+// decision, comment and time (At; the store's clock when zero) become the
+// next review of the record's history (citadel.NewReview: chained after
+// the last review, anchored at the latest revision), written in one
+// transaction with the record, which takes the status, comment, reviewer
+// and time and commits the review (ReviewCount, LatestReviewHash). Reviews
+// are never rewritten. It fails with a conflict if a scan or another
+// review changed the evidence meanwhile, and nothing is written.
+func (s *Store) ReviewEvidence(ctx context.Context, id string, rv citadel.EvidenceReview) (citadel.Evidence, error) {
+	if rv.At.IsZero() {
+		rv.At = s.clock()
+	}
 	e, err := s.GetEvidence(ctx, id)
 	if err != nil {
 		return e, err
@@ -276,16 +317,55 @@ func (s *Store) ReviewEvidence(ctx context.Context, id string, approve bool, com
 	if e.Status == citadel.EvidenceExpired {
 		return e, citadel.Conflict("evidence %s has expired and cannot be reviewed", id)
 	}
-	prevStatus := e.Status
-	e.Status = citadel.EvidenceRejected
-	if approve {
-		e.Status = citadel.EvidenceApproved
+	r := citadel.NewReview(e, rv.By, rv.Decision, rv.Comment, rv.At)
+	if err := r.Validate(); err != nil {
+		return e, err
 	}
-	now := s.clock()
-	e.ReviewComment, e.ReviewedAt, e.UpdatedAt = comment, now, now
-	err = s.put(ctx, newEvidenceItem(e), "'RevisionCount' = ? AND 'Status' = ?", e.RevisionCount, prevStatus)
-	if citadel.IsConflict(err) {
+	cond, args := unchangedSince(e)
+	e.Status, e.ReviewComment, e.ReviewedBy, e.ReviewedAt, e.UpdatedAt = r.Status(), r.Comment, r.By, r.At, r.At
+	e.ReviewCount, e.LatestReviewHash = r.Number, r.Hash
+	rav, err := marshalChecked(reviewItem{newItem(TypeEvidenceReview, evidenceReviewKey(id, r.Number)), r})
+	if err != nil {
+		return e, err
+	}
+	eav, err := marshalChecked(newEvidenceItem(e))
+	if err != nil {
+		return e, err
+	}
+	var cc dynamo.ConsumedCapacity
+	err = s.db.WriteTx().Idempotent(true).
+		Put(s.table.Put(rawItem(rav)).If("attribute_not_exists(PK)")).
+		Put(s.table.Put(rawItem(eav)).If(cond, args...)).
+		ConsumedCapacity(&cc).Run(ctx)
+	s.record(&cc, 2*(writeUnits(rav)+writeUnits(eav)))
+	if dynamo.IsCondCheckFailed(err) || citadel.IsConflict(wrapAWS(err, "")) {
 		return e, citadel.Conflict("evidence %s changed while it was reviewed; review it again", id)
 	}
-	return e, err
+	return e, wrapAWS(err, "review evidence "+id)
+}
+
+// EvidenceReviews lists an evidence record's reviews, newest first: its
+// review history. Only committed reviews (up to the record's review count)
+// are listed.
+func (s *Store) EvidenceReviews(ctx context.Context, evidenceID string) ([]citadel.EvidenceReview, error) {
+	e, err := s.GetEvidence(ctx, evidenceID)
+	if err != nil {
+		return nil, err
+	}
+	return s.reviews(ctx, evidenceID, e.ReviewCount, dynamo.Descending)
+}
+
+func (s *Store) reviews(ctx context.Context, evidenceID string, upTo int, order dynamo.Order) ([]citadel.EvidenceReview, error) {
+	var items []reviewItem
+	q := s.byPK(evidenceKey(evidenceID).PK).Range(AttrSK, dynamo.BeginsWith, evidenceReviewSKPrefix()).Order(order)
+	if err := s.queryAll(ctx, q, &items, "reviews of evidence "+evidenceID); err != nil {
+		return nil, err
+	}
+	out := make([]citadel.EvidenceReview, 0, len(items))
+	for _, it := range items {
+		if it.Number <= upTo {
+			out = append(out, it.EvidenceReview)
+		}
+	}
+	return out, nil
 }

@@ -149,14 +149,14 @@ func TestEvidenceReviewAndListByStatus(t *testing.T) {
 	if c, err := s.WriteEvidence(ctx, ws); err != nil || len(c) != 0 {
 		t.Fatal(c, err)
 	}
-	got, err := s.ReviewEvidence(ctx, "ev-2", true, "looks right")
+	got, err := s.ReviewEvidence(ctx, "ev-2", citadel.EvidenceReview{By: "auditor", Decision: citadel.ReviewApprove, Comment: "looks right"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Status != citadel.EvidenceApproved || got.ReviewComment != "looks right" || !got.ReviewedAt.Equal(t0.Add(2*time.Hour)) {
 		t.Errorf("reviewed = %+v", got)
 	}
-	if _, err := s.ReviewEvidence(ctx, "ev-3", false, "stale"); err != nil {
+	if _, err := s.ReviewEvidence(ctx, "ev-3", citadel.EvidenceReview{By: "auditor", Decision: citadel.ReviewReject, Comment: "stale"}); err != nil {
 		t.Fatal(err)
 	}
 	ids := func(st citadel.EvidenceStatus) []string {
@@ -183,7 +183,7 @@ func TestEvidenceReviewAndListByStatus(t *testing.T) {
 	if err != nil || len(all) != 3 || all["ev-2"].Status != citadel.EvidenceApproved {
 		t.Errorf("batch get = %v, %v; want the 3 records, ev-2 approved", all, err)
 	}
-	if _, err := s.ReviewEvidence(ctx, "ev-404", true, ""); !citadel.IsNotFound(err) {
+	if _, err := s.ReviewEvidence(ctx, "ev-404", citadel.EvidenceReview{By: "auditor", Decision: citadel.ReviewApprove, Comment: ""}); !citadel.IsNotFound(err) {
 		t.Errorf("review missing: got %v, want not found", err)
 	}
 }

@@ -40,6 +40,7 @@ const (
 	TypeScanStep           = "ScanStep"
 	TypeEvidence           = "Evidence"
 	TypeEvidenceRevision   = "EvidenceRevision"
+	TypeEvidenceReview     = "EvidenceReview"
 )
 
 // Key is an item's primary key.
@@ -239,6 +240,17 @@ func resultIDOfPK(pk string) (string, error) {
 func resultsOfIntegrationGSI(integrationID, checkID, assetID string) GSIKey {
 	return GSIKey{join("INTEG", integrationID, "RESULTS"), join(checkID, assetID)}
 }
+
+// Prowler names every check <service>_..., so the current results of a
+// service's checks are a prefix of the results' GSI1 sort key.
+func resultsOfServiceSKPrefix(service string) string { return service + "_" }
+
+// resultOfGSI1SK splits a current result's GSI1 sort key (<check>#<asset>).
+func resultOfGSI1SK(sk string) (checkID, assetID string, ok bool) {
+	checkID, assetID, ok = strings.Cut(sk, "#")
+	return checkID, assetID, ok && checkID != "" && assetID != ""
+}
+
 func resultHistoryKey(resultID, scanID string) Key {
 	return Key{join("RES", resultID), join("HIST", scanID)}
 }
@@ -280,3 +292,10 @@ func evidenceRevisionKey(evidenceID string, n int) Key {
 	return Key{join("EVID", evidenceID), join("REV", fmt.Sprintf("%08d", n))}
 }
 func evidenceRevisionSKPrefix() string { return "REV#" }
+
+// An evidence record's reviews, oldest first, in its partition apart from
+// its revisions (REVIEW# does not begin with REV#).
+func evidenceReviewKey(evidenceID string, n int) Key {
+	return Key{join("EVID", evidenceID), join("REVIEW", fmt.Sprintf("%08d", n))}
+}
+func evidenceReviewSKPrefix() string { return "REVIEW#" }

@@ -25,6 +25,9 @@ func TestSampleEventsThroughTheLambdaAdapter(t *testing.T) {
 	if err := f.store.PutFrameworks(ctx, []citadel.Framework{{ID: "soc2", Name: "SOC 2", Source: "prowler", RequirementCount: 61}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.store.PutCatalogVersion(ctx, citadel.CatalogVersion{ProwlerVersion: "5.40.0", ImportedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
 	seedEvidence(t, f, "ev-1")
 	adapter := httpadapter.NewV2(f.srv)
 

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/compliance"
 	"github.com/citadelsecure/citadel/shared/ddb"
 )
 
@@ -61,11 +60,13 @@ func (s *Server) getControl(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// EvidenceDetail is an evidence record with its revisions, newest first, and
-// the first broken link of their hash chain (nil when it holds).
+// EvidenceDetail is an evidence record with its revisions and its review
+// history, newest first, and the first broken link of their hash chains
+// (nil when they hold).
 type EvidenceDetail struct {
 	Evidence   citadel.Evidence           `json:"evidence"`
 	Revisions  []citadel.EvidenceRevision `json:"revisions"`
+	Reviews    []citadel.EvidenceReview   `json:"reviews"`
 	ChainBreak *citadel.ChainBreak        `json:"chain_break,omitempty"`
 }
 
@@ -80,6 +81,10 @@ func (s *Server) getEvidence(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.Revisions = nonNil(d.Revisions)
+	if d.Reviews, err = s.Evidence.EvidenceReviews(ctx, id); err != nil {
+		return err
+	}
+	d.Reviews = nonNil(d.Reviews)
 	if d.ChainBreak, err = s.Evidence.VerifyEvidence(ctx, id); err != nil {
 		return err
 	}
@@ -103,12 +108,17 @@ func (s *Server) reviewEvidence(w http.ResponseWriter, r *http.Request) error {
 	if body.Comment == "" {
 		return citadel.Invalid("comment is required")
 	}
-	e, err := s.Evidence.ReviewEvidence(r.Context(), r.PathValue("id"), body.Decision == "approve", body.Comment)
+	// The reviewer is the caller; outside API Gateway there is none to name.
+	by, _ := Caller(r.Context())
+	if by == "" {
+		by = UnknownCaller
+	}
+	rv := citadel.EvidenceReview{By: by, Decision: citadel.ReviewDecision(body.Decision), Comment: body.Comment, At: s.Clock().UTC()}
+	e, err := s.Evidence.ReviewEvidence(r.Context(), r.PathValue("id"), rv)
 	if err != nil {
 		return err
 	}
-	caller, _ := Caller(r.Context())
-	s.Log.InfoContext(r.Context(), "evidence reviewed", "evidence_id", e.ID, "status", e.Status, "caller", caller)
+	s.Log.InfoContext(r.Context(), "evidence reviewed", "evidence_id", e.ID, "status", e.Status, "caller", by, "review", e.ReviewCount)
 	writeJSON(w, http.StatusOK, e)
 	return nil
 }
@@ -153,26 +163,6 @@ func pageOf[T any](items []T, key func(T) string, validKey func(string) bool, li
 		p.Next = base64.RawURLEncoding.EncodeToString([]byte(key(items[end-1])))
 	}
 	return p, nil
-}
-
-// frameworkCoverage is a folder's compliance view of a framework
-// (shared/compliance): per requirement its controls and assessment, the
-// coverage figures and the answers' score.
-func (s *Server) frameworkCoverage(w http.ResponseWriter, r *http.Request) error {
-	folder, err := s.folder(r.URL.Query().Get("folder_id"))
-	if err != nil {
-		return err
-	}
-	v, err := compliance.Build(r.Context(), s.Compliance, s.Compliance, folder, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	v.Requirements = nonNil(v.Requirements)
-	for i := range v.Requirements {
-		v.Requirements[i].Controls = nonNil(v.Requirements[i].Controls)
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
 }
 
 type assessmentPut struct {

@@ -23,7 +23,8 @@ const EnvFuzzAddrFile = "CITADEL_FUZZ_ADDR_FILE"
 
 // TestServeForFuzzing serves the real handler, over moto (a fresh table,
 // state machine and schedule group, with a framework, a requirement, a
-// control, an evidence record and an integration seeded), on a free port of
+// control, an evidence record and an integration with assets and results
+// seeded), on a free port of
 // 127.0.0.1 until SIGTERM or SIGINT, for a fuzzing client (make fuzz-api).
 // It fails if any response was a 5xx. Its logs go to stderr.
 func TestServeForFuzzing(t *testing.T) {
@@ -45,7 +46,8 @@ func TestServeForFuzzing(t *testing.T) {
 	}
 	seedControl(t, f, testFolder, "IAC-06")
 	seedEvidence(t, f, "ev-1")
-	f.createIntegration(validIntegration)
+	in := f.createIntegration(validIntegration)
+	seedFindings(t, f, in) // int-0001's assets and results: scripts/fuzz-api.toml names them
 
 	var served, errors5xx atomic.Int64
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -263,6 +263,11 @@ func (f *fixture) putFrameworks(ids ...string) {
 	if err := f.store.PutFrameworks(context.Background(), fws); err != nil {
 		f.t.Fatal(err)
 	}
+	// An import writes the catalog's version with its frameworks.
+	if err := f.store.PutCatalogVersion(context.Background(), citadel.CatalogVersion{ProwlerVersion: "5.40.0", ImportedAt: t0,
+		Counts: citadel.CatalogCounts{Frameworks: len(fws)}}); err != nil {
+		f.t.Fatal(err)
+	}
 }
 
 // validIntegration needs f.putFrameworks("cis_2.0") first.

@@ -46,10 +46,15 @@ func TestSpecPatternsAreTheDomains(t *testing.T) {
 		{"parameters.AssessmentID", param("AssessmentID"), citadel.PatternAssessmentID},
 		{"parameters.ID", param("ID"), citadel.PatternID},
 		{"parameters.Cursor", param("Cursor"), ddb.PatternCursor},
+		{"parameters.AssetRef", param("AssetRef"), citadel.PatternAssetRef},
+		{"GET /results service", doc.Paths.Value("/results").Get.Parameters.GetByInAndName("query", "service").Schema.Value, citadel.PatternService},
 	} {
 		if tc.got.Pattern != tc.want {
 			t.Errorf("%s: openapi.yaml has pattern %q, the domain %q", tc.where, tc.got.Pattern, tc.want)
 		}
+	}
+	if got := param("AssetRef").MaxLength; got == nil || *got != citadel.MaxAssetRef {
+		t.Errorf("parameters.AssetRef: openapi.yaml has maxLength %v, citadel.MaxAssetRef is %d", got, citadel.MaxAssetRef)
 	}
 }
 

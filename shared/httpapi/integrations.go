@@ -233,6 +233,9 @@ func (s *Server) startScan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.checkScannable(ctx, in); err != nil {
+		return err
+	}
 	now := s.Clock()
 	sc := citadel.Scan{ID: s.NewID("scan", now), IntegrationID: in.ID, FolderID: in.FolderID,
 		Trigger: citadel.TriggerAPI, Status: citadel.ScanQueued, CreatedAt: now}
@@ -276,9 +279,9 @@ func (s *Server) listScans(w http.ResponseWriter, r *http.Request) error {
 	return listPage(w, r, id, s.Scans.ListScans)
 }
 
-// scanView is a scan with its steps as the step contract recorded them, and
+// ScanView (GET /scans/{id}) is a scan with its steps as the step contract recorded them, and
 // the step it is in now (citadel.CurrentStep), so a user can watch it.
-type scanView struct {
+type ScanView struct {
 	citadel.Scan
 	Steps            []citadel.StepProgress `json:"steps"`
 	CurrentStep      string                 `json:"current_step,omitempty"`
@@ -294,7 +297,7 @@ func (s *Server) getScan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := scanView{Scan: sc, Steps: nonNil(steps)}
+	v := ScanView{Scan: sc, Steps: nonNil(steps)}
 	if sc.Status.Active() {
 		v.CurrentStep, v.CurrentStepSince = citadel.CurrentStep(steps)
 	}

@@ -416,6 +416,7 @@ func TestStartScanFailureMarksTheScanFailedAndReleasesTheLock(t *testing.T) {
 		d.StateMachineARN = missing
 	})
 	ctx := context.Background()
+	f.putFrameworks("cis_2.0")
 	in := f.createIntegration(`{"name":"prod","account_id":"123456789012"}`)
 	for _, id := range []string{"scan-0001", "scan-0002"} {
 		// 500 (the state machine is ours, not the caller's), never a 409 on the retry.

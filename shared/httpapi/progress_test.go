@@ -23,7 +23,7 @@ func TestGetScanShowsItsSteps(t *testing.T) {
 	sc := decodeBody[citadel.Scan](t, rec)
 
 	// Nothing recorded yet: no steps, no current step.
-	got := decodeBody[scanView](t, f.do("GET", "/scans/"+sc.ID, ""))
+	got := decodeBody[ScanView](t, f.do("GET", "/scans/"+sc.ID, ""))
 	if len(got.Steps) != 0 || got.CurrentStep != "" {
 		t.Errorf("a scan before its first step: %+v", got)
 	}
@@ -43,7 +43,7 @@ func TestGetScanShowsItsSteps(t *testing.T) {
 	}
 	rec = f.do("GET", "/scans/"+sc.ID, "")
 	expect(t, rec, http.StatusOK, "", "")
-	got = decodeBody[scanView](t, rec)
+	got = decodeBody[ScanView](t, rec)
 	plan.Attempts, assets.Attempts = 1, 1
 	if d := cmp.Diff([]citadel.StepProgress{plan, assets}, got.Steps); d != "" {
 		t.Errorf("steps (-want +got):\n%s", d)
@@ -56,7 +56,7 @@ func TestGetScanShowsItsSteps(t *testing.T) {
 	if err := f.store.StepStarted(ctx, sc.ID, citadel.StepCheckResults, at(300)); err != nil {
 		t.Fatal(err)
 	}
-	got = decodeBody[scanView](t, f.do("GET", "/scans/"+sc.ID, ""))
+	got = decodeBody[ScanView](t, f.do("GET", "/scans/"+sc.ID, ""))
 	if got.CurrentStep != citadel.StepCheckResults || !got.CurrentStepSince.Equal(at(300)) || len(got.Steps) != 3 {
 		t.Errorf("current step %q since %v with %d steps", got.CurrentStep, got.CurrentStepSince, len(got.Steps))
 	}

@@ -51,6 +51,13 @@ type (
 	}
 	Assets interface {
 		ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.Asset], error)
+		// Findings (findings.go): an asset with its results and edges, and
+		// an integration's results filtered.
+		GetAsset(ctx context.Context, integrationID, arn string) (citadel.Asset, error)
+		RelationshipsFrom(ctx context.Context, integrationID, arn string) ([]citadel.AssetRelationship, error)
+		RelationshipsTo(ctx context.Context, integrationID, arn string) ([]citadel.AssetRelationship, error)
+		ResultsOfAsset(ctx context.Context, integrationID, assetID string) ([]citadel.CheckResult, error)
+		ListResultsFiltered(ctx context.Context, integrationID string, f ddb.ResultFilter, limit int, cursor string) (citadel.Page[citadel.CheckResult], error)
 	}
 	Catalog interface {
 		ListFrameworks(ctx context.Context) ([]citadel.Framework, error)
@@ -74,7 +81,9 @@ type (
 		GetEvidence(ctx context.Context, id string) (citadel.Evidence, error)
 		EvidenceRevisions(ctx context.Context, evidenceID string) ([]citadel.EvidenceRevision, error)
 		VerifyEvidence(ctx context.Context, id string) (*citadel.ChainBreak, error)
-		ReviewEvidence(ctx context.Context, id string, approve bool, comment string) (citadel.Evidence, error)
+		ReviewEvidence(ctx context.Context, id string, rv citadel.EvidenceReview) (citadel.Evidence, error)
+		EvidenceReviews(ctx context.Context, evidenceID string) ([]citadel.EvidenceReview, error)
+		ListEvidence(ctx context.Context, folderID string, status citadel.EvidenceStatus, limit int, cursor string) (citadel.Page[citadel.Evidence], error)
 	}
 	// Compliance is what shared/compliance reads to build a framework's view.
 	Compliance interface {
@@ -111,6 +120,13 @@ type Deps struct {
 	Schedules       Schedules
 	Executions      Executions
 	StateMachineARN string
+	// CatalogRuns and CatalogStateMachineARN, when set, let GET /catalog
+	// show the catalog state machine's last load (optional).
+	CatalogRuns            CatalogRuns
+	CatalogStateMachineARN string
+	// Announce, when set, announces the scans the API ends (cancel, a lock
+	// taken over): "Scan Failed" events on the drift bus.
+	Announce *scanend.Announcer
 	// DefaultFolder is used when a request names no folder_id (citadel.EnvFolderID).
 	DefaultFolder string
 	// MinScheduleInterval is the shortest time allowed between two
@@ -198,10 +214,14 @@ func (s *Server) routes() map[string]handlerFunc {
 		"GET /scans/{id}":                    s.getScan,
 		"POST /scans/{id}/cancel":            s.cancelScan,
 		"GET /assets":                        s.listAssets,
+		"GET /assets/{id}":                   s.getAsset,
+		"GET /results":                       s.listResults,
+		"GET /evidence":                      s.listEvidence,
 		"GET /controls":                      s.listControls,
 		"GET /controls/{id}":                 s.getControl,
 		"GET /evidence/{id}":                 s.getEvidence,
 		"POST /evidence/{id}/review":         s.reviewEvidence,
+		"GET /catalog":                       s.getCatalog,
 		"GET /frameworks":                    s.listFrameworks,
 		"GET /frameworks/{id}/coverage":      s.frameworkCoverage,
 		"PUT /requirement-assessments/{id}":  s.putAssessment,

@@ -41,6 +41,9 @@ type Locks struct {
 	StartBound time.Duration
 	Clock      citadel.Clock
 	Log        *slog.Logger
+	// Announce, when set, announces every scan these locks end (a
+	// take-over, a heal, a cancel) on the drift bus.
+	Announce *Announcer
 }
 
 // Start records sc queued and takes its integration's lock. A lock held by
@@ -68,6 +71,7 @@ func (l *Locks) Start(ctx context.Context, sc citadel.Scan) error {
 	if terr := l.Store.TakeOverScan(ctx, *ended, sc); terr != nil {
 		return terr
 	}
+	l.Announce.Ended(ctx, *ended)
 	l.log().InfoContext(ctx, "scan lock taken over", "integration_id", sc.IntegrationID, "scan_id", sc.ID,
 		"old_scan_id", holder.ID, "old_status", ended.Status, "failure_cause", ended.FailureCause)
 	return nil
@@ -96,6 +100,9 @@ func (l *Locks) Heal(ctx context.Context, integrationID string) (*citadel.Scan, 
 	}
 	l.log().InfoContext(ctx, "scan lock healed", "integration_id", integrationID, "old_scan_id", holder.ID,
 		"old_status", stored.Status, "failure_cause", stored.FailureCause)
+	if stored.Status == ended.Status && stored.FailureCause == ended.FailureCause {
+		l.Announce.Ended(ctx, stored) // this heal ended it, not another ender first
+	}
 	return &stored, nil
 }
 
@@ -192,6 +199,7 @@ func (l *Locks) Cancel(ctx context.Context, scanID, by string) (citadel.Scan, er
 		return stored, err // it ended another way first
 	}
 	l.log().InfoContext(ctx, "scan cancelled", "scan_id", sc.ID, "integration_id", sc.IntegrationID, "by", by, "execution_arn", arn)
+	l.Announce.Ended(ctx, stored)
 	return stored, nil
 }
 

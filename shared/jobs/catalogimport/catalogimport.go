@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
@@ -129,7 +130,7 @@ func (h *Handler) Run(ctx context.Context, in citadel.CatalogImportInput) (citad
 		}
 	}
 
-	w, deprecated, err := h.apply(ctx, cat, corrections, clock)
+	w, deprecated, err := h.apply(ctx, cat, corrections, clock, loaded(out, cat))
 	out.Writes = w
 	out.DeprecatedChecks += deprecated
 	out.Usage = h.Store.Usage().Sub(start)
@@ -164,7 +165,7 @@ func same[T any](stored, parsed T) bool { return cmp.Equal(stored, parsed, cmpop
 
 // apply writes what differs between the stored catalog and cat, and the
 // corrections file's corrections that differ from the stored ones.
-func (h *Handler) apply(ctx context.Context, cat *catalog.Catalog, corrections []citadel.LinkCorrection, clock citadel.Clock) (w citadel.CatalogWrites, deprecated int, err error) {
+func (h *Handler) apply(ctx context.Context, cat *catalog.Catalog, corrections []citadel.LinkCorrection, clock citadel.Clock, v citadel.CatalogVersion) (w citadel.CatalogWrites, deprecated int, err error) {
 	s := h.Store
 	// Checks: a check's ProwlerVersion is the version its stored content
 	// came from, so an upgrade rewrites only the checks that changed.
@@ -246,7 +247,8 @@ func (h *Handler) apply(ctx context.Context, cat *catalog.Catalog, corrections [
 		return w, deprecated, err
 	}
 
-	v := citadel.CatalogVersion{ProwlerVersion: cat.Prowler.Version, TemplatesHash: cat.TemplatesHash}
+	v.ProwlerVersion, v.TemplatesHash = cat.Prowler.Version, cat.TemplatesHash
+	v.Counts.DeprecatedChecks += deprecated
 	cur, err := s.GetCatalogVersion(ctx)
 	if err != nil && !citadel.IsNotFound(err) {
 		return w, deprecated, err
@@ -255,7 +257,8 @@ func (h *Handler) apply(ctx context.Context, cat *catalog.Catalog, corrections [
 	if cat.SCF != nil {
 		v.SCFVersion = cat.SCF.Version
 	}
-	if w.Total() > 0 || err != nil || cur.ProwlerVersion != v.ProwlerVersion || cur.SCFVersion != v.SCFVersion || cur.TemplatesHash != v.TemplatesHash {
+	if w.Total() > 0 || err != nil || cur.ProwlerVersion != v.ProwlerVersion || cur.SCFVersion != v.SCFVersion || cur.TemplatesHash != v.TemplatesHash ||
+		cur.Counts != v.Counts || !slices.Equal(cur.Problems, v.Problems) {
 		v.ImportedAt = clock()
 		if err := s.PutCatalogVersion(ctx, v); err != nil {
 			return w, deprecated, err
@@ -335,7 +338,13 @@ func (h *Handler) open(ctx context.Context, source string, prowler bool) (fsys f
 			return nil, "", noop, fmt.Errorf("temporary folder for %s: %w", source, err)
 		}
 		cleanup = func() { _ = os.RemoveAll(dir) }
-		if err := Download(ctx, h.S3, source, dir); err != nil {
+		// Prowler's export must be there; the SCF prefix may be empty
+		// (nothing added yet: Prowler alone is imported).
+		n, err := download(ctx, h.S3, source, dir)
+		if err == nil && n == 0 && prowler {
+			err = citadel.Invalid("%s source %s: no catalog files under this prefix", what, source)
+		}
+		if err != nil {
 			cleanup()
 			return nil, "", noop, err
 		}
@@ -376,4 +385,28 @@ func FindInstalledProwler(ctx context.Context) (string, error) {
 		return dir, nil
 	}
 	return "", citadel.Invalid("no Prowler source given and no installed Prowler found (tried %s); pass a directory or an s3:// prefix", strings.Join(tried, ", "))
+}
+
+// loaded is what the version record says of this import: its counts and
+// the problems a deployer should see (GET /catalog).
+func loaded(out citadel.CatalogImportOutput, cat *catalog.Catalog) citadel.CatalogVersion {
+	v := citadel.CatalogVersion{Counts: citadel.CatalogCounts{
+		Checks: out.Checks, DeprecatedChecks: out.DeprecatedChecks, Frameworks: out.Frameworks, Requirements: out.Requirements,
+		SCFControls: out.SCFControls, SCFMappings: out.SCFMappings, Links: out.Links, Templates: out.Templates,
+	}}
+	if cat.SCF == nil {
+		v.Problems = append(v.Problems, "no SCF library: no SCF controls or check links (upload it with `citadel catalog add-scf FILE...`); scans use the requirement-based fallback")
+	}
+	for _, f := range out.SkippedFiles {
+		v.Problems = append(v.Problems, "skipped file "+f)
+	}
+	for _, r := range out.JoinReports {
+		if r.Skipped != "" {
+			v.Problems = append(v.Problems, fmt.Sprintf("mapping %s joined nothing: %s", r.File, r.Skipped))
+		}
+	}
+	if n := len(out.UnknownChecks); n > 0 {
+		v.Problems = append(v.Problems, fmt.Sprintf("%d checks named by framework requirements are not in this Prowler", n))
+	}
+	return v
 }

@@ -361,6 +361,36 @@ func TestImportFromS3(t *testing.T) {
 	}
 }
 
+// The catalog state machine always names the SCF prefix; before the user
+// adds SCF files it is empty, and the import is Prowler's alone, as without
+// an SCF source.
+func TestImportFromS3WithAnEmptySCFPrefix(t *testing.T) {
+	ctx := context.Background()
+	cfg := testenv.Config(t)
+	acct, _, _ := testenv.Account(t, cfg)
+	client, bucket := testenv.Bucket(t, acct)
+	upload(t, client, bucket, citadel.CatalogPrefix, fixtureProwler)
+	h := handler(testenv.Store(t))
+	h.S3 = client
+	out, err := h.Handle(ctx, citadel.CatalogImportInput{
+		ProwlerSource: "s3://" + bucket + "/" + citadel.CatalogPrefix, SCFSource: "s3://" + bucket + "/" + citadel.SCFPrefix,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, err := handler(testenv.Store(t)).Handle(ctx, citadel.CatalogImportInput{ProwlerSource: fixtureProwler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Usage, alone.Usage = citadel.Usage{}, citadel.Usage{}
+	if d := cmp.Diff(alone, out); d != "" {
+		t.Errorf("import with an empty SCF prefix differs from Prowler alone (-alone +s3):\n%s", d)
+	}
+	if out.SCFImported || out.Checks == 0 || !strings.Contains(out.Message, "Prowler") {
+		t.Errorf("outcome = %+v", out)
+	}
+}
+
 func TestImportSharedDataTwice(t *testing.T) {
 	ctx := context.Background()
 	dir := testenv.SharedData(t)

@@ -47,18 +47,28 @@ func wanted(rel string) bool {
 }
 
 // Download copies the catalog files under an s3:// prefix to dir, keeping
-// their paths relative to the prefix.
+// their paths relative to the prefix. A prefix without any is invalid.
 func Download(ctx context.Context, client ObjectStore, source, dir string) error {
+	n, err := download(ctx, client, source, dir)
+	if err == nil && n == 0 {
+		return citadel.Invalid("%s: no catalog files under this prefix", source)
+	}
+	return err
+}
+
+// download copies the catalog files under source to dir and says how many
+// there were.
+func download(ctx context.Context, client ObjectStore, source, dir string) (int, error) {
 	bucket, prefix, err := ParseS3URL(source)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var keys []string
 	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return citadel.Retryable(fmt.Errorf("list %s: %w", source, err))
+			return 0, citadel.Retryable(fmt.Errorf("list %s: %w", source, err))
 		}
 		for _, o := range page.Contents {
 			rel := strings.TrimPrefix(aws.ToString(o.Key), prefix)
@@ -68,7 +78,7 @@ func Download(ctx context.Context, client ObjectStore, source, dir string) error
 		}
 	}
 	if len(keys) == 0 {
-		return citadel.Invalid("%s: no catalog files under this prefix", source)
+		return 0, nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(16)
@@ -98,5 +108,5 @@ func Download(ctx context.Context, client ObjectStore, source, dir string) error
 			return f.Close()
 		})
 	}
-	return g.Wait()
+	return len(keys), g.Wait()
 }

@@ -44,6 +44,9 @@ type Handler struct {
 	// run failed before its scan was recorded): a holder whose execution
 	// has ended is finished (scanend.Locks.Heal).
 	Locks *scanend.Locks
+	// Announce, when set, puts the end of every scan this reconciler ends
+	// on the drift bus ("Scan Failed").
+	Announce *scanend.Announcer
 }
 
 // Outcome says what the reconciler did with an event.
@@ -126,6 +129,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Outcom
 	h.Logger().InfoContext(ctx, "scan reconciled", "scan_id", sc.ID, "integration_id", sc.IntegrationID, "status", stored.Status,
 		"changed", changed, "execution_arn", d.ExecutionARN, "execution_status", d.Status,
 		"execution_error", execErr.Error, "execution_cause", execErr.Cause, "failure_cause", stored.FailureCause)
+	if changed {
+		h.Announce.Ended(ctx, stored)
+	}
 	return Outcome{ScanID: sc.ID, Status: stored.Status, Changed: changed}, nil
 }
 

@@ -356,3 +356,38 @@ func TestReconcileHealsTheLockThatRefusedAScheduledRun(t *testing.T) {
 		t.Errorf("healed scan: %s %q", sc.Status, sc.FailureCause)
 	}
 }
+
+// The scan the reconciler ends is announced on the drift bus ("Scan
+// Failed", with its status), once: the same event again changes nothing
+// and announces nothing.
+func TestReconcileAnnouncesTheEnd(t *testing.T) {
+	ctx := context.Background()
+	cfg := testenv.Config(t)
+	f := newFixture(t)
+	bus, queue := testenv.EventBus(t, cfg, `{"source":["`+citadel.EventSource+`"]}`)
+	f.h.Announce = &scanend.Announcer{Events: eventbridge.NewFromConfig(cfg), Bus: bus}
+	arn := f.run(t, "s1")
+	ev := events.CloudWatchEvent{ID: "e1", Source: scanend.EventSource, DetailType: scanend.EventDetailType,
+		Detail: json.RawMessage(detail(f.smARN, arn, "s1", "TIMED_OUT", input("s1")))}
+	for range 2 {
+		if _, err := f.h.Handle(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type end struct {
+		DetailType, ScanID string
+		Status             citadel.ScanStatus
+	}
+	var got []end
+	for _, b := range testenv.Receive(t, cfg, queue, 2, 3*time.Second) {
+		var e events.CloudWatchEvent
+		var d scanend.ScanEndedDetail
+		if json.Unmarshal([]byte(b), &e) != nil || json.Unmarshal(e.Detail, &d) != nil {
+			t.Fatalf("delivered %s", b)
+		}
+		got = append(got, end{e.DetailType, d.ScanID, d.Status})
+	}
+	if d := cmp.Diff([]end{{citadel.EventScanFailed, "s1", citadel.ScanTimedOut}}, got); d != "" {
+		t.Errorf("announced (-want +got):\n%s", d)
+	}
+}

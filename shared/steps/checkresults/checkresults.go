@@ -41,10 +41,10 @@ import (
 	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
-// Event source and detail type of a regression.
+// Event source and detail type of a regression (citadel's, one home).
 const (
-	EventSource     = "citadel"
-	EventRegression = "Check Regressed"
+	EventSource     = citadel.EventSource
+	EventRegression = citadel.EventCheckRegressed
 )
 
 // ProblemsFileName is the report of bad findings and skipped resources,

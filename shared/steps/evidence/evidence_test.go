@@ -221,10 +221,10 @@ func TestChainReReviewAndIdempotence(t *testing.T) {
 		t.Errorf("re-run changed the table (-before +after):\n%s", d)
 	}
 	id := evID("s3_public", arnB)
-	if _, err := e.store.ReviewEvidence(ctx, id, true, "ok"); err != nil {
+	if _, err := e.store.ReviewEvidence(ctx, id, citadel.EvidenceReview{By: "auditor", Decision: citadel.ReviewApprove, Comment: "ok"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.ReviewEvidence(ctx, evID("s3_public", arnA), false, "wrong bucket"); err != nil {
+	if _, err := e.store.ReviewEvidence(ctx, evID("s3_public", arnA), citadel.EvidenceReview{By: "auditor", Decision: citadel.ReviewReject, Comment: "wrong bucket"}); err != nil {
 		t.Fatal(err)
 	}
 	// bucket-b is fixed: new content for one result.
@@ -250,7 +250,7 @@ func TestChainReReviewAndIdempotence(t *testing.T) {
 	if b, err := e.store.VerifyEvidence(ctx, id); err != nil || b != nil {
 		t.Errorf("verify: %v, %v", b, err)
 	}
-	again, err := e.store.ReviewEvidence(ctx, id, true, "fixed")
+	again, err := e.store.ReviewEvidence(ctx, id, citadel.EvidenceReview{By: "auditor", Decision: citadel.ReviewApprove, Comment: "fixed"})
 	if err != nil || again.Status != citadel.EvidenceApproved {
 		t.Errorf("re-review: %s, %v", again.Status, err)
 	}

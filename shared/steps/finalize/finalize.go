@@ -2,7 +2,9 @@
 // and duration on the scan record and marks it succeeded, or, when an earlier
 // state failed (the state machine's Catch puts the error under "error"),
 // marks it failed with a one-line cause. Either way it releases the
-// integration's scan lock, so a scan never stays running.
+// integration's scan lock, so a scan never stays running, and announces the
+// end on the drift bus (scanend.Announcer) when it was this call that
+// recorded it.
 package finalize
 
 import (
@@ -30,6 +32,9 @@ type Handler struct {
 	// Env is the clock and logger, defaulted once by the step contract.
 	stepfn.Env
 	Store Store
+	// Announce, when set, puts the scan's end ("Scan Succeeded" or "Scan
+	// Failed") on the drift bus once this finalize has recorded it.
+	Announce *scanend.Announcer
 }
 
 // Handle records the outcome of the scan named in the state.
@@ -94,6 +99,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.FinalizeInput) (citadel
 	}
 	h.Logger().InfoContext(ctx, "scan finished", "scan_id", sc.ID, "integration_id", sc.IntegrationID,
 		"status", sc.Status, "duration_seconds", duration, "failure_cause", sc.FailureCause)
+	h.Announce.Ended(ctx, stored)
 	return citadel.FinalizeOutput{ScanID: sc.ID, Status: sc.Status, Summary: summary}, nil
 }
 

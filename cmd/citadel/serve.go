@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+
+	"github.com/citadelsecure/citadel/shared/awsx"
+	"github.com/citadelsecure/citadel/shared/blobstore"
+	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/httpapi"
+	"github.com/citadelsecure/citadel/shared/localrun"
+	"github.com/citadelsecure/citadel/shared/scanend"
+	sched "github.com/citadelsecure/citadel/shared/scheduler"
+)
+
+const serveUsage = `usage: citadel serve [--addr 127.0.0.1:8080] [--folder F]
+    the API on this machine, over the local AWS server (AWS_ENDPOINT_URL): the
+    handler the API Lambda runs, with scans played by the local runner in
+    place of Step Functions. Loopback addresses only; the CLI talks to it with
+    --api http://127.0.0.1:8080.
+`
+
+// localStateMachine is the ARN the local API starts scans of.
+const localStateMachine = "arn:aws:states:us-east-1:000000000000:stateMachine:citadel-local"
+
+func cmdServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), serveUsage); fs.PrintDefaults() }
+	addr := fs.String("addr", "127.0.0.1:8080", "loopback address to listen on")
+	folder := fs.String("folder", envOr(citadel.EnvFolderID, "default"), "the default folder")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if err := loopbackOnly(*addr); err != nil {
+		return err
+	}
+	cfg, err := awsx.Load(ctx)
+	if err != nil {
+		return err
+	}
+	if !awsx.Local() {
+		return errors.New("serve: AWS_ENDPOINT_URL is not set: citadel serve runs over the local AWS server only")
+	}
+	r, err := newRunner(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	api, execs, err := localAPI(ctx, cfg, r, *folder)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	fmt.Printf("citadel API on http://%s (folder %s); stop with Ctrl-C\n", ln.Addr(), *folder)
+	return serveUntil(ctx, ln, api, execs, os.Stdout)
+}
+
+// loopbackOnly refuses an address another machine could reach.
+func loopbackOnly(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("serve: --addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("serve: --addr %q is not a loopback address: the local API has no sign-in and serves this machine only", addr)
+	}
+	return nil
+}
+
+// localAPI is the API's handler over the local AWS server: the table, the
+// bucket, the event bus and the schedule group made when missing, and scans
+// run by the local pipeline.
+func localAPI(ctx context.Context, cfg aws.Config, r *runner, folder string) (*httpapi.Server, *localrun.Executions, error) {
+	s3c := s3.NewFromConfig(cfg, awsx.S3Options)
+	if err := ensureResources(ctx, cfg, dynamodb.NewFromConfig(cfg), s3c, r.table, r.bucket, r.eventBus); err != nil {
+		return nil, nil, err
+	}
+	// Schedules go to the default group unless one is named.
+	schedules := &sched.Schedules{API: scheduler.NewFromConfig(cfg), Group: os.Getenv(citadel.EnvSchedulerGroup),
+		RoleARN: "arn:aws:iam::000000000000:role/citadel-scheduler", StateMachineARN: localStateMachine}
+	store := ddb.New(cfg, r.table, ddb.WithBlobs(&blobstore.S3{Client: s3c, Bucket: r.bucket}))
+	execs := &localrun.Executions{StateMachineARN: localStateMachine, Pipeline: r.pipeline, Log: r.log}
+	api, err := httpapi.New(ctx, httpapi.Deps{
+		Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store,
+		Assessments: store, Compliance: store, Schedules: schedules, Executions: execs,
+		StateMachineARN: localStateMachine, DefaultFolder: folder, Log: r.log,
+		Announce: &scanend.Announcer{Events: eventbridge.NewFromConfig(cfg), Bus: r.eventBus, Log: r.log},
+	})
+	return api, execs, err
+}
+
+// serveUntil serves until ctx ends, then waits for running scans.
+func serveUntil(ctx context.Context, ln net.Listener, h http.Handler, execs *localrun.Executions, w io.Writer) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	fmt.Fprintln(w, "stopped; waiting for running scans")
+	execs.Wait()
+	return err
+}

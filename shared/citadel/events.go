@@ -1,0 +1,21 @@
+package citadel
+
+// Citadel's own EventBridge events, put on the drift bus (EnvEventBus):
+// their source and detail types. The emitters (check-results, and
+// scanend's Announcer wherever a scan ends), the CDK app's notification
+// rule and docs/notifications.md read these names.
+const (
+	EventSource = "citadel"
+	// EventCheckRegressed: a check's result on an asset got worse
+	// (checkresults.RegressionDetail).
+	EventCheckRegressed = "Check Regressed"
+	// EventScanSucceeded: a scan ended succeeded (scanend.ScanEndedDetail).
+	EventScanSucceeded = "Scan Succeeded"
+	// EventScanFailed: a scan ended failed, timed out or cancelled; the
+	// detail's status says which (scanend.ScanEndedDetail).
+	EventScanFailed = "Scan Failed"
+)
+
+// NotifiedDetailTypes are the detail types the stack's notification rule
+// routes to its SNS topic: every event Citadel puts on the bus.
+var NotifiedDetailTypes = []string{EventCheckRegressed, EventScanSucceeded, EventScanFailed}

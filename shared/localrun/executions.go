@@ -1,0 +1,145 @@
+package localrun
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+// Executions is the scan state machine played in this process, behind the
+// three Step Functions calls the API makes (start, describe, stop): each
+// execution runs a pipeline in a goroutine, as the deployed state machine
+// runs its states. `citadel serve` gives it to the API in place of Step
+// Functions, so a scan started over the local API really runs.
+type Executions struct {
+	// StateMachineARN is the ARN the API starts executions of.
+	StateMachineARN string
+	// Pipeline builds the runner of one execution.
+	Pipeline func() *Runner
+	Log      *slog.Logger
+
+	mu   sync.Mutex
+	runs map[string]*execution // by execution ARN
+	wg   sync.WaitGroup
+}
+
+type execution struct {
+	status      sfntypes.ExecutionStatus
+	start, stop time.Time
+	cause       string
+	cancel      context.CancelFunc
+}
+
+// StartExecution starts the pipeline for the input's scan (a
+// citadel.PlanInput, as the API sends it). A second execution of the same
+// name is refused, as Step Functions refuses it.
+func (e *Executions) StartExecution(ctx context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
+	if aws.ToString(in.StateMachineArn) != e.StateMachineARN {
+		return nil, &sfntypes.StateMachineDoesNotExist{Message: aws.String("no state machine " + aws.ToString(in.StateMachineArn))}
+	}
+	var input citadel.PlanInput
+	if err := json.Unmarshal([]byte(aws.ToString(in.Input)), &input); err != nil || input.Scan.ScanID == "" {
+		return nil, &sfntypes.InvalidExecutionInput{Message: aws.String(fmt.Sprintf("input is not a scan's start: %v", err))}
+	}
+	arn := e.executionARN(aws.ToString(in.Name))
+	run, runCtx := e.register(arn)
+	if run == nil {
+		return nil, &sfntypes.ExecutionAlreadyExists{Message: aws.String("execution " + arn + " already exists")}
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		res, err := e.Pipeline().Run(runCtx, input.Scan)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if run.status != sfntypes.ExecutionStatusRunning {
+			return // stopped
+		}
+		run.stop = time.Now()
+		switch {
+		case err != nil:
+			run.status, run.cause = sfntypes.ExecutionStatusFailed, err.Error()
+		case res.Failed != nil:
+			run.status, run.cause = sfntypes.ExecutionStatusFailed, res.Failed.Cause
+		default:
+			run.status = sfntypes.ExecutionStatusSucceeded
+		}
+		if e.Log != nil {
+			e.Log.Info("execution ended", "execution_arn", arn, "status", string(run.status), "cause", run.cause)
+		}
+	}()
+	return &sfn.StartExecutionOutput{ExecutionArn: aws.String(arn), StartDate: aws.Time(run.start)}, nil
+}
+
+// register records a new running execution; nil if the ARN is taken.
+func (e *Executions) register(arn string) (*execution, context.Context) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.runs == nil {
+		e.runs = map[string]*execution{}
+	}
+	if _, ok := e.runs[arn]; ok {
+		return nil, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	run := &execution{status: sfntypes.ExecutionStatusRunning, start: time.Now(), cancel: cancel}
+	e.runs[arn] = run
+	return run, ctx
+}
+
+// executionARN is the ARN Step Functions gives an execution of the state
+// machine: arn:...:execution:<state machine name>:<name>.
+func (e *Executions) executionARN(name string) string {
+	return strings.Replace(e.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+}
+
+// DescribeExecution is an execution's status.
+func (e *Executions) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	arn := aws.ToString(in.ExecutionArn)
+	run, ok := e.runs[arn]
+	if !ok {
+		return nil, &sfntypes.ExecutionDoesNotExist{Message: aws.String("no execution " + arn)}
+	}
+	out := &sfn.DescribeExecutionOutput{ExecutionArn: aws.String(arn), StateMachineArn: aws.String(e.StateMachineARN),
+		Status: run.status, StartDate: aws.Time(run.start)}
+	if !run.stop.IsZero() {
+		out.StopDate = aws.Time(run.stop)
+	}
+	if run.cause != "" {
+		out.Cause = aws.String(run.cause)
+	}
+	return out, nil
+}
+
+// StopExecution aborts a running execution: its pipeline's context is
+// cancelled. Stopping an ended execution changes nothing.
+func (e *Executions) StopExecution(_ context.Context, in *sfn.StopExecutionInput, _ ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	arn := aws.ToString(in.ExecutionArn)
+	run, ok := e.runs[arn]
+	if !ok {
+		return nil, &sfntypes.ExecutionDoesNotExist{Message: aws.String("no execution " + arn)}
+	}
+	if run.status == sfntypes.ExecutionStatusRunning {
+		run.status, run.stop, run.cause = sfntypes.ExecutionStatusAborted, time.Now(), aws.ToString(in.Cause)
+		run.cancel()
+	}
+	return &sfn.StopExecutionOutput{StopDate: aws.Time(run.stop)}, nil
+}
+
+// Wait waits for every execution's pipeline to return (a stopped one
+// returns once its step sees the cancelled context).
+func (e *Executions) Wait() { e.wg.Wait() }
