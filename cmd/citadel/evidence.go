@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,12 +25,8 @@ every command takes -o json, --stack NAME (default Citadel) and --api URL
 `
 
 func cmdEvidence(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || isHelpFlag(args[0]) || args[0] == "help" {
-		fmt.Fprint(out, evidenceUsage)
-		if len(args) == 0 {
-			return usagef("evidence: missing command")
-		}
-		return flag.ErrHelp
+	if done, err := commandGroup("evidence", args, evidenceUsage, out); done {
+		return err
 	}
 	var t target
 	switch sub := args[0]; sub {
@@ -46,10 +41,8 @@ func cmdEvidence(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		q := url.Values{"status": {*status}}
-		if *folder != "" {
-			q.Set("folder_id", *folder)
-		}
+		q := folderQuery(*folder)
+		q.Set("status", *status)
 		all, err := listAll[citadel.Evidence](ctx, r, "/evidence", q)
 		if err != nil || r.json {
 			return err
@@ -61,11 +54,7 @@ func cmdEvidence(ctx context.Context, args []string, out io.Writer) error {
 		return table(out, "EVIDENCE\tSTATUS\tRESULT\tCHECK\tASSET\tREVISIONS\tUPDATED", rows)
 	case "show":
 		fs := newFlags("evidence show", "evidence show ID", &t)
-		pos, err := parseArgs(fs, args[1:], "ID")
-		if err != nil {
-			return err
-		}
-		r, err := t.connect(ctx, out)
+		pos, r, err := t.open(ctx, out, fs, args[1:], "ID")
 		if err != nil {
 			return err
 		}
@@ -155,11 +144,7 @@ func cmdCoverage(ctx context.Context, args []string, out io.Writer) error {
 	var t target
 	fs := newFlags("coverage", "coverage FRAMEWORK [--folder F]", &t)
 	folder := fs.String("folder", "", "the folder (default: the deployment's)")
-	pos, err := parseArgs(fs, args, "FRAMEWORK")
-	if err != nil {
-		return err
-	}
-	r, err := t.connect(ctx, out)
+	pos, r, err := t.open(ctx, out, fs, args, "FRAMEWORK")
 	if err != nil {
 		return err
 	}

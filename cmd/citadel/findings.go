@@ -78,11 +78,7 @@ func cmdFindings(ctx context.Context, args []string, out io.Writer) error {
 func findingsAsset(ctx context.Context, args []string, out io.Writer) error {
 	var t target
 	fs := newFlags("findings asset", "findings asset REF", &t)
-	pos, err := parseArgs(fs, args, "REF")
-	if err != nil {
-		return err
-	}
-	r, err := t.connect(ctx, out)
+	pos, r, err := t.open(ctx, out, fs, args, "REF")
 	if err != nil {
 		return err
 	}

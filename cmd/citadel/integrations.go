@@ -43,12 +43,8 @@ const DefaultScannerRole = "CitadelScanner"
 const TargetStackName = "CitadelTargetRole"
 
 func cmdIntegrations(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || isHelpFlag(args[0]) || args[0] == "help" {
-		fmt.Fprint(out, integrationsUsage)
-		if len(args) == 0 {
-			return usagef("integrations: missing command")
-		}
-		return flag.ErrHelp
+	if done, err := commandGroup("integrations", args, integrationsUsage, out); done {
+		return err
 	}
 	switch args[0] {
 	case "add":
@@ -201,11 +197,7 @@ func integrationsList(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	q := url.Values{}
-	if *folder != "" {
-		q.Set("folder_id", *folder)
-	}
-	all, err := listAll[citadel.Integration](ctx, r, "/integrations", q)
+	all, err := listAll[citadel.Integration](ctx, r, "/integrations", folderQuery(*folder))
 	if err != nil || r.json {
 		return err
 	}
@@ -220,11 +212,7 @@ func integrationsList(ctx context.Context, args []string, out io.Writer) error {
 func integrationsShow(ctx context.Context, args []string, out io.Writer) error {
 	var t target
 	fs := newFlags("integrations show", "integrations show ID", &t)
-	pos, err := parseArgs(fs, args, "ID")
-	if err != nil {
-		return err
-	}
-	r, err := t.connect(ctx, out)
+	pos, r, err := t.open(ctx, out, fs, args, "ID")
 	if err != nil {
 		return err
 	}
@@ -281,11 +269,7 @@ func integrationsUpdate(ctx context.Context, args []string, out io.Writer) error
 func integrationsDelete(ctx context.Context, args []string, out io.Writer) error {
 	var t target
 	fs := newFlags("integrations delete", "integrations delete ID", &t)
-	pos, err := parseArgs(fs, args, "ID")
-	if err != nil {
-		return err
-	}
-	r, err := t.connect(ctx, out)
+	pos, r, err := t.open(ctx, out, fs, args, "ID")
 	if err != nil {
 		return err
 	}

@@ -135,6 +135,40 @@ func (t *target) connect(ctx context.Context, out io.Writer) (*remote, error) {
 	return r, nil
 }
 
+// open parses a command's arguments (names: its positional ones) and
+// connects to the deployment.
+func (t *target) open(ctx context.Context, out io.Writer, fs *flag.FlagSet, args []string, names ...string) ([]string, *remote, error) {
+	pos, err := parseArgs(fs, args, names...)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := t.connect(ctx, out)
+	return pos, r, err
+}
+
+// commandGroup answers a command group called with no command or asking
+// for help: its usage, and whether there is nothing more to do.
+func commandGroup(name string, args []string, usage string, out io.Writer) (bool, error) {
+	if len(args) > 0 && !isHelpFlag(args[0]) && args[0] != "help" {
+		return false, nil
+	}
+	fmt.Fprint(out, usage)
+	if len(args) == 0 {
+		return true, usagef("%s: missing command", name)
+	}
+	return true, flag.ErrHelp
+}
+
+// folderQuery names a folder in a list's query ("" is the deployment's
+// default folder).
+func folderQuery(folder string) url.Values {
+	q := url.Values{}
+	if folder != "" {
+		q.Set("folder_id", folder)
+	}
+	return q
+}
+
 // requireStack is the stack, for commands that need more than the API
 // (the bucket, the catalog's state machine).
 func (r *remote) requireStack(ctx context.Context, t *target) (*apiclient.Stack, error) {

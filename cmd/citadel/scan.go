@@ -94,7 +94,7 @@ func (r *runner) prowlerCPU() string {
 	if r.lastRun.Duration == 0 {
 		return ""
 	}
-	return fmt.Sprintf("; %s CPU (user+system), %d MB peak", (r.lastRun.UserCPU + r.lastRun.SystemCPU).Round(100*time.Millisecond), r.lastRun.MaxRSSBytes>>20) +
+	return fmt.Sprintf("; %s CPU (user+system), %d MB peak", (r.lastRun.UserCPU+r.lastRun.SystemCPU).Round(100*time.Millisecond), r.lastRun.MaxRSSBytes>>20) +
 		r.prowlerLog.summary()
 }
 

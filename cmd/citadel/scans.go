@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -191,12 +190,8 @@ func printScan(w io.Writer, v httpapi.ScanView) error {
 }
 
 func cmdScans(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || isHelpFlag(args[0]) || args[0] == "help" {
-		fmt.Fprint(out, scansUsage)
-		if len(args) == 0 {
-			return usagef("scans: missing command")
-		}
-		return flag.ErrHelp
+	if done, err := commandGroup("scans", args, scansUsage, out); done {
+		return err
 	}
 	var t target
 	switch args[0] {
@@ -221,11 +216,7 @@ func cmdScans(ctx context.Context, args []string, out io.Writer) error {
 		return scanRows(out, p.Items)
 	case "show", "cancel":
 		fs := newFlags("scans "+args[0], "scans "+args[0]+" SCAN", &t)
-		pos, err := parseArgs(fs, args[1:], "SCAN")
-		if err != nil {
-			return err
-		}
-		r, err := t.connect(ctx, out)
+		pos, r, err := t.open(ctx, out, fs, args[1:], "SCAN")
 		if err != nil {
 			return err
 		}

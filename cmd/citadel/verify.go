@@ -64,11 +64,7 @@ func integrationsVerify(ctx context.Context, args []string, out io.Writer) error
 	var t target
 	fs := newFlags("integrations verify", "integrations verify ID [--regions R,...]", &t)
 	regionsFlag := fs.String("regions", "", "comma-separated regions to try (default: the integration's, else every enabled region)")
-	pos, err := parseArgs(fs, args, "ID")
-	if err != nil {
-		return err
-	}
-	r, err := t.connect(ctx, out)
+	pos, r, err := t.open(ctx, out, fs, args, "ID")
 	if err != nil {
 		return err
 	}
