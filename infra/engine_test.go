@@ -95,6 +95,9 @@ func TestEngine(t *testing.T) {
 	bad, good := seedBuckets(t, acct, accountID)
 
 	var folder = "fld-engine"
+	if code := s.api("POST", "/folders", map[string]any{"id": folder, "name": "engine"}, nil); code != http.StatusCreated {
+		t.Fatalf("create folder: %d", code)
+	}
 	var integ citadel.Integration
 	if code := s.api("POST", "/integrations", map[string]any{
 		"folder_id": folder, "name": "engine", "account_id": accountID, "role_arn": roleARN,

@@ -27,6 +27,7 @@ const usage = `usage: citadel <command> [flags]
 
 on a deployment (the API found from the stack's outputs, --stack NAME, default
 Citadel, or --api URL; every request signed with SigV4 from the AWS credential chain):
+  folders        create|list|show|rename: the folders that group integrations (citadel folders -h)
   integrations   add|list|show|update|delete|verify (citadel integrations -h)
   scan start     start a scan, --wait to watch it step by step (citadel scan start -h)
   scans          list|show|cancel (citadel scans -h)
@@ -81,6 +82,8 @@ func dispatch(ctx context.Context, args []string, out io.Writer) error {
 		return cmdScan(ctx, args[1:])
 	case "scans":
 		return cmdScans(ctx, args[1:], out)
+	case "folders":
+		return cmdFolders(ctx, args[1:], out)
 	case "integrations":
 		return cmdIntegrations(ctx, args[1:], out)
 	case "evidence":

@@ -395,6 +395,20 @@ func TestCLIAgainstTheDeployedAPI(t *testing.T) {
 		t.Errorf("catalog execution input %q (%v), want the export skipped", aws.ToString(d.Input), err)
 	}
 
+	// Folders: created, listed, renamed; an unknown one is a 404, never an empty list.
+	out = e.must(t, "folders", "create", "Payments", "--id", "fld-pay")
+	contains(t, "folders create", out, "folder fld-pay created", "Payments", "--folder fld-pay")
+	e.exits(t, ExitConflict, "folder fld-pay already exists", "folders", "create", "Billing", "--id", "fld-pay")
+	contains(t, "folders list", e.must(t, "folders", "list"), "fld-cli", "fld-pay", "Payments")
+	contains(t, "folders rename", e.must(t, "folders", "rename", "fld-pay", "Payments EU"), "folder fld-pay renamed", "Payments EU")
+	out = e.must(t, "folders", "show", "fld-pay", "-o", "json")
+	if f := (citadel.Folder{}); json.Unmarshal([]byte(out), &f) != nil || f.Name != "Payments EU" || f.UpdatedAt.IsZero() {
+		t.Errorf("folders show -o json: %s", out)
+	}
+	e.exits(t, ExitNotFound, "folder nope not found", "folders", "show", "nope")
+	e.exits(t, ExitNotFound, "folder nope not found", "integrations", "list", "--folder", "nope")
+	e.exits(t, ExitUsage, "name", "folders", "rename", "fld-pay", " ")
+
 	if n := e.gw.refused.Load(); n > 0 || e.gw.verified.Load() < 20 {
 		t.Errorf("%d requests verified, %d refused", e.gw.verified.Load(), n)
 	}

@@ -100,7 +100,7 @@ func localAPI(ctx context.Context, cfg aws.Config, r *runner, folder string) (*h
 	store := ddb.New(cfg, r.table, ddb.WithBlobs(&blobstore.S3{Client: s3c, Bucket: r.bucket}))
 	execs := &localrun.Executions{StateMachineARN: localStateMachine, Pipeline: r.pipeline, Log: r.log}
 	api, err := httpapi.New(ctx, httpapi.Deps{
-		Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store,
+		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store,
 		Assessments: store, Compliance: store, Schedules: schedules, Executions: execs,
 		StateMachineARN: localStateMachine, DefaultFolder: folder, Log: r.log,
 		Announce: &scanend.Announcer{Events: eventbridge.NewFromConfig(cfg), Bus: r.eventBus, Log: r.log},

@@ -38,7 +38,7 @@ func main() {
 		log.Fatalf("%s: %v", citadel.EnvMinScheduleInterval, err)
 	}
 	api, err := httpapi.New(ctx, httpapi.Deps{
-		Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store, Compliance: store,
+		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store, Compliance: store,
 		Schedules: &sched.Schedules{API: scheduler.NewFromConfig(cfg), Group: os.Getenv(citadel.EnvSchedulerGroup),
 			RoleARN: os.Getenv(citadel.EnvSchedulerRole), StateMachineARN: sm},
 		Executions: states, StateMachineARN: sm,

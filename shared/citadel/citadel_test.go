@@ -38,6 +38,20 @@ func TestIntegrationValidate(t *testing.T) {
 		{"role in another account", func(i *citadel.Integration) { i.RoleARN = "arn:aws:iam::999999999999:role/x" }, "not in the integration's account"},
 		{"bad region", func(i *citadel.Integration) { i.Regions = []string{"mars-1"} }, "region \"mars-1\""},
 		{"repeated region", func(i *citadel.Integration) { i.Regions = []string{"us-east-1", "us-east-1"} }, "must not repeat"},
+		{"region of the right shape that AWS lacks", func(i *citadel.Integration) { i.Regions = []string{"us-east-1", "us-east-9"} }, `region "us-east-9" is not an AWS region name`},
+		{"isolated partition", func(i *citadel.Integration) { i.Regions = []string{"us-iso-east-1"} }, `region "us-iso-east-1"`},
+		{"China with a China role", func(i *citadel.Integration) {
+			i.Regions, i.RoleARN = []string{"cn-north-1", "cn-northwest-1"}, "arn:aws-cn:iam::123456789012:role/CitadelScanner"
+		}, ""},
+		{"GovCloud with a GovCloud role", func(i *citadel.Integration) {
+			i.Regions, i.RoleARN = []string{"us-gov-west-1"}, "arn:aws-us-gov:iam::123456789012:role/CitadelScanner"
+		}, ""},
+		{"China region, commercial role", func(i *citadel.Integration) { i.Regions = []string{"cn-north-1"} },
+			"role_arn is in partition aws, but region cn-north-1 is in partition aws-cn"},
+		{"commercial region, China role", func(i *citadel.Integration) { i.RoleARN = "arn:aws-cn:iam::123456789012:role/x" },
+			"role_arn is in partition aws-cn, but region us-east-1 is in partition aws"},
+		{"regions of two partitions", func(i *citadel.Integration) { i.Regions, i.RoleARN = []string{"us-east-1", "us-gov-east-1"}, "" },
+			"regions us-east-1 (aws) and us-gov-east-1 (aws-us-gov) are in different partitions"},
 		{"bad schedule", func(i *citadel.Integration) { i.ScheduleExpression = "every day" }, "schedule_expression"},
 		{"bad framework", func(i *citadel.Integration) { i.Frameworks = []string{"SOC 2!"} }, "framework"},
 		{"bad external id", func(i *citadel.Integration) { i.ExternalID = "x" }, "external_id"},

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Folder is the tenant scope: every integration, control and assessment
@@ -13,13 +14,21 @@ type Folder struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	// UpdatedAt is when the folder was last renamed (zero until then).
+	UpdatedAt time.Time `json:"updated_at,omitzero" dynamo:",omitempty"`
 }
 
-// Validate checks a folder before it is stored.
+// MaxFolderName bounds a folder's name, in characters.
+const MaxFolderName = 256
+
+// Validate checks a folder before it is stored: an id (ValidID) and a name
+// that is not blank, at most MaxFolderName characters.
 func (f Folder) Validate() error {
 	var errs fieldErrors
 	errs.add(f.ID == "", "id is required")
-	errs.add(f.Name == "", "name is required")
+	errs.add(f.ID != "" && !ValidID(f.ID), fmt.Sprintf("id %q must match %s", f.ID, PatternID))
+	errs.add(strings.TrimSpace(f.Name) == "", "name is required (not blank)")
+	errs.add(utf8.RuneCountInString(f.Name) > MaxFolderName, fmt.Sprintf("name is over %d characters", MaxFolderName))
 	return errs.err("folder")
 }
 
@@ -42,8 +51,9 @@ type Integration struct {
 }
 
 // Validate checks an integration: a 12-digit account id, a role ARN in that
-// account (with an external id) when a role is set, known region names, and a
-// schedule expression that EventBridge Scheduler accepts.
+// account (with an external id) when a role is set, real region names of one
+// partition (the role's, when set), and a schedule expression that
+// EventBridge Scheduler accepts.
 func (i Integration) Validate() error {
 	var errs fieldErrors
 	errs.add(i.ID == "", "id is required")
@@ -59,9 +69,7 @@ func (i Integration) Validate() error {
 		}
 		errs.add(i.ExternalID != "" && !externalIDRe.MatchString(i.ExternalID), "external_id must be 2-1000 characters of [\\w+=,.@:/-]")
 	}
-	for _, r := range i.Regions {
-		errs.add(!ValidRegion(r), fmt.Sprintf("region %q is not an AWS region name", r))
-	}
+	i.checkRegions(&errs)
 	errs.add(hasDuplicates(i.Regions), "regions must not repeat")
 	for _, f := range i.Frameworks {
 		errs.add(!frameworkIDRe.MatchString(f), fmt.Sprintf("framework %q is not a framework id", f))
@@ -101,6 +109,28 @@ func (i Integration) CheckFrameworks(known []string) error {
 	slices.Sort(valid)
 	return Invalid("integration: unknown framework ids %s (not in the imported catalog); valid framework ids: %s",
 		strings.Join(unknown, ", "), strings.Join(slices.Compact(valid), ", "))
+}
+
+// checkRegions refuses region names that are not real regions
+// (RegionPartition), regions of more than one partition, and a role ARN of
+// another partition than the regions' (an aws-cn region needs an
+// arn:aws-cn role).
+func (i Integration) checkRegions(errs *fieldErrors) {
+	partition, first := "", ""
+	for _, r := range i.Regions {
+		p, ok := RegionPartition(r)
+		switch {
+		case !ok:
+			errs.add(true, fmt.Sprintf("region %q is not an AWS region name (the regions of partitions aws, aws-cn and aws-us-gov)", r))
+		case partition == "":
+			partition, first = p, r
+		case p != partition:
+			errs.add(true, fmt.Sprintf("regions %s (%s) and %s (%s) are in different partitions; an integration's regions are all in its account's partition", first, partition, r, p))
+		}
+	}
+	if rp := ARNPartition(i.RoleARN); partition != "" && rp != "" && rp != partition {
+		errs.add(true, fmt.Sprintf("role_arn is in partition %s, but region %s is in partition %s", rp, first, partition))
+	}
 }
 
 func hasDuplicates(s []string) bool {

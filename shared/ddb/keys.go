@@ -61,7 +61,8 @@ func join(parts ...string) string { return strings.Join(parts, "#") }
 // --- tenancy ---------------------------------------------------------------
 
 func folderKey(id string) Key                     { return Key{join("FOLDER", id), "FOLDER"} }
-func foldersGSI(id string) GSIKey                 { return GSIKey{"FOLDERS", id} }
+func foldersGSI(id string) GSIKey                 { return GSIKey{foldersPK(), id} }
+func foldersPK() string                           { return "FOLDERS" } // every folder, by id
 func integrationKey(id string) Key                { return Key{join("INTEG", id), "INTEG"} }
 func integrationsOfFolderPK(folder string) string { return join("FOLDER", folder, "INTEGS") }
 

@@ -2,6 +2,7 @@ package ddb
 
 import (
 	"context"
+	"time"
 
 	"github.com/guregu/dynamo/v2"
 
@@ -18,8 +19,15 @@ func (s *Store) CreateFolder(ctx context.Context, f citadel.Folder) error {
 	if err := f.Validate(); err != nil {
 		return err
 	}
-	it := folderItem{newItem(TypeFolder, folderKey(f.ID)).withGSI1(foldersGSI(f.ID)), f}
-	return s.put(ctx, it, "attribute_not_exists(PK)")
+	err := s.put(ctx, newFolderItem(f), "attribute_not_exists(PK)")
+	if citadel.IsConflict(err) {
+		return citadel.Conflict("folder %s already exists", f.ID)
+	}
+	return err
+}
+
+func newFolderItem(f citadel.Folder) folderItem {
+	return folderItem{newItem(TypeFolder, folderKey(f.ID)).withGSI1(foldersGSI(f.ID)), f}
 }
 
 // GetFolder reads a folder by id.
@@ -29,14 +37,40 @@ func (s *Store) GetFolder(ctx context.Context, id string) (citadel.Folder, error
 	return it.Folder, err
 }
 
+// UpdateFolder replaces an existing folder (a rename); a missing one is not found.
+func (s *Store) UpdateFolder(ctx context.Context, f citadel.Folder) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	err := s.put(ctx, newFolderItem(f), "attribute_exists(PK)")
+	if citadel.IsConflict(err) {
+		return citadel.NotFound("folder %s not found", f.ID)
+	}
+	return err
+}
+
+// ListFolders lists every folder by id, a page at a time (GSI1 FOLDERS).
+func (s *Store) ListFolders(ctx context.Context, limit int, cursor string) (citadel.Page[citadel.Folder], error) {
+	var items []folderItem
+	next, err := s.queryPage(ctx, s.byGSI1(foldersPK()), limit, cursor, &items, "folders")
+	page := citadel.Page[citadel.Folder]{Next: next}
+	for _, it := range items {
+		page.Items = append(page.Items, it.Folder)
+	}
+	return page, err
+}
+
 type integrationItem struct {
 	item
 	citadel.Integration
+	// ArchivedAt is set when the integration was deleted (archive.go): the
+	// record stays, out of its folder's list, for its scans and results.
+	ArchivedAt *time.Time `dynamo:",omitempty"`
 }
 
 func newIntegrationItem(in citadel.Integration) integrationItem {
 	g := GSIKey{integrationsOfFolderPK(in.FolderID), in.ID}
-	return integrationItem{newItem(TypeIntegration, integrationKey(in.ID)).withGSI1(g), in}
+	return integrationItem{item: newItem(TypeIntegration, integrationKey(in.ID)).withGSI1(g), Integration: in}
 }
 
 type accountClaimItem struct {
@@ -79,23 +113,26 @@ func (s *Store) CreateIntegration(ctx context.Context, in citadel.Integration) e
 	return citadel.Conflict("integration %s already exists", in.ID)
 }
 
-// UpdateIntegration replaces an existing integration.
+// UpdateIntegration replaces an existing integration (not an archived one).
 func (s *Store) UpdateIntegration(ctx context.Context, in citadel.Integration) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	err := s.put(ctx, newIntegrationItem(in), "attribute_exists(PK)")
+	err := s.put(ctx, newIntegrationItem(in), "attribute_exists(PK) AND attribute_not_exists(ArchivedAt)")
 	if citadel.IsConflict(err) {
 		return citadel.NotFound("integration %s not found", in.ID)
 	}
 	return err
 }
 
-// GetIntegration reads an integration by id.
+// GetIntegration reads an integration by id; an archived (deleted) one is
+// not found (GetIntegrationRecord reads it).
 func (s *Store) GetIntegration(ctx context.Context, id string) (citadel.Integration, error) {
-	var it integrationItem
-	err := s.get(ctx, integrationKey(id), &it, "integration "+id)
-	return it.Integration, err
+	in, archived, err := s.GetIntegrationRecord(ctx, id)
+	if err == nil && !archived.IsZero() {
+		return citadel.Integration{}, citadel.NotFound("integration %s not found (deleted %s)", id, archived.Format(time.RFC3339))
+	}
+	return in, err
 }
 
 // DeleteIntegration deletes an integration record and its account's claim

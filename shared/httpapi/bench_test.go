@@ -23,7 +23,7 @@ func offlineDeps() Deps {
 	cfg := aws.Config{Region: "us-east-1"}
 	store := ddb.New(cfg, "citadel-bench")
 	return Deps{
-		Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store,
+		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store,
 		Assessments: store, Compliance: store, Executions: sfn.NewFromConfig(cfg), StateMachineARN: "arn:aws:states:us-east-1:123456789012:stateMachine:citadel",
 		Schedules:     &sched.Schedules{API: scheduler.NewFromConfig(cfg)},
 		DefaultFolder: testFolder, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
@@ -60,14 +60,14 @@ func benchRequest(b *testing.B, method, path, body string, want int) {
 // BenchmarkRejectInvalidBody is a create refused by the document (an
 // unknown field): routing, reading the body and schema validation.
 func BenchmarkRejectInvalidBody(b *testing.B) {
-	benchRequest(b, "POST", "/integrations", `{"name":"prod","account_id":"123456789012","regions":["us-east-1","eu-west-1"],"colour":"red"}`, http.StatusBadRequest)
+	benchRequest(b, "POST", "/integrations", `{"name":"prod","account_id":"123456789012","frameworks":["cis_2.0"],"regions":["us-east-1","eu-west-1"],"colour":"red"}`, http.StatusBadRequest)
 }
 
 // BenchmarkRejectDomainRule is a create that passes the document and is
 // refused by the domain's validation (role ARN in another account): the
 // whole validation path of a valid-looking body, without a store call.
 func BenchmarkRejectDomainRule(b *testing.B) {
-	benchRequest(b, "POST", "/integrations", `{"name":"prod","account_id":"123456789012","role_arn":"arn:aws:iam::210987654321:role/x","regions":["us-east-1","eu-west-1"],"schedule_expression":"rate(1 day)"}`, http.StatusBadRequest)
+	benchRequest(b, "POST", "/integrations", `{"name":"prod","account_id":"123456789012","frameworks":["cis_2.0"],"role_arn":"arn:aws:iam::210987654321:role/x","regions":["us-east-1","eu-west-1"],"schedule_expression":"rate(1 day)"}`, http.StatusBadRequest)
 }
 
 // BenchmarkUnknownRoute is a 404 off the routes.
@@ -79,7 +79,7 @@ func BenchmarkUnknownRoute(b *testing.B) {
 // local DynamoDB (moto): mostly the local server's latency.
 func BenchmarkGetIntegration(b *testing.B) {
 	f := newFixture(b)
-	f.createIntegration(`{"name":"prod","account_id":"123456789012"}`)
+	f.createIntegration(`{"name":"prod","account_id":"123456789012","frameworks":["cis_2.0"]}`)
 	for b.Loop() {
 		req := httptest.NewRequest("GET", "/integrations/int-0001", nil)
 		rec := httptest.NewRecorder()

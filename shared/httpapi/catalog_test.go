@@ -38,7 +38,12 @@ func TestCatalogStatusAndScansRefusedUpFront(t *testing.T) {
 	if len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "not loaded yet") {
 		t.Errorf("problems %q, want the catalog not loaded", st.Problems)
 	}
-	bare := f.createIntegration(`{"name":"bare","account_id":"210987654321"}`)
+	// An integration stored before any import (the API refuses one
+	// without frameworks, and frameworks need the catalog).
+	bare := citadel.Integration{ID: "int-bare", FolderID: testFolder, Name: "bare", AccountID: "210987654321", CreatedAt: t0, UpdatedAt: t0}
+	if err := f.store.CreateIntegration(ctx, bare); err != nil {
+		t.Fatal(err)
+	}
 	expect(t, f.do("POST", "/integrations/"+bare.ID+"/scans", ""), http.StatusConflict, "conflict", "the catalog is not loaded yet")
 	if page, err := f.store.ListScans(ctx, bare.ID, 10, ""); err != nil || len(page.Items) != 0 {
 		t.Fatalf("refused scan recorded: %+v, %v", page.Items, err)

@@ -19,7 +19,7 @@ func (s *Server) listAssets(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listControls(w http.ResponseWriter, r *http.Request) error {
-	folder, err := s.folder(r.URL.Query().Get("folder_id"))
+	folder, err := s.folder(r.Context(), r.URL.Query().Get("folder_id"))
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func (s *Server) putAssessment(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	folder, err := s.folder(body.FolderID)
+	folder, err := s.folder(r.Context(), body.FolderID)
 	if err != nil {
 		return err
 	}

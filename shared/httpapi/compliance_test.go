@@ -16,8 +16,9 @@ import (
 
 func TestListAssets(t *testing.T) {
 	f := newFixture(t)
+	f.putFrameworks("cis_2.0")
 	ctx := context.Background()
-	in := f.createIntegration(`{"name":"prod","account_id":"123456789012"}`)
+	in := f.createIntegration(`{"name":"prod","account_id":"123456789012","frameworks":["cis_2.0"]}`)
 	var assets []citadel.Asset
 	for i := range 3 {
 		assets = append(assets, citadel.Asset{IntegrationID: in.ID, Source: citadel.SourceAWS,
@@ -102,6 +103,7 @@ func TestControls(t *testing.T) {
 		ids = append(ids, seedControl(t, f, testFolder, scf).ID)
 	}
 	seedControl(t, f, "folder-2", "IAC-06")
+	f.createFolders("folder-2")
 
 	// Listed by ref id, a page at a time, only the folder's.
 	var refs []string
@@ -394,6 +396,7 @@ func TestFrameworkCoverage(t *testing.T) {
 	golden(t, "framework_coverage", rec.Body.Bytes())
 
 	// Another folder sees the framework with nothing in it.
+	f.createFolders("folder-2")
 	empty := f.do("GET", "/frameworks/soc2/coverage?folder_id=folder-2", "")
 	expect(t, empty, http.StatusOK, "", "")
 	if !strings.Contains(empty.Body.String(), `"with_controls":0`) {

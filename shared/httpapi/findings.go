@@ -31,7 +31,7 @@ type Finding struct {
 func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 	ctx, q := r.Context(), r.URL.Query()
 	id := q.Get("integration_id")
-	if _, err := s.Integrations.GetIntegration(ctx, id); err != nil {
+	if err := s.readableIntegration(ctx, id); err != nil {
 		return err
 	}
 	limit, cursor, err := pageParams(r)
@@ -120,7 +120,7 @@ func (s *Server) getAsset(w http.ResponseWriter, r *http.Request) error {
 // (the review queue: status=in_review), or every status, by status and id.
 func (s *Server) listEvidence(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	folder, err := s.folder(q.Get("folder_id"))
+	folder, err := s.folder(r.Context(), q.Get("folder_id"))
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ type CoveragePage struct {
 // assessment (with the assessment's id), and the coverage figures and the
 // answers' score of the whole framework on every page.
 func (s *Server) frameworkCoverage(w http.ResponseWriter, r *http.Request) error {
-	folder, err := s.folder(r.URL.Query().Get("folder_id"))
+	folder, err := s.folder(r.Context(), r.URL.Query().Get("folder_id"))
 	if err != nil {
 		return err
 	}

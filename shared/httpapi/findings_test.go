@@ -127,8 +127,9 @@ func (f *fixture) findings(t *testing.T, query string, limit int) []string {
 
 func TestListResults(t *testing.T) {
 	f := newFixture(t)
-	in := f.createIntegration(`{"name":"prod","account_id":"123456789012"}`)
-	other := f.createIntegration(`{"name":"dev","account_id":"210987654321"}`)
+	f.putFrameworks("cis_2.0")
+	in := f.createIntegration(`{"name":"prod","account_id":"123456789012","frameworks":["cis_2.0"]}`)
+	other := f.createIntegration(`{"name":"dev","account_id":"210987654321","frameworks":["cis_2.0"]}`)
 	seedFindings(t, f, in)
 	q := "integration_id=" + in.ID
 	for _, tc := range []struct {
@@ -200,7 +201,8 @@ func setOf(s []string) map[string]bool {
 
 func TestGetAsset(t *testing.T) {
 	f := newFixture(t)
-	in := f.createIntegration(`{"name":"prod","account_id":"123456789012"}`)
+	f.putFrameworks("cis_2.0")
+	in := f.createIntegration(`{"name":"prod","account_id":"123456789012","frameworks":["cis_2.0"]}`)
 	assets := seedFindings(t, f, in)
 	a := assets[0]
 	ref := citadel.AssetRef(in.ID, a.SourceID)
@@ -266,6 +268,7 @@ func TestListEvidenceQueue(t *testing.T) {
 	for _, id := range []string{"ev-1", "ev-2", "ev-3"} {
 		seedEvidence(t, f, id)
 	}
+	f.createFolders("folder-2")
 	expect(t, f.do("POST", "/evidence/ev-2/review", `{"decision":"approve","comment":"ok"}`), http.StatusOK, "", "")
 	ids := func(query string) []string {
 		t.Helper()

@@ -106,7 +106,7 @@ func newFixture(t testing.TB, opts ...func(*Deps)) *fixture {
 		RoleARN: fmt.Sprintf("arn:aws:iam::%s:role/citadel-scheduler", accountID)}
 
 	d := Deps{
-		Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store, Compliance: store,
+		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store, Compliance: store,
 		Schedules: f.schedules, Executions: f.sfn, StateMachineARN: f.smARN,
 		DefaultFolder: testFolder, Clock: func() time.Time { return t0 }, NewID: counterIDs(),
 		Log: slog.New(slog.NewJSONHandler(f.logs, nil)),

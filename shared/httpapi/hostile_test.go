@@ -73,6 +73,7 @@ func TestNoServerErrorFromHostileInput(t *testing.T) {
 	}
 	in := f.createIntegration(validIntegration)
 	f.createIntegration(strings.ReplaceAll(validIntegration, "123456789012", "210987654321")) // one integration per account
+	f.createFolders("folder-2")
 
 	integrationsPage := decodeBody[citadel.Page[citadel.Integration]](t, f.do("GET", "/integrations?limit=1", ""))
 	if integrationsPage.Next == "" {

@@ -13,7 +13,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/ddb"
 )
+
+// integrationArchive is what deleting an integration needs of the store
+// (ddb/archive.go), part of Integrations.
+type integrationArchive interface {
+	GetIntegrationRecord(ctx context.Context, id string) (citadel.Integration, time.Time, error)
+	ArchiveIntegration(ctx context.Context, id string, at time.Time) error
+	RemoveIntegrationFromControls(ctx context.Context, folderID, integrationID string, now time.Time) (int, error)
+}
 
 type integrationCreate struct {
 	FolderID           string   `json:"folder_id"`
@@ -42,7 +51,7 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request) error
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	folder, err := s.folder(body.FolderID)
+	folder, err := s.folder(r.Context(), body.FolderID)
 	if err != nil {
 		return err
 	}
@@ -80,7 +89,7 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request) error {
-	folder, err := s.folder(r.URL.Query().Get("folder_id"))
+	folder, err := s.folder(r.Context(), r.URL.Query().Get("folder_id"))
 	if err != nil {
 		return err
 	}
@@ -146,13 +155,14 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// checkFrameworks refuses frameworks the imported catalog does not have
-// (citadel.Integration.CheckFrameworks); it reads the catalog's framework
-// ids only when the integration names some. An update checks them only when
-// it sets them, so a later catalog change does not block other edits.
+// checkFrameworks refuses an integration without frameworks (no frameworks
+// would mean every mapped check of every framework) and frameworks the
+// imported catalog does not have (citadel.Integration.CheckFrameworks). An
+// update checks them only when it sets them, so a later catalog change does
+// not block other edits.
 func (s *Server) checkFrameworks(ctx context.Context, in citadel.Integration) error {
 	if len(in.Frameworks) == 0 {
-		return nil
+		return citadel.Invalid("integration: frameworks is required: %s", frameworksHint)
 	}
 	fws, err := s.Catalog.ListFrameworks(ctx)
 	if err != nil {
@@ -164,6 +174,10 @@ func (s *Server) checkFrameworks(ctx context.Context, in citadel.Integration) er
 	}
 	return in.CheckFrameworks(ids)
 }
+
+// frameworksHint says how to find framework ids, for every refusal of a
+// missing or empty frameworks list.
+const frameworksHint = "name at least one framework id of the loaded catalog (GET /catalog lists them)"
 
 func (s *Server) minScheduleInterval() time.Duration {
 	if s.MinScheduleInterval > 0 {
@@ -207,19 +221,64 @@ func set[T any](dst *T, v *T) {
 	}
 }
 
+// deleteIntegration deletes the integration's schedule, archives the
+// integration (refused while a scan is queued or running: 409, the schedule
+// put back) and removes its contribution from its folder's controls
+// (docs/data-model.md, "Deleting an integration"). The archive is the commit
+// point: from it on the integration cannot be read, changed or scanned, and
+// a DELETE again (a retry after a failure past it) redoes the rest, which
+// is idempotent. The work is bounded: a schedule, one transaction, one
+// Query of the folder's controls and a write per control the integration
+// counted in.
 func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if _, err := s.Integrations.GetIntegration(r.Context(), id); err != nil {
+	ctx, id := r.Context(), r.PathValue("id")
+	in, archived, err := s.Integrations.GetIntegrationRecord(ctx, id)
+	if err != nil {
 		return err
 	}
-	if err := s.Schedules.Delete(r.Context(), id); err != nil {
+	if archived.IsZero() {
+		if err := s.archiveIntegration(ctx, in); err != nil {
+			return err
+		}
+	} else if err := s.Schedules.Delete(ctx, id); err != nil {
 		return fmt.Errorf("schedule of integration %s: %w", id, err)
 	}
-	if err := s.Integrations.DeleteIntegration(r.Context(), id); err != nil {
-		return err
+	n, err := s.Integrations.RemoveIntegrationFromControls(ctx, in.FolderID, id, s.Clock())
+	if err != nil {
+		return fmt.Errorf("controls of deleted integration %s: %w", id, err)
 	}
+	s.Log.InfoContext(ctx, "integration deleted", "integration_id", id, "folder_id", in.FolderID, "controls_updated", n)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// archiveIntegration deletes a live integration's schedule and archives it;
+// when the archive is refused (a scan started meanwhile) the schedule is
+// put back, so a refused delete changes nothing.
+func (s *Server) archiveIntegration(ctx context.Context, in citadel.Integration) error {
+	switch sc, err := s.Scans.RunningScan(ctx, in.ID); {
+	case err == nil:
+		return ddb.ScanHoldsIntegration(sc)
+	case !citadel.IsNotFound(err):
+		return fmt.Errorf("running scan of integration %s: %w", in.ID, err)
+	}
+	if err := s.Schedules.Delete(ctx, in.ID); err != nil {
+		return fmt.Errorf("schedule of integration %s: %w", in.ID, err)
+	}
+	err := s.Integrations.ArchiveIntegration(ctx, in.ID, s.Clock())
+	if err != nil && !citadel.IsNotFound(err) {
+		if serr := s.Schedules.Sync(ctx, in); serr != nil {
+			s.Log.ErrorContext(ctx, "undo schedule delete", "integration_id", in.ID, "error", serr.Error())
+		}
+	}
+	return err
+}
+
+// readableIntegration is an integration whose scans and results may be
+// read: a live one or an archived (deleted) one.
+func (s *Server) readableIntegration(ctx context.Context, id string) error {
+	_, _, err := s.Integrations.GetIntegrationRecord(ctx, id)
+	return err
 }
 
 // startScan records a queued scan (taking the integration's lock, or taking
@@ -273,7 +332,7 @@ func (s *Server) startScan(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listScans(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := s.Integrations.GetIntegration(r.Context(), id); err != nil {
+	if err := s.readableIntegration(r.Context(), id); err != nil {
 		return err
 	}
 	return listPage(w, r, id, s.Scans.ListScans)

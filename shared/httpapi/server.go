@@ -37,6 +37,7 @@ type (
 		UpdateIntegration(ctx context.Context, in citadel.Integration) error
 		DeleteIntegration(ctx context.Context, id string) error
 		ListIntegrations(ctx context.Context, folderID string, limit int, cursor string) (citadel.Page[citadel.Integration], error)
+		integrationArchive // deleting archives (integrations.go)
 	}
 	Scans interface {
 		StartScan(ctx context.Context, sc citadel.Scan) error
@@ -109,6 +110,7 @@ type (
 
 // Deps are what the API needs. Every field but Clock, NewID and Log is required.
 type Deps struct {
+	Folders         Folders // folders.go
 	Integrations    Integrations
 	Scans           Scans
 	Assets          Assets
@@ -154,7 +156,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func New(ctx context.Context, d Deps) (*Server, error) {
 	missing := []string{}
 	for name, v := range map[string]any{
-		"Integrations": d.Integrations, "Scans": d.Scans, "Assets": d.Assets, "Catalog": d.Catalog,
+		"Folders": d.Folders, "Integrations": d.Integrations, "Scans": d.Scans, "Assets": d.Assets, "Catalog": d.Catalog,
 		"Controls": d.Controls, "Evidence": d.Evidence, "Assessments": d.Assessments, "Compliance": d.Compliance,
 		"Schedules": d.Schedules, "Executions": d.Executions,
 	} {
@@ -168,6 +170,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if len(missing) > 0 {
 		slices.Sort(missing)
 		return nil, fmt.Errorf("httpapi: missing dependencies: %s", strings.Join(missing, ", "))
+	}
+	if d.DefaultFolder != "" && !citadel.ValidID(d.DefaultFolder) {
+		return nil, fmt.Errorf("httpapi: default folder %q is not a folder id (%s)", d.DefaultFolder, citadel.PatternID)
 	}
 	if d.Clock == nil {
 		d.Clock = citadel.SystemClock
@@ -204,6 +209,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 
 func (s *Server) routes() map[string]handlerFunc {
 	return map[string]handlerFunc{
+		"POST /folders":                      s.createFolder,
+		"GET /folders":                       s.listFolders,
+		"GET /folders/{id}":                  s.getFolder,
+		"PATCH /folders/{id}":                s.renameFolder,
 		"POST /integrations":                 s.createIntegration,
 		"GET /integrations":                  s.listIntegrations,
 		"GET /integrations/{id}":             s.getIntegration,
@@ -456,59 +465,4 @@ func decode(r *http.Request, v any) error {
 		return citadel.Invalid("request body: more than one JSON value")
 	}
 	return nil
-}
-
-// folder is the folder a request names, or the default one.
-func (s *Server) folder(named string) (string, error) {
-	if named != "" {
-		return named, nil
-	}
-	if s.DefaultFolder == "" {
-		return "", citadel.Invalid("folder_id is required (this deployment has no default folder)")
-	}
-	return s.DefaultFolder, nil
-}
-
-// pageParams reads ?limit= and ?cursor= (already validated by the document).
-func pageParams(r *http.Request) (limit int, cursor string, err error) {
-	q := r.URL.Query()
-	limit = 100
-	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
-			return 0, "", citadel.Invalid("limit %q must be an integer from 1 to 1000", v)
-		}
-	}
-	return limit, q.Get("cursor"), nil
-}
-
-// listPage answers one page of the list of owner (a folder or an
-// integration) from ?limit= and ?cursor=.
-func listPage[T any](w http.ResponseWriter, r *http.Request, owner string,
-	list func(ctx context.Context, owner string, limit int, cursor string) (citadel.Page[T], error)) error {
-	limit, cursor, err := pageParams(r)
-	if err != nil {
-		return err
-	}
-	page, err := list(r.Context(), owner, limit, cursor)
-	if err != nil {
-		return err
-	}
-	writePage(w, page)
-	return nil
-}
-
-// writePage answers a list: items is never null.
-func writePage[T any](w http.ResponseWriter, p citadel.Page[T]) {
-	if p.Items == nil {
-		p.Items = []T{}
-	}
-	writeJSON(w, http.StatusOK, p)
-}
-
-// nonNil turns a nil slice into an empty one, for JSON.
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }

@@ -75,7 +75,11 @@ func schemaErrorMessage(err *openapi3.SchemaError) string {
 	if reason == "" {
 		reason = "does not match the schema's " + err.SchemaField
 	}
-	if p := err.JSONPointer(); len(p) > 0 {
+	p := err.JSONPointer()
+	if len(p) > 0 && p[0] == "frameworks" || len(p) == 0 && strings.Contains(reason, `"frameworks"`) {
+		reason += "; " + frameworksHint
+	}
+	if len(p) > 0 {
 		return fmt.Sprintf("field %q: %s", strings.Join(p, "."), reason)
 	}
 	return reason

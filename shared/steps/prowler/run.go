@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/citadelsecure/citadel/shared/awsx"
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
 
@@ -195,12 +196,18 @@ func (p *Prowler) Run(ctx context.Context, in RunInput, log *slog.Logger) (RunRe
 
 // environ is the subprocess's environment: ours without LOG_LEVEL (Prowler
 // reads it too, in upper case, and it would override --log-level), with
-// unbuffered Python output so progress streams, plus p.Env.
+// unbuffered Python output so progress streams, plus p.Env. Against a local
+// AWS server (one endpoint for every service) botocore's host prefixes
+// are turned off: S3 Control's <account id>. prefix would name a host that
+// does not exist, and every S3 Control check would fail on it.
 func (p *Prowler) environ() []string {
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		return strings.HasPrefix(kv, "LOG_LEVEL=") || strings.HasPrefix(kv, "PYTHONUNBUFFERED=")
 	})
 	env = append(env, "PYTHONUNBUFFERED=1")
+	if awsx.Local() {
+		env = append(env, "AWS_DISABLE_HOST_PREFIX_INJECTION=true")
+	}
 	return append(env, p.Env...)
 }
 
