@@ -332,6 +332,9 @@ func TestCLIAgainstTheDeployedAPI(t *testing.T) {
 		}
 	}
 	contains(t, "scan summary", out, "status", "succeeded", "summary:", "pass", "fail")
+	if strings.Contains(out, "now in") {
+		t.Errorf("an ended scan is shown in a step:\n%s", out)
+	}
 	scanID := regexp.MustCompile(`scan (scan-\S+) of integration`).FindStringSubmatch(out)[1]
 	e.exits(t, ExitConflict, "already succeeded", "scans", "cancel", scanID)
 	contains(t, "scans list", e.must(t, "scans", "list", integ), scanID, "succeeded")

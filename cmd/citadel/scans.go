@@ -105,11 +105,13 @@ func scanStart(ctx context.Context, args []string, out io.Writer) error {
 // (unless -o json), and returns the ended scan.
 func watchScan(ctx context.Context, r *remote, scanID string, every time.Duration) (httpapi.ScanView, error) {
 	seen := map[string]citadel.StepProgress{}
-	var v httpapi.ScanView
+	var last httpapi.ScanView
 	for {
+		var v httpapi.ScanView // fresh each time: an answer omits what no longer applies (current_step)
 		if _, err := r.api.Do(ctx, http.MethodGet, "/scans/"+url.PathEscape(scanID), nil, nil, &v); err != nil {
-			return v, err
+			return last, err
 		}
+		last = v
 		if !r.json {
 			for _, st := range stepsInOrder(v.Steps) {
 				if prev, ok := seen[st.Step]; !ok || prev.Status != st.Status || prev.Attempts != st.Attempts {
