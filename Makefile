@@ -26,6 +26,7 @@ help:
 	@echo "make build   every Lambda as bin/<name>/bootstrap (provided.al2023, arm64)"
 	@echo "make bench   the benchmarks recorded in docs/benchmarks.md"
 	@echo "make fuzz-api  schemathesis on every API operation against a local server"
+	@echo "make console the web console's static build in console/build (citadel serve serves it)"
 
 # The Python tools (Prowler, moto) live in a local virtualenv.
 venv: $(VENV_OK)
@@ -78,6 +79,13 @@ test: deps tools vet image
 .PHONY: fuzz-api
 fuzz-api: venv
 	scripts/with-moto.sh scripts/fuzz-api.sh
+
+# make console   the web console (console/, docs/console.md): its pinned npm
+# packages into console/node_modules (npm ci), then the static single-page
+# app into console/build, which `citadel serve` serves under /console/.
+.PHONY: console
+console:
+	cd console && npm ci --no-audit --no-fund && npm run build
 
 bench: deps
 	scripts/with-moto.sh $(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./shared/...

@@ -42,6 +42,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	fs.Usage = func() { fmt.Fprint(fs.Output(), serveUsage); fs.PrintDefaults() }
 	addr := fs.String("addr", "127.0.0.1:8080", "loopback address to listen on")
 	folder := fs.String("folder", envOr(citadel.EnvFolderID, "default"), "the default folder")
+	console := consoleFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,7 +72,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	fmt.Printf("citadel API on http://%s (folder %s); stop with Ctrl-C\n", ln.Addr(), *folder)
-	return serveUntil(ctx, ln, api, execs, os.Stdout)
+	return serveUntil(ctx, ln, console(api, ln.Addr(), os.Stdout), execs, os.Stdout)
 }
 
 // loopbackOnly refuses an address another machine could reach.

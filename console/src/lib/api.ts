@@ -1,0 +1,326 @@
+// A small typed client of Citadel's public API (shared/httpapi/openapi.yaml):
+// the console talks to nothing else.
+import { config } from './config';
+
+export type ScanStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
+export type ResultStatus = 'pass' | 'fail' | 'error' | 'not_applicable';
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'informational';
+export type EvidenceStatus = 'in_review' | 'approved' | 'rejected' | 'expired';
+
+export interface Page<T> {
+	items: T[];
+	next?: string;
+}
+export interface Folder {
+	id: string;
+	name: string;
+	created_at: string;
+	updated_at?: string;
+}
+export interface Integration {
+	id: string;
+	folder_id: string;
+	name: string;
+	account_id: string;
+	role_arn?: string;
+	external_id?: string;
+	regions?: string[];
+	frameworks?: string[];
+	checks?: string[];
+	schedule_expression?: string;
+	created_at: string;
+	updated_at: string;
+}
+export interface IntegrationCreate {
+	folder_id?: string;
+	name: string;
+	account_id: string;
+	role_arn?: string;
+	external_id?: string;
+	regions?: string[];
+	frameworks: string[];
+	schedule_expression?: string;
+}
+export interface StepProgress {
+	step: string;
+	status: 'running' | 'succeeded' | 'retrying' | 'failed';
+	attempts: number;
+	started_at: string;
+	finished_at?: string;
+	counts?: Record<string, number>;
+	usage: { requests: number; read_units: number; write_units: number };
+	error?: string;
+}
+export interface ScanSummary {
+	success: boolean;
+	message: string;
+	duration_seconds: number;
+	[count: string]: number | boolean | string;
+}
+export interface Scan {
+	id: string;
+	integration_id: string;
+	folder_id: string;
+	trigger: 'api' | 'schedule';
+	status: ScanStatus;
+	failure_cause?: string;
+	cancelled_by?: string;
+	execution_arn?: string;
+	created_at: string;
+	started_at?: string;
+	finished_at?: string;
+	summary?: ScanSummary;
+	steps?: StepProgress[];
+	current_step?: string;
+	current_step_since?: string;
+}
+export interface CatalogStatus {
+	loaded: boolean;
+	version?: { prowler_version: string; scf_version?: string; imported_at: string; counts: Record<string, number> };
+	frameworks: { id: string; name: string; requirements: number }[];
+	last_load?: { execution_arn: string; status: string; started_at: string; stopped_at?: string; error?: string; cause?: string };
+	problems: string[];
+}
+export interface CheckResult {
+	integration_id: string;
+	security_check: string;
+	asset: string;
+	asset_arn: string;
+	scan_id: string;
+	status: ResultStatus;
+	muted: boolean;
+	status_extended?: string;
+	severity?: string;
+	region?: string;
+	scanned_at: string;
+}
+export interface Finding extends CheckResult {
+	asset_ref: string;
+}
+export interface Asset {
+	id: string;
+	integration_id: string;
+	source: string;
+	source_id: string;
+	service_type: string;
+	name: string;
+	region: string;
+	account_id: string;
+	tags?: Record<string, string>;
+	is_active: boolean;
+	first_seen: string;
+	last_seen: string;
+}
+export interface AssetRelationship {
+	integration_id: string;
+	from: string;
+	to: string;
+	kind: string;
+}
+export interface AssetDetail {
+	ref: string;
+	asset: Asset;
+	results: CheckResult[];
+	relationships_out: AssetRelationship[];
+	relationships_in: AssetRelationship[];
+}
+export interface CoverageRequirement {
+	requirement_id: string;
+	assessment_id: string;
+	ref_id: string;
+	name?: string;
+	assessable: boolean;
+	weight: number;
+	controls: { control_id: string; ref_id?: string; name?: string; security_posture: string; sources: string[]; checks: { check_id: string; origin: string }[]; missing?: boolean }[];
+	all_passing: boolean;
+	result: string;
+	score?: number;
+}
+export interface Coverage {
+	folder_id: string;
+	framework_id: string;
+	framework: string;
+	next?: string;
+	requirements: CoverageRequirement[];
+	coverage: {
+		requirements: number;
+		with_controls: number;
+		all_passing: number;
+		with_controls_pct: number;
+		all_passing_pct: number;
+		controls_by_posture: Record<string, number>;
+		distinct_controls: number;
+	};
+	score: { value: number; answered: number; unscored: number };
+}
+export interface Evidence {
+	id: string;
+	folder_id: string;
+	source_integration: string;
+	security_check: string;
+	asset: string;
+	name: string;
+	origin: 'scan' | 'manual';
+	status: EvidenceStatus;
+	is_continuous: boolean;
+	asset_name?: string;
+	asset_type?: string;
+	result_status: string;
+	revision_count: number;
+	latest_hash?: string;
+	review_comment?: string;
+	reviewed_at?: string;
+	reviewed_by?: string;
+	review_count?: number;
+	created_at: string;
+	updated_at: string;
+}
+export interface EvidenceRevision {
+	evidence_id: string;
+	number: number;
+	scan_id: string;
+	raw_output?: string | null;
+	content_hash: string;
+	prev_hash: string;
+	hash: string;
+	created_at: string;
+}
+export interface EvidenceReview {
+	evidence_id: string;
+	number: number;
+	by: string;
+	decision: 'approve' | 'reject';
+	comment: string;
+	at: string;
+	revision: number;
+	revision_hash?: string;
+	prev_hash: string;
+	hash: string;
+}
+export interface EvidenceDetail {
+	evidence: Evidence;
+	revisions: EvidenceRevision[];
+	reviews: EvidenceReview[];
+	chain_break?: { number?: number; review?: number; reason?: string };
+}
+
+/** An answer of the API other than 2xx: its status and {error, message}. */
+export class APIError extends Error {
+	constructor(
+		readonly status: number,
+		readonly code: string,
+		message: string
+	) {
+		super(message);
+	}
+}
+
+type Query = Record<string, string | number | undefined | null>;
+
+async function url(path: string, query?: Query): Promise<string> {
+	const { api_url } = await config();
+	const root = new URL(api_url, window.location.href);
+	const u = new URL(path.replace(/^\//, ''), root.href.endsWith('/') ? root.href : root.href + '/');
+	for (const [k, v] of Object.entries(query ?? {})) {
+		if (v !== undefined && v !== null && v !== '') u.searchParams.set(k, String(v));
+	}
+	return u.href;
+}
+
+async function call<T>(method: string, path: string, opts: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+	const init: RequestInit = { method, signal: opts.signal, headers: { Accept: 'application/json' } };
+	if (opts.body !== undefined) {
+		init.body = JSON.stringify(opts.body);
+		init.headers = { ...init.headers, 'Content-Type': 'application/json' };
+	}
+	let r: Response;
+	try {
+		r = await fetch(await url(path, opts.query), init);
+	} catch (e) {
+		if ((e as Error).name === 'AbortError') throw e;
+		throw new APIError(0, 'network', `the API did not answer (${(e as Error).message})`);
+	}
+	if (r.status === 204) return undefined as T;
+	const text = await r.text();
+	let body: unknown;
+	try {
+		body = text ? JSON.parse(text) : undefined;
+	} catch {
+		body = undefined;
+	}
+	if (!r.ok) {
+		const b = (body ?? {}) as { error?: string; message?: string };
+		throw new APIError(r.status, b.error ?? 'http', b.message ?? `HTTP ${r.status} ${r.statusText}`);
+	}
+	return body as T;
+}
+
+/** Every page of a list, following next. */
+async function all<T>(path: string, query: Query = {}, signal?: AbortSignal): Promise<T[]> {
+	const out: T[] = [];
+	let cursor: string | undefined;
+	do {
+		const page = await call<Page<T>>('GET', path, { query: { ...query, limit: 1000, cursor }, signal });
+		out.push(...page.items);
+		cursor = page.next;
+	} while (cursor);
+	return out;
+}
+
+const seg = encodeURIComponent;
+
+export const api = {
+	folders: () => all<Folder>('/folders'),
+	integrations: (folder?: string) => all<Integration>('/integrations', { folder_id: folder }),
+	integration: (id: string) => call<Integration>('GET', `/integrations/${seg(id)}`),
+	createIntegration: (body: IntegrationCreate) => call<Integration>('POST', '/integrations', { body }),
+	deleteIntegration: (id: string) => call<void>('DELETE', `/integrations/${seg(id)}`),
+	startScan: (id: string) => call<Scan>('POST', `/integrations/${seg(id)}/scans`),
+	scans: (integration: string, limit = 20, cursor?: string) =>
+		call<Page<Scan>>('GET', `/integrations/${seg(integration)}/scans`, { query: { limit, cursor } }),
+	scan: (id: string, signal?: AbortSignal) => call<Scan>('GET', `/scans/${seg(id)}`, { signal }),
+	cancelScan: (id: string) => call<Scan>('POST', `/scans/${seg(id)}/cancel`),
+	catalog: () => call<CatalogStatus>('GET', '/catalog'),
+	coverage: (framework: string, folder?: string, cursor?: string) =>
+		call<Coverage>('GET', `/frameworks/${seg(framework)}/coverage`, { query: { folder_id: folder, cursor } }),
+	results: (q: Query, cursor?: string) => call<Page<Finding>>('GET', '/results', { query: { ...q, limit: 200, cursor } }),
+	asset: (ref: string) => call<AssetDetail>('GET', `/assets/${seg(ref)}`),
+	evidenceList: (status: EvidenceStatus | '', folder?: string, cursor?: string) =>
+		call<Page<Evidence>>('GET', '/evidence', { query: { status, folder_id: folder, limit: 100, cursor } }),
+	evidence: (id: string) => call<EvidenceDetail>('GET', `/evidence/${seg(id)}`),
+	review: (id: string, decision: 'approve' | 'reject', comment: string) =>
+		call<Evidence>('POST', `/evidence/${seg(id)}/review`, { body: { decision, comment } })
+};
+
+/** A fresh ExternalId as the CLI makes one: "citadel-" and 128 random bits in hex. */
+export function newExternalId(): string {
+	const b = new Uint8Array(16);
+	crypto.getRandomValues(b);
+	return 'citadel-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** The command that deploys the scanner role in a target account (cmd/citadel targetRoleCommand). */
+export function targetRoleCommand(trusted: string, externalId: string): string {
+	return `cdk deploy CitadelTargetRole --parameters TrustedAccountId=${trusted} --parameters ExternalId=${externalId}`;
+}
+
+/** The partition of a region name. */
+export function partitionOf(region: string | undefined, fallback = 'aws'): string {
+	if (!region) return fallback;
+	if (region.startsWith('cn-')) return 'aws-cn';
+	if (region.startsWith('us-gov-')) return 'aws-us-gov';
+	return 'aws';
+}
+
+export const activeScan = (s: ScanStatus) => s === 'queued' || s === 'running';
+
+export function message(e: unknown): string {
+	if (e instanceof APIError) return e.status ? `${e.message} (HTTP ${e.status})` : e.message;
+	return e instanceof Error ? e.message : String(e);
+}
+
+export function when(t?: string): string {
+	if (!t) return '—';
+	const d = new Date(t);
+	return isNaN(d.getTime()) ? t : d.toLocaleString();
+}
