@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -79,31 +77,7 @@ func newCatalog(scope constructs.Construct, fns *Functions, task *ProwlerTask, b
 		{Name: jsii.String(citadel.EnvTaskMode), Value: jsii.String(citadel.TaskModeCatalog)},
 		{Name: jsii.String(citadel.EnvTaskCatalogKey), Value: jsii.String(citadel.CatalogPrefix)},
 	}
-	export := awsstepfunctionstasks.NewEcsRunTask(scope, jsii.String(StateCatalogExport), &awsstepfunctionstasks.EcsRunTaskProps{
-		StateName:          jsii.String(StateCatalogExport),
-		IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB,
-		Cluster:            task.Cluster,
-		TaskDefinition:     task.TaskDefinition,
-		LaunchTarget: awsstepfunctionstasks.NewEcsFargateLaunchTarget(&awsstepfunctionstasks.EcsFargateLaunchTargetOptions{
-			PlatformVersion: awsecs.FargatePlatformVersion_LATEST,
-		}),
-		AssignPublicIp: jsii.Bool(true),
-		Subnets:        publicSubnets,
-		SecurityGroups: &[]awsec2.ISecurityGroup{task.SecurityGroup},
-		ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
-			ContainerDefinition: task.Container,
-			Environment:         &env,
-		}},
-		ResultPath:  awsstepfunctions.JsonPath_DISCARD(),
-		TaskTimeout: awsstepfunctions.Timeout_Duration(duration(CatalogExportTimeout)),
-	})
-	export.AddRetry(&awsstepfunctions.RetryProps{
-		Errors:         jsii.Strings(ECSRetryableErrors...),
-		Interval:       awscdk.Duration_Seconds(jsii.Number(30)),
-		MaxAttempts:    jsii.Number(3),
-		BackoffRate:    jsii.Number(2),
-		JitterStrategy: awsstepfunctions.JitterType_FULL,
-	})
+	export := task.runState(scope, StateCatalogExport, env, CatalogExportTimeout)
 	export.AddCatch(failed, catch)
 
 	var spec FunctionSpec

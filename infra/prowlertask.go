@@ -1,12 +1,16 @@
 package main
 
 import (
+	"time"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -146,4 +150,37 @@ func newProwlerTask(scope constructs.Construct, cfg Config, bucket awss3.Bucket,
 		"ecr:GetAuthorizationToken has no resource-level permissions; the image pull itself is limited to the asset repository.",
 		findingAnyResource)
 	return p
+}
+
+// runState runs the task with env and waits for it to stop (RunTask .sync,
+// in a public subnet with a public IP and no inbound rule): the state fails
+// if the container exits non-zero; ECS's transient errors are retried. The
+// scan's prowler state and the catalog's export are both one.
+func (task *ProwlerTask) runState(scope constructs.Construct, name string, env []*awsstepfunctionstasks.TaskEnvironmentVariable, timeout time.Duration) awsstepfunctionstasks.EcsRunTask {
+	st := awsstepfunctionstasks.NewEcsRunTask(scope, jsii.String(name), &awsstepfunctionstasks.EcsRunTaskProps{
+		StateName:          jsii.String(name),
+		IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB,
+		Cluster:            task.Cluster,
+		TaskDefinition:     task.TaskDefinition,
+		LaunchTarget: awsstepfunctionstasks.NewEcsFargateLaunchTarget(&awsstepfunctionstasks.EcsFargateLaunchTargetOptions{
+			PlatformVersion: awsecs.FargatePlatformVersion_LATEST,
+		}),
+		AssignPublicIp: jsii.Bool(true),
+		Subnets:        publicSubnets,
+		SecurityGroups: &[]awsec2.ISecurityGroup{task.SecurityGroup},
+		ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
+			ContainerDefinition: task.Container,
+			Environment:         &env,
+		}},
+		ResultPath:  awsstepfunctions.JsonPath_DISCARD(),
+		TaskTimeout: awsstepfunctions.Timeout_Duration(duration(timeout)),
+	})
+	st.AddRetry(&awsstepfunctions.RetryProps{
+		Errors:         jsii.Strings(ECSRetryableErrors...),
+		Interval:       awscdk.Duration_Seconds(jsii.Number(30)),
+		MaxAttempts:    jsii.Number(3),
+		BackoffRate:    jsii.Number(2),
+		JitterStrategy: awsstepfunctions.JitterType_FULL,
+	})
+	return st
 }

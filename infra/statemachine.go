@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
@@ -196,30 +194,5 @@ func prowlerState(scope constructs.Construct, task *ProwlerTask) awsstepfunction
 	env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{
 		Name: jsii.String(citadel.EnvTaskMode), Value: jsii.String(citadel.TaskModeScan),
 	})
-	st := awsstepfunctionstasks.NewEcsRunTask(scope, jsii.String(citadel.StepProwler), &awsstepfunctionstasks.EcsRunTaskProps{
-		StateName:          jsii.String(citadel.StepProwler),
-		IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB,
-		Cluster:            task.Cluster,
-		TaskDefinition:     task.TaskDefinition,
-		LaunchTarget: awsstepfunctionstasks.NewEcsFargateLaunchTarget(&awsstepfunctionstasks.EcsFargateLaunchTargetOptions{
-			PlatformVersion: awsecs.FargatePlatformVersion_LATEST,
-		}),
-		AssignPublicIp: jsii.Bool(true),
-		Subnets:        publicSubnets,
-		SecurityGroups: &[]awsec2.ISecurityGroup{task.SecurityGroup},
-		ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
-			ContainerDefinition: task.Container,
-			Environment:         &env,
-		}},
-		ResultPath:  awsstepfunctions.JsonPath_DISCARD(),
-		TaskTimeout: awsstepfunctions.Timeout_Duration(duration(ProwlerStateTimeout)),
-	})
-	st.AddRetry(&awsstepfunctions.RetryProps{
-		Errors:         jsii.Strings(ECSRetryableErrors...),
-		Interval:       awscdk.Duration_Seconds(jsii.Number(30)),
-		MaxAttempts:    jsii.Number(3),
-		BackoffRate:    jsii.Number(2),
-		JitterStrategy: awsstepfunctions.JitterType_FULL,
-	})
-	return st
+	return task.runState(scope, citadel.StepProwler, env, ProwlerStateTimeout)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,12 +26,8 @@ the deployment's default folder (CDK context defaultFolder) exists without a cre
 `
 
 func cmdFolders(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || isHelpFlag(args[0]) || args[0] == "help" {
-		fmt.Fprint(out, foldersUsage)
-		if len(args) == 0 {
-			return usagef("folders: missing command")
-		}
-		return flag.ErrHelp
+	if done, err := commandGroup("folders", args, foldersUsage, out); done {
+		return err
 	}
 	switch args[0] {
 	case "create":
