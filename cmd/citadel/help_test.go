@@ -47,6 +47,7 @@ func TestHelpExitsZero(t *testing.T) {
 		{[]string{"catalog", "status", "--help"}, 0, "-stack"},
 		{[]string{"catalog", "add-scf", "-h"}, 0, "-wait"},
 		{[]string{"serve", "--help"}, 0, "loopback"},
+		{[]string{"whoami", "-h"}, 0, "-stack"},
 		{[]string{"scan", "--no-such-flag"}, 1, "no-such-flag"},
 		// The deployment's commands: a bad flag or argument is exit 2, naming it.
 		{[]string{"integrations", "add", "--acount", "1"}, 2, "acount"},

@@ -35,6 +35,7 @@ Citadel, or --api URL; every request signed with SigV4 from the AWS credential c
   findings       current check results, filtered (citadel findings -h)
   evidence       queue|show|approve|reject (citadel evidence -h)
   catalog        status|add-scf|import (citadel catalog -h)
+  whoami         who the deployment sees, its roles and permissions
   every one takes -o json; exit codes: 0 ok, 1 error, 2 bad usage or input, 3 not
   found, 4 conflict, 5 the scan waited for did not succeed, 6 not allowed
 
@@ -100,6 +101,8 @@ func dispatch(ctx context.Context, args []string, out io.Writer) error {
 		return cmdLinks(ctx, args[1:])
 	case "serve":
 		return cmdServe(ctx, args[1:])
+	case "whoami":
+		return whoami(ctx, args[1:], out)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

@@ -412,6 +412,9 @@ func TestCLIAgainstTheDeployedAPI(t *testing.T) {
 	e.exits(t, ExitNotFound, "folder nope not found", "integrations", "list", "--folder", "nope")
 	e.exits(t, ExitUsage, "name", "folders", "rename", "fld-pay", " ")
 
+	// whoami: the signed caller as the gateway's IAM authorizer names it.
+	contains(t, "whoami", e.must(t, "whoami"), "arn:aws:iam::123456789012:user/alice", "iam", "read, scan, review, admin")
+
 	if n := e.gw.refused.Load(); n > 0 || e.gw.verified.Load() < 20 {
 		t.Errorf("%d requests verified, %d refused", e.gw.verified.Load(), n)
 	}

@@ -31,7 +31,10 @@ const serveUsage = `usage: citadel serve [--addr 127.0.0.1:8080] [--folder F]
     the API on this machine, over the local AWS server (AWS_ENDPOINT_URL): the
     handler the API Lambda runs, with scans played by the local runner in
     place of Step Functions. Loopback addresses only; the CLI talks to it with
-    --api http://127.0.0.1:8080.
+    --api http://127.0.0.1:8080 as this machine's user. The console signs in
+    with a name and a role (POST /dev/sign-in, standing in for Cognito's
+    hosted sign-in): its requests then reach the handler as the deployed
+    console's do, with that role's permissions.
 `
 
 // localStateMachine is the ARN the local API starts scans of.
@@ -72,7 +75,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	fmt.Printf("citadel API on http://%s (folder %s); stop with Ctrl-C\n", ln.Addr(), *folder)
-	return serveUntil(ctx, ln, console(api, ln.Addr(), os.Stdout), execs, os.Stdout)
+	return serveUntil(ctx, ln, console(newDevAuth(api), ln.Addr(), os.Stdout), execs, os.Stdout)
 }
 
 // loopbackOnly refuses an address another machine could reach.
@@ -82,7 +85,7 @@ func loopbackOnly(addr string) error {
 		return fmt.Errorf("serve: --addr %q: %w", addr, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("serve: --addr %q is not a loopback address: the local API has no sign-in and serves this machine only", addr)
+		return fmt.Errorf("serve: --addr %q is not a loopback address: the local API's sign-in is for development and serves this machine only", addr)
 	}
 	return nil
 }

@@ -231,10 +231,7 @@ func TestGetAsset(t *testing.T) {
 		t.Errorf("results (-want +got):\n%s", diff)
 	}
 	// Through the Lambda adapter, as API Gateway hands the path over.
-	resp, err := httpadapter.NewV2(f.srv).ProxyWithContext(context.Background(), events.APIGatewayV2HTTPRequest{
-		RawPath:        "/assets/" + ref,
-		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/assets/" + ref}},
-	})
+	resp, err := httpadapter.NewV2(f.srv).ProxyWithContext(context.Background(), tokenEvent("GET", "/assets/"+ref, "val", []string{citadel.RoleViewer.Scope()}))
 	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"ref":"`+ref+`"`) {
 		t.Errorf("GET through the adapter: %v %d %s", err, resp.StatusCode, resp.Body)
 	}

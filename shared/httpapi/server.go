@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
@@ -196,7 +195,11 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("httpapi: route %s: %w", pattern, err)
 		}
-		s.mux.Handle(pattern, s.validated(route, h))
+		perm, err := operationPermission(route.Operation)
+		if err != nil {
+			return nil, fmt.Errorf("httpapi: route %s: %w", pattern, err)
+		}
+		s.mux.Handle(pattern, s.validated(route, perm, h))
 		registered[pattern] = true
 	}
 	for _, op := range Operations(doc) {
@@ -209,6 +212,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 
 func (s *Server) routes() map[string]handlerFunc {
 	return map[string]handlerFunc{
+		"GET /me":                            s.getMe,
 		"POST /folders":                      s.createFolder,
 		"GET /folders":                       s.listFolders,
 		"GET /folders/{id}":                  s.getFolder,
@@ -316,34 +320,17 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// Caller returns who made the request, as API Gateway's authorizer saw it
-// (the IAM principal's ARN, or the JWT's subject), and API Gateway's request
-// id. Both are "" outside API Gateway.
-func Caller(ctx context.Context) (caller, requestID string) {
-	rc, ok := core.GetAPIGatewayV2ContextFromContext(ctx)
-	if !ok {
-		return "", ""
-	}
-	if a := rc.Authorizer; a != nil {
-		switch {
-		case a.IAM != nil && a.IAM.UserARN != "":
-			caller = a.IAM.UserARN
-		case a.IAM != nil:
-			caller = a.IAM.CallerID
-		case a.JWT != nil:
-			caller = a.JWT.Claims["sub"]
-		}
-	}
-	return caller, rc.RequestID
-}
-
-// validated wraps a route's handler: the body is bounded and read, the
-// request validated against its operation, then the handler runs and its
-// error, if any, becomes the JSON error response.
-func (s *Server) validated(route *routers.Route, h handlerFunc) http.Handler {
+// validated wraps a route's handler: the caller's role checked against the
+// operation's permission, the body bounded and read, the request validated
+// against its operation, then the handler runs and its error, if any,
+// becomes the JSON error response.
+func (s *Server) validated(route *routers.Route, perm citadel.Permission, h handlerFunc) http.Handler {
 	opts := validationOptions()
 	hasBody := route.Operation.RequestBody != nil
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !authorize(w, r, perm) {
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 		var tooLarge *http.MaxBytesError
 		switch {
