@@ -27,6 +27,7 @@ help:
 	@echo "make bench   the benchmarks recorded in docs/benchmarks.md"
 	@echo "make fuzz-api  schemathesis on every API operation against a local server"
 	@echo "make console the web console's static build in console/build (citadel serve serves it)"
+	@echo "make serve   after make demo: the demo's data in the console on http://127.0.0.1:8080/console/"
 
 # The Python tools (Prowler, moto) live in a local virtualenv.
 venv: $(VENV_OK)
@@ -98,6 +99,15 @@ demo: deps
 	@command -v faketime >/dev/null || { echo "installing faketime (pins the emulated account's clock)"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime) >/dev/null || true; }
 	MOTO_FAKETIME="$(DEMO_CLOCK)" MOTO_PORT=$(DEMO_PORT) scripts/with-moto.sh $(GO) run ./cmd/citadel demo
+
+# make serve     after make demo: the demo's data in the console. The API and
+# the console on 127.0.0.1:8080 (citadel serve --demo) over a local AWS server on
+# the demo's clock, the demo's estate seeded again and its saved state restored;
+# sign in with a name and a role (docs/console.md). Ctrl-C stops it.
+SERVE_ADDR ?= 127.0.0.1:8080
+.PHONY: serve
+serve: deps console
+	MOTO_FAKETIME="$(DEMO_CLOCK)" MOTO_PORT=$(DEMO_PORT) scripts/with-moto.sh $(GO) run ./cmd/citadel serve --demo --addr $(SERVE_ADDR)
 
 clean:
 	rm -rf bin out .run

@@ -29,10 +29,13 @@ import (
 	"github.com/citadelsecure/citadel/shared/steps/prowler"
 )
 
-// The demo's folder and integration.
+// The demo's folder and integration, and the seed of the local server's
+// random ids (the same seed, the same resource ids: citadel serve --demo
+// seeds the estate again with it).
 const (
 	demoFolderID      = "fld-demo"
 	demoIntegrationID = "int-demo"
+	demoSeed          = 42
 )
 
 // demoFrameworks are the demo integration's frameworks: the plan step runs
@@ -56,7 +59,7 @@ func cmdDemo(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.StringVar(&o.stateDir, "state", filepath.Join("out", "demo-state"), "folder that keeps Citadel's table between runs")
 	fs.StringVar(&o.outDir, "out", "out", "folder for report.html")
-	fs.IntVar(&o.seed, "seed", 42, "seed of the local server's random ids (the same seed gives the same resource ids)")
+	fs.IntVar(&o.seed, "seed", demoSeed, "seed of the local server's random ids (the same seed gives the same resource ids)")
 	fs.BoolVar(&o.fresh, "fresh", false, "ignore the saved state: a first scan")
 	fs.StringVar(&o.frameworks, "frameworks", strings.Join(demoFrameworks, ","), "the integration's frameworks (comma-separated), which select the checks")
 	fs.BoolVar(&o.allChecks, "all-checks", false, "every mapped check of the frameworks instead of the demo's check set")

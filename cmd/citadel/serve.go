@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 
+	"github.com/citadelsecure/citadel/cmd/citadel/internal/demoestate"
 	"github.com/citadelsecure/citadel/shared/awsx"
 	"github.com/citadelsecure/citadel/shared/blobstore"
 	"github.com/citadelsecure/citadel/shared/citadel"
@@ -27,14 +29,16 @@ import (
 	sched "github.com/citadelsecure/citadel/shared/scheduler"
 )
 
-const serveUsage = `usage: citadel serve [--addr 127.0.0.1:8080] [--folder F]
+const serveUsage = `usage: citadel serve [--addr 127.0.0.1:8080] [--folder F] [--demo [--state DIR]]
     the API on this machine, over the local AWS server (AWS_ENDPOINT_URL): the
     handler the API Lambda runs, with scans played by the local runner in
     place of Step Functions. Loopback addresses only; the CLI talks to it with
     --api http://127.0.0.1:8080 as this machine's user. The console signs in
     with a name and a role (POST /dev/sign-in, standing in for Cognito's
     hosted sign-in): its requests then reach the handler as the deployed
-    console's do, with that role's permissions.
+    console's do, with that role's permissions. --demo opens make demo's data:
+    the demo's estate seeded again (the same ids) and the state its last run
+    saved restored, the demo's folder the default (make serve).
 `
 
 // localStateMachine is the ARN the local API starts scans of.
@@ -45,9 +49,14 @@ func cmdServe(ctx context.Context, args []string) error {
 	fs.Usage = func() { fmt.Fprint(fs.Output(), serveUsage); fs.PrintDefaults() }
 	addr := fs.String("addr", "127.0.0.1:8080", "loopback address to listen on")
 	folder := fs.String("folder", envOr(citadel.EnvFolderID, "default"), "the default folder")
+	demo := fs.Bool("demo", false, "seed the demo's estate and restore the demo's saved state first (make serve)")
+	stateDir := fs.String("state", filepath.Join("out", "demo-state"), "with --demo: the state make demo saved")
 	console := consoleFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *demo && !isFlagSet(fs, "folder") {
+		*folder = demoFolderID
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
@@ -66,6 +75,11 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *demo {
+		if err := openDemo(ctx, cfg, r, *stateDir, os.Stdout); err != nil {
+			return err
+		}
+	}
 	api, execs, err := localAPI(ctx, cfg, r, *folder)
 	if err != nil {
 		return err
@@ -76,6 +90,41 @@ func cmdServe(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("citadel API on http://%s (folder %s); stop with Ctrl-C\n", ln.Addr(), *folder)
 	return serveUntil(ctx, ln, console(newDevAuth(api), ln.Addr(), os.Stdout), execs, os.Stdout)
+}
+
+// openDemo seeds the demo's estate as make demo does (the same seed, so
+// the same ids: a scan from the console is a rescan) and restores the state
+// the demo's last run saved.
+func openDemo(ctx context.Context, cfg aws.Config, r *runner, stateDir string, w io.Writer) error {
+	if err := seedServer(ctx, os.Getenv("AWS_ENDPOINT_URL"), demoSeed); err != nil {
+		return err
+	}
+	estate, err := demoestate.Seed(ctx, demoestate.Target(cfg, demoestate.AccountID), demoestate.AccountID)
+	if err != nil {
+		return err
+	}
+	s3c := s3.NewFromConfig(cfg, awsx.S3Options)
+	if err := ensureResources(ctx, cfg, dynamodb.NewFromConfig(cfg), s3c, r.table, r.bucket, r.eventBus); err != nil {
+		return err
+	}
+	state := ddb.New(cfg, r.table, ddb.WithBlobs(&blobstore.S3{Client: s3c, Bucket: r.bucket}))
+	n, err := state.Import(ctx, stateDir)
+	if err != nil {
+		return err
+	}
+	if n.Items == 0 {
+		fmt.Fprintf(w, "demo: no saved state in %s: run `make demo` first to see its scans (the estate of %d resources is seeded)\n", stateDir, len(estate.Resources))
+		return nil
+	}
+	fmt.Fprintf(w, "demo: estate of %d resources seeded; %d items and %d blobs restored from %s\n", len(estate.Resources), n.Items, n.Blobs, stateDir)
+	return nil
+}
+
+// isFlagSet says whether the command line set the flag name.
+func isFlagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // loopbackOnly refuses an address another machine could reach.
