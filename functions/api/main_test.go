@@ -117,6 +117,15 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 				t.Errorf("scan %+v", sc)
 			}
 		}},
+		{"forbidden.json", http.StatusForbidden, func(t *testing.T, body string) {
+			var e struct{ Error, Message string }
+			if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error != "forbidden" || !strings.Contains(e.Message, "val") || !strings.Contains(e.Message, "viewer") {
+				t.Errorf("error body %s", body)
+			}
+			if _, err := store.GetIntegration(ctx, integID); err != nil {
+				t.Errorf("a refused delete lost integration %s: %v", integID, err)
+			}
+		}},
 		{"list-frameworks.json", http.StatusOK, func(t *testing.T, body string) {
 			if !strings.Contains(body, `"id":"soc2"`) {
 				t.Errorf("frameworks: %s", body)
