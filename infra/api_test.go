@@ -5,21 +5,44 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/jsii-runtime-go"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
 
-// routes returns the template's route keys and, for each, its authorization
-// type, authorizer and target.
-func routes(s *synthesized) map[string]map[string]any {
+// routes returns the route keys of one API (the IAM API by default, or
+// the one named) and, for each, its properties: authorization type,
+// authorizer, scopes, target.
+func routes(s *synthesized, api ...awsapigatewayv2.HttpApi) map[string]map[string]any {
+	which := s.stacks.Main.API
+	if len(api) > 0 {
+		which = api[0]
+	}
+	id := s.logicalID(which)
 	out := map[string]map[string]any{}
 	for _, r := range s.resources("AWS::ApiGatewayV2::Route") {
 		p := r["Properties"].(map[string]any)
-		out[p["RouteKey"].(string)] = p
+		if render(p["ApiId"]) == "<"+id+">" {
+			out[p["RouteKey"].(string)] = p
+		}
 	}
 	return out
+}
+
+// integrationOf is the logical id of an API's one integration.
+func integrationOf(t *testing.T, s *synthesized, api awsapigatewayv2.HttpApi) string {
+	t.Helper()
+	var ids []string
+	for id, in := range s.resources("AWS::ApiGatewayV2::Integration") {
+		if render(in["Properties"].(map[string]any)["ApiId"]) == "<"+s.logicalID(api)+">" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%d integrations on %s, want 1 (the api function)", len(ids), s.logicalID(api))
+	}
+	return ids[0]
 }
 
 func wantRouteKeys() []string {
@@ -42,18 +65,11 @@ func TestAPIRoutesIAM(t *testing.T) {
 	if diff := cmp.Diff(wantRouteKeys(), keys); diff != "" {
 		t.Errorf("routes (-want +got):\n%s", diff)
 	}
-	integrations := s.resources("AWS::ApiGatewayV2::Integration")
-	if len(integrations) != 1 {
-		t.Fatalf("%d integrations, want 1 (the api function)", len(integrations))
-	}
-	var integrationID string
-	for id, in := range integrations {
-		integrationID = id
-		p := in["Properties"].(map[string]any)
-		fn := "<" + s.logicalID(s.stacks.Main.Functions.ByName[FnAPI]) + ".Arn>"
-		if p["IntegrationType"] != "AWS_PROXY" || render(p["IntegrationUri"]) != fn || p["PayloadFormatVersion"] != "2.0" {
-			t.Errorf("integration = %v, want AWS_PROXY to %s", p, fn)
-		}
+	integrationID := integrationOf(t, s, s.stacks.Main.API)
+	p := s.props(t, integrationID)
+	fn := "<" + s.logicalID(s.stacks.Main.Functions.ByName[FnAPI]) + ".Arn>"
+	if p["IntegrationType"] != "AWS_PROXY" || render(p["IntegrationUri"]) != fn || p["PayloadFormatVersion"] != "2.0" {
+		t.Errorf("integration = %v, want AWS_PROXY to %s", p, fn)
 	}
 	for key, p := range rs {
 		if p["AuthorizationType"] != "AWS_IAM" {
@@ -63,33 +79,51 @@ func TestAPIRoutesIAM(t *testing.T) {
 			t.Errorf("%s: target %s", key, got)
 		}
 	}
-	check(t, "no authorizer resource with IAM", func() {
-		s.main.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(0))
-	})
-	// The function may be invoked by this API only.
-	perms := 0
-	for _, p := range s.resources("AWS::Lambda::Permission") {
-		props := p["Properties"].(map[string]any)
-		if render(props["FunctionName"]) == "<"+s.logicalID(s.stacks.Main.Functions.ByName[FnAPI])+".Arn>" {
-			perms++
-			if props["Principal"] != "apigateway.amazonaws.com" || !strings.Contains(render(props["SourceArn"]), "<"+s.logicalID(s.stacks.Main.API)+">") {
-				t.Errorf("permission %v", props)
-			}
+	for _, a := range s.resources("AWS::ApiGatewayV2::Authorizer") {
+		if render(a["Properties"].(map[string]any)["ApiId"]) == "<"+s.logicalID(s.stacks.Main.API)+">" {
+			t.Errorf("an authorizer resource on the IAM API: %v", a)
 		}
 	}
-	if perms != len(Routes) {
-		t.Errorf("%d invoke permissions for the api function, want one per route (%d)", perms, len(Routes))
+	// The function may be invoked by the two APIs only: the IAM API route by
+	// route, the console API once for all its routes.
+	perms := map[string]int{}
+	for _, p := range s.resources("AWS::Lambda::Permission") {
+		props := p["Properties"].(map[string]any)
+		if render(props["FunctionName"]) != "<"+s.logicalID(s.stacks.Main.Functions.ByName[FnAPI])+".Arn>" {
+			continue
+		}
+		src := render(props["SourceArn"])
+		switch {
+		case props["Principal"] != "apigateway.amazonaws.com":
+			t.Errorf("permission %v", props)
+		case strings.Contains(src, "<"+s.logicalID(s.stacks.Main.API)+">"):
+			perms["iam"]++
+		case strings.HasSuffix(src, "<"+s.logicalID(s.stacks.Main.ConsoleAPI)+">/*/*/*"):
+			perms["console"]++
+		default:
+			t.Errorf("permission for another source: %s", src)
+		}
+	}
+	if diff := cmp.Diff(map[string]int{"iam": len(Routes), "console": 1}, perms); diff != "" {
+		t.Errorf("invoke permissions of the api function (-want +got):\n%s", diff)
 	}
 }
 
+// TestAPIStage: both APIs' default stages log as JSON, each to a log group
+// of its own, and throttle alike.
 func TestAPIStage(t *testing.T) {
 	s := defaultApp(t)
 	stages := s.resources("AWS::ApiGatewayV2::Stage")
-	if len(stages) != 1 {
-		t.Fatalf("%d stages, want 1", len(stages))
+	if len(stages) != 2 {
+		t.Fatalf("%d stages, want 2 (the IAM API's, the console API's)", len(stages))
 	}
+	apis, groups := map[string]bool{}, map[string]bool{}
 	for _, st := range stages {
 		p := st["Properties"].(map[string]any)
+		apis[render(p["ApiId"])] = true
+		if logs, ok := p["AccessLogSettings"].(map[string]any); ok {
+			groups[render(logs["DestinationArn"])] = true
+		}
 		if p["StageName"] != "$default" || p["AutoDeploy"] != true {
 			t.Errorf("stage %v", p)
 		}
@@ -102,36 +136,23 @@ func TestAPIStage(t *testing.T) {
 			t.Errorf("throttling %v", rs)
 		}
 	}
+	want := map[string]bool{"<" + s.logicalID(s.stacks.Main.API) + ">": true, "<" + s.logicalID(s.stacks.Main.ConsoleAPI) + ">": true}
+	if diff := cmp.Diff(want, apis); diff != "" || len(groups) != 2 {
+		t.Errorf("stages of %v (-want +got):\n%s; log groups %v", apis, diff, groups)
+	}
 }
 
-func TestAPIRoutesJWT(t *testing.T) {
+// TestIAMAPIAlike: bringing a pool leaves the IAM API as it is: the same
+// routes, each behind IAM.
+func TestIAMAPIAlike(t *testing.T) {
 	s := customApp(t)
-	auths := s.resources("AWS::ApiGatewayV2::Authorizer")
-	if len(auths) != 1 {
-		t.Fatalf("%d authorizers, want 1", len(auths))
-	}
-	var authID string
-	for id, a := range auths {
-		authID = id
-		p := a["Properties"].(map[string]any)
-		jwt := p["JwtConfiguration"].(map[string]any)
-		if p["AuthorizerType"] != "JWT" || p["IdentitySource"].([]any)[0] != "$request.header.Authorization" {
-			t.Errorf("authorizer %v", p)
-		}
-		if diff := cmp.Diff([]any{customContext[CtxUserPoolClientID]}, jwt["Audience"]); diff != "" {
-			t.Errorf("audience (-want +got):\n%s", diff)
-		}
-		if iss := render(jwt["Issuer"]); !strings.HasPrefix(iss, "https://cognito-idp.") || !strings.HasSuffix(iss, "/"+customContext[CtxUserPoolID].(string)) {
-			t.Errorf("issuer %s", iss)
-		}
-	}
 	rs := routes(s)
 	if len(rs) != len(Routes) {
 		t.Errorf("%d routes, want %d", len(rs), len(Routes))
 	}
 	for key, p := range rs {
-		if p["AuthorizationType"] != "JWT" || render(p["AuthorizerId"]) != "<"+authID+">" {
-			t.Errorf("%s: authorization %v by %v, want JWT by %s", key, p["AuthorizationType"], p["AuthorizerId"], authID)
+		if p["AuthorizationType"] != "AWS_IAM" {
+			t.Errorf("%s: authorization %v, want AWS_IAM", key, p["AuthorizationType"])
 		}
 	}
 	env := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[FnAPI]))["Environment"].(map[string]any)["Variables"].(map[string]any)
@@ -151,12 +172,14 @@ func TestMinScheduleIntervalReachesTheAPI(t *testing.T) {
 	}
 }
 
-// TestEveryRouteAuthorized holds for both configurations: no route is open.
+// TestEveryRouteAuthorized holds for both configurations and both APIs: no
+// route is open.
 func TestEveryRouteAuthorized(t *testing.T) {
-	for name, s := range map[string]*synthesized{"iam": defaultApp(t), "jwt": customApp(t)} {
-		for key, p := range routes(s) {
+	for name, s := range map[string]*synthesized{"default": defaultApp(t), "brought pool": customApp(t)} {
+		for _, r := range s.resources("AWS::ApiGatewayV2::Route") {
+			p := r["Properties"].(map[string]any)
 			if at, _ := p["AuthorizationType"].(string); at == "" || at == "NONE" {
-				t.Errorf("%s: %s has no authorizer", name, key)
+				t.Errorf("%s: %s on %s has no authorizer", name, p["RouteKey"], render(p["ApiId"]))
 			}
 		}
 	}

@@ -20,8 +20,9 @@ const accessLogRetentionDays = 365
 // Public access blocked, TLS only, S3-managed encryption, server access logs
 // to a bucket of their own, and scans/ objects expiring after
 // cfg.ScanRetentionDays (the findings themselves live on in the table).
-func newBucket(scope constructs.Construct, cfg Config) awss3.Bucket {
-	logs := awss3.NewBucket(scope, jsii.String("AccessLogs"), &awss3.BucketProps{
+// The access-log bucket is returned too: the console's bucket logs there.
+func newBucket(scope constructs.Construct, cfg Config) (scans, logs awss3.Bucket) {
+	logs = awss3.NewBucket(scope, jsii.String("AccessLogs"), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:        jsii.Bool(true),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
@@ -35,7 +36,7 @@ func newBucket(scope constructs.Construct, cfg Config) awss3.Bucket {
 	suppress(logs, "AwsSolutions-S1",
 		"This is the access-log bucket itself: logging it into itself would loop, and a third bucket only moves the question.")
 
-	return awss3.NewBucket(scope, jsii.String("Scans"), &awss3.BucketProps{
+	scans = awss3.NewBucket(scope, jsii.String("Scans"), &awss3.BucketProps{
 		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:             jsii.Bool(true),
 		Encryption:             awss3.BucketEncryption_S3_MANAGED,
@@ -55,6 +56,7 @@ func newBucket(scope constructs.Construct, cfg Config) awss3.Bucket {
 		},
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
+	return scans, logs
 }
 
 // grantObjects lets grantee read and/or put the objects under prefix, and

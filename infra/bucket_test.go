@@ -15,8 +15,8 @@ func TestBucket(t *testing.T) {
 	blocked := map[string]any{
 		"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
 	}
-	check(t, "two buckets: scans and their access logs", func() {
-		s.main.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(2))
+	check(t, "four buckets: scans, their access logs, the console's files and the console's CloudFront logs", func() {
+		s.main.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(4))
 	})
 	check(t, "every bucket blocks public access and is encrypted", func() {
 		s.main.AllResourcesProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
@@ -41,8 +41,8 @@ func TestBucket(t *testing.T) {
 	}
 	// TLS only: each bucket's policy denies requests without aws:SecureTransport.
 	policies := s.resources("AWS::S3::BucketPolicy")
-	if len(policies) != 2 {
-		t.Fatalf("%d bucket policies, want 2", len(policies))
+	if len(policies) != 4 {
+		t.Fatalf("%d bucket policies, want 4", len(policies))
 	}
 	for id, p := range policies {
 		found := false

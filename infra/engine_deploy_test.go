@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
@@ -79,33 +81,11 @@ func deploy(t *testing.T, cfg aws.Config, syn *synthesized, stack string) deploy
 		Name: aws.String("/cdk-bootstrap/hnb659fds/version"), Value: aws.String("30"), Type: ssmtypes.ParameterTypeString}); err != nil {
 		t.Fatal(err)
 	}
-	// moto gap: its CloudFormation has no AWS::ApiGatewayV2 resources (it
-	// creates the rest and skips them), but fails the whole stack on an
-	// output that reads an attribute of one: the API's URL is dropped.
 	var tmpl map[string]any
 	if err := json.Unmarshal(readFile(t, filepath.Join(outDir, stack+".template.json")), &tmpl); err != nil {
 		t.Fatal(err)
 	}
-	outputs, _ := tmpl["Outputs"].(map[string]any)
-	for name, o := range outputs {
-		value, _ := o.(map[string]any)["Value"].(map[string]any)
-		if att, ok := value["Fn::GetAtt"].([]any); ok {
-			if typ, _ := resourcesTypes(tmpl)[att[0].(string)]; strings.HasPrefix(typ, "AWS::ApiGatewayV2::") {
-				delete(outputs, name)
-			}
-		}
-	}
-	// moto gap: its CloudFormation runs a custom resource by invoking its
-	// provider function and waiting for the answer; the catalog load's
-	// provider is the CDK's Node.js function, which the test's Lambda
-	// runtime stand-in cannot run, so the stack would never complete. The
-	// load is left out of the deployed copy, and TestEngine's "catalog
-	// load" makes its call itself, from the template's properties.
-	for id, typ := range resourcesTypes(tmpl) {
-		if typ == catalogLoadType {
-			delete(tmpl["Resources"].(map[string]any), id)
-		}
-	}
+	dropMotoGaps(tmpl)
 	// moto gap: its EventBridge answers PutEvents with a 500 when a rule
 	// of the bus targets an SNS topic (it cannot deliver there), which
 	// fails every step that puts events. The notification rule keeps its
@@ -166,6 +146,120 @@ func deploy(t *testing.T, cfg aws.Config, syn *synthesized, stack string) deploy
 	return d
 }
 
+// motoGapTypes are the resource types moto's CloudFormation lacks among
+// the stack's: it skips them (a Ref to one is null) but fails the whole
+// stack on a Fn::GetAtt of one. The HTTP APIs (AWS::ApiGatewayV2), the
+// console's user pool (AWS::Cognito) and its site's distribution
+// (AWS::CloudFront).
+var motoGapTypes = []string{"AWS::ApiGatewayV2::", "AWS::Cognito::", "AWS::CloudFront::"}
+
+// dropMotoGaps cuts from the deployed copy of a template what moto's
+// CloudFormation cannot create; each cut names its gap.
+func dropMotoGaps(tmpl map[string]any) {
+	resources := tmpl["Resources"].(map[string]any)
+	types := resourcesTypes(tmpl)
+	gap := map[string]bool{}
+	for id, typ := range types {
+		for _, prefix := range motoGapTypes {
+			if strings.HasPrefix(typ, prefix) {
+				gap[id] = true
+			}
+		}
+	}
+	// moto gap: an output that reads an attribute of, or refers to, a
+	// resource moto skipped (the APIs' URLs, the console's URL, the pool
+	// and its client) fails the stack or has no value: dropped.
+	outputs, _ := tmpl["Outputs"].(map[string]any)
+	for name, o := range outputs {
+		refs, atts := references(o.(map[string]any)["Value"])
+		if anyOf(append(refs, atts...), gap) {
+			delete(outputs, name)
+		}
+	}
+	dropped := map[string]bool{}
+	for id, r := range resources {
+		typ := types[id]
+		_, atts := references(r.(map[string]any)["Properties"])
+		switch {
+		// moto gap: its CloudFormation runs a custom resource by invoking
+		// its provider function and waiting for the answer. The catalog
+		// load's provider is the CDK's Node.js function and the console's
+		// file deployment's the CDK's Python function with the AWS CLI
+		// layer, which the test's Lambda runtime stand-in cannot run, so
+		// the stack would never complete. Both are left out of the deployed
+		// copy: TestEngine's "catalog load" makes its call itself, from the
+		// template's properties; the console's files (and the distribution
+		// they are for) are TestConsoleDeployment's.
+		case typ == catalogLoadType || typ == "Custom::CDKBucketDeployment":
+			dropped[id] = true
+		// moto gap: a resource that reads an attribute of a skipped one
+		// (the user pool's permission to invoke the token trigger reads
+		// the pool's ARN) fails the stack: dropped with what it reads.
+		case !gap[id] && anyOf(atts, gap):
+			dropped[id] = true
+		}
+	}
+	for id := range dropped {
+		delete(resources, id)
+	}
+	// What depended on a dropped resource no longer waits for it.
+	for _, r := range resources {
+		res := r.(map[string]any)
+		if deps := strs(res["DependsOn"]); len(deps) > 0 {
+			var kept []any
+			for _, d := range deps {
+				if !dropped[d] {
+					kept = append(kept, d)
+				}
+			}
+			if len(kept) == 0 {
+				delete(res, "DependsOn")
+			} else {
+				res["DependsOn"] = kept
+			}
+		}
+	}
+}
+
+// references lists the logical ids a template value names with Ref and
+// with Fn::GetAtt (pseudo parameters left out).
+func references(v any) (refs, atts []string) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			switch k {
+			case "Ref":
+				if id, ok := x.(string); ok && !strings.HasPrefix(id, "AWS::") {
+					refs = append(refs, id)
+				}
+			case "Fn::GetAtt":
+				if parts, ok := x.([]any); ok && len(parts) > 0 {
+					atts = append(atts, fmt.Sprint(parts[0]))
+				}
+			default:
+				r, a := references(x)
+				refs, atts = append(refs, r...), append(atts, a...)
+			}
+		}
+	case []any:
+		for _, x := range v {
+			r, a := references(x)
+			refs, atts = append(refs, r...), append(atts, a...)
+		}
+	}
+	return refs, atts
+}
+
+// anyOf says whether one of ids is in set.
+func anyOf(ids []string, set map[string]bool) bool {
+	for _, id := range ids {
+		if set[id] {
+			return true
+		}
+	}
+	return false
+}
+
 // resourcesTypes maps a template's logical ids to their resource types.
 func resourcesTypes(tmpl map[string]any) map[string]string {
 	m := map[string]string{}
@@ -209,4 +303,54 @@ func zipDir(t *testing.T, dir string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestDropMotoGaps: the deployed copy of the synthesized template reads no
+// attribute of a resource moto skips, has no custom resource moto would
+// wait on forever, and no output naming a skipped resource; the rest is
+// kept (the trigger function, the role policies, the console's buckets).
+func TestDropMotoGaps(t *testing.T) {
+	s := defaultApp(t)
+	var tmpl map[string]any
+	if err := json.Unmarshal(readFile(t, filepath.Join(s.outDir, MainStackName+".template.json")), &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	before := len(tmpl["Resources"].(map[string]any))
+	dropMotoGaps(tmpl)
+	resources := tmpl["Resources"].(map[string]any)
+	types := resourcesTypes(tmpl)
+	gap := map[string]bool{}
+	for id, typ := range types {
+		for _, prefix := range motoGapTypes {
+			if strings.HasPrefix(typ, prefix) {
+				gap[id] = true
+			}
+		}
+	}
+	for id, r := range resources {
+		res := r.(map[string]any)
+		if strings.HasPrefix(types[id], "Custom::") {
+			t.Errorf("%s: custom resource %s kept", id, types[id])
+		}
+		if _, atts := references(res["Properties"]); !gap[id] && anyOf(atts, gap) {
+			t.Errorf("%s reads an attribute of a resource moto skips: %v", id, atts)
+		}
+		for _, d := range strs(res["DependsOn"]) {
+			if _, ok := resources[d]; !ok {
+				t.Errorf("%s depends on %s, which is gone", id, d)
+			}
+		}
+	}
+	for name, o := range tmpl["Outputs"].(map[string]any) {
+		if refs, atts := references(o.(map[string]any)["Value"]); anyOf(append(refs, atts...), gap) {
+			t.Errorf("output %s names a resource moto skips", name)
+		}
+	}
+	for _, keep := range []string{s.logicalID(s.stacks.Main.Functions.ByName[FnTokenScopes]), s.logicalID(s.stacks.Main.RolePolicies[citadel.RoleAdmin]),
+		s.logicalID(s.stacks.Main.Console.Bucket), s.logicalID(s.stacks.Main.Console.Logs)} {
+		if _, ok := resources[keep]; !ok {
+			t.Errorf("%s was dropped", keep)
+		}
+	}
+	t.Logf("%d of %d resources kept (moto skips %d more)", len(resources), before, len(gap))
 }

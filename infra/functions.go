@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,7 @@ const (
 	FnAPI           = "api"
 	FnCatalogImport = citadel.StepCatalogImport
 	FnReconcile     = citadel.StepReconcile
+	FnTokenScopes   = "token-scopes"
 )
 
 // FunctionSpec sizes one function. Retries is how often the state machine
@@ -62,7 +64,14 @@ var FunctionSpecs = []FunctionSpec{
 	{FnAPI, 512, 29 * time.Second, 0, "Citadel's HTTP API"},
 	{FnCatalogImport, 1769, 15 * time.Minute, 0, "Imports the Prowler and SCF catalogs into the table"},
 	{FnReconcile, 256, 1 * time.Minute, 0, "Ends the scan of an execution that failed, timed out or was aborted"},
+	// Cognito waits 5 s for a trigger; the answer is computed from the event.
+	{FnTokenScopes, 128, 5 * time.Second, 0, "The console user pool's pre token generation trigger: role scopes from the user's groups"},
 }
+
+// Dataless are the functions that touch neither the table nor the bucket:
+// the token trigger decides from its event alone, so it gets neither their
+// names nor a grant.
+var Dataless = []string{FnTokenScopes}
 
 // Bucket prefixes besides citadel.ScanPrefix and ddb.BlobPrefix (the values
 // the store offloads from large items; the stores of check-results and
@@ -94,6 +103,14 @@ func newFunctions(scope constructs.Construct, cfg Config, table awsdynamodb.Tabl
 			Retention:     logRetention,
 			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 		})
+		env := &map[string]*string{
+			citadel.EnvTable:  table.TableName(),
+			citadel.EnvBucket: bucket.BucketName(),
+		}
+		dataless := slices.Contains(Dataless, spec.Name)
+		if dataless {
+			env = nil
+		}
 		fn := awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
 			Description:           jsii.String(spec.Description),
 			Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
@@ -106,15 +123,17 @@ func newFunctions(scope constructs.Construct, cfg Config, table awsdynamodb.Tabl
 			ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
 			SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
 			LogGroup:              logs,
-			Environment: &map[string]*string{
-				citadel.EnvTable:  table.TableName(),
-				citadel.EnvBucket: bucket.BucketName(),
-			},
+			Environment:           env,
 		})
 		fs.ByName[spec.Name] = fn
-		table.GrantReadWriteData(fn)
+		if !dataless {
+			table.GrantReadWriteData(fn)
+		}
 		suppress(fn, "AwsSolutions-IAM4",
 			"AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.", policyLambdaBasic)
+		if dataless {
+			continue
+		}
 		suppress(fn, "AwsSolutions-IAM5",
 			"Queries on the table's global secondary indexes (ddb.Schema) need the table's index ARNs, <table>/index/*.",
 			findingTableIndexes)
@@ -140,6 +159,10 @@ func newFunctions(scope constructs.Construct, cfg Config, table awsdynamodb.Tabl
 	// read-only like the Prowler task's.
 	grantAssumeScanner(fs.ByName[FnAssetSync], scannerRoles)
 	grantReadOnly(fs.ByName[FnAssetSync].Role())
+	// The API's POST /integrations/{id}/verify runs the same collectors
+	// once, with the same credentials a scan would have.
+	grantAssumeScanner(fs.ByName[FnAPI], scannerRoles)
+	grantReadOnly(fs.ByName[FnAPI].Role())
 	return fs
 }
 

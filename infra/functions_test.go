@@ -16,9 +16,10 @@ import (
 func TestFunctions(t *testing.T) {
 	s := defaultApp(t)
 	fns := s.resources("AWS::Lambda::Function")
-	// Ours, and the AwsCustomResource provider that starts the catalog load.
-	if len(fns) != len(FunctionSpecs)+1 {
-		t.Errorf("%d functions, want %d and the catalog load's provider", len(fns), len(FunctionSpecs))
+	// Ours, the AwsCustomResource provider that starts the catalog load,
+	// and the CDK's function that deploys the console's files.
+	if len(fns) != len(FunctionSpecs)+2 {
+		t.Errorf("%d functions, want %d, the catalog load's provider and the console's deployment", len(fns), len(FunctionSpecs))
 	}
 	table := "<" + s.logicalID(s.stacks.Main.Table) + ">"
 	bucket := "<" + s.logicalID(s.stacks.Main.Bucket) + ">"
@@ -41,13 +42,6 @@ func TestFunctions(t *testing.T) {
 			if _, ok := p["LoggingConfig"].(map[string]any)["LogGroup"]; !ok {
 				t.Error("no log group of its own")
 			}
-			env := p["Environment"].(map[string]any)["Variables"].(map[string]any)
-			if got := render(env[citadel.EnvTable]); got != table {
-				t.Errorf("%s = %s, want %s", citadel.EnvTable, got, table)
-			}
-			if got := render(env[citadel.EnvBucket]); got != bucket {
-				t.Errorf("%s = %s, want %s", citadel.EnvBucket, got, bucket)
-			}
 			// The code is <codeDir>/<name>: the staged asset's bootstrap is the
 			// placeholder that names the function.
 			meta := s.json["Resources"].(map[string]any)[id].(map[string]any)["Metadata"].(map[string]any)
@@ -59,8 +53,22 @@ func TestFunctions(t *testing.T) {
 			if string(b) != spec.Name {
 				t.Errorf("staged bootstrap holds %q, want %q", b, spec.Name)
 			}
-			// Read-write on the table and its indexes, through the grant.
 			sts := s.statements(roleOf(p, "Role"))
+			if slices.Contains(Dataless, spec.Name) {
+				// Neither the table's nor the bucket's name, nor a grant.
+				if p["Environment"] != nil || len(sts) != 0 {
+					t.Errorf("a dataless function with environment %v and statements %v", p["Environment"], sts)
+				}
+				return
+			}
+			env := p["Environment"].(map[string]any)["Variables"].(map[string]any)
+			if got := render(env[citadel.EnvTable]); got != table {
+				t.Errorf("%s = %s, want %s", citadel.EnvTable, got, table)
+			}
+			if got := render(env[citadel.EnvBucket]); got != bucket {
+				t.Errorf("%s = %s, want %s", citadel.EnvBucket, got, bucket)
+			}
+			// Read-write on the table and its indexes, through the grant.
 			tableArn := regexp.QuoteMeta("<" + s.logicalID(s.stacks.Main.Table) + ".Arn>")
 			for _, action := range []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:BatchWriteItem"} {
 				if !grants(sts, action, "^"+tableArn+"$") || !grants(sts, action, "^"+tableArn+`/index/\*$`) {
@@ -118,7 +126,8 @@ func TestFunctionGrants(t *testing.T) {
 	}
 	// Only the EventPutters know the bus; only the API and the reconciler the state machine.
 	for _, spec := range FunctionSpecs {
-		env := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[spec.Name]))["Environment"].(map[string]any)["Variables"].(map[string]any)
+		environment, _ := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[spec.Name]))["Environment"].(map[string]any)
+		env, _ := environment["Variables"].(map[string]any)
 		_, hasBus := env[citadel.EnvEventBus]
 		_, hasSM := env[citadel.EnvStateMachineARN]
 		if hasBus != slices.Contains(EventPutters, spec.Name) {
@@ -131,7 +140,8 @@ func TestFunctionGrants(t *testing.T) {
 }
 
 // TestReadOnlyPolicies: only the home-account scanners (asset-sync, the
-// Prowler task) carry the read-only policies.
+// Prowler task, and the api function, whose verify runs asset-sync's
+// collectors once) carry the read-only policies.
 func TestReadOnlyPolicies(t *testing.T) {
 	s := defaultApp(t)
 	readOnly := []string{"arn:<AWS::Partition>:iam::aws:policy/SecurityAudit", "arn:<AWS::Partition>:iam::aws:policy/job-function/ViewOnlyAccess"}
@@ -142,7 +152,7 @@ func TestReadOnlyPolicies(t *testing.T) {
 			managed = append(managed, render(m))
 		}
 		want := []string{"arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
-		if spec.Name == FnAssetSync {
+		if spec.Name == FnAssetSync || spec.Name == FnAPI {
 			want = append(want, readOnly...)
 		}
 		if diff := cmp.Diff(want, managed); diff != "" {
@@ -163,7 +173,11 @@ func TestNoWildcardPolicies(t *testing.T) {
 			"logs:PutResourcePolicy": true, "logs:DescribeResourcePolicies": true, "logs:DescribeLogGroups": true,
 		}
 		for _, tmpl := range []map[string]any{s.json, s.tjson} {
-			for id, p := range resourcesOf(tmpl, "AWS::IAM::Policy") {
+			policies := resourcesOf(tmpl, "AWS::IAM::Policy")
+			for id, p := range resourcesOf(tmpl, "AWS::IAM::ManagedPolicy") {
+				policies[id] = p
+			}
+			for id, p := range policies {
 				for _, st := range p["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
 					stm := st.(map[string]any)
 					acts := strs(stm["Action"])

@@ -1,6 +1,8 @@
 // Command infra is Citadel's CDK app: one stack with the table, the scan
 // bucket, the step Lambdas, the Prowler task on Fargate, the scan state
-// machine, the HTTP API and the schedule group; and a small stack that target
+// machine, the two HTTP APIs (IAM for scripts and the CLI, JWT for the web
+// console), the console's user pool and site, the per-role IAM policies and
+// the schedule group; and a small stack that target
 // accounts deploy for the read-only scanner role. cdk.json runs it with
 // `go run ./infra`; every construct lives in a file of its own, and the tests
 // beside them synthesize the real app.
@@ -11,6 +13,7 @@ import (
 	"math"
 	"net/mail"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -38,8 +41,11 @@ const (
 	CtxScannerRoleName   = "scannerRoleName"     // name of the scanner role in target accounts
 	CtxTargetAccounts    = "targetAccounts"      // comma-separated account ids the scanners may assume a role in; empty: any
 	CtxTrustedAccount    = "trustedAccount"      // default of the target stack's TrustedAccountId parameter
-	CtxUserPoolID        = "userPoolId"          // with userPoolClientId: a JWT authorizer instead of IAM
-	CtxUserPoolClientID  = "userPoolClientId"    // the user pool's app client (the token audience)
+	CtxUserPoolID        = "userPoolId"          // bring your own pool: the console API's JWT authorizer uses it, the stack makes none
+	CtxUserPoolClientID  = "userPoolClientId"    // the brought pool's app client for the console (the token audience)
+	CtxUserPoolDomain    = "userPoolDomain"      // the brought pool's hosted sign-in domain (https://auth.example.com)
+	CtxAuthDomainPrefix  = "authDomainPrefix"    // the stack's pool's Cognito domain prefix, default <stack>-<account>
+	CtxConsoleDir        = "consoleDir"          // the console's static build (make console), default "console/build"
 	CtxScanRetentionDays = "scanRetentionDays"   // days before scans/ objects expire, default 90
 	CtxDefaultFolder     = "defaultFolder"       // the API's default folder id, optional
 	CtxMinSchedule       = "minScheduleInterval" // shortest time between scheduled scans, default 1h
@@ -58,6 +64,9 @@ type Config struct {
 	TrustedAccount    string
 	UserPoolID        string
 	UserPoolClientID  string
+	UserPoolDomain    string // https://<host>, when a pool is brought
+	AuthDomainPrefix  string // "": derived from the stack's name and account
+	ConsoleDir        string
 	ScanRetentionDays int
 	DefaultFolder     string
 	MinSchedule       time.Duration
@@ -73,6 +82,7 @@ func DefaultConfig() Config {
 		ProwlerDockerfile: "prowler-task/Dockerfile",
 		TaskArch:          "arm64",
 		ScannerRoleName:   "CitadelScanner",
+		ConsoleDir:        "console/build",
 		ScanRetentionDays: 90,
 		MinSchedule:       citadel.DefaultMinScheduleInterval,
 		Nag:               true,
@@ -140,9 +150,11 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 		}
 		cfg.TrustedAccount = v
 	}
-	cfg.UserPoolID, cfg.UserPoolClientID = get(CtxUserPoolID), get(CtxUserPoolClientID)
-	if (cfg.UserPoolID == "") != (cfg.UserPoolClientID == "") {
-		return cfg, fmt.Errorf("context %s and %s go together: set both or neither", CtxUserPoolID, CtxUserPoolClientID)
+	if err := readAuth(&cfg, get); err != nil {
+		return cfg, err
+	}
+	if v := get(CtxConsoleDir); v != "" {
+		cfg.ConsoleDir = v
 	}
 	if v := get(CtxScanRetentionDays); v != "" {
 		n, err := strconv.Atoi(v)
@@ -178,6 +190,50 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 	return cfg, nil
 }
 
+// Cognito's rules for a domain prefix (and the host names of a brought
+// pool's domain).
+var (
+	domainPrefix = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+	hostName     = regexp.MustCompile(`^(?i:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.(?i:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?))+$`)
+	userPoolID   = regexp.MustCompile(`^[a-z]{2}(?:-[a-z]+)+-\d_[0-9A-Za-z]+$`)
+)
+
+// readAuth reads the user pool's keys: a brought pool (its id, the
+// console's client and its hosted domain, all three), or the prefix of the
+// stack's own pool's domain.
+func readAuth(cfg *Config, get func(string) string) error {
+	cfg.UserPoolID, cfg.UserPoolClientID = get(CtxUserPoolID), get(CtxUserPoolClientID)
+	if (cfg.UserPoolID == "") != (cfg.UserPoolClientID == "") {
+		return fmt.Errorf("context %s and %s go together: set both or neither", CtxUserPoolID, CtxUserPoolClientID)
+	}
+	if cfg.UserPoolID != "" && !userPoolID.MatchString(cfg.UserPoolID) {
+		return fmt.Errorf("context %s: %q is not a user pool id (<region>_<id>)", CtxUserPoolID, cfg.UserPoolID)
+	}
+	domain := get(CtxUserPoolDomain)
+	switch {
+	case cfg.UserPoolID != "" && domain == "":
+		return fmt.Errorf("context %s: required with %s (the brought pool's hosted sign-in domain, which the console redirects to)", CtxUserPoolDomain, CtxUserPoolID)
+	case cfg.UserPoolID == "" && domain != "":
+		return fmt.Errorf("context %s: only with %s (the stack's own pool has its domain from %s)", CtxUserPoolDomain, CtxUserPoolID, CtxAuthDomainPrefix)
+	case domain != "":
+		host := strings.TrimSuffix(strings.TrimPrefix(domain, "https://"), "/")
+		if !hostName.MatchString(host) {
+			return fmt.Errorf("context %s: %q must be a host name or https://<host>", CtxUserPoolDomain, domain)
+		}
+		cfg.UserPoolDomain = "https://" + strings.ToLower(host)
+	}
+	if v := get(CtxAuthDomainPrefix); v != "" {
+		if cfg.UserPoolID != "" {
+			return fmt.Errorf("context %s: the brought pool (%s) has a domain of its own (%s)", CtxAuthDomainPrefix, CtxUserPoolID, CtxUserPoolDomain)
+		}
+		if !domainPrefix.MatchString(v) || strings.Contains(v, "aws") || strings.Contains(v, "amazon") || strings.Contains(v, "cognito") {
+			return fmt.Errorf("context %s: %q must be 1-63 lowercase letters, digits and inner hyphens, without aws, amazon or cognito", CtxAuthDomainPrefix, v)
+		}
+		cfg.AuthDomainPrefix = v
+	}
+	return nil
+}
+
 // Stacks are the app's two stacks and the main stack's parts, for the tests.
 type Stacks struct {
 	Main   *Citadel
@@ -185,15 +241,16 @@ type Stacks struct {
 }
 
 // Build adds Citadel's stacks to app.
-func Build(app awscdk.App, cfg Config) *Stacks {
-	s := &Stacks{
-		Main:   NewCitadel(app, MainStackName, cfg),
-		Target: NewTargetRoleStack(app, TargetStackName, cfg),
+func Build(app awscdk.App, cfg Config) (*Stacks, error) {
+	c, err := NewCitadel(app, MainStackName, cfg)
+	if err != nil {
+		return nil, err
 	}
+	s := &Stacks{Main: c, Target: NewTargetRoleStack(app, TargetStackName, cfg)}
 	if cfg.Nag {
 		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	}
-	return s
+	return s, nil
 }
 
 func main() {
@@ -208,7 +265,10 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "citadel infra:", err)
 		return 2
 	}
-	Build(app, cfg)
+	if _, err := Build(app, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "citadel infra:", err)
+		return 2
+	}
 	app.Synth(nil)
 	return 0
 }

@@ -60,6 +60,17 @@ var contextFiles = map[string]string{
 	"README.md":                        "not staged",
 }
 
+// consoleIndex is the stand-in console build's index.html: an inline
+// bootstrap script as SvelteKit writes one, and a script loaded by URL.
+const consoleIndex = `<!doctype html>
+<html lang="en">
+	<head><title>Citadel</title><script type="module" src="/console/_app/x.js"></script></head>
+	<body><div style="display: contents"><script>
+		{ __sveltekit_x = { base: "/console" }; import("/console/_app/start.js"); }
+	</script></div></body>
+</html>
+`
+
 var contextStaged = []string{"go.mod", "go.sum", "prowler-task/Dockerfile", "prowler-task/cmd/entrypoint/m.go", "shared/citadel/x.go"}
 
 // synthesized is one synthesis of the whole app.
@@ -103,7 +114,19 @@ func synth(t testing.TB, ctx map[string]any) *synthesized {
 			t.Fatal(err)
 		}
 	}
-	all := map[string]any{CtxCodeDir: codeDir, CtxProwlerContext: taskDir, "aws:cdk:enable-asset-metadata": true}
+	// A console build: its index.html, an asset, and the config.json the
+	// build ships (which the deployment leaves out).
+	consoleDir := filepath.Join(dir, "console")
+	for name, content := range map[string]string{"index.html": consoleIndex, "_app/start.js": "export {}\n", "config.json": `{"api_url":"/"}`} {
+		path := filepath.Join(consoleDir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := map[string]any{CtxCodeDir: codeDir, CtxProwlerContext: taskDir, CtxConsoleDir: consoleDir, "aws:cdk:enable-asset-metadata": true}
 	for k, v := range ctx {
 		all[k] = v
 	}
@@ -114,7 +137,9 @@ func synth(t testing.TB, ctx map[string]any) *synthesized {
 		t.Fatalf("config: %v", err)
 	}
 	s := &synthesized{cfg: cfg, outDir: outDir}
-	s.stacks = Build(app, cfg)
+	if s.stacks, err = Build(app, cfg); err != nil {
+		t.Fatalf("build: %v", err)
+	}
 	app.Synth(nil)
 	s.main = assertions.Template_FromStack(s.stacks.Main.Stack, nil)
 	s.target = assertions.Template_FromStack(s.stacks.Target, nil)
@@ -148,6 +173,7 @@ var customContext = map[string]any{
 	CtxScanRetentionDays: "30",
 	CtxUserPoolID:        "eu-west-1_AbCdEf123",
 	CtxUserPoolClientID:  "4example5client6id",
+	CtxUserPoolDomain:    "auth.example.com",
 	CtxTargetAccounts:    "111122223333,444455556666",
 	CtxTrustedAccount:    "999988887777",
 	CtxScannerRoleName:   "AuditScanner",
@@ -354,13 +380,15 @@ func TestConfigFromContext(t *testing.T) {
 		CtxCodeDir: "/tmp/code", CtxProwlerContext: "/tmp/repo", CtxProwlerDockerfile: "build/Dockerfile", CtxTaskArch: "x86_64",
 		CtxScannerRoleName: "Scanner", CtxTargetAccounts: "111122223333, 444455556666",
 		CtxTrustedAccount: "777788889999", CtxUserPoolID: "us-east-1_abc", CtxUserPoolClientID: "client",
+		CtxUserPoolDomain: "Auth.Example.com", CtxConsoleDir: "/tmp/console",
 		CtxScanRetentionDays: "30", CtxDefaultFolder: "fld-1", CtxMinSchedule: "6h", CtxNag: "false",
 		CtxNotifyEmails: "sec@example.com, ops@example.com",
 	}
 	want := Config{
 		CodeDir: "/tmp/code", ProwlerContext: "/tmp/repo", ProwlerDockerfile: "build/Dockerfile", TaskArch: "x86_64", ScannerRoleName: "Scanner",
 		TargetAccounts: []string{"111122223333", "444455556666"}, TrustedAccount: "777788889999",
-		UserPoolID: "us-east-1_abc", UserPoolClientID: "client", ScanRetentionDays: 30, DefaultFolder: "fld-1",
+		UserPoolID: "us-east-1_abc", UserPoolClientID: "client", UserPoolDomain: "https://auth.example.com", ConsoleDir: "/tmp/console",
+		ScanRetentionDays: 30, DefaultFolder: "fld-1",
 		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"},
 	}
 	cases := []struct {
@@ -385,6 +413,20 @@ func TestConfigFromContext(t *testing.T) {
 		{"bad trusted account", map[string]any{CtxTrustedAccount: "me"}, Config{}, `trustedAccount: "me" is not a 12-digit account id`},
 		{"user pool without client", map[string]any{CtxUserPoolID: "us-east-1_abc"}, Config{}, "set both or neither"},
 		{"client without user pool", map[string]any{CtxUserPoolClientID: "client"}, Config{}, "set both or neither"},
+		{"user pool without its domain", map[string]any{CtxUserPoolID: "us-east-1_abc", CtxUserPoolClientID: "client"}, Config{},
+			"userPoolDomain: required with userPoolId"},
+		{"not a user pool id", map[string]any{CtxUserPoolID: "abc", CtxUserPoolClientID: "client", CtxUserPoolDomain: "auth.example.com"}, Config{},
+			`userPoolId: "abc" is not a user pool id`},
+		{"domain without a user pool", map[string]any{CtxUserPoolDomain: "auth.example.com"}, Config{}, "userPoolDomain: only with userPoolId"},
+		{"domain with a path", map[string]any{CtxUserPoolID: "us-east-1_abc", CtxUserPoolClientID: "client", CtxUserPoolDomain: "https://auth.example.com/login"},
+			Config{}, `"https://auth.example.com/login" must be a host name or https://<host>`},
+		{"domain over plain HTTP", map[string]any{CtxUserPoolID: "us-east-1_abc", CtxUserPoolClientID: "client", CtxUserPoolDomain: "http://auth.example.com"},
+			Config{}, "must be a host name or https://<host>"},
+		{"a domain prefix", map[string]any{CtxAuthDomainPrefix: "acme-citadel"}, func() Config { c := DefaultConfig(); c.AuthDomainPrefix = "acme-citadel"; return c }(), ""},
+		{"a domain prefix Cognito refuses", map[string]any{CtxAuthDomainPrefix: "my-aws-login"}, Config{}, `authDomainPrefix: "my-aws-login" must be`},
+		{"a domain prefix in capitals", map[string]any{CtxAuthDomainPrefix: "Citadel"}, Config{}, `authDomainPrefix: "Citadel" must be`},
+		{"a domain prefix with a brought pool", map[string]any{CtxUserPoolID: "us-east-1_abc", CtxUserPoolClientID: "client",
+			CtxUserPoolDomain: "auth.example.com", CtxAuthDomainPrefix: "acme"}, Config{}, "authDomainPrefix: the brought pool"},
 		{"zero retention", map[string]any{CtxScanRetentionDays: "0"}, Config{}, `scanRetentionDays: "0" must be a positive number of days`},
 		{"retention not a number", map[string]any{CtxScanRetentionDays: "forever"}, Config{}, `"forever" must be a positive number of days`},
 		{"bad nag", map[string]any{CtxNag: "maybe"}, Config{}, `nag: "maybe" must be true or false`},
@@ -423,7 +465,8 @@ func TestStackOutputs(t *testing.T) {
 	}
 	sort.Strings(got)
 	want := []string{"ApiUrl", "BucketName", citadel.OutputCatalogStateMachine, "ClusterArn", "EventBusName", OutputNotificationTopic, "ScheduleGroupName", "StateMachineArn",
-		"TableName", "TaskDefinitionArn", "TaskSecurityGroup", "TaskSubnets"}
+		"TableName", "TaskDefinitionArn", "TaskSecurityGroup", "TaskSubnets",
+		"ConsoleUrl", "ConsoleApiUrl", "UserPoolId", "UserPoolClientId", "AdminPolicyArn", "OperatorPolicyArn", "AuditorPolicyArn", "ViewerPolicyArn"}
 	sort.Strings(want)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)

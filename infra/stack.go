@@ -5,7 +5,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -18,11 +20,17 @@ type Citadel struct {
 	Stack        awscdk.Stack
 	Table        awsdynamodb.Table
 	Bucket       awss3.Bucket
+	AccessLogs   awss3.Bucket
 	EventBus     awsevents.EventBus
 	Functions    *Functions
 	Prowler      *ProwlerTask
 	StateMachine awsstepfunctions.StateMachine
-	API          awsapigatewayv2.HttpApi
+	API          awsapigatewayv2.HttpApi // IAM (SigV4): scripts and the CLI
+	RolePolicies map[citadel.Role]awsiam.ManagedPolicy
+	Console      *ConsoleSite
+	Auth         *Auth
+	ConsoleAPI   awsapigatewayv2.HttpApi // JWT: the web console
+	ConsoleFiles awss3deployment.BucketDeployment
 	Scheduler    *Scheduler
 	Reconcile    awsevents.Rule
 	Notify       *Notifications
@@ -30,9 +38,10 @@ type Citadel struct {
 }
 
 // NewCitadel builds the main stack: data first, then compute, then the
-// state machine over the functions and the task, then the API and the
-// scheduler that start it.
-func NewCitadel(scope constructs.Construct, id string, cfg Config) *Citadel {
+// state machine over the functions and the task, then the APIs and the
+// scheduler that start it, and the console (its site, its sign-in, its API,
+// its files). A configuration the stack cannot be built from is an error.
+func NewCitadel(scope constructs.Construct, id string, cfg Config) (*Citadel, error) {
 	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
 		Description: jsii.String("Citadel: continuous compliance scans of AWS accounts with Prowler"),
 	})
@@ -41,7 +50,7 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) *Citadel {
 	}
 	c := &Citadel{Stack: stack}
 	c.Table = newTable(stack)
-	c.Bucket = newBucket(stack, cfg)
+	c.Bucket, c.AccessLogs = newBucket(stack, cfg)
 	c.EventBus = awsevents.NewEventBus(stack, jsii.String("DriftEvents"), &awsevents.EventBusProps{
 		Description: jsii.String("Citadel drift events: check results that regressed, and scans that ended"),
 	})
@@ -50,7 +59,19 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) *Citadel {
 	c.Prowler = newProwlerTask(stack, cfg, c.Bucket, scanners)
 	c.StateMachine = newStateMachine(stack, c.Functions, c.Prowler)
 	c.Scheduler = newScheduler(stack, c.StateMachine)
-	c.API = newAPI(stack, cfg, c.Functions.ByName[FnAPI])
+	c.API = newAPI(stack, c.Functions.ByName[FnAPI])
+	c.RolePolicies = newRolePolicies(stack, c.API)
+	ends := authEndpoints(stack, cfg)
+	site, err := newConsoleSite(stack, cfg, c.AccessLogs, ends)
+	if err != nil {
+		return nil, err
+	}
+	c.Console = site
+	c.Auth = newAuth(stack, cfg, c.Functions.ByName[FnTokenScopes], ends, site.Origin)
+	c.ConsoleAPI = newConsoleAPI(stack, c.Functions.ByName[FnAPI], c.Auth, site.Origin)
+	if c.ConsoleFiles, err = deployConsole(stack, cfg, site, ConsoleConfig(stack, c.ConsoleAPI, c.Auth)); err != nil {
+		return nil, err
+	}
 	wireAPIFunction(c.Functions.ByName[FnAPI], cfg, c.StateMachine, c.Scheduler)
 	c.Reconcile = newReconciler(stack, c.Functions.ByName[FnReconcile], c.StateMachine)
 	c.Notify = newNotifications(stack, cfg, c.EventBus)
@@ -60,7 +81,15 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) *Citadel {
 	out := func(id string, v *string, desc string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
 	}
-	out(citadel.OutputAPIURL, c.API.ApiEndpoint(), "The HTTP API's endpoint")
+	out(citadel.OutputAPIURL, c.API.ApiEndpoint(), "The HTTP API's endpoint (IAM: SigV4, scripts and the CLI)")
+	out(citadel.OutputConsoleURL, jsii.String(*site.Origin+ConsolePath), "The web console")
+	out(citadel.OutputConsoleAPIURL, c.ConsoleAPI.ApiEndpoint(), "The console's HTTP API (JWT: the user pool's access tokens)")
+	out(citadel.OutputUserPoolID, c.Auth.Pool.UserPoolId(), "The console's user pool: add users to the group of their role (docs/infra.md)")
+	out(citadel.OutputUserPoolClientID, c.Auth.Client.UserPoolClientId(), "The console's app client")
+	for _, r := range citadel.Roles {
+		out(citadel.OutputRolePolicy(r), c.RolePolicies[r].ManagedPolicyArn(),
+			"The IAM policy of the "+string(r)+" role: attach it to a principal that calls the IAM API")
+	}
 	out(citadel.OutputStateMachineARN, c.StateMachine.StateMachineArn(), "The scan state machine ("+citadel.EnvStateMachineARN+")")
 	out(citadel.OutputTableName, c.Table.TableName(), "The DynamoDB table ("+citadel.EnvTable+")")
 	out(citadel.OutputBucketName, c.Bucket.BucketName(), "The scan-output bucket ("+citadel.EnvBucket+")")
@@ -73,7 +102,7 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) *Citadel {
 	out(citadel.OutputCatalogStateMachine, c.Catalog.StateMachine.StateMachineArn(),
 		"The catalog state machine: Prowler's catalog exported from the image and imported with catalog/scf/ (docs/infra.md)")
 	out(OutputNotificationTopic, c.Notify.Topic.TopicArn(), "The notifications topic: drift events and scan ends (docs/notifications.md)")
-	return c
+	return c, nil
 }
 
 // featureFlags are CDK feature flags the stack depends on, set on the stack

@@ -24,6 +24,7 @@ var refused = []struct{ function, event string }{
 	{"plan", `{"scan":{}}`},
 	{"policies", `{"plan":{}}`},
 	{"reconcile", `{"source":"aws.states","detail-type":"Step Functions Execution Status Change","detail":{"status":"FAILED"}}`},
+	{"token-scopes", `{"version":"1","triggerSource":"TokenGeneration_HostedAuth"}`},
 }
 
 // BenchmarkColdStart starts each function's built bootstrap (linux/arm64,
