@@ -35,6 +35,10 @@ func consoleFlag(fs *flag.FlagSet) func(api http.Handler, addr net.Addr, w io.Wr
 		} else {
 			fmt.Fprintf(w, "citadel console on http://%s%s (from %s)\n", addr, ConsolePrefix, c.dir)
 		}
+		// The console signs in with the development sign-in when the API
+		// behind it has one (citadel serve); a bare API (the browser tests)
+		// takes requests without a token, and the console asks for none.
+		_, c.devSignIn = api.(*devAuth)
 		return withConsole(api, c)
 	}
 }
@@ -42,9 +46,10 @@ func consoleFlag(fs *flag.FlagSet) func(api http.Handler, addr net.Addr, w io.Wr
 // console serves the static single-page app from a directory on disk, with
 // config.json answered by the server: the API is this same origin.
 type console struct {
-	dir     string
-	root    *os.Root // nil when the build is missing
-	problem string   // why there is no console, in words
+	dir       string
+	root      *os.Root // nil when the build is missing
+	problem   string   // why there is no console, in words
+	devSignIn bool     // the API has the development sign-in (POST /dev/sign-in)
 }
 
 // newConsole opens the build in dir, or, when dir is empty, the
@@ -100,9 +105,16 @@ func withConsole(api http.Handler, c *console) http.Handler {
 }
 
 // consoleConfig is config.json: the console's runtime settings
-// (console/src/lib/config.ts). The API is the origin the page came from.
+// (console/src/lib/config.ts). The API is the origin the page came from;
+// the sign-in, when there is one, is the development sign-in.
 type consoleConfig struct {
-	APIURL string `json:"api_url"`
+	APIURL string             `json:"api_url"`
+	Auth   *consoleAuthConfig `json:"auth,omitempty"`
+}
+
+// consoleAuthConfig is config.json's auth: how the console signs in.
+type consoleAuthConfig struct {
+	Kind string `json:"kind"` // "dev": POST /dev/sign-in (DevSignInPath)
 }
 
 func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -126,7 +138,11 @@ func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if name == "config.json" {
 		h.Set("Content-Type", "application/json")
 		h.Set("Cache-Control", "no-store")
-		_ = json.NewEncoder(w).Encode(consoleConfig{APIURL: "/"})
+		cfg := consoleConfig{APIURL: "/"}
+		if c.devSignIn {
+			cfg.Auth = &consoleAuthConfig{Kind: "dev"}
+		}
+		_ = json.NewEncoder(w).Encode(cfg)
 		return
 	}
 	if name == "" || name == "." {

@@ -13,8 +13,9 @@ import (
 
 // TestConsoleHandler is the console's mount in citadel serve, over a
 // stand-in build: the prefix to the console, the rest to the API, the SPA
-// fallback, config.json pointing at the same origin, no file outside the
-// build, a missing asset a 404, and a missing build said in words.
+// fallback, config.json pointing at the same origin with the development
+// sign-in (none over a bare API), no file outside the build, a missing
+// asset a 404, and a missing build said in words.
 func TestConsoleHandler(t *testing.T) {
 	dir := t.TempDir()
 	for name, body := range map[string]string{
@@ -38,7 +39,7 @@ func TestConsoleHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	var said strings.Builder
-	h := mount(api, fakeAddr("127.0.0.1:8080"), &said)
+	h := mount(newDevAuth(api), fakeAddr("127.0.0.1:8080"), &said)
 	if !strings.Contains(said.String(), "citadel console on http://127.0.0.1:8080/console/") {
 		t.Errorf("serve said %q", said.String())
 	}
@@ -53,7 +54,7 @@ func TestConsoleHandler(t *testing.T) {
 		{"GET", "/console/", 200, "<title>Citadel</title>", "Cache-Control: no-cache"},
 		{"GET", "/console/integrations", 200, "<title>Citadel</title>", "Content-Type: text/html; charset=utf-8"},
 		{"GET", "/console/scans/scan-1.2", 200, "<title>Citadel</title>", ""},
-		{"GET", "/console/config.json", 200, `{"api_url":"/"}`, "Content-Type: application/json"},
+		{"GET", "/console/config.json", 200, `{"api_url":"/","auth":{"kind":"dev"}}` + "\n", "Content-Type: application/json"},
 		{"GET", "/console/_app/immutable/entry/app.js", 200, "export {}", "Cache-Control: public, max-age=31536000, immutable"},
 		{"GET", "/console/_app/immutable/missing.js", 404, "", ""},
 		{"GET", "/console/../secret.txt", 200, "<title>Citadel</title>", ""},
@@ -73,10 +74,25 @@ func TestConsoleHandler(t *testing.T) {
 		}
 	}
 
+	// The development sign-in is the API's, beside the console.
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("POST", "/dev/sign-in", strings.NewReader(`{"user":"dana","role":"auditor"}`)))
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"roles":["auditor"]`) {
+		t.Errorf("POST /dev/sign-in: %d %q", w.Code, w.Body.String())
+	}
+
+	// Over an API without the development sign-in, config.json names none:
+	// the console sends no token.
+	w = httptest.NewRecorder()
+	mount(api, fakeAddr("127.0.0.1:8080"), io.Discard).ServeHTTP(w, httptest.NewRequest("GET", "/console/config.json", nil))
+	if got := w.Body.String(); w.Code != http.StatusOK || got != `{"api_url":"/"}`+"\n" {
+		t.Errorf("config.json over a bare API: %d %q", w.Code, got)
+	}
+
 	// Without a build the console says how to make one; the API is unchanged.
 	said.Reset()
 	h = withConsole(api, newConsole(filepath.Join(dir, "nothing")))
-	w := httptest.NewRecorder()
+	w = httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/console/", nil))
 	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "make console") {
 		t.Errorf("no build: %d %q", w.Code, w.Body.String())

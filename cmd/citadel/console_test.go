@@ -29,25 +29,21 @@ import (
 	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
-// consoleTestEnv opts in to the browser test. It is not part of `make test`
-// yet: until the console's build is wired into that target, a missing build
-// or browser skips the test even when CI=true.
-const consoleTestEnv = "CITADEL_CONSOLE_TEST"
-
 const chromiumPath = "/usr/bin/chromium"
 
-// consoleBuildDir is the console's build, or a skip saying what is missing.
+// consoleBuildDir is the console's build, once the browser test has all it
+// needs: the build (make console), chromium and axe-core (make browser).
 func consoleBuildDir(t *testing.T) string {
 	t.Helper()
-	if os.Getenv(consoleTestEnv) != "1" {
-		t.Skipf("the browser test runs only with %s=1 (it needs `make console` and Debian's chromium)", consoleTestEnv)
-	}
 	dir := filepath.Join(testenv.RepoRoot(), consoleBuild)
 	if _, err := os.Stat(filepath.Join(dir, "index.html")); err != nil {
-		t.Skipf("the console is not built (%v): run `make console`", err)
+		missingForBrowser(t, "the console is not built (%v): run `make console`", err)
 	}
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("chromium is not installed at %s (apt-get install -y chromium)", chromiumPath)
+		missingForBrowser(t, "chromium is not installed at %s: run `make browser`", chromiumPath)
+	}
+	if _, err := axeSource(); err != nil {
+		missingForBrowser(t, "axe-core is not installed (%v): run `make browser`", err)
 	}
 	return dir
 }
@@ -90,7 +86,7 @@ func serveConsole(t *testing.T, dir string) *consoleEnv {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	srv := &http.Server{Handler: consoleFlagFor(t, dir)(api, ln.Addr(), &out), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: consoleFlagFor(t, dir)(newDevAuth(api), ln.Addr(), &out), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	t.Log(strings.TrimSpace(out.String()))
@@ -125,6 +121,30 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// browserSignIn signs in through the console's development sign-in page (the
+// Cognito hosted sign-in's stand-in) as user with role, and waits for the
+// header to name them.
+func browserSignIn(t *testing.T, ctx context.Context, base, user string, role citadel.Role) {
+	t.Helper()
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(base+ConsolePrefix+"signin"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=user]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=user]`), user),
+		chromedp.SetValue(chromedp.CSS(`select[name=role]`), string(role)),
+		chromedp.Click(chromedp.CSS(`main button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.Search(`//header//span[contains(., "Signed in as") and contains(., "`+user+`")]`)),
+	))
+}
+
+// browserSignOut signs out from the header.
+func browserSignOut(t *testing.T, ctx context.Context) {
+	t.Helper()
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.Search(`//header//button[.="Sign out"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=user]`)),
+	))
+}
+
 // TestConsoleAddsAnIntegration opens the console's Integrations page in a
 // real browser, adds an AWS account through the form (frameworks from the
 // catalog, the ExternalId made in the browser) and checks the integration is
@@ -134,6 +154,18 @@ func TestConsoleAddsAnIntegration(t *testing.T) {
 	env := serveConsole(t, dir)
 	base, store := env.base, env.store
 	ctx := browser(t)
+
+	// Signed out, a page sends the browser to the sign-in, which comes back to it.
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(base+ConsolePrefix+"integrations"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=user]`)),
+	))
+	if u := browse(t, ctx, chromedp.Evaluate[string](`location.pathname + location.search`)); u != ConsolePrefix+"signin?return=%2Fconsole%2Fintegrations" && u != ConsolePrefix+"signin?return=/console/integrations" {
+		t.Errorf("signed out, the Integrations page went to %s", u)
+	}
+	checkAccessible(t, ctx, "the sign-in page")
+	saveScreenshot(t, "signin.png", browse(t, ctx, chromedp.CaptureScreenshot()))
+	browserSignIn(t, ctx, base, "ana", citadel.RoleAdmin)
 
 	const account, trusted, name = "210987654321", "123456789012", "Payments production"
 	err := chromedp.Do(ctx,
@@ -152,6 +184,7 @@ func TestConsoleAddsAnIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the browser: %v", err)
 	}
+	checkAccessible(t, ctx, "the Integrations page")
 	command := browse(t, ctx, chromedp.Text(chromedp.CSS(`[data-testid=cdk-command]`)))
 	rows := browse(t, ctx, chromedp.Text(chromedp.CSS(`table tbody`)))
 	shot := browse(t, ctx, chromedp.FullScreenshot(100))
@@ -233,11 +266,12 @@ func TestConsoleScansToEvidence(t *testing.T) {
 	ctx := browser(t)
 	ctx, cancel := context.WithTimeout(ctx, 9*time.Minute)
 	defer cancel()
+	browserSignIn(t, ctx, env.base, "oscar", citadel.RoleOperator)
 
 	// Scan now, then follow the latest scan's link to its page.
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(env.base+ConsolePrefix+"integrations"),
-		chromedp.Click(chromedp.CSS(`button[aria-label="Scan Demo estate now"]`)),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Scan now: Demo estate"]`)),
 		chromedp.Click(chromedp.CSS(`td a[href*="/scans/"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=scan-status]`)),
 	))
@@ -255,6 +289,7 @@ func TestConsoleScansToEvidence(t *testing.T) {
 			t.Errorf("the scan's page has no %q:\n%s", want, scanPage)
 		}
 	}
+	checkAccessible(t, ctx, "a scan's page")
 	saveScreenshot(t, "scan.png", browse(t, ctx, chromedp.FullScreenshot(100)))
 
 	// Coverage of the frameworks.
@@ -264,6 +299,7 @@ func TestConsoleScansToEvidence(t *testing.T) {
 	))
 	browse(t, ctx, chromedp.Poll[bool](`document.querySelectorAll('section meter').length === 2 * document.querySelectorAll('section h2').length || null`,
 		chromedp.WithPollingTimeout(time.Minute)))
+	checkAccessible(t, ctx, "the Compliance page")
 	saveScreenshot(t, "compliance.png", browse(t, ctx, chromedp.FullScreenshot(100)))
 	must(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.Search(`//h2/a[contains(., "SOC2")]`)),
@@ -272,13 +308,34 @@ func TestConsoleScansToEvidence(t *testing.T) {
 	if fw := browse(t, ctx, chromedp.Text(chromedp.CSS(`main`))); !strings.Contains(fw, "issues") || !strings.Contains(fw, "checks:") {
 		t.Errorf("the framework's page:\n%s", fw)
 	}
+	checkAccessible(t, ctx, "a framework's page")
 	saveScreenshot(t, "framework.png", browse(t, ctx, chromedp.CaptureScreenshot())) // the first screen: the page is long
+
+	// A failing control, down to a failing asset with Prowler's message and
+	// the check's remediation from the catalog.
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.Search(`(//tbody//div[span[contains(@class,"status") and .="issues"]]/a[contains(@href,"/controls/")])[1]`)),
+		chromedp.WaitVisible(chromedp.Search(`//h2[.="Checks and their failing assets"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//dt[.="Remediation"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`section.card td a[href*="/assets/"]`)),
+	))
+	control := browse(t, ctx, chromedp.Text(chromedp.CSS(`main`)))
+	if !strings.Contains(control, "issues") || !strings.Contains(control, "Requirements it maps") || !strings.Contains(control, "Prowler's message") {
+		t.Errorf("the control's page:\n%s", control)
+	}
+	msg := browse(t, ctx, chromedp.Text(chromedp.CSS(`section.card tbody tr td:last-child`)))
+	if strings.TrimSpace(msg) == "" {
+		t.Errorf("a failing asset of the control has no Prowler message:\n%s", control)
+	}
+	checkAccessible(t, ctx, "a control's page")
+	saveScreenshot(t, "control.png", browse(t, ctx, chromedp.CaptureScreenshot()))
 
 	// The failing findings, one of them down to its asset.
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(env.base+ConsolePrefix+"findings?integration=int-estate&status=fail"),
 		chromedp.WaitVisible(chromedp.CSS(`td a[href*="/assets/"]`)),
 	))
+	checkAccessible(t, ctx, "the Findings page")
 	saveScreenshot(t, "findings.png", browse(t, ctx, chromedp.CaptureScreenshot())) // the first screen: the page is long
 	must(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`td a[href*="/assets/"]`)),
@@ -287,29 +344,50 @@ func TestConsoleScansToEvidence(t *testing.T) {
 	if asset := browse(t, ctx, chromedp.Text(chromedp.CSS(`main`))); !strings.Contains(asset, "fail") || !strings.Contains(asset, accountID) {
 		t.Errorf("the asset's page:\n%s", asset)
 	}
+	checkAccessible(t, ctx, "an asset's page")
 
-	// The review queue, one record approved with a comment.
+	// The operator may not review: no form, and the auditor signs in.
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(env.base+ConsolePrefix+"evidence"),
 		chromedp.Click(chromedp.CSS(`td a[href*="/evidence/"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=chain-ok]`)),
+	))
+	if n := browse(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('main textarea').length`)); n != 0 {
+		t.Errorf("an operator sees %d review forms", n)
+	}
+	evidenceURL := browse(t, ctx, chromedp.Evaluate[string](`location.pathname`))
+	browserSignOut(t, ctx)
+	browserSignIn(t, ctx, env.base, "dana", citadel.RoleAuditor)
+
+	// The review queue, one record approved with a comment by the auditor.
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.base+ConsolePrefix+"evidence"),
+		chromedp.WaitVisible(chromedp.CSS(`td a[href*="/evidence/"]`)),
+	))
+	checkAccessible(t, ctx, "the Evidence review page")
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.base+evidenceURL),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=chain-ok]`)),
 		chromedp.Click(chromedp.Search(`//button[.="Approve"]`)),
 		chromedp.WaitVisible(chromedp.Search(`//p[@role="alert" and contains(., "comment is required")]`)),
 		chromedp.SendKeys(chromedp.CSS(`textarea`), "reviewed in the console"),
 		chromedp.Click(chromedp.Search(`//button[.="Approve"]`)),
-		chromedp.WaitVisible(chromedp.Search(`//p[@role="status" and contains(., "Approved by")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[@role="status" and contains(., "Approved by dana")]`)),
 		chromedp.WaitVisible(chromedp.Search(`//td[.="reviewed in the console"]`)),
 	))
+	checkAccessible(t, ctx, "an evidence record's page")
 	saveScreenshot(t, "evidence.png", browse(t, ctx, chromedp.FullScreenshot(100)))
 	if ev := browse(t, ctx, chromedp.Text(chromedp.CSS(`main`))); !strings.Contains(ev, "approved") || !strings.Contains(ev, "the chain is unbroken") {
 		t.Errorf("the evidence's page after approval:\n%s", ev)
 	}
 
-	// A second scan, cancelled from its page.
+	// A second scan, cancelled from its page by the operator.
+	browserSignOut(t, ctx)
+	browserSignIn(t, ctx, env.base, "oscar", citadel.RoleOperator)
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(env.base+ConsolePrefix+"integrations"),
-		chromedp.Click(chromedp.CSS(`button[aria-label="Scan Demo estate now"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`button[aria-label="Cancel the running scan of Demo estate"]`)),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Scan now: Demo estate"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`button[aria-label="Cancel scan of Demo estate"]`)),
 		chromedp.Click(chromedp.CSS(`td a[href*="/scans/"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=scan-status]`)),
 		chromedp.Click(chromedp.Search(`//main//div[@class="card"]//button[.="Cancel scan"]`)),

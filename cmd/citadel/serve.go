@@ -27,6 +27,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/localrun"
 	"github.com/citadelsecure/citadel/shared/scanend"
 	sched "github.com/citadelsecure/citadel/shared/scheduler"
+	"github.com/citadelsecure/citadel/shared/verify"
 )
 
 const serveUsage = `usage: citadel serve [--addr 127.0.0.1:8080] [--folder F] [--demo [--state DIR]]
@@ -157,6 +158,7 @@ func localAPI(ctx context.Context, cfg aws.Config, r *runner, folder string) (*h
 		Assessments: store, Compliance: store, Schedules: schedules, Executions: execs,
 		StateMachineARN: localStateMachine, DefaultFolder: folder, Log: r.log,
 		Announce: &scanend.Announcer{Events: eventbridge.NewFromConfig(cfg), Bus: r.eventBus, Log: r.log},
+		Verify:   &verify.Verifier{Config: cfg}, // over the local AWS server, which hands out any role
 	})
 	return api, execs, err
 }

@@ -4,51 +4,19 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/citadelsecure/citadel/shared/awsx"
 	"github.com/citadelsecure/citadel/shared/citadel"
-	"github.com/citadelsecure/citadel/shared/inventory"
+	"github.com/citadelsecure/citadel/shared/verify"
 )
 
 // verifyTimeout bounds one collector in one scope during a verify.
 const verifyTimeout = 30 * time.Second
-
-// VerifyReport is what integrations verify found (its -o json).
-type VerifyReport struct {
-	IntegrationID string `json:"integration_id"`
-	AccountID     string `json:"account_id"`
-	RoleARN       string `json:"role_arn,omitempty"`
-	// AssumedAs is the identity the role's credentials have.
-	AssumedAs string          `json:"assumed_as"`
-	Regions   []string        `json:"regions"`
-	Services  []ServiceAccess `json:"services"`
-	Denied    int             `json:"denied"`
-}
-
-// ServiceAccess is one service's scopes: what the scanner may list there.
-type ServiceAccess struct {
-	Service string        `json:"service"`
-	Scopes  []ScopeAccess `json:"scopes"`
-}
-
-// ScopeAccess is one collector in one region (or "global").
-type ScopeAccess struct {
-	ResourceType string `json:"resource_type"`
-	Region       string `json:"region"`
-	OK           bool   `json:"ok"`
-	Resources    int    `json:"resources"`
-	Code         string `json:"code,omitempty"`
-	Error        string `json:"error,omitempty"`
-}
 
 // accessError is a verify that found scopes the scanner may not read.
 type accessError struct{ denied, total int }
@@ -84,60 +52,18 @@ func integrationsVerify(ctx context.Context, args []string, out io.Writer) error
 		return err
 	}
 	if rep.Denied > 0 {
-		total := 0
-		for _, s := range rep.Services {
-			total += len(s.Scopes)
-		}
-		return &accessError{denied: rep.Denied, total: total}
+		return &accessError{denied: rep.Denied, total: rep.Scopes()}
 	}
 	return nil
 }
 
-// verifyAccess assumes the role and runs the collectors.
-func verifyAccess(ctx context.Context, cfg aws.Config, in citadel.Integration, regions []string) (VerifyReport, error) {
-	rep := VerifyReport{IntegrationID: in.ID, AccountID: in.AccountID, RoleARN: in.RoleARN}
-	scan := awsx.AssumeRole(cfg, in.RoleARN, in.ExternalID, "citadel-verify")
-	id, err := sts.NewFromConfig(scan).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return rep, fmt.Errorf("assume %s with its ExternalId: %w (is the scanner role deployed in account %s?)", orDash(in.RoleARN), err, in.AccountID)
-	}
-	rep.AssumedAs = aws.ToString(id.Arn)
-	if got := aws.ToString(id.Account); got != in.AccountID {
-		return rep, fmt.Errorf("the role's credentials are of account %s, not of the integration's account %s", got, in.AccountID)
-	}
-	if len(regions) == 0 {
-		regions = in.Regions
-	}
-	if len(regions) == 0 {
-		if regions, err = inventory.EnabledRegions(ctx, scan); err != nil {
-			return rep, fmt.Errorf("enabled regions of account %s: %w", in.AccountID, err)
-		}
-	}
-	rep.Regions = regions
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	results := inventory.Run(ctx, scan, in.AccountID, regions, inventory.Default(), inventory.Options{Timeout: verifyTimeout, Log: quiet})
-	by := map[string]*ServiceAccess{}
-	for _, res := range results {
-		s := by[res.Service]
-		if s == nil {
-			s = &ServiceAccess{Service: res.Service}
-			by[res.Service] = s
-		}
-		sc := ScopeAccess{ResourceType: res.ResourceType, Region: res.Region, OK: res.Err == nil, Resources: len(res.Batch.Assets)}
-		if res.Err != nil {
-			sc.Code, sc.Error = inventory.ErrorCode(res.Err), res.Err.Error()
-			rep.Denied++
-		}
-		s.Scopes = append(s.Scopes, sc)
-	}
-	for _, s := range by {
-		rep.Services = append(rep.Services, *s)
-	}
-	sort.Slice(rep.Services, func(i, j int) bool { return rep.Services[i].Service < rep.Services[j].Service })
-	return rep, nil
+// verifyAccess assumes the role and runs the collectors (shared/verify,
+// the API's verify too), with no bound but each scope's.
+func verifyAccess(ctx context.Context, cfg aws.Config, in citadel.Integration, regions []string) (verify.Report, error) {
+	return verify.Run(ctx, cfg, in, regions, verify.Options{ScopeTimeout: verifyTimeout})
 }
 
-func printVerify(w io.Writer, rep VerifyReport) error {
+func printVerify(w io.Writer, rep verify.Report) error {
 	fmt.Fprintf(w, "assumed %s as %s\nregions %s\n\n", orDash(rep.RoleARN), rep.AssumedAs, strings.Join(rep.Regions, " "))
 	var rows [][]string
 	for _, s := range rep.Services {

@@ -22,6 +22,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/scanend"
 	sched "github.com/citadelsecure/citadel/shared/scheduler"
 	"github.com/citadelsecure/citadel/shared/stepfn"
+	"github.com/citadelsecure/citadel/shared/verify"
 )
 
 func main() {
@@ -44,6 +45,7 @@ func main() {
 		Executions: states, StateMachineARN: sm,
 		CatalogRuns: states, CatalogStateMachineARN: os.Getenv(citadel.EnvCatalogStateMachineARN),
 		Announce:      &scanend.Announcer{Events: eventbridge.NewFromConfig(cfg), Bus: os.Getenv(citadel.EnvEventBus), Log: logger},
+		Verify:        &verify.Verifier{Config: cfg}, // assumes the integrations' scanner roles with the function's credentials
 		DefaultFolder: os.Getenv(citadel.EnvFolderID), MinScheduleInterval: minSchedule, Log: logger,
 	})
 	if err != nil {

@@ -62,6 +62,10 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	seedEvidence(t, ctx, store, "ev-1")
+	if err := store.PutChecks(ctx, []citadel.SecurityCheck{{ID: "s3_bucket_public_access", Title: "S3 bucket is not public", Service: "s3",
+		Severity: citadel.SeverityCritical, MappedRequirements: []string{"soc2:cc_6_1"}}}); err != nil {
+		t.Fatal(err)
+	}
 
 	fn := lambdatest.Start(t, root, lambdatest.Build(t, root, "api"), map[string]string{
 		citadel.EnvTable: table, citadel.EnvBucket: bucket, citadel.EnvStateMachineARN: aws.ToString(sm.StateMachineArn),
@@ -99,6 +103,20 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 				t.Errorf("list: %s", body)
 			}
 		}},
+		{"verify-integration.json", http.StatusOK, func(t *testing.T, body string) {
+			// The function assumes the integration's role (moto hands it out).
+			var v struct {
+				IntegrationID string   `json:"integration_id"`
+				Assumed       bool     `json:"assumed"`
+				AssumedAs     string   `json:"assumed_as"`
+				Regions       []string `json:"regions"`
+				Services      []any    `json:"services"`
+			}
+			if err := json.Unmarshal([]byte(body), &v); err != nil || v.IntegrationID != integID || !v.Assumed ||
+				v.AssumedAs != "arn:aws:sts::123456789012:assumed-role/CitadelScanner/citadel-verify" || len(v.Regions) != 1 || len(v.Services) == 0 {
+				t.Errorf("verify %s (%v)", body, err)
+			}
+		}},
 		{"start-scan.json", http.StatusAccepted, func(t *testing.T, body string) {
 			sc := decode[citadel.Scan](t, body)
 			if sc.IntegrationID != integID || sc.Status != citadel.ScanRunning || !strings.HasPrefix(sc.ExecutionARN, "arn:aws:states:") {
@@ -129,6 +147,15 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 		{"list-frameworks.json", http.StatusOK, func(t *testing.T, body string) {
 			if !strings.Contains(body, `"id":"soc2"`) {
 				t.Errorf("frameworks: %s", body)
+			}
+		}},
+		{"get-check.json", http.StatusOK, func(t *testing.T, body string) {
+			var c struct {
+				ID         string   `json:"id"`
+				Frameworks []string `json:"frameworks"`
+			}
+			if err := json.Unmarshal([]byte(body), &c); err != nil || c.ID != "s3_bucket_public_access" || len(c.Frameworks) != 1 {
+				t.Errorf("check %s (%v)", body, err)
 			}
 		}},
 		{"review-evidence.json", http.StatusOK, func(t *testing.T, body string) {

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -259,6 +260,8 @@ type metadata struct {
 	Categories     []string `json:"Categories"`
 	Description    string   `json:"Description"`
 	Risk           string   `json:"Risk"`
+	RelatedURL     string   `json:"RelatedUrl"`
+	AdditionalURLs []string `json:"AdditionalURLs"`
 	Remediation    struct {
 		Code struct {
 			CLI       string `json:"CLI"`
@@ -297,6 +300,7 @@ func parseMetadata(fsys fs.FS, file, version string) (citadel.SecurityCheck, err
 			CLI: m.Remediation.Code.CLI, Terraform: m.Remediation.Code.Terraform,
 			NativeIaC: m.Remediation.Code.NativeIaC, Other: m.Remediation.Code.Other,
 		},
+		RelatedURLs:    relatedURLs(m.RelatedURL, m.AdditionalURLs),
 		Deprecated:     strings.HasPrefix(strings.TrimSpace(m.CheckTitle), deprecatedPrefix),
 		ProwlerVersion: version,
 	}
@@ -450,6 +454,18 @@ func unique(xs []string) []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// relatedURLs are a check's RelatedUrl (when set) then its AdditionalURLs,
+// each once.
+func relatedURLs(related string, additional []string) []string {
+	var out []string
+	for _, u := range append([]string{related}, additional...) {
+		if u = strings.TrimSpace(u); u != "" && !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
 	return out
 }
 

@@ -29,6 +29,8 @@ type Remediation struct {
 
 // SecurityCheck is one Prowler check. MappedRequirements holds the
 // RequirementNode ids (see RequirementID) whose compliance files list it.
+// RelatedURLs are the metadata's RelatedUrl (when set) and AdditionalURLs,
+// in that order.
 type SecurityCheck struct {
 	ID                 string      `json:"id"`
 	Title              string      `json:"title"`
@@ -40,6 +42,7 @@ type SecurityCheck struct {
 	Description        string      `json:"description,omitempty"`
 	Risk               string      `json:"risk,omitempty"`
 	Remediation        Remediation `json:"remediation"`
+	RelatedURLs        []string    `json:"related_urls,omitempty" dynamo:",omitempty"`
 	MappedRequirements []string    `json:"mapped_requirements,omitempty"`
 	Deprecated         bool        `json:"deprecated"`
 	ProwlerVersion     string      `json:"prowler_version,omitempty"`

@@ -29,6 +29,10 @@ func TestSampleEventsThroughTheLambdaAdapter(t *testing.T) {
 		t.Fatal(err)
 	}
 	seedEvidence(t, f, "ev-1")
+	if err := f.store.PutChecks(ctx, []citadel.SecurityCheck{{ID: "s3_bucket_public_access", Title: "S3 bucket is not public", Service: "s3",
+		Severity: citadel.SeverityCritical, MappedRequirements: []string{"soc2:cc_6_1"}}}); err != nil {
+		t.Fatal(err)
+	}
 	adapter := httpadapter.NewV2(f.srv)
 
 	dir := filepath.Join(testenv.RepoRoot(), "events", "api")
@@ -56,6 +60,12 @@ func TestSampleEventsThroughTheLambdaAdapter(t *testing.T) {
 				t.Errorf("list: %s", body)
 			}
 		}},
+		{"verify-integration.json", http.StatusOK, func(t *testing.T, body string) {
+			v := decodeJSON[VerifyResult](t, body)
+			if v.IntegrationID != "int-0001" || !v.Assumed || v.AccountID != "123456789012" || len(v.Regions) != 1 || len(v.Services) == 0 {
+				t.Errorf("verify %+v", v)
+			}
+		}},
 		{"start-scan.json", http.StatusAccepted, func(t *testing.T, body string) {
 			if sc := decodeJSON[citadel.Scan](t, body); sc.ID != "scan-0001" || sc.Status != citadel.ScanRunning {
 				t.Errorf("scan %+v", sc)
@@ -75,6 +85,12 @@ func TestSampleEventsThroughTheLambdaAdapter(t *testing.T) {
 		{"list-frameworks.json", http.StatusOK, func(t *testing.T, body string) {
 			if !strings.Contains(body, `"id":"soc2"`) {
 				t.Errorf("frameworks: %s", body)
+			}
+		}},
+		{"get-check.json", http.StatusOK, func(t *testing.T, body string) {
+			// The console's viewer reads a check.
+			if c := decodeJSON[CheckDetail](t, body); c.ID != "s3_bucket_public_access" || len(c.Frameworks) != 1 || c.Frameworks[0] != "soc2" {
+				t.Errorf("check %+v", c)
 			}
 		}},
 		{"review-evidence.json", http.StatusOK, func(t *testing.T, body string) {

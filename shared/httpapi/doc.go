@@ -1,7 +1,8 @@
-// Package httpapi is Citadel's HTTP API as net/http handlers: integrations
-// and their schedules, scans (started through Step Functions), assets,
-// applied controls, evidence and its review, frameworks, their coverage and
-// requirement assessments.
+// Package httpapi is Citadel's HTTP API as net/http handlers: integrations,
+// their schedules and what their scanner role may read (shared/verify),
+// scans (started through Step Functions), assets, applied controls, evidence
+// and its review, frameworks, their coverage, requirement assessments, and
+// the catalog's checks and their links.
 //
 // The OpenAPI 3 document (openapi.yaml, embedded) is the contract: every
 // request is validated against it before a handler runs, and the routes of

@@ -27,6 +27,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/ddb"
 	sched "github.com/citadelsecure/citadel/shared/scheduler"
 	"github.com/citadelsecure/citadel/shared/testkit/testenv"
+	"github.com/citadelsecure/citadel/shared/verify"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -107,7 +108,7 @@ func newFixture(t testing.TB, opts ...func(*Deps)) *fixture {
 
 	d := Deps{
 		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store, Compliance: store,
-		Schedules: f.schedules, Executions: f.sfn, StateMachineARN: f.smARN,
+		Schedules: f.schedules, Executions: f.sfn, StateMachineARN: f.smARN, Verify: &verify.Verifier{Config: cfg},
 		DefaultFolder: testFolder, Clock: func() time.Time { return t0 }, NewID: counterIDs(),
 		Log: slog.New(slog.NewJSONHandler(f.logs, nil)),
 	}

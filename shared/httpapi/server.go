@@ -128,6 +128,12 @@ type Deps struct {
 	// Announce, when set, announces the scans the API ends (cancel, a lock
 	// taken over): "Scan Failed" events on the drift bus.
 	Announce *scanend.Announcer
+	// Verify serves POST /integrations/{id}/verify (verify.go): a
+	// *verify.Verifier with the API's AWS configuration. Without it that
+	// route answers 500 (logged), every other route is unchanged.
+	Verify Verifier
+	// VerifyTimeout bounds one verify (0: DefaultVerifyTimeout).
+	VerifyTimeout time.Duration
 	// DefaultFolder is used when a request names no folder_id (citadel.EnvFolderID).
 	DefaultFolder string
 	// MinScheduleInterval is the shortest time allowed between two
@@ -223,6 +229,7 @@ func (s *Server) routes() map[string]handlerFunc {
 		"PATCH /integrations/{id}":           s.updateIntegration,
 		"DELETE /integrations/{id}":          s.deleteIntegration,
 		"POST /integrations/{id}/scans":      s.startScan,
+		"POST /integrations/{id}/verify":     s.verifyIntegration,
 		"GET /integrations/{id}/scans":       s.listScans,
 		"GET /scans/{id}":                    s.getScan,
 		"POST /scans/{id}/cancel":            s.cancelScan,
@@ -238,6 +245,7 @@ func (s *Server) routes() map[string]handlerFunc {
 		"GET /frameworks":                    s.listFrameworks,
 		"GET /frameworks/{id}/coverage":      s.frameworkCoverage,
 		"PUT /requirement-assessments/{id}":  s.putAssessment,
+		"GET /checks/{id}":                   s.getCheck,
 		"GET /checks/{id}/links":             s.getCheckLinks,
 		"PUT /checks/{id}/links/{scf_id}":    s.addCheckLink,
 		"DELETE /checks/{id}/links/{scf_id}": s.removeCheckLink,

@@ -1,11 +1,22 @@
 // A small typed client of Citadel's public API (shared/httpapi/openapi.yaml):
 // the console talks to nothing else.
 import { config } from './config';
+import { signInAgain, token } from './auth';
 
 export type ScanStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
 export type ResultStatus = 'pass' | 'fail' | 'error' | 'not_applicable';
 export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'informational';
 export type EvidenceStatus = 'in_review' | 'approved' | 'rejected' | 'expired';
+
+export type Role = 'admin' | 'operator' | 'auditor' | 'viewer';
+export type Permission = 'read' | 'scan' | 'review' | 'admin';
+/** GET /me: the caller, how it signed in, its roles and their permissions. */
+export interface Me {
+	caller: string;
+	via: 'iam' | 'jwt' | 'local';
+	roles: Role[];
+	permissions: Permission[];
+}
 
 export interface Page<T> {
 	items: T[];
@@ -204,6 +215,117 @@ export interface EvidenceDetail {
 	chain_break?: { number?: number; review?: number; reason?: string };
 }
 
+export type Posture = 'passing' | 'partial' | 'issues' | 'not_scanned';
+/** Why a scan linked a check to a control (citadel.LinkWhy). */
+export interface LinkWhy {
+	origin: 'imported' | 'manual' | 'prowler';
+	rank?: number;
+	score?: number;
+	relevance?: number;
+	frameworks?: string[];
+	requirements?: string[];
+	by?: string;
+	reason?: string;
+	at?: string;
+	summary: string;
+}
+/** A control's link to an asset (its id), a check (its Prowler id) or an evidence record (citadel.ControlLink). */
+export interface ControlLink {
+	control_id: string;
+	kind: 'asset' | 'check' | 'evidence';
+	target_id: string;
+	origin: 'scan' | 'manual';
+	why?: LinkWhy;
+}
+/** An applied control or policy of a folder (citadel.AppliedControl). */
+export interface Control {
+	id: string;
+	folder_id: string;
+	ref_id: string;
+	name: string;
+	description?: string;
+	category: string;
+	origin: 'scan' | 'manual';
+	status: string;
+	is_automated: boolean;
+	scf_control?: string;
+	source_requirement?: string;
+	reference_control?: string;
+	security_checks?: string[];
+	security_posture: Posture;
+	pass_count: number;
+	fail_count: number;
+	error_count: number;
+	last_scan_id?: string;
+	created_at: string;
+	updated_at: string;
+	integrations?: Record<string, { passed: number; failed: number; errored: number; not_applicable: number; links_digest?: string }>;
+	version?: number;
+}
+/** GET /controls/{id} (httpapi.ControlDetail). */
+export interface ControlDetail {
+	control: Control;
+	mappings: { control_id: string; requirement_id: string; framework_id: string; source: 'prowler' | 'scf' | 'requirement' | 'manual' }[];
+	evidence: ControlLink[];
+	checks: ControlLink[];
+	assets: ControlLink[];
+}
+/** A check's remediation in Prowler's metadata (citadel.Remediation). */
+export interface Remediation {
+	text?: string;
+	url?: string;
+	cli?: string;
+	terraform?: string;
+	native_iac?: string;
+	other?: string;
+}
+/** GET /checks/{id}: one Prowler check of the catalog (citadel.SecurityCheck). */
+export interface SecurityCheck {
+	id: string;
+	title: string;
+	service: string;
+	sub_service?: string;
+	resource_type: string;
+	severity: Severity;
+	categories?: string[];
+	description?: string;
+	risk?: string;
+	remediation: Remediation;
+	mapped_requirements?: string[];
+	deprecated: boolean;
+	prowler_version?: string;
+}
+/** PATCH /integrations/{id}: the fields sent replace the stored ones; "" as schedule_expression removes the schedule. */
+export interface IntegrationPatch {
+	name?: string;
+	role_arn?: string;
+	external_id?: string;
+	regions?: string[];
+	frameworks?: string[];
+	checks?: string[];
+	schedule_expression?: string;
+}
+/** One inventory collector in one region ("global" for a global service) during a verify. */
+export interface VerifyScope {
+	resource_type: string;
+	region: string;
+	ok: boolean;
+	resources: number;
+	code?: string;
+	error?: string;
+}
+/** POST /integrations/{id}/verify: what the scanner role may list, service by service. */
+export interface VerifyReport {
+	integration_id: string;
+	account_id: string;
+	role_arn?: string;
+	assumed_as: string;
+	assumed?: boolean;
+	regions: string[];
+	services: { service: string; scopes: VerifyScope[] }[];
+	denied: number;
+}
+
 /** An answer of the API other than 2xx: its status and {error, message}. */
 export class APIError extends Error {
 	constructor(
@@ -228,10 +350,20 @@ async function url(path: string, query?: Query): Promise<string> {
 }
 
 async function call<T>(method: string, path: string, opts: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
-	const init: RequestInit = { method, signal: opts.signal, headers: { Accept: 'application/json' } };
+	const headers: Record<string, string> = { Accept: 'application/json' };
+	const init: RequestInit = { method, signal: opts.signal, headers };
 	if (opts.body !== undefined) {
 		init.body = JSON.stringify(opts.body);
-		init.headers = { ...init.headers, 'Content-Type': 'application/json' };
+		headers['Content-Type'] = 'application/json';
+	}
+	// With a sign-in configured, every call carries its bearer token; without
+	// one (never signed in, or expired) the call is not made: sign in first.
+	const { auth } = await config();
+	const bearer = await token();
+	if (bearer) headers.Authorization = `Bearer ${bearer}`;
+	else if (auth) {
+		void signInAgain();
+		throw new APIError(401, 'unauthorized', 'not signed in: sign in first');
 	}
 	let r: Response;
 	try {
@@ -240,6 +372,7 @@ async function call<T>(method: string, path: string, opts: { query?: Query; body
 		if ((e as Error).name === 'AbortError') throw e;
 		throw new APIError(0, 'network', `the API did not answer (${(e as Error).message})`);
 	}
+	if (r.status === 401 && auth) void signInAgain(); // the token was refused: sign in again, then come back
 	if (r.status === 204) return undefined as T;
 	const text = await r.text();
 	let body: unknown;
@@ -270,6 +403,7 @@ async function all<T>(path: string, query: Query = {}, signal?: AbortSignal): Pr
 const seg = encodeURIComponent;
 
 export const api = {
+	me: () => call<Me>('GET', '/me'),
 	folders: () => all<Folder>('/folders'),
 	integrations: (folder?: string) => all<Integration>('/integrations', { folder_id: folder }),
 	integration: (id: string) => call<Integration>('GET', `/integrations/${seg(id)}`),
@@ -289,7 +423,12 @@ export const api = {
 		call<Page<Evidence>>('GET', '/evidence', { query: { status, folder_id: folder, limit: 100, cursor } }),
 	evidence: (id: string) => call<EvidenceDetail>('GET', `/evidence/${seg(id)}`),
 	review: (id: string, decision: 'approve' | 'reject', comment: string) =>
-		call<Evidence>('POST', `/evidence/${seg(id)}/review`, { body: { decision, comment } })
+		call<Evidence>('POST', `/evidence/${seg(id)}/review`, { body: { decision, comment } }),
+	control: (id: string) => call<ControlDetail>('GET', `/controls/${seg(id)}`),
+	check: (id: string) => call<SecurityCheck>('GET', `/checks/${seg(id)}`),
+	updateIntegration: (id: string, patch: IntegrationPatch) => call<Integration>('PATCH', `/integrations/${seg(id)}`, { body: patch }),
+	verifyIntegration: (id: string, regions?: string[]) =>
+		call<VerifyReport>('POST', `/integrations/${seg(id)}/verify`, regions?.length ? { body: { regions } } : {})
 };
 
 /** A fresh ExternalId as the CLI makes one: "citadel-" and 128 random bits in hex. */

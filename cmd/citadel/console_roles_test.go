@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/citadelsecure/citadel/shared/citadel"
+)
+
+// TestConsoleViewerCannotAdmin signs a viewer in: the admin's and the
+// operator's actions are absent from the pages, and the same delete sent
+// with the viewer's token is refused by the API (403) with the integration
+// kept. The admin then sees them all on the integration's page, which axe
+// checks with its forms.
+func TestConsoleViewerCannotAdmin(t *testing.T) {
+	dir := consoleBuildDir(t)
+	env := serveConsole(t, dir)
+	bg := context.Background()
+	now := time.Now()
+	if err := env.store.CreateFolder(bg, citadel.Folder{ID: "fld-console", Name: "console", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	in := citadel.Integration{ID: "int-payments", FolderID: "fld-console", Name: "Payments", AccountID: "210987654321",
+		RoleARN: "arn:aws:iam::210987654321:role/" + DefaultScannerRole, ExternalID: "citadel-0123456789abcdef0123456789abcdef",
+		Regions: []string{"us-east-1"}, Frameworks: []string{"soc2"}, CreatedAt: now, UpdatedAt: now}
+	if err := env.store.CreateIntegration(bg, in); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	browserSignIn(t, ctx, env.base, "val", citadel.RoleViewer)
+
+	count := func(selector string) int {
+		return browse(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(selector)+`).length`))
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.base+ConsolePrefix+"integrations"),
+		chromedp.WaitVisible(chromedp.Search(`//td//a[.="Payments"]`)),
+	))
+	// What only an admin (the form) and an operator (Scan now) see.
+	actions := map[string]string{
+		`input[name=account_id]`:                  "the add form",
+		`button[aria-label="Scan now: Payments"]`: "Scan now",
+	}
+	for sel, what := range actions {
+		if n := count(sel); n != 0 {
+			t.Errorf("a viewer sees %s on the Integrations page (%d)", what, n)
+		}
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.Search(`//td//a[.="Payments"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//h1[.="Payments"]`)),
+	))
+	if n := count(`main button`); n != 0 {
+		t.Errorf("a viewer sees %d buttons on the integration's page:\n%s", n, browse(t, ctx, chromedp.Text(chromedp.CSS(`main`))))
+	}
+	checkAccessible(t, ctx, "an integration's page (viewer)")
+
+	// The API refuses what the page does not offer.
+	status := browse(t, ctx, chromedp.Evaluate[int](`(async () => {
+		const s = JSON.parse(sessionStorage.getItem('citadel.dev-sign-in'));
+		const r = await fetch('/integrations/int-payments', {method: 'DELETE', headers: {Authorization: 'Bearer ' + s.token}});
+		return r.status;
+	})()`, chromedp.EvalAwaitPromise))
+	if status != 403 {
+		t.Errorf("a viewer's DELETE /integrations/int-payments: %d, want 403", status)
+	}
+	if _, err := env.store.GetIntegration(bg, in.ID); err != nil {
+		t.Errorf("the refused delete lost the integration: %v", err)
+	}
+
+	browserSignOut(t, ctx)
+	browserSignIn(t, ctx, env.base, "ana", citadel.RoleAdmin)
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.base+ConsolePrefix+"integrations"),
+		chromedp.WaitVisible(chromedp.Search(`//td//a[.="Payments"]`)),
+	))
+	for sel, what := range actions {
+		if n := count(sel); n != 1 {
+			t.Errorf("an admin sees %s %d times on the Integrations page, want once", what, n)
+		}
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.base+ConsolePrefix+"integrations/int-payments"),
+		chromedp.WaitVisible(chromedp.Search(`//button[.="Delete integration"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//button[.="Save changes"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//button[.="Verify access"]`)),
+	))
+	checkAccessible(t, ctx, "an integration's page (admin)")
+	saveScreenshot(t, "integration.png", browse(t, ctx, chromedp.FullScreenshot(100)))
+}
+
+// jsString quotes s for a JavaScript expression (a JSON string is one).
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
