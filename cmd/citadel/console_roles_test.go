@@ -30,7 +30,7 @@ func TestConsoleViewerCannotAdmin(t *testing.T) {
 	if err := env.store.CreateIntegration(bg, in); err != nil {
 		t.Fatal(err)
 	}
-	ctx := browser(t)
+	ctx := browser(t, 2*time.Minute)
 	browserSignIn(t, ctx, env.base, "val", citadel.RoleViewer)
 
 	count := func(selector string) int {

@@ -103,8 +103,10 @@ func consoleFlagFor(t *testing.T, dir string) func(http.Handler, net.Addr, io.Wr
 	return mount
 }
 
-// browser is a headless Debian chromium driven over the DevTools protocol.
-func browser(t *testing.T) context.Context {
+// browser is a headless Debian chromium driven over the DevTools protocol,
+// for at most limit (a scan watched to its end takes minutes on a loaded
+// machine; a page, seconds).
+func browser(t *testing.T, limit time.Duration) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
@@ -116,7 +118,7 @@ func browser(t *testing.T) context.Context {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, limit)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	return ctx
 }
@@ -153,7 +155,7 @@ func TestConsoleAddsAnIntegration(t *testing.T) {
 	dir := consoleBuildDir(t)
 	env := serveConsole(t, dir)
 	base, store := env.base, env.store
-	ctx := browser(t)
+	ctx := browser(t, 2*time.Minute)
 
 	// Signed out, a page sends the browser to the sign-in, which comes back to it.
 	must(t, chromedp.Do(ctx,
@@ -263,9 +265,7 @@ func TestConsoleScansToEvidence(t *testing.T) {
 	if err := env.store.CreateIntegration(bg, in); err != nil {
 		t.Fatal(err)
 	}
-	ctx := browser(t)
-	ctx, cancel := context.WithTimeout(ctx, 9*time.Minute)
-	defer cancel()
+	ctx := browser(t, 9*time.Minute)
 	browserSignIn(t, ctx, env.base, "oscar", citadel.RoleOperator)
 
 	// Scan now, then follow the latest scan's link to its page.
