@@ -301,6 +301,20 @@ func TestConsoleScansToEvidence(t *testing.T) {
 		chromedp.WithPollingTimeout(time.Minute)))
 	checkAccessible(t, ctx, "the Compliance page")
 	saveScreenshot(t, "compliance.png", browse(t, ctx, chromedp.FullScreenshot(100)))
+	// The same for one account: the picker narrows every framework's bars.
+	browse(t, ctx, chromedp.Evaluate[bool](`(() => {
+		const s = document.querySelector('select[name=integration]');
+		s.value = 'int-estate';
+		s.dispatchEvent(new Event('change', {bubbles: true}));
+		return true;
+	})()`))
+	browse(t, ctx, chromedp.Poll[bool](`location.search.includes('integration=int-estate') &&
+		document.querySelectorAll('section meter').length === 2 * document.querySelectorAll('section h2').length || null`,
+		chromedp.WithPollingTimeout(time.Minute)))
+	if href := browse(t, ctx, chromedp.Evaluate[string](`document.querySelector('section h2 a').getAttribute('href')`)); !strings.Contains(href, "integration=int-estate") {
+		t.Errorf("a framework's link does not keep the account: %s", href)
+	}
+	checkAccessible(t, ctx, "the Compliance page of one account")
 	must(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.Search(`//h2/a[contains(., "SOC2")]`)),
 		chromedp.WaitVisible(chromedp.Search(`//caption[starts-with(., "Requirements")]`)),

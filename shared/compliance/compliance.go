@@ -103,12 +103,16 @@ type Score struct {
 
 // View is a folder's compliance view of a framework.
 type View struct {
-	FolderID     string        `json:"folder_id"`
-	FrameworkID  string        `json:"framework_id"`
-	Framework    string        `json:"framework"`
-	Requirements []Requirement `json:"requirements"`
-	Coverage     Coverage      `json:"coverage"`
-	Score        Score         `json:"score"`
+	FolderID string `json:"folder_id"`
+	// IntegrationID, when set, narrows the view to one integration of the
+	// folder: each control's posture is what that integration's results
+	// alone say (Window.Integration).
+	IntegrationID string        `json:"integration_id,omitempty"`
+	FrameworkID   string        `json:"framework_id"`
+	Framework     string        `json:"framework"`
+	Requirements  []Requirement `json:"requirements"`
+	Coverage      Coverage      `json:"coverage"`
+	Score         Score         `json:"score"`
 }
 
 // Build assembles the view, every requirement listed.
@@ -124,12 +128,18 @@ func Build(ctx context.Context, store Store, cat Catalog, folderID, frameworkID 
 type Window struct {
 	After string
 	Limit int
+	// Integration narrows the view to one integration of the folder: a
+	// control's counts and posture are that integration's contribution
+	// alone (citadel.AppliedControl.Integrations), a control it has no
+	// results for is not scanned. The mappings and assessments stay the
+	// folder's.
+	Integration string
 }
 
 // BuildWindow assembles the view with the requirements of w listed; more
 // says whether requirements follow the last one listed.
 func BuildWindow(ctx context.Context, store Store, cat Catalog, folderID, frameworkID string, w Window) (v View, more bool, err error) {
-	v = View{FolderID: folderID, FrameworkID: frameworkID}
+	v = View{FolderID: folderID, FrameworkID: frameworkID, IntegrationID: w.Integration}
 	if folderID == "" || frameworkID == "" {
 		return v, false, citadel.Invalid("compliance view needs a folder and a framework")
 	}
@@ -196,6 +206,11 @@ func build(ctx context.Context, store Store, cat Catalog, v View, w Window) (Vie
 	controls, err := store.GetControls(ctx, ids)
 	if err != nil {
 		return v, false, err
+	}
+	if w.Integration != "" {
+		for id, c := range controls {
+			controls[id] = OfIntegration(c, w.Integration)
+		}
 	}
 	listed := map[string]citadel.AppliedControl{}
 	for _, r := range reqs[lo:hi] {
@@ -276,6 +291,19 @@ func build(ctx context.Context, store Store, cat Catalog, v View, w Window) (Vie
 		v.Score.Value = math.Round(1000*weighted/weights) / 10
 	}
 	return v, hi < len(reqs), nil
+}
+
+// OfIntegration is c as integration's results alone make it: its counts
+// and posture from that integration's contribution, not scanned when it
+// made none.
+func OfIntegration(c citadel.AppliedControl, integration string) citadel.AppliedControl {
+	own := map[string]citadel.IntegrationPosture{}
+	if p, ok := c.Integrations[integration]; ok {
+		own[integration] = p
+	}
+	c.Integrations = own
+	c.SumIntegrations()
+	return c
 }
 
 // checksOf reads the check links of the controls (policies have none), a

@@ -138,7 +138,7 @@ type CoveragePage struct {
 }
 
 // frameworkCoverage is a folder's compliance view of a framework
-// (shared/compliance), a page of requirements at a time (by id; ?limit=
+// (shared/compliance), or one of its integrations' (?integration_id=), a page of requirements at a time (by id; ?limit=
 // and ?cursor= as the lists take them): per requirement its controls and
 // assessment (with the assessment's id), and the coverage figures and the
 // answers' score of the whole framework on every page.
@@ -151,6 +151,16 @@ func (s *Server) frameworkCoverage(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	integration := r.URL.Query().Get("integration_id")
+	if integration != "" {
+		in, err := s.Integrations.GetIntegration(r.Context(), integration)
+		if err != nil {
+			return err
+		}
+		if in.FolderID != folder {
+			return citadel.Invalid("integration %s is in folder %s, not %s", integration, in.FolderID, folder)
+		}
+	}
 	fw := r.PathValue("id")
 	var after string
 	if cursor != "" {
@@ -162,7 +172,7 @@ func (s *Server) frameworkCoverage(w http.ResponseWriter, r *http.Request) error
 		}
 		after = string(b)
 	}
-	v, more, err := compliance.BuildWindow(r.Context(), s.Compliance, s.Compliance, folder, fw, compliance.Window{After: after, Limit: limit})
+	v, more, err := compliance.BuildWindow(r.Context(), s.Compliance, s.Compliance, folder, fw, compliance.Window{After: after, Limit: limit, Integration: integration})
 	if err != nil {
 		return err
 	}

@@ -149,6 +149,8 @@ export interface CoverageRequirement {
 }
 export interface Coverage {
 	folder_id: string;
+	/** The integration the view is narrowed to; absent for the whole folder. */
+	integration_id?: string;
 	framework_id: string;
 	framework: string;
 	next?: string;
@@ -415,8 +417,8 @@ export const api = {
 	scan: (id: string, signal?: AbortSignal) => call<Scan>('GET', `/scans/${seg(id)}`, { signal }),
 	cancelScan: (id: string) => call<Scan>('POST', `/scans/${seg(id)}/cancel`),
 	catalog: () => call<CatalogStatus>('GET', '/catalog'),
-	coverage: (framework: string, folder?: string, cursor?: string) =>
-		call<Coverage>('GET', `/frameworks/${seg(framework)}/coverage`, { query: { folder_id: folder, cursor } }),
+	coverage: (framework: string, folder?: string, cursor?: string, integration?: string) =>
+		call<Coverage>('GET', `/frameworks/${seg(framework)}/coverage`, { query: { folder_id: folder, cursor, integration_id: integration } }),
 	results: (q: Query, cursor?: string) => call<Page<Finding>>('GET', '/results', { query: { ...q, limit: 200, cursor } }),
 	asset: (ref: string) => call<AssetDetail>('GET', `/assets/${seg(ref)}`),
 	evidenceList: (status: EvidenceStatus | '', folder?: string, cursor?: string) =>
