@@ -358,6 +358,14 @@ func TestConsoleScansToEvidence(t *testing.T) {
 	if asset := browse(t, ctx, chromedp.Text(chromedp.CSS(`main`))); !strings.Contains(asset, "fail") || !strings.Contains(asset, accountID) {
 		t.Errorf("the asset's page:\n%s", asset)
 	}
+	// A failing result's history: its first change, from no result to fail.
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.Search(`(//tr[td//span[contains(@class,"status") and .="fail"]]//details/summary)[1]`)),
+		chromedp.WaitVisible(chromedp.CSS(`details[open] ol.history li`)),
+	))
+	if h := browse(t, ctx, chromedp.Text(chromedp.CSS(`details[open] ol.history`))); !strings.Contains(h, "first result") || !strings.Contains(h, "fail") {
+		t.Errorf("a failing result's history:\n%s", h)
+	}
 	checkAccessible(t, ctx, "an asset's page")
 
 	// The operator may not review: no form, and the auditor signs in.

@@ -58,6 +58,8 @@ type (
 		RelationshipsTo(ctx context.Context, integrationID, arn string) ([]citadel.AssetRelationship, error)
 		ResultsOfAsset(ctx context.Context, integrationID, assetID string) ([]citadel.CheckResult, error)
 		ListResultsFiltered(ctx context.Context, integrationID string, f ddb.ResultFilter, limit int, cursor string) (citadel.Page[citadel.CheckResult], error)
+		// A result's status changes, oldest first (history.go).
+		ResultHistory(ctx context.Context, resultID string) ([]citadel.CheckResultHistory, error)
 	}
 	Catalog interface {
 		ListFrameworks(ctx context.Context) ([]citadel.Framework, error)
@@ -236,6 +238,7 @@ func (s *Server) routes() map[string]handlerFunc {
 		"GET /assets":                        s.listAssets,
 		"GET /assets/{id}":                   s.getAsset,
 		"GET /results":                       s.listResults,
+		"GET /results/history":               s.resultHistory,
 		"GET /evidence":                      s.listEvidence,
 		"GET /controls":                      s.listControls,
 		"GET /controls/{id}":                 s.getControl,

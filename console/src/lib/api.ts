@@ -105,6 +105,16 @@ export interface CheckResult {
 	region?: string;
 	scanned_at: string;
 }
+/** One change of a result's status (GET /results/history); previous_status '' for the first-ever result. */
+export interface ResultChange {
+	integration_id: string;
+	security_check: string;
+	asset: string;
+	scan_id: string;
+	previous_status: ResultStatus | '';
+	new_status: ResultStatus;
+	changed_at: string;
+}
 export interface Finding extends CheckResult {
 	asset_ref: string;
 }
@@ -430,7 +440,10 @@ export const api = {
 	check: (id: string) => call<SecurityCheck>('GET', `/checks/${seg(id)}`),
 	updateIntegration: (id: string, patch: IntegrationPatch) => call<Integration>('PATCH', `/integrations/${seg(id)}`, { body: patch }),
 	verifyIntegration: (id: string, regions?: string[]) =>
-		call<VerifyReport>('POST', `/integrations/${seg(id)}/verify`, regions?.length ? { body: { regions } } : {})
+		call<VerifyReport>('POST', `/integrations/${seg(id)}/verify`, regions?.length ? { body: { regions } } : {}),
+	/** A result's status changes, oldest first (asset: the result's `asset` id, not the asset's ref). */
+	resultHistory: (integration: string, check: string, asset: string) =>
+		call<{ items: ResultChange[] }>('GET', '/results/history', { query: { integration_id: integration, check_id: check, asset } })
 };
 
 /** A fresh ExternalId as the CLI makes one: "citadel-" and 128 random bits in hex. */
