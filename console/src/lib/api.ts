@@ -308,15 +308,7 @@ export interface SecurityCheck {
 	prowler_version?: string;
 }
 /** PATCH /integrations/{id}: the fields sent replace the stored ones; "" as schedule_expression removes the schedule. */
-export interface IntegrationPatch {
-	name?: string;
-	role_arn?: string;
-	external_id?: string;
-	regions?: string[];
-	frameworks?: string[];
-	checks?: string[];
-	schedule_expression?: string;
-}
+export type IntegrationPatch = Partial<Pick<Integration, 'name' | 'role_arn' | 'external_id' | 'regions' | 'frameworks' | 'checks' | 'schedule_expression'>>;
 /** One inventory collector in one region ("global" for a global service) during a verify. */
 export interface VerifyScope {
 	resource_type: string;
@@ -456,6 +448,11 @@ export function newExternalId(): string {
 /** The command that deploys the scanner role in a target account (cmd/citadel targetRoleCommand). */
 export function targetRoleCommand(trusted: string, externalId: string): string {
 	return `cdk deploy CitadelTargetRole --parameters TrustedAccountId=${trusted} --parameters ExternalId=${externalId}`;
+}
+
+/** The items of a comma- or space-separated list a person typed ("us-east-1, eu-west-1"). */
+export function splitList(s: string): string[] {
+	return s.split(/[\s,]+/).filter(Boolean);
 }
 
 /** The partition of a region name. */
