@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,6 +92,26 @@ func TestConsoleViewerCannotAdmin(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//button[.="Verify access"]`)),
 	))
 	checkAccessible(t, ctx, "an integration's page (admin)")
+
+	// A region AWS lacks: the page sends it, the API refuses it in its own
+	// words (the console keeps no copy of the rule) and nothing is stored.
+	browse(t, ctx, chromedp.Evaluate[bool](`(() => {
+		const el = document.querySelector('input[name=regions]');
+		el.value = 'us-east-1, us-east-9';
+		el.dispatchEvent(new Event('input', {bubbles: true}));
+		return true;
+	})()`))
+	alert := `//section[@aria-labelledby="edit-heading"]//p[@role="alert"]`
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.Search(`//button[.="Save changes"]`)),
+		chromedp.WaitVisible(chromedp.Search(alert)),
+	))
+	if got, want := browse(t, ctx, chromedp.Text(chromedp.Search(alert))), `region "us-east-9" is not an AWS region name`; !strings.Contains(got, want) {
+		t.Errorf("the refused save says %q, want it to contain %q", got, want)
+	}
+	if got, err := env.store.GetIntegration(bg, in.ID); err != nil || !slices.Equal(got.Regions, in.Regions) {
+		t.Errorf("after the refused save the integration has regions %v (%v), want %v", got.Regions, err, in.Regions)
+	}
 	saveScreenshot(t, "integration.png", browse(t, ctx, chromedp.FullScreenshot(100)))
 }
 

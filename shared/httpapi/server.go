@@ -406,7 +406,16 @@ type ErrorBody struct {
 	Message string `json:"message"`
 }
 
+// StatusClientClosed is the status logged for a request its caller
+// abandoned (a page that navigated on): nobody reads the answer and it is
+// no fault of the server's (nginx's 499).
+const StatusClientClosed = 499
+
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		writeJSONError(w, StatusClientClosed, "client_closed", "the request was abandoned by its caller")
+		return
+	}
 	status := Status(err)
 	code, msg := string(citadel.CodeOf(err)), err.Error()
 	switch status {

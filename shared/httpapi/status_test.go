@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
@@ -42,5 +45,25 @@ func TestStatusOfErrors(t *testing.T) {
 				t.Error("503 without Retry-After")
 			}
 		})
+	}
+}
+
+// A request its caller abandoned is no server fault: 499, and no error in
+// the log, while a cancellation the caller did not cause stays a 500.
+func TestStatusOfAbandonedRequest(t *testing.T) {
+	var logs bytes.Buffer
+	s := &Server{Deps: Deps{Log: slog.New(slog.NewJSONHandler(&logs, nil))}}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := fmt.Errorf("dynamodb query: %w", context.Canceled)
+	rec := httptest.NewRecorder()
+	s.writeError(rec, httptest.NewRequest("GET", "/x", nil).WithContext(ctx), err)
+	if rec.Code != StatusClientClosed || logs.Len() != 0 {
+		t.Errorf("abandoned: %d, log %q; want %d and no log", rec.Code, logs.String(), StatusClientClosed)
+	}
+	rec = httptest.NewRecorder()
+	s.writeError(rec, httptest.NewRequest("GET", "/x", nil), err)
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(logs.String(), "request failed") {
+		t.Errorf("canceled inside a live request: %d, log %q; want 500 and the cause logged", rec.Code, logs.String())
 	}
 }
