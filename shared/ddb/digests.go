@@ -36,6 +36,13 @@ const (
 	digestChunksPerBatch = 5
 )
 
+// ResultLayout is the version of the current results' keys a digest was
+// written beside. 2: a result is INTEG#<id>#RESULTS / <check>#<asset>
+// (before, RES#<result id> / CURRENT in GSI1). A base digest of an earlier
+// layout names results that are not where the store reads them, so the
+// next scan takes it for expired and writes every result at its key once.
+const ResultLayout = 2
+
 // ScanDigest is the head of a scan's digest.
 type ScanDigest struct {
 	IntegrationID string `dynamo:"IntegrationID"`
@@ -51,6 +58,8 @@ type ScanDigest struct {
 	// Output is the step's output, returned as it is when the step re-runs.
 	Output    []byte    `dynamo:"Output,omitempty"`
 	CreatedAt time.Time `dynamo:"CreatedAt"`
+	// ResultLayout is set by PutScanDigest.
+	ResultLayout int `dynamo:"ResultLayout,omitempty"`
 }
 
 type digestHeadItem struct {
@@ -83,7 +92,7 @@ func (s *Store) PutScanDigest(ctx context.Context, d ScanDigest, entries []diges
 		return citadel.Invalid("scan digest %s: %v", d.ScanID, err)
 	}
 	expires := d.CreatedAt.Add(DigestRetention).Unix()
-	d.Count, d.Firsts = len(entries), nil
+	d.Count, d.Firsts, d.ResultLayout = len(entries), nil, ResultLayout
 	var chunks []any
 	for n := 0; n*DigestChunkEntries < len(entries); n++ {
 		part := entries[n*DigestChunkEntries : min(len(entries), (n+1)*DigestChunkEntries)]
@@ -121,15 +130,19 @@ var ErrDigestExpired = errors.New("scan digest expired")
 
 // LatestScanDigest reads the head of an integration's latest complete
 // digest: not found when the integration has none, ErrDigestExpired when
-// the one it had is gone.
+// the one it had is gone or was written beside an earlier ResultLayout.
 func (s *Store) LatestScanDigest(ctx context.Context, integrationID string) (ScanDigest, error) {
 	var ptr latestDigestItem
 	if err := s.get(ctx, latestDigestKey(integrationID), &ptr, "latest digest of integration "+integrationID); err != nil {
 		return ScanDigest{}, err
 	}
 	d, err := s.GetScanDigest(ctx, ptr.ScanID)
-	if citadel.IsNotFound(err) {
+	switch {
+	case citadel.IsNotFound(err):
 		return d, fmt.Errorf("latest digest of integration %s, scan %s: %w", integrationID, ptr.ScanID, ErrDigestExpired)
+	case err == nil && d.ResultLayout < ResultLayout:
+		return d, fmt.Errorf("latest digest of integration %s, scan %s, beside results of layout %d (now %d): %w",
+			integrationID, ptr.ScanID, d.ResultLayout, ResultLayout, ErrDigestExpired)
 	}
 	return d, err
 }

@@ -14,12 +14,13 @@ import (
 
 // Browsing findings (docs/data-model.md, patterns 30a and 30b): an
 // integration's current results filtered, and an asset's current results,
-// both from the keys results already have (no new index attribute on a
-// result item, no table scan).
+// both from the keys results already have (no index attribute on a result
+// item, no table scan).
 
 // ResultFilter narrows an integration's current results. The checks
 // (CheckIDs, a requirement's; CheckID; Service, the checks named
-// <service>_...) become key conditions on GSI1 (one begins_with range per
+// <service>_...) become key conditions on the integration's results
+// partition (one begins_with range per
 // check, or one per service); Status, Severity and Region filter the items
 // the ranges hold.
 type ResultFilter struct {
@@ -32,7 +33,7 @@ type ResultFilter struct {
 	Region   string
 }
 
-// ranges are the GSI1 sort-key prefixes the filter reads, in key order ("":
+// ranges are the sort-key prefixes the filter reads, in key order ("":
 // the whole partition); none when the checks named exclude each other.
 func (f ResultFilter) ranges() []string {
 	checks := slices.Clone(f.CheckIDs)
@@ -58,9 +59,7 @@ func (f ResultFilter) ranges() []string {
 	checks = slices.Compact(checks)
 	out := make([]string, len(checks))
 	for i, c := range checks {
-		// '#' sorts before every character of a check id, so the ranges
-		// are in key order and never overlap.
-		out[i] = resultsOfIntegrationGSI("", c, "").SK
+		out[i] = resultsOfCheckSKPrefix(c)
 	}
 	return out
 }
@@ -72,12 +71,10 @@ func (f ResultFilter) scope(integrationID string) string {
 }
 
 // resultListItem is what a filtered list reads of a current result: its
-// head and its keys in the table and in GSI1 (the position of a page).
+// head and its key (the position of a page).
 type resultListItem struct {
-	PK     string `dynamo:"PK"`
-	SK     string `dynamo:"SK"`
-	GSI1PK string `dynamo:"GSI1PK"`
-	GSI1SK string `dynamo:"GSI1SK"`
+	PK string `dynamo:"PK"`
+	SK string `dynamo:"SK"`
 	resultHead
 }
 
@@ -105,7 +102,7 @@ func (s *Store) ListResultsFiltered(ctx context.Context, integrationID string, f
 	page := citadel.Page[citadel.CheckResult]{Items: []citadel.CheckResult{}}
 	ranges := f.ranges()
 	scope := s.cursorScope(f.scope(integrationID))
-	partition := resultsOfIntegrationGSI(integrationID, "", "").PK
+	partition := resultsOfIntegrationPK(integrationID)
 	var pos dynamo.PagingKey // where the next read starts (nil: a range's start)
 	first := 0
 	if cursor != "" {
@@ -114,10 +111,10 @@ func (s *Store) ListResultsFiltered(ctx context.Context, integrationID string, f
 			return page, err
 		}
 		var key map[string]string
-		if err := dynamo.UnmarshalItem(k, &key); err != nil || key[AttrGSI1PK] != partition || key[AttrGSI1SK] == "" {
+		if err := dynamo.UnmarshalItem(k, &key); err != nil || key[AttrPK] != partition || key[AttrSK] == "" {
 			return page, citadel.Invalid("%s", BadCursor)
 		}
-		sk := key[AttrGSI1SK]
+		sk := key[AttrSK]
 		// The first range holding or after the position; the position is
 		// a start key only inside its own range.
 		for first < len(ranges) && !strings.HasPrefix(sk, ranges[first]) && ranges[first] < sk {
@@ -130,8 +127,7 @@ func (s *Store) ListResultsFiltered(ctx context.Context, integrationID string, f
 	// rangeStart is a position just before range i's first result (no
 	// result's sort key is a bare prefix).
 	rangeStart := func(i int) (dynamo.PagingKey, error) {
-		k := resultKey("")
-		return dynamo.MarshalItem(map[string]string{AttrPK: k.PK, AttrSK: k.SK, AttrGSI1PK: partition, AttrGSI1SK: ranges[i]})
+		return dynamo.MarshalItem(map[string]string{AttrPK: partition, AttrSK: ranges[i]})
 	}
 	examine, requests := limit, 0
 	for i := first; i < len(ranges); {
@@ -146,9 +142,9 @@ func (s *Store) ListResultsFiltered(ctx context.Context, integrationID string, f
 			page.Next = next
 			return page, err
 		}
-		q := s.byGSI1(partition).Project(resultListAttributes...).SearchLimit(examine)
+		q := s.byPK(partition).Project(resultListAttributes...).SearchLimit(examine)
 		if ranges[i] != "" {
-			q = q.Range(AttrGSI1SK, dynamo.BeginsWith, ranges[i])
+			q = q.Range(AttrSK, dynamo.BeginsWith, ranges[i])
 		}
 		if f.Status != "" {
 			q = q.Filter("'Status' = ?", f.Status)
@@ -172,12 +168,16 @@ func (s *Store) ListResultsFiltered(ctx context.Context, integrationID string, f
 		}
 		room := limit - len(page.Items)
 		for _, it := range items[:min(room, len(items))] {
-			page.Items = append(page.Items, it.result())
+			r, err := it.result(Key{it.PK, it.SK})
+			if err != nil {
+				return page, fmt.Errorf("results of integration %s: %w", integrationID, err)
+			}
+			page.Items = append(page.Items, r)
 		}
 		switch {
 		case len(items) > room:
 			last := items[room-1]
-			if pos, err = dynamo.MarshalItem(map[string]string{AttrPK: last.PK, AttrSK: last.SK, AttrGSI1PK: last.GSI1PK, AttrGSI1SK: last.GSI1SK}); err != nil {
+			if pos, err = dynamo.MarshalItem(map[string]string{AttrPK: last.PK, AttrSK: last.SK}); err != nil {
 				return page, fmt.Errorf("results of integration %s: %w", integrationID, err)
 			}
 		case len(lek) > 0:
@@ -206,7 +206,7 @@ func (s *Store) ResultsOfAsset(ctx context.Context, integrationID, assetID strin
 	}
 	keys := make([]Key, len(d.Checks))
 	for i, c := range d.Checks {
-		keys[i] = resultKey(citadel.ResultID(integrationID, c, assetID))
+		keys[i] = resultKey(integrationID, c, assetID)
 	}
 	var items []resultHeadItem
 	if err := s.batchGet(ctx, keys, &items, "results of asset "+assetID, resultHeadAttributes...); err != nil {
@@ -214,9 +214,11 @@ func (s *Store) ResultsOfAsset(ctx context.Context, integrationID, assetID strin
 	}
 	out := make([]citadel.CheckResult, 0, len(items))
 	for _, it := range items {
-		if it.AssetID == assetID && it.IntegrationID == integrationID {
-			out = append(out, it.result())
+		r, err := it.result(Key{it.PK, it.SK})
+		if err != nil {
+			return nil, fmt.Errorf("results of asset %s: %w", assetID, err)
 		}
+		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b citadel.CheckResult) int { return strings.Compare(a.CheckID, b.CheckID) })
 	return out, nil

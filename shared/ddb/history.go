@@ -20,7 +20,7 @@ type historyItem struct {
 // ResultHistory lists a result's status changes, oldest first.
 func (s *Store) ResultHistory(ctx context.Context, resultID string) ([]citadel.CheckResultHistory, error) {
 	var items []historyItem
-	q := s.byPK(resultKey(resultID).PK).Range(AttrSK, dynamo.BeginsWith, resultHistorySKPrefix())
+	q := s.byPK(resultHistoryPK(resultID)).Range(AttrSK, dynamo.BeginsWith, resultHistorySKPrefix())
 	if err := s.queryAll(ctx, q, &items, "history of result "+resultID); err != nil {
 		return nil, err
 	}
@@ -37,8 +37,8 @@ func (s *Store) ResultHistory(ctx context.Context, resultID string) ([]citadel.C
 // did not exist yet.
 func (s *Store) StatusAsOf(ctx context.Context, resultID, scanID string) (status citadel.CheckStatus, ok bool, err error) {
 	var items []historyItem
-	q := s.byPK(resultKey(resultID).PK).Range(AttrSK, dynamo.Between, resultHistorySKPrefix(), resultHistoryKey(resultID, scanID).SK).
-		Order(dynamo.Descending).Limit(1)
+	q := s.byPK(resultHistoryPK(resultID)).Range(AttrSK, dynamo.Between, resultHistorySKPrefix(), resultHistoryKey(resultID, scanID).SK).
+		Order(dynamo.Descending).SearchLimit(1) // one request, no key inference (store.go queryPage)
 	if err := s.queryAll(ctx, q, &items, "history of result "+resultID); err != nil {
 		return "", false, err
 	}

@@ -225,35 +225,48 @@ func assessmentsOfFolderGSI(folderID, frameworkID, refID string) GSIKey {
 
 // --- results ---------------------------------------------------------------------
 
-// The current result of (integration, check, asset) is one item; GSI1 lists an
-// integration's current results by check. Its history is in the same partition.
-func resultKey(resultID string) Key { return Key{join("RES", resultID), "CURRENT"} }
-
-// resultIDOfPK is the result id in the PK of a current result or its history.
-func resultIDOfPK(pk string) (string, error) {
-	id, ok := strings.CutPrefix(pk, join("RES", ""))
-	if !ok || id == "" {
-		return "", fmt.Errorf("%q is not the key of a result", pk)
-	}
-	return id, nil
+// The current result of (integration, check, asset) is one item in its
+// integration's results partition, sorted by check and asset: listing them
+// is a table query and no index holds a copy (a first scan writes each
+// result once). Its history is in the result's own partition, by id.
+func resultKey(integrationID, checkID, assetID string) Key {
+	return Key{resultsOfIntegrationPK(integrationID), join(checkID, assetID)}
+}
+func resultsOfIntegrationPK(integrationID string) string {
+	return join("INTEG", integrationID, "RESULTS")
 }
 
-func resultsOfIntegrationGSI(integrationID, checkID, assetID string) GSIKey {
-	return GSIKey{join("INTEG", integrationID, "RESULTS"), join(checkID, assetID)}
-}
+// resultsOfCheckSKPrefix is the sort-key prefix of a check's current
+// results ('#' sorts before every character of a check id, so the ranges of
+// distinct checks are in key order and never overlap).
+func resultsOfCheckSKPrefix(checkID string) string { return join(checkID, "") }
 
 // Prowler names every check <service>_..., so the current results of a
-// service's checks are a prefix of the results' GSI1 sort key.
+// service's checks are a prefix of the results' sort key.
 func resultsOfServiceSKPrefix(service string) string { return service + "_" }
 
-// resultOfGSI1SK splits a current result's GSI1 sort key (<check>#<asset>).
-func resultOfGSI1SK(sk string) (checkID, assetID string, ok bool) {
+// resultOfKey is the (integration, check, asset) a current result's key
+// names: the item stores them nowhere else.
+func resultOfKey(k Key) (integrationID, checkID, assetID string, err error) {
+	rest, okP := strings.CutPrefix(k.PK, join("INTEG", ""))
+	integrationID, okS := strings.CutSuffix(rest, join("", "RESULTS"))
+	checkID, assetID, ok := resultOfSK(k.SK)
+	if !okP || !okS || integrationID == "" || !ok {
+		return "", "", "", fmt.Errorf("%s / %s is not the key of a current result", k.PK, k.SK)
+	}
+	return integrationID, checkID, assetID, nil
+}
+
+// resultOfSK splits a current result's sort key (<check>#<asset>).
+func resultOfSK(sk string) (checkID, assetID string, ok bool) {
 	checkID, assetID, ok = strings.Cut(sk, "#")
 	return checkID, assetID, ok && checkID != "" && assetID != ""
 }
 
+// A result's history: RES#<result id> / HIST#<scan id>.
+func resultHistoryPK(resultID string) string { return join("RES", resultID) }
 func resultHistoryKey(resultID, scanID string) Key {
-	return Key{join("RES", resultID), join("HIST", scanID)}
+	return Key{resultHistoryPK(resultID), join("HIST", scanID)}
 }
 func resultHistorySKPrefix() string { return "HIST#" }
 

@@ -30,9 +30,9 @@ func TestAttributes(t *testing.T) {
 		want []string
 	}{
 		{"tags, embedding, unexported, skipped", attributes[projOuter](), []string{"A", "Bee", "D", "C"}},
-		{"the projection ListResultHeads reads", resultHeadAttributes, []string{"PK", "SK", "IntegrationID", "CheckID", "AssetID", "AssetARN", "ScanID",
+		{"the projection ListResultHeads reads", resultHeadAttributes, []string{"PK", "SK", "AssetARN", "ScanID",
 			"Status", "Muted", "StatusExtended", "Severity", "Region", "ContentHash", "ScannedAt", "FirstScanID"}},
-		{"the projection ResultStates reads", resultStateAttributes, []string{"PK", "ScanID", "Status", "Muted", "ContentHash", "PreviousStatus", "HadPrevious"}},
+		{"the projection ResultStates reads", resultStateAttributes, []string{"PK", "SK", "ScanID", "Status", "Muted", "ContentHash", "PreviousStatus", "HadPrevious"}},
 	} {
 		if d := cmp.Diff(tt.want, tt.got); d != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, d)

@@ -11,17 +11,18 @@ import (
 )
 
 // This file is the current result of (integration, check, asset) (see
-// docs/data-model.md, "Check results"): RES#<result id> / CURRENT, in GSI1
-// INTEG#<id>#RESULTS / <check>#<asset>, rewritten only when its content
+// docs/data-model.md, "Check results"): INTEG#<id>#RESULTS / <check>#<asset>
+// in the table, in no index, rewritten only when its content
 // (status, muted, detail, snapshot ...) changes. Its history is in
 // history.go, the scans' digests in digests.go.
 
 // resultHead is what names a current result and its outcome: every
-// attribute but the finding's bulk and the comparison state.
+// attribute but the finding's bulk and the comparison state. The
+// integration, check and asset are its key's (resultOfKey), not attributes.
 type resultHead struct {
-	IntegrationID  string
-	CheckID        string
-	AssetID        string
+	IntegrationID  string `dynamo:"-"`
+	CheckID        string `dynamo:"-"`
+	AssetID        string `dynamo:"-"`
 	AssetARN       string
 	ScanID         string
 	Status         citadel.CheckStatus
@@ -58,6 +59,7 @@ type resultHeadItem struct {
 // resultStateItem is what ResultStates reads of a current result.
 type resultStateItem struct {
 	PK string `dynamo:"PK"`
+	SK string `dynamo:"SK"`
 	ResultState
 }
 
@@ -97,7 +99,7 @@ func (s *Store) PutResults(ctx context.Context, ws []ResultWrite) error {
 			return err
 		}
 		it := resultItem{
-			item: newItem(TypeResult, resultKey(id)).withGSI1(resultsOfIntegrationGSI(r.IntegrationID, r.CheckID, r.AssetID)),
+			item: newItem(TypeResult, resultKey(r.IntegrationID, r.CheckID, r.AssetID)),
 			resultHead: resultHead{
 				IntegrationID: r.IntegrationID, CheckID: r.CheckID, AssetID: r.AssetID, AssetARN: r.AssetARN,
 				ScanID: r.ScanID, Status: r.Status, Muted: r.Muted, StatusExtended: r.StatusExtended,
@@ -121,19 +123,26 @@ func (s *Store) PutResults(ctx context.Context, ws []ResultWrite) error {
 	return nil
 }
 
-// result is the result a head names, without raw output or snapshot.
-func (h resultHead) result() citadel.CheckResult {
+// result is the result a head read at key k names, without raw output or
+// snapshot.
+func (h resultHead) result(k Key) (citadel.CheckResult, error) {
+	integrationID, checkID, assetID, err := resultOfKey(k)
+	if err != nil {
+		return citadel.CheckResult{}, err
+	}
 	return citadel.CheckResult{
-		IntegrationID: h.IntegrationID, CheckID: h.CheckID, AssetID: h.AssetID, AssetARN: h.AssetARN,
+		IntegrationID: integrationID, CheckID: checkID, AssetID: assetID, AssetARN: h.AssetARN,
 		ScanID: h.ScanID, Status: h.Status, Muted: h.Muted, StatusExtended: h.StatusExtended,
 		Severity: h.Severity, Region: h.Region, ContentHash: h.ContentHash, ScannedAt: h.ScannedAt,
 		FirstScanID: h.FirstScanID,
-	}
+	}, nil
 }
 
 func (s *Store) resultOf(ctx context.Context, it resultItem) (citadel.CheckResult, error) {
-	r := it.result()
-	var err error
+	r, err := it.result(it.key())
+	if err != nil {
+		return r, err
+	}
 	if r.RawOutput, err = s.unboundCompressed(ctx, it.RawOutput, it.RawGzip); err != nil {
 		return r, fmt.Errorf("raw output of result %s: %w", it.PK, err)
 	}
@@ -143,11 +152,11 @@ func (s *Store) resultOf(ctx context.Context, it resultItem) (citadel.CheckResul
 	return r, nil
 }
 
-// GetResult reads the current result of (integration, check, asset) by its
-// id (citadel.ResultID), with its raw output and snapshot.
-func (s *Store) GetResult(ctx context.Context, resultID string) (citadel.CheckResult, error) {
+// GetResult reads the current result of (integration, check, asset), with
+// its raw output and snapshot.
+func (s *Store) GetResult(ctx context.Context, integrationID, checkID, assetID string) (citadel.CheckResult, error) {
 	var it resultItem
-	if err := s.get(ctx, resultKey(resultID), &it, "check result "+resultID); err != nil {
+	if err := s.get(ctx, resultKey(integrationID, checkID, assetID), &it, "check result of "+checkID+" on "+assetID); err != nil {
 		return citadel.CheckResult{}, err
 	}
 	return s.resultOf(ctx, it)
@@ -156,13 +165,12 @@ func (s *Store) GetResult(ctx context.Context, resultID string) (citadel.CheckRe
 // ListResults lists an integration's current results by check and asset, a
 // page at a time.
 func (s *Store) ListResults(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error) {
-	return s.listResults(ctx, s.byGSI1(resultsOfIntegrationGSI(integrationID, "", "").PK), limit, cursor, "results of integration "+integrationID)
+	return s.listResults(ctx, s.byPK(resultsOfIntegrationPK(integrationID)), limit, cursor, "results of integration "+integrationID)
 }
 
 // ListResultsOfCheck lists an integration's current results of one check.
 func (s *Store) ListResultsOfCheck(ctx context.Context, integrationID, checkID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error) {
-	g := resultsOfIntegrationGSI(integrationID, checkID, "")
-	q := s.byGSI1(g.PK).Range(AttrGSI1SK, dynamo.BeginsWith, g.SK)
+	q := s.byPK(resultsOfIntegrationPK(integrationID)).Range(AttrSK, dynamo.BeginsWith, resultsOfCheckSKPrefix(checkID))
 	return s.listResults(ctx, q, limit, cursor, "results of check "+checkID)
 }
 
@@ -171,7 +179,7 @@ func (s *Store) ListResultsOfCheck(ctx context.Context, integrationID, checkID s
 // and its outcome are read, so steps that group results (controls) neither
 // carry the findings' bulk nor fetch offloaded values.
 func (s *Store) ListResultHeads(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error) {
-	q := s.byGSI1(resultsOfIntegrationGSI(integrationID, "", "").PK).Project(resultHeadAttributes...)
+	q := s.byPK(resultsOfIntegrationPK(integrationID)).Project(resultHeadAttributes...)
 	var items []resultHeadItem
 	next, err := s.queryPage(ctx, q, limit, cursor, &items, "result heads of integration "+integrationID)
 	if err != nil {
@@ -179,7 +187,9 @@ func (s *Store) ListResultHeads(ctx context.Context, integrationID string, limit
 	}
 	page := citadel.Page[citadel.CheckResult]{Next: next, Items: make([]citadel.CheckResult, len(items))}
 	for i, it := range items {
-		page.Items[i] = it.result()
+		if page.Items[i], err = it.result(Key{it.PK, it.SK}); err != nil {
+			return page, fmt.Errorf("result heads of integration %s: %w", integrationID, err)
+		}
 	}
 	return page, nil
 }
@@ -204,7 +214,6 @@ func (s *Store) listResults(ctx context.Context, q *dynamo.Query, limit int, cur
 // ResultState is what a scan compares a result against when the previous
 // digest does not hold it.
 type ResultState struct {
-	ResultID       string `dynamo:"-"`
 	ScanID         string
 	Status         citadel.CheckStatus
 	Muted          bool
@@ -213,25 +222,28 @@ type ResultState struct {
 	HadPrevious    bool
 }
 
-// ResultStates reads the comparison state of results by id (BatchGetItem,
-// 100 keys a request, strongly consistent); missing ids are absent.
-func (s *Store) ResultStates(ctx context.Context, ids []string) (map[string]ResultState, error) {
-	out := make(map[string]ResultState, len(ids))
-	keys := make([]Key, len(ids))
-	for i, id := range ids {
-		keys[i] = resultKey(id)
+// ResultRef names a current result of an integration.
+type ResultRef struct{ CheckID, AssetID string }
+
+// ResultStates reads the comparison state of an integration's results
+// (BatchGetItem, 100 keys a request, strongly consistent); missing results
+// are absent.
+func (s *Store) ResultStates(ctx context.Context, integrationID string, refs []ResultRef) (map[ResultRef]ResultState, error) {
+	out := make(map[ResultRef]ResultState, len(refs))
+	keys := make([]Key, len(refs))
+	for i, r := range refs {
+		keys[i] = resultKey(integrationID, r.CheckID, r.AssetID)
 	}
 	var items []resultStateItem
 	if err := s.batchGet(ctx, keys, &items, "results", resultStateAttributes...); err != nil {
 		return nil, err
 	}
 	for _, it := range items {
-		id, err := resultIDOfPK(it.PK)
-		if err != nil {
-			return nil, fmt.Errorf("result states: %w", err)
+		c, a, ok := resultOfSK(it.SK)
+		if !ok || it.PK != resultsOfIntegrationPK(integrationID) {
+			return nil, fmt.Errorf("result states: %s / %s is not a result of integration %s", it.PK, it.SK, integrationID)
 		}
-		it.ResultID = id
-		out[id] = it.ResultState
+		out[ResultRef{c, a}] = it.ResultState
 	}
 	return out, nil
 }

@@ -98,7 +98,7 @@ func TestPutResultsRoundTrip(t *testing.T) {
 		t.Errorf("ListResultHeads (-want +got):\n%s", d)
 	}
 
-	one, err := store.GetResult(ctx, citadel.ResultID("integ-1", "s3_a", big.AssetID))
+	one, err := store.GetResult(ctx, "integ-1", "s3_a", big.AssetID)
 	if err != nil || len(one.RawOutput) != len(big.RawOutput) {
 		t.Fatalf("GetResult of the offloaded result: %d bytes, %v", len(one.RawOutput), err)
 	}
@@ -106,7 +106,7 @@ func TestPutResultsRoundTrip(t *testing.T) {
 	if err != nil || len(ofCheck.Items) != 30 {
 		t.Fatalf("ListResultsOfCheck: %d, %v", len(ofCheck.Items), err)
 	}
-	if _, err := store.GetResult(ctx, "nope"); !citadel.IsNotFound(err) {
+	if _, err := store.GetResult(ctx, "integ-1", "s3_a", "nope"); !citadel.IsNotFound(err) {
 		t.Errorf("GetResult of a missing result: %v", err)
 	}
 
@@ -115,11 +115,12 @@ func TestPutResultsRoundTrip(t *testing.T) {
 	if err != nil || len(hist) != 1 || hist[0].NewStatus != citadel.StatusFail || hist[0].PreviousStatus != "" {
 		t.Fatalf("ResultHistory: %+v, %v", hist, err)
 	}
-	states, err := store.ResultStates(ctx, []string{id0, "missing"})
+	ref0 := ddb.ResultRef{CheckID: "s3_a", AssetID: want[0].AssetID}
+	states, err := store.ResultStates(ctx, "integ-1", []ddb.ResultRef{ref0, {CheckID: "s3_a", AssetID: "missing"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(map[string]ddb.ResultState{id0: {ResultID: id0, ScanID: "scan-1", Status: citadel.StatusFail, ContentHash: want[0].ContentHash}}, states); d != "" {
+	if d := cmp.Diff(map[ddb.ResultRef]ddb.ResultState{ref0: {ScanID: "scan-1", Status: citadel.StatusFail, ContentHash: want[0].ContentHash}}, states); d != "" {
 		t.Errorf("ResultStates (-want +got):\n%s", d)
 	}
 }
@@ -138,7 +139,7 @@ func TestResultItemsStayBoundedWithoutBlobs(t *testing.T) {
 	if err := store.PutResults(ctx, []ddb.ResultWrite{{Result: r}}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := store.GetResult(ctx, citadel.ResultID("integ-1", "s3_a", r.AssetID))
+	got, err := store.GetResult(ctx, "integ-1", "s3_a", r.AssetID)
 	if err != nil {
 		t.Fatal(err)
 	}

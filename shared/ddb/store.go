@@ -357,7 +357,12 @@ func (s *Store) queryPage(ctx context.Context, q *dynamo.Query, limit int, curso
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	q = q.Limit(limit)
+	// One request of at most limit items (a shorter page when DynamoDB's
+	// 1 MB cap cuts it): the next page starts at DynamoDB's own
+	// LastEvaluatedKey. guregu's Limit would instead infer the key of a
+	// page that ends exactly at the limit by describing the table, which
+	// moto answers without the IndexArn guregu dereferences.
+	q = q.SearchLimit(limit)
 	if cursor != "" {
 		start, err := decodeCursor(cursor, s.cursorScope(what))
 		if err != nil {

@@ -57,7 +57,7 @@ const MaxProblemsReported = 10000
 // Store is what the step needs of the DynamoDB store.
 type Store interface {
 	PutResults(ctx context.Context, ws []ddb.ResultWrite) error
-	ResultStates(ctx context.Context, ids []string) (map[string]ddb.ResultState, error)
+	ResultStates(ctx context.Context, integrationID string, refs []ddb.ResultRef) (map[ddb.ResultRef]ddb.ResultState, error)
 	PutScanDigest(ctx context.Context, d ddb.ScanDigest, entries []digest.Entry) error
 	GetScanDigest(ctx context.Context, scanID string) (ddb.ScanDigest, error)
 	LatestScanDigest(ctx context.Context, integrationID string) (ddb.ScanDigest, error)

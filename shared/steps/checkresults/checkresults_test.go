@@ -275,7 +275,7 @@ func TestExampleOutput(t *testing.T) {
 		t.Errorf("events (-want +got):\n%s", d)
 	}
 
-	r, err := e.store.GetResult(ctx, citadel.ResultID(integ, "accessanalyzer_enabled", citadel.AssetID(integ, "aws", analyzer)))
+	r, err := e.store.GetResult(ctx, integ, "accessanalyzer_enabled", citadel.AssetID(integ, "aws", analyzer))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +410,7 @@ func TestRescansWriteDriftOnly(t *testing.T) {
 	if d := cmp.Diff(wantHist, hist); d != "" {
 		t.Errorf("history (-want +got):\n%s", d)
 	}
-	cur, err := e.store.GetResult(ctx, citadel.ResultID(integ, ocsftest.Checks[1], citadel.AssetID(integ, "aws", arns[1])))
+	cur, err := e.store.GetResult(ctx, integ, ocsftest.Checks[1], citadel.AssetID(integ, "aws", arns[1]))
 	if err != nil || cur.StatusExtended != "a new detail" || cur.ScanID != "scan-03" {
 		t.Errorf("updated result: %+v, %v", cur, err)
 	}
@@ -581,7 +581,7 @@ func TestHostileInput(t *testing.T) {
 	if d := cmp.Diff(wantPos, got); d != "" {
 		t.Errorf("problems (-want +got):\n%s", d)
 	}
-	r, err := e.store.GetResult(ctx, citadel.ResultID(integ, "s3_bucket_default_encryption", citadel.AssetID(integ, "aws", arns[0])))
+	r, err := e.store.GetResult(ctx, integ, "s3_bucket_default_encryption", citadel.AssetID(integ, "aws", arns[0]))
 	if err != nil || r.Status != citadel.StatusFail {
 		t.Errorf("duplicate: the worse status must win: %+v, %v", r.Status, err)
 	}

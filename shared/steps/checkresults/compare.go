@@ -59,16 +59,16 @@ func (r *run) compare(ctx context.Context, sorted []string) (comparison, error) 
 	heads := map[int]ddb.ResultState{}
 	for len(missing) > 0 {
 		n := min(len(missing), 1000)
-		ids := make([]string, n)
+		refs := make([]ddb.ResultRef, n)
 		for k, i := range missing[:n] {
-			ids[k] = r.resultID(r.entries[i])
+			refs[k] = r.resultRef(r.entries[i])
 		}
-		got, err := r.h.Store.ResultStates(ctx, ids)
+		got, err := r.h.Store.ResultStates(ctx, r.plan.IntegrationID, refs)
 		if err != nil {
 			return c, err
 		}
 		for k, i := range missing[:n] {
-			if st, ok := got[ids[k]]; ok {
+			if st, ok := got[refs[k]]; ok {
 				heads[i] = st
 			}
 		}
@@ -85,6 +85,6 @@ func (r *run) compare(ctx context.Context, sorted []string) (comparison, error) 
 	return c, nil
 }
 
-func (r *run) resultID(e entry) string {
-	return citadel.ResultID(r.plan.IntegrationID, r.checks[e.Check], e.Asset.String())
+func (r *run) resultRef(e entry) ddb.ResultRef {
+	return ddb.ResultRef{CheckID: r.checks[e.Check], AssetID: e.Asset.String()}
 }

@@ -450,13 +450,11 @@ func TestSampleEvents(t *testing.T) {
 }
 
 // GetResult serves the evidence step in the pipeline benchmark: the whole result by id.
-func (m memResults) GetResult(_ context.Context, resultID string) (citadel.CheckResult, error) {
-	for _, rs := range m {
-		for _, r := range rs {
-			if citadel.ResultID(r.IntegrationID, r.CheckID, r.AssetID) == resultID {
-				return r, nil
-			}
+func (m memResults) GetResult(_ context.Context, integrationID, checkID, assetID string) (citadel.CheckResult, error) {
+	for _, r := range m[integrationID] {
+		if r.CheckID == checkID && r.AssetID == assetID {
+			return r, nil
 		}
 	}
-	return citadel.CheckResult{}, citadel.NotFound("result %s not found", resultID)
+	return citadel.CheckResult{}, citadel.NotFound("result of %s on %s not found", checkID, assetID)
 }

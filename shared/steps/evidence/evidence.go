@@ -44,7 +44,7 @@ type Catalog interface {
 // evidence needs a new revision: reads of raw outputs grow with drift.
 type Results interface {
 	ListResultHeads(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error)
-	GetResult(ctx context.Context, resultID string) (citadel.CheckResult, error)
+	GetResult(ctx context.Context, integrationID, checkID, assetID string) (citadel.CheckResult, error)
 }
 
 // Assets lists an integration's assets, a page at a time.
@@ -167,7 +167,7 @@ func (r *run) loadAssets(ctx context.Context) error {
 
 // whole reads a listed result with its raw output and snapshot.
 func (r *run) whole(ctx context.Context, res citadel.CheckResult) (citadel.CheckResult, error) {
-	full, err := r.h.Results.GetResult(ctx, citadel.ResultID(res.IntegrationID, res.CheckID, res.AssetID))
+	full, err := r.h.Results.GetResult(ctx, res.IntegrationID, res.CheckID, res.AssetID)
 	if err != nil {
 		return res, fmt.Errorf("result of %s on %s: %w", res.CheckID, res.AssetARN, err)
 	}

@@ -24,7 +24,7 @@ import (
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
 // memResults serves results like the store: heads without their bulk, a
-// page at a time, and whole results by id.
+// page at a time, and whole results by (integration, check, asset).
 type memResults map[string][]citadel.CheckResult
 
 func (m memResults) ListResultHeads(_ context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error) {
@@ -45,15 +45,13 @@ func (m memResults) ListResultHeads(_ context.Context, integrationID string, lim
 	return p, nil
 }
 
-func (m memResults) GetResult(_ context.Context, resultID string) (citadel.CheckResult, error) {
-	for _, rs := range m {
-		for _, r := range rs {
-			if citadel.ResultID(r.IntegrationID, r.CheckID, r.AssetID) == resultID {
-				return r, nil
-			}
+func (m memResults) GetResult(_ context.Context, integrationID, checkID, assetID string) (citadel.CheckResult, error) {
+	for _, r := range m[integrationID] {
+		if r.CheckID == checkID && r.AssetID == assetID {
+			return r, nil
 		}
 	}
-	return citadel.CheckResult{}, citadel.NotFound("result %s not found", resultID)
+	return citadel.CheckResult{}, citadel.NotFound("result of %s on %s not found", checkID, assetID)
 }
 
 const (
