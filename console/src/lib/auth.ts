@@ -94,6 +94,23 @@ export async function token(): Promise<string | null> {
 }
 
 /**
+ * Whether this tab held a sign-in that has expired; it is forgotten, so the
+ * sign-in page can say the sign-in ended rather than that there was none.
+ */
+export async function forgetExpired(): Promise<boolean> {
+	const { auth } = await config();
+	let expired = false;
+	if (auth?.kind === 'cognito') {
+		const user = await (await cognito(auth)).getUser();
+		expired = user?.expired === true;
+	} else if (auth?.kind === 'dev') {
+		expired = window.sessionStorage.getItem(devKey) !== null && readDev() === null;
+	}
+	if (expired) await forget();
+	return expired;
+}
+
+/**
  * Signs in, then comes back to returnTo: Cognito's hosted sign-in, or, for
  * the development sign-in, its form on the sign-in page.
  */
