@@ -48,6 +48,11 @@ type Integration struct {
 	ScheduleExpression string    `json:"schedule_expression,omitempty"`
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
+	// Kind, Organization and ParentID: an organization and its members
+	// (integration_org.go).
+	Kind         IntegrationKind      `json:"kind,omitempty" dynamo:",omitempty"`
+	Organization *OrganizationOptions `json:"organization,omitempty" dynamo:",omitempty"`
+	ParentID     string               `json:"parent_id,omitempty" dynamo:",omitempty"`
 }
 
 // Validate checks an integration: a 12-digit account id, a role ARN in that
@@ -80,6 +85,7 @@ func (i Integration) Validate() error {
 	errs.add(hasDuplicates(i.Checks), "checks must not repeat")
 	errs.add(i.ScheduleExpression != "" && !ValidScheduleExpression(i.ScheduleExpression),
 		fmt.Sprintf("schedule_expression %q must be rate(N unit) or cron(6 fields)", i.ScheduleExpression))
+	i.checkKind(&errs)
 	return errs.err("integration")
 }
 

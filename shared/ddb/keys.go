@@ -66,6 +66,12 @@ func foldersPK() string                           { return "FOLDERS" } // every 
 func integrationKey(id string) Key                { return Key{join("INTEG", id), "INTEG"} }
 func integrationsOfFolderPK(folder string) string { return join("FOLDER", folder, "INTEGS") }
 
+// A member integration of an organization (ParentID set) is also in its
+// organization's GSI2 partition, by account: sparse, only members carry it,
+// and an archived member leaves it (ArchiveIntegration writes no GSI keys).
+func membersOfOrgGSI(orgID, accountID string) GSIKey { return GSIKey{membersOfOrgPK(orgID), accountID} }
+func membersOfOrgPK(orgID string) string             { return join("INTEG", orgID, "MEMBERS") }
+
 // An account has at most one integration per folder: the claim item names
 // it, written in one transaction with the integration.
 func accountClaimKey(folder, account string) Key {

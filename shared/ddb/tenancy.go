@@ -70,7 +70,7 @@ type integrationItem struct {
 
 func newIntegrationItem(in citadel.Integration) integrationItem {
 	g := GSIKey{integrationsOfFolderPK(in.FolderID), in.ID}
-	return integrationItem{item: newItem(TypeIntegration, integrationKey(in.ID)).withGSI1(g), Integration: in}
+	return integrationItem{item: withMemberIndex(newItem(TypeIntegration, integrationKey(in.ID)).withGSI1(g), in), Integration: in}
 }
 
 type accountClaimItem struct {

@@ -21,6 +21,7 @@ var refused = []struct{ function, event string }{
 	{"controls", `{"plan":{}}`},
 	{"evidence", `{"plan":{}}`},
 	{"finalize", `{"scan":{}}`},
+	{"org-sync", `{"integration_id":""}`},
 	{"plan", `{"scan":{}}`},
 	{"policies", `{"plan":{}}`},
 	{"reconcile", `{"source":"aws.states","detail-type":"Step Functions Execution Status Change","detail":{"status":"FAILED"}}`},
