@@ -1,101 +1,110 @@
 package ocsf
 
-import (
-	"encoding/json"
-	"errors"
-	"io"
+import "io"
+
+// readSize is how much the window asks its source for at a time (after
+// its first read, of firstSize).
+const (
+	readSize  = 256 << 10
+	firstSize = 32 << 10
 )
 
-// errTooLarge stops the decoder when the value it is reading outgrows the
-// reader's finding limit, before the value is buffered whole.
-var errTooLarge = errors.New("finding exceeds the size limit")
-
-// feed is the one source of bytes the reader's decoders and its skipper
-// share: bytes put back after a recovery are served first, then the
-// underlying reader. It counts file bytes, and refuses to hand the current
-// decoder more bytes once the value being decoded is over the limit, so
-// memory stays bounded by the limit whatever the input.
-type feed struct {
-	r       io.Reader
-	pending []byte   // served before r: put-back bytes, or a synthetic "["
-	stack   [][]byte // further put-back segments, served after pending (last first)
-	chunk   []byte   // read buffer for the skipper
-	srcErr  error    // the first error of r other than io.EOF
-	total   int64    // bytes read from r: the file's size once r is at its end
-
-	dec    *json.Decoder
-	served int64 // bytes handed to dec since it was created
-	limit  int64 // max bytes dec may hold beyond its input offset
+// window is the reader's one buffer over the file: the file's bytes
+// [base, base+len(buf)), read from the source in large reads. Bytes are
+// dropped only when fill is told they are no longer needed, so a finding
+// being read stays whole in buf (it is parsed where it lies, and Raw is
+// copied from there); memory is bounded by the largest finding kept, which
+// the reader caps at its size limit.
+type window struct {
+	r      io.Reader
+	buf    []byte
+	base   int64 // file offset of buf[0]
+	pos    int   // next byte to look at, an index into buf
+	eof    bool  // the source is at its end
+	srcErr error // the first error of the source other than io.EOF
+	total  int64 // bytes read from the source: the file's size once eof
+	chunk  int   // the most one Read asks for: readSize (tests make it small)
 }
 
-func newFeed(r io.Reader, limit int64) *feed {
-	return &feed{r: r, limit: limit}
-}
+// end is the file offset just past the bytes in the window.
+func (w *window) end() int64 { return w.base + int64(len(w.buf)) }
 
-// Read serves the current decoder.
-func (f *feed) Read(p []byte) (int, error) {
-	if f.dec != nil && f.served-f.dec.InputOffset() > f.limit {
-		return 0, errTooLarge
+// fill reads at least want more bytes of the source (fewer at its end),
+// dropping the bytes before file offset keep (keep ≤ the offset of pos). It
+// returns io.EOF at the end of the source, the source's error, or nil when
+// bytes were added.
+func (w *window) fill(keep int64, want int) error {
+	if w.srcErr != nil {
+		return w.srcErr
 	}
-	f.pop()
-	if len(f.pending) > 0 {
-		n := copy(p, f.pending)
-		f.pending = f.pending[n:]
-		f.served += int64(n)
-		return n, nil
+	if w.eof {
+		return io.EOF
 	}
-	n, err := f.r.Read(p)
-	f.served += int64(n)
-	f.total += int64(n)
-	if err != nil && err != io.EOF && f.srcErr == nil {
-		f.srcErr = err
+	if k := int(keep - w.base); k > 0 {
+		n := copy(w.buf, w.buf[k:])
+		w.buf = w.buf[:n]
+		w.base += int64(k)
+		w.pos -= k
 	}
-	return n, err
-}
-
-// unread puts bytes back in front of the feed; b is not copied, so the
-// caller must not reuse it. Constant time, whatever is already pending.
-func (f *feed) unread(b []byte) {
-	if len(b) == 0 {
-		return
-	}
-	if len(f.pending) > 0 {
-		f.stack = append(f.stack, f.pending)
-	}
-	f.pending = b
-}
-
-// pop makes the next put-back segment current when pending is used up.
-func (f *feed) pop() {
-	for len(f.pending) == 0 && len(f.stack) > 0 {
-		f.pending = f.stack[len(f.stack)-1]
-		f.stack = f.stack[:len(f.stack)-1]
-	}
-}
-
-// next returns the next byte for the skipper, reading r in chunks.
-func (f *feed) next() (byte, error) {
-	f.pop()
-	if len(f.pending) == 0 {
-		if f.chunk == nil {
-			f.chunk = make([]byte, 32<<10)
+	want = max(want, 1)
+	if free := cap(w.buf) - len(w.buf); free < want || free < w.chunk/2 {
+		size := len(w.buf) + max(want, w.chunk)
+		if w.buf == nil {
+			size = max(want, min(w.chunk, firstSize)) // a small file needs no more
 		}
-		for len(f.pending) == 0 {
-			n, err := f.r.Read(f.chunk)
-			f.pending = f.chunk[:n]
-			f.total += int64(n)
-			if n > 0 {
-				break
+		grown := make([]byte, len(w.buf), size)
+		copy(grown, w.buf)
+		w.buf = grown
+	}
+	added := 0
+	for added < want {
+		n, err := w.r.Read(w.buf[len(w.buf):min(cap(w.buf), len(w.buf)+w.chunk)])
+		w.buf = w.buf[:len(w.buf)+n]
+		w.total += int64(n)
+		added += n
+		switch {
+		case err == io.EOF:
+			w.eof = true
+		case err != nil:
+			w.srcErr = err
+		}
+		if err != nil {
+			if added > 0 {
+				return nil
 			}
-			if err != nil {
-				if err != io.EOF && f.srcErr == nil {
-					f.srcErr = err
-				}
-				return 0, err
-			}
+			return err
 		}
 	}
-	b := f.pending[0]
-	f.pending = f.pending[1:]
-	return b, nil
+	return nil
 }
+
+// peek returns the next byte other than JSON whitespace, and its file
+// offset, leaving pos on it (whitespace before it is dropped). At the end of
+// the source it returns io.EOF and the offset of the end.
+func (w *window) peek() (byte, int64, error) {
+	for {
+		for ; w.pos < len(w.buf); w.pos++ {
+			if b := w.buf[w.pos]; !isSpace(b) {
+				return b, w.base + int64(w.pos), nil
+			}
+		}
+		if err := w.fill(w.end(), w.chunk/2); err != nil {
+			return 0, w.end(), err
+		}
+	}
+}
+
+// drain reads the rest of the source, keeping nothing, so that total is the
+// file's size.
+func (w *window) drain() error {
+	for {
+		w.pos = len(w.buf)
+		if err := w.fill(w.end(), w.chunk/2); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }

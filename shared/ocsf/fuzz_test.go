@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/citadelsecure/citadel/shared/ocsf"
@@ -19,7 +21,9 @@ import (
 // FuzzReader: whatever the bytes, the reader ends, never panics, reports
 // every element exactly once, hands back each finding as the file's exact
 // bytes, and on a valid JSON array agrees with encoding/json element by
-// element.
+// element. Its walk accepts only what jsontext accepts (WithCrossCheck
+// panics otherwise), and the same bytes read a few at a time give the same
+// outcomes.
 func FuzzReader(f *testing.F) {
 	f.Add([]byte(`[` + finding("a") + `,` + finding("b") + `]`))
 	f.Add([]byte(`[{"metadata":{"event_code":"c"},"status_code":tru},` + finding("b") + `]`))
@@ -38,7 +42,7 @@ func FuzzReader(f *testing.F) {
 		watchdog := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("the reader hangs on %q", data)) })
 		defer watchdog.Stop()
 		const limit = 4 << 10
-		r := ocsf.NewReader(bytes.NewReader(data), ocsf.WithMaxFindingBytes(limit))
+		r := ocsf.NewReader(bytes.NewReader(data), ocsf.WithMaxFindingBytes(limit), ocsf.WithCrossCheck())
 		var elems []json.RawMessage // nil for a problem
 		var kinds []ocsf.ProblemKind
 		fatal := false
@@ -87,6 +91,10 @@ func FuzzReader(f *testing.F) {
 		if _, err := r.Next(); err != io.EOF {
 			t.Fatalf("Next after the end: %v", err)
 		}
+		whole := outcomes(data, ocsf.WithMaxFindingBytes(limit))
+		if pieces := outcomes(data, ocsf.WithMaxFindingBytes(limit), ocsf.WithReadSize(3)); !slices.Equal(whole, pieces) {
+			t.Fatalf("read 3 bytes at a time: %q, whole: %q", pieces, whole)
+		}
 		var arr []json.RawMessage
 		if json.Unmarshal(data, &arr) != nil {
 			return
@@ -109,4 +117,23 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// outcomes is what each Next call returns, in words.
+func outcomes(data []byte, opts ...ocsf.Option) []string {
+	r := ocsf.NewReader(iotest.HalfReader(bytes.NewReader(data)), opts...)
+	var out []string
+	for calls := 0; calls <= len(data)+3; calls++ {
+		f, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		var p *ocsf.Problem
+		if errors.As(err, &p) {
+			out = append(out, fmt.Sprintf("%d %d %s %v %s", p.Index, p.Offset, p.Kind, p.Fatal, p.Message))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%d %d %q %v", f.Index, f.Offset, f.Raw, err))
+	}
+	return out
 }

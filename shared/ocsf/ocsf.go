@@ -11,10 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"strconv"
 	"unicode/utf8"
 
-	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Limits applied to every finding.
@@ -62,24 +62,6 @@ type Finding struct {
 // Muted reports whether Prowler muted the finding (a mutelist matched).
 func (f Finding) Muted() bool { return f.Status == "Suppressed" }
 
-// wire is the part of a finding the reader uses.
-type wire struct {
-	Metadata *struct {
-		EventCode *string `json:"event_code"`
-	} `json:"metadata"`
-	StatusCode   *string `json:"status_code"`
-	Status       string  `json:"status"`
-	StatusDetail string  `json:"status_detail"`
-	Severity     string  `json:"severity"`
-	Cloud        *struct {
-		Region  string `json:"region"`
-		Account *struct {
-			UID string `json:"uid"`
-		} `json:"account"`
-	} `json:"cloud"`
-	Resources *[]*Resource `json:"resources"`
-}
-
 // Option configures a Reader.
 type Option func(*Reader)
 
@@ -88,14 +70,18 @@ func WithMaxFindingBytes(n int) Option { return func(r *Reader) { r.max = int64(
 
 // Reader streams the findings of one OCSF file.
 type Reader struct {
-	f     *feed
-	dec   *json.Decoder
-	delta int64 // file offset = decoder offset + delta
+	w     window
+	src   bytes.Buffer     // the window's bytes from a finding's start, for dec
+	dec   jsontext.Decoder // reads one finding where it lies in the window
+	wk    walker
 	max   int64
-	index int // index of the next element
-	state int // stateStart, stateArray, stateDone
+	index int   // index of the next element
+	state int   // stateStart, stateArray, stateDone
+	comma bool  // an element was read: a comma must come before the next
+	err   error // the source's error, returned from then on
 	// trailing is a problem found after the array's end, returned once.
 	trailing *Problem
+	check    bool // tests: jsontext must accept what the walk does
 }
 
 const (
@@ -106,27 +92,12 @@ const (
 
 // NewReader reads the findings of the OCSF document r.
 func NewReader(r io.Reader, opts ...Option) *Reader {
-	rd := &Reader{max: DefaultMaxFindingBytes}
+	rd := &Reader{max: DefaultMaxFindingBytes, w: window{chunk: readSize}}
 	for _, o := range opts {
 		o(rd)
 	}
-	rd.f = newFeed(r, rd.max)
+	rd.w.r = r
 	return rd
-}
-
-func (r *Reader) newDecoder(fileOffset int64, synthetic bool) {
-	if synthetic {
-		r.f.unread([]byte{'['})
-		r.delta = fileOffset - 1
-	} else {
-		r.delta = fileOffset
-	}
-	r.f.served = 0
-	r.dec = json.NewDecoder(r.f)
-	r.f.dec = r.dec
-	if synthetic {
-		_, _ = r.dec.Token() // the "[" just put in front: cannot fail
-	}
 }
 
 // Index is the number of array elements read so far (findings and problems).
@@ -134,13 +105,27 @@ func (r *Reader) Index() int { return r.index }
 
 // BytesRead is the number of bytes read from the file so far: its size
 // once Next has returned io.EOF or a fatal problem.
-func (r *Reader) BytesRead() int64 { return r.f.total }
+func (r *Reader) BytesRead() int64 { return r.w.total }
 
 // Next returns the next finding. A bad finding comes back as a *Problem
 // error (count it and call Next again); a *Problem with Fatal set ends the
 // file. At the end Next returns io.EOF. Any other error is the underlying
 // reader's (a network failure: the read can be retried from the start).
 func (r *Reader) Next() (Finding, error) {
+	if r.err != nil {
+		return Finding{}, r.err
+	}
+	f, err := r.next()
+	var p *Problem
+	if err != nil && err != io.EOF && !errors.As(err, &p) {
+		r.state = stateDone
+		r.err = fmt.Errorf("read OCSF: %w", err)
+		return Finding{}, r.err
+	}
+	return f, err
+}
+
+func (r *Reader) next() (Finding, error) {
 	switch r.state {
 	case stateDone:
 		if p := r.trailing; p != nil {
@@ -155,21 +140,40 @@ func (r *Reader) Next() (Finding, error) {
 		}
 		r.state = stateArray
 	}
-	if !r.dec.More() {
-		return Finding{}, r.end()
+	c, at, err := r.w.peek()
+	if r.comma && err == nil && c == ',' {
+		r.w.pos++
+		r.comma = false
+		c, at, err = r.w.peek()
+		if err == nil && (c == ']' || c == '}') {
+			return r.element(at) // a comma before the end: a bad element
+		}
 	}
-	index := r.index
-	r.index++
-	var raw json.RawMessage
-	if err := r.dec.Decode(&raw); err != nil {
-		return Finding{}, r.recover(index, err)
+	switch {
+	case err == io.EOF:
+		r.state = stateDone
+		return Finding{}, &Problem{Index: r.index, Offset: at, Kind: KindTruncated, Fatal: true,
+			Message: "the file ends inside the array", End: r.w.total}
+	case err != nil:
+		return Finding{}, err
+	case c == ']':
+		r.w.pos++
+		r.state = stateDone
+		return Finding{}, r.afterArray()
+	case c == '}':
+		r.state = stateDone
+		msg := "expected the end of the array: invalid character '}' looking for beginning of value"
+		if r.comma {
+			msg = "expected the end of the array: invalid character '}' after array element"
+		}
+		return Finding{}, &Problem{Index: r.index, Offset: at, Kind: KindSyntax, Fatal: true, End: r.w.total, Message: msg}
+	case r.comma && c != ',':
+		index := r.index
+		r.index++
+		return Finding{}, r.skip(&Problem{Index: index, Offset: at, Kind: KindSyntax,
+			Message: "expected comma after array element"})
 	}
-	offset := r.dec.InputOffset() + r.delta - int64(len(raw))
-	if int64(len(raw)) > r.max {
-		return Finding{}, &Problem{Index: index, Offset: offset, Kind: KindTooLarge,
-			Message: fmt.Sprintf("finding is %d bytes, over the %d byte limit", len(raw), r.max)}
-	}
-	return parse(index, offset, raw)
+	return r.element(at)
 }
 
 // utf8BOM is the byte order mark some tools put before a UTF-8 text. The
@@ -181,235 +185,216 @@ const utf8BOM = "\xEF\xBB\xBF"
 // writes at least "[]", so no bytes at all means the file was lost on the
 // way.
 func (r *Reader) start() error {
-	sk := skipper{f: r.f}
-	at := int64(-1)
-	for at < 0 {
-		b, err := sk.byte()
-		switch {
-		case err == io.EOF:
-			msg := "the file has no bytes (no JSON array, not even [])"
-			if sk.off > 0 {
-				msg = fmt.Sprintf("the file's %d bytes are only whitespace (no JSON array, not even [])", sk.off)
-			}
-			return &Problem{Index: -1, Offset: sk.off, Kind: KindEmpty, Fatal: true, Message: msg, End: sk.off}
-		case err != nil:
-			return fmt.Errorf("read OCSF: %w", err)
-		case sk.off == 1 && b == utf8BOM[0]:
-			rest := make([]byte, 0, 2)
-			for len(rest) < 2 {
-				c, err := sk.byte()
-				if err != nil {
-					break
-				}
-				rest = append(rest, c)
-			}
-			if r.f.srcErr != nil {
-				return fmt.Errorf("read OCSF: %w", r.f.srcErr)
-			}
-			if string(rest) == utf8BOM[1:] {
-				continue
-			}
-			r.f.unread(append([]byte{b}, rest...))
-			at = 0
-		case !isSpace(b):
-			r.f.unread([]byte{b})
-			at = sk.off - 1
+	for len(r.w.buf) < len(utf8BOM) {
+		if err := r.w.fill(0, len(utf8BOM)-len(r.w.buf)); err == io.EOF {
+			break
+		} else if err != nil {
+			return err
 		}
 	}
-	r.newDecoder(at, false)
-	tok, err := r.dec.Token()
-	if err != nil && r.f.srcErr != nil {
-		return fmt.Errorf("read OCSF: %w", r.f.srcErr)
+	if bytes.HasPrefix(r.w.buf, []byte(utf8BOM)) {
+		r.w.pos = len(utf8BOM)
 	}
-	if d, ok := tok.(json.Delim); err != nil || !ok || d != '[' {
-		what := "it is not JSON"
-		if err == nil {
-			what = "it starts with " + describeToken(tok)
+	c, at, err := r.w.peek()
+	switch {
+	case err == io.EOF:
+		msg := "the file has no bytes (no JSON array, not even [])"
+		if at > 0 {
+			msg = fmt.Sprintf("the file's %d bytes are only whitespace (no JSON array, not even [])", at)
+		}
+		return &Problem{Index: -1, Offset: at, Kind: KindEmpty, Fatal: true, Message: msg, End: at}
+	case err != nil:
+		return err
+	case c != '[':
+		what, err := r.describe(at)
+		if err != nil {
+			return err
 		}
 		return &Problem{Index: -1, Offset: at, Kind: KindNotArray, Fatal: true, Message: what}
 	}
+	r.w.pos++
 	return nil
 }
 
-func (r *Reader) skipSpaceOffset() int64 {
-	off := r.dec.InputOffset()
-	b, _ := io.ReadAll(io.LimitReader(r.dec.Buffered(), 1<<20))
-	return off + r.delta + int64(len(b)-len(bytes.TrimLeft(b, " \t\r\n")))
-}
-
-func describeToken(tok json.Token) string {
-	switch t := tok.(type) {
-	case json.Delim:
-		return string(t)
-	case string:
-		return "a string"
-	case nil:
-		return "null"
+// describe says what the file starts with instead of an array, as
+// encoding/json's first token would have: "it starts with {" (or a string,
+// null, bool, float64), or "it is not JSON".
+func (r *Reader) describe(at int64) (string, error) {
+	var tok jsontext.Token
+	for {
+		view := r.w.buf[at-r.w.base:]
+		capped := int64(len(view)) > r.max
+		if capped {
+			view = view[:r.max+1]
+		}
+		r.src = *bytes.NewBuffer(view)
+		r.dec.Reset(&r.src, tokenizer...)
+		var err error
+		tok, err = r.dec.ReadToken()
+		more := errors.Is(err, io.ErrUnexpectedEOF) || err == nil && int(r.dec.InputOffset()) == len(view)
+		if !more || capped || r.w.eof {
+			if err != nil {
+				return "it is not JSON", nil
+			}
+			break
+		}
+		r.w.pos = len(r.w.buf)
+		if err := r.w.fill(at, max(len(view), r.w.chunk/4)); err != nil && err != io.EOF {
+			return "", err
+		}
+	}
+	switch tok.Kind() {
+	case '{':
+		return "it starts with {", nil
+	case '"':
+		return "it starts with a string", nil
+	case 'n':
+		return "it starts with null", nil
+	case 't', 'f':
+		return "it starts with bool", nil
 	default:
-		return fmt.Sprintf("%T", t)
+		if _, err := strconv.ParseFloat(tok.String(), 64); err != nil {
+			return "it is not JSON", nil // out of float64's range
+		}
+		return "it starts with float64", nil
 	}
 }
 
-// end reads the closing bracket and checks nothing follows it.
-func (r *Reader) end() error {
-	r.state = stateDone
-	tok, err := r.dec.Token()
+// afterArray checks nothing but whitespace follows the array's end: it
+// returns io.EOF, or a trailing-data problem after reading the rest of the
+// file (so that BytesRead is its size, however the source splits it).
+func (r *Reader) afterArray() error {
+	_, at, err := r.w.peek()
 	if err != nil {
-		if r.f.srcErr != nil {
-			return fmt.Errorf("read OCSF: %w", r.f.srcErr)
-		}
-		p := &Problem{Index: r.index, Offset: r.dec.InputOffset() + r.delta, Kind: KindTruncated, Fatal: true,
-			Message: "the file ends inside the array", End: r.f.total}
-		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			p.Kind, p.Message = KindSyntax, "expected the end of the array: "+err.Error()
-		}
-		return p
+		return err // io.EOF: nothing follows
 	}
-	if d, ok := tok.(json.Delim); !ok || d != ']' {
-		return &Problem{Index: r.index, Offset: r.dec.InputOffset() + r.delta, Kind: KindSyntax, Fatal: true,
-			Message: "expected the end of the array"}
+	if err := r.w.drain(); err != nil {
+		return err
 	}
-	if _, err := r.dec.Token(); err != io.EOF {
-		if r.f.srcErr != nil {
-			return fmt.Errorf("read OCSF: %w", r.f.srcErr)
-		}
-		return &Problem{Index: -1, Offset: r.skipSpaceOffset(), Kind: KindTrailingData, Message: "data after the end of the array"}
-	}
-	return io.EOF
+	return &Problem{Index: -1, Offset: at, Kind: KindTrailingData, Message: "data after the end of the array"}
 }
 
-// recover handles a finding the decoder could not read: it skips the rest of
-// the element with a plain bracket-and-string scanner (constant memory),
-// and starts a fresh decoder on what follows.
-func (r *Reader) recover(index int, derr error) error {
-	if r.f.srcErr != nil {
-		r.state = stateDone
-		return fmt.Errorf("read OCSF: %w", r.f.srcErr)
+// element reads the element that starts at file offset at. It is parsed
+// where it lies in the window, which is refilled until the element ends in
+// it; the parse sees at most the limit and one byte, so what is found in a
+// finding (and where) does not depend on how the source splits the file.
+func (r *Reader) element(at int64) (Finding, error) {
+	index := r.index
+	r.index++
+	for {
+		start := int(at - r.w.base)
+		view := r.w.buf[start:]
+		capped := int64(len(view)) > r.max
+		if capped {
+			view = view[:r.max+1]
+		}
+		if n := r.wk.walk(view, r.w.eof && !capped); n >= 0 {
+			if r.check {
+				r.crossCheck(view, n)
+			}
+			raw := bytes.Clone(view[:n])
+			r.w.pos = start + n
+			r.comma = true
+			if int64(n) > r.max {
+				return Finding{}, &Problem{Index: index, Offset: at, Kind: KindTooLarge,
+					Message: fmt.Sprintf("finding is %d bytes, over the %d byte limit", n, r.max)}
+			}
+			if r.wk.wrong != "" {
+				return Finding{}, &Problem{Index: index, Offset: at, Kind: KindWrongType, Message: r.wk.wrong}
+			}
+			return r.wk.finding(index, at, raw)
+		}
+		// Not a whole valid value: jsontext says why.
+		r.src = *bytes.NewBuffer(view)
+		r.dec.Reset(&r.src, tokenizer...)
+		v, err := r.dec.ReadValue()
+		parsed := err == nil
+		switch {
+		case parsed && (len(v) < len(view) || r.w.eof):
+			// Cannot be: the walk accepts what jsontext accepts.
+			r.w.pos = start + len(v)
+			r.comma = true
+			return Finding{}, &Problem{Index: index, Offset: at, Kind: KindSyntax,
+				Message: "the reader's scanner rejects this finding, which jsontext accepts"}
+		case parsed || errors.Is(err, io.ErrUnexpectedEOF):
+			if capped {
+				return Finding{}, r.skip(&Problem{Index: index, Offset: at, Kind: KindTooLarge,
+					Message: fmt.Sprintf("finding is over the %d byte limit", r.max)})
+			}
+			if r.w.eof {
+				return Finding{}, r.skip(&Problem{Index: index, Offset: at, Kind: KindTruncated,
+					Message: "the file ends inside this finding"})
+			}
+		case capped || r.w.eof || !nearEnd(err, len(view)):
+			return Finding{}, r.skip(&Problem{Index: index, Offset: at, Kind: KindSyntax, Message: syntaxMessage(err, at)})
+		}
+		// The element goes on past the window (or its error is at the
+		// window's edge, maybe in a character cut in two): read as much
+		// again as is kept, so that it is parsed a bounded number of
+		// times however the source splits it.
+		kept := r.w.end() - at
+		r.w.pos = len(r.w.buf)
+		if err := r.w.fill(at, int(max(min(kept, r.max+1-kept), int64(r.w.chunk/4)))); err != nil && err != io.EOF {
+			return Finding{}, err
+		}
 	}
-	// The decoder stopped at the element's start (after the comma).
-	at := r.dec.InputOffset() + r.delta
-	buffered, _ := io.ReadAll(r.dec.Buffered())
-	r.f.dec = nil
-	r.f.unread(buffered)
-	sk := skipper{f: r.f, off: at}
-	start, end, err := sk.skipElement()
-	if r.f.srcErr != nil {
-		r.state = stateDone
-		return fmt.Errorf("read OCSF: %w", r.f.srcErr)
+}
+
+// crossCheck panics unless jsontext accepts the n bytes the walk accepted
+// at the start of view (tests only).
+func (r *Reader) crossCheck(view []byte, n int) {
+	r.src = *bytes.NewBuffer(view)
+	r.dec.Reset(&r.src, tokenizer...)
+	if v, err := r.dec.ReadValue(); err != nil || len(v) != n {
+		panic(fmt.Sprintf("the walk accepts %q (%d bytes), jsontext reads %d bytes: %v", view, n, len(v), err))
 	}
-	kind, msg := KindSyntax, derr.Error()
+}
+
+// nearEnd reports whether the tokenizer's error is in the last bytes of a
+// view of n bytes, where more bytes could make it another error.
+func nearEnd(err error, n int) bool {
+	var se *jsontext.SyntacticError
+	return errors.As(err, &se) && se.ByteOffset >= int64(n-utf8.UTFMax)
+}
+
+// skip skips the bad element p is about (from p.Offset) to the comma or
+// bracket after it, and returns p (fatal if the file ends first).
+func (r *Reader) skip(p *Problem) error {
+	end, err := r.w.skipElement(p.Offset)
 	switch {
-	case errors.Is(derr, errTooLarge):
-		kind, msg = KindTooLarge, fmt.Sprintf("finding is over the %d byte limit", r.max)
-	case errors.Is(derr, io.ErrUnexpectedEOF) || errors.Is(derr, io.EOF):
-		kind, msg = KindTruncated, "the file ends inside this finding"
-	}
-	p := &Problem{Index: index, Offset: start, Kind: kind, Message: msg}
-	if err != nil { // the file ended before the element did
-		if kind != KindTooLarge {
+	case err == io.EOF: // the file ended before the element did
+		if p.Kind != KindTooLarge {
 			p.Kind, p.Message = KindTruncated, "the file ends inside this finding"
 		}
-		p.Fatal, p.End = true, r.f.total
+		p.Fatal, p.End = true, r.w.total
 		r.state = stateDone
-		return p
-	}
-	switch end {
-	case ',':
-		r.newDecoder(sk.off, true)
-	case ']':
+	case err != nil:
+		return err
+	case end == ',':
+		r.comma = false
+	default: // ']'
 		r.state = stateDone
-		// Anything but whitespace after the array is reported next.
-		for {
-			b, err := sk.byte()
-			if err != nil {
-				break
-			}
-			if !isSpace(b) {
-				r.trailing = &Problem{Index: -1, Offset: sk.off - 1, Kind: KindTrailingData, Message: "data after the end of the array"}
-				break
-			}
-		}
-		if r.f.srcErr != nil {
-			return fmt.Errorf("read OCSF: %w", r.f.srcErr)
+		switch err := r.afterArray(); {
+		case errors.As(err, &r.trailing): // returned after p
+		case err != io.EOF:
+			return err
 		}
 	}
 	return p
 }
 
-// parse validates one finding.
-func parse(index int, offset int64, raw json.RawMessage) (Finding, error) {
-	bad := func(kind ProblemKind, format string, args ...any) (Finding, error) {
-		return Finding{}, &Problem{Index: index, Offset: offset, Kind: kind, Message: fmt.Sprintf(format, args...)}
+// syntaxMessage words a tokenizer error: what is wrong, at which byte of the
+// file, and where in the finding.
+func syntaxMessage(err error, at int64) string {
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) {
+		return err.Error()
 	}
-	var w wire
-	if err := json.Unmarshal(raw, &w); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			field := te.Field
-			if field == "" {
-				field = "finding"
-			}
-			return bad(KindWrongType, "%s is a JSON %s, not a %s", field, te.Value, goKind(te.Type.String()))
-		}
-		return bad(KindSyntax, "%v", err)
+	msg := fmt.Sprintf("%v at byte %d", se.Err, at+se.ByteOffset)
+	if se.JSONPointer != "" {
+		msg += fmt.Sprintf(" (in %s)", se.JSONPointer)
 	}
-	if w.Metadata == nil || w.Metadata.EventCode == nil || *w.Metadata.EventCode == "" {
-		return bad(KindMissingField, "metadata.event_code (the check id) is missing")
-	}
-	if !citadel.ValidID(*w.Metadata.EventCode) {
-		return bad(KindInvalidField, "metadata.event_code %q is not a check id", clip(*w.Metadata.EventCode, 80))
-	}
-	if w.StatusCode == nil || *w.StatusCode == "" {
-		return bad(KindMissingField, "status_code is missing")
-	}
-	if len(*w.StatusCode) > 32 {
-		return bad(KindInvalidField, "status_code %q is not a status", clip(*w.StatusCode, 32))
-	}
-	if w.Resources == nil || len(*w.Resources) == 0 {
-		return bad(KindMissingField, "resources is missing or empty")
-	}
-	if len(*w.Resources) > MaxResources {
-		return bad(KindInvalidField, "%d resources, over the limit of %d", len(*w.Resources), MaxResources)
-	}
-	f := Finding{
-		Index: index, Offset: offset, Raw: raw,
-		CheckID: *w.Metadata.EventCode, StatusCode: *w.StatusCode,
-		Status: clip(w.Status, 64), Severity: clip(w.Severity, 32),
-	}
-	f.StatusDetail, f.DetailTruncated = cut(w.StatusDetail, MaxDetailBytes)
-	if w.Cloud != nil {
-		f.Region = clip(w.Cloud.Region, 64)
-		if w.Cloud.Account != nil {
-			f.AccountUID = clip(w.Cloud.Account.UID, 64)
-		}
-	}
-	f.Resources = make([]Resource, 0, len(*w.Resources))
-	for i, res := range *w.Resources {
-		if res == nil || res.UID == "" {
-			return bad(KindMissingField, "resources[%d].uid is missing", i)
-		}
-		if len(res.UID) > MaxUIDBytes {
-			return bad(KindInvalidField, "resources[%d].uid is %d bytes, over %d", i, len(res.UID), MaxUIDBytes)
-		}
-		r := *res
-		r.Region = clip(r.Region, 64)
-		if string(r.Data) == "null" {
-			r.Data = nil
-		}
-		f.Resources = append(f.Resources, r)
-	}
-	return f, nil
-}
-
-func goKind(t string) string {
-	switch {
-	case t == "string":
-		return "string"
-	case strings.HasPrefix(t, "[]") || strings.HasPrefix(t, "*[]"):
-		return "array"
-	default:
-		return "object"
-	}
+	return msg
 }
 
 // cut bounds s to n bytes at a rune boundary.

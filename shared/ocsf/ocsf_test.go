@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -28,10 +30,24 @@ type outcome struct {
 }
 
 // readAll reads a whole document and checks every finding's Raw is the
-// exact bytes at its offset.
+// exact bytes at its offset, and that reading it in small pieces (findings
+// crossing the reader's window) gives the same outcomes.
 func readAll(t *testing.T, doc []byte, opts ...ocsf.Option) []outcome {
 	t.Helper()
-	r := ocsf.NewReader(bytes.NewReader(doc), opts...)
+	opts = slices.Clip(opts)
+	out := readWith(t, bytes.NewReader(doc), doc, append(opts, ocsf.WithCrossCheck())...)
+	for _, n := range []int{2, 7, 1000} {
+		small := readWith(t, iotest.HalfReader(bytes.NewReader(doc)), doc, append(opts, ocsf.WithReadSize(n))...)
+		if diff := cmp.Diff(out, small); diff != "" {
+			t.Errorf("read %d bytes at a time (-whole +pieces):\n%s", n, diff)
+		}
+	}
+	return out
+}
+
+func readWith(t *testing.T, src io.Reader, doc []byte, opts ...ocsf.Option) []outcome {
+	t.Helper()
+	r := ocsf.NewReader(src, opts...)
 	var out []outcome
 	for i := 0; ; i++ {
 		if i > len(doc)+10 {

@@ -1,72 +1,61 @@
 package ocsf
 
-// skipper scans raw bytes: strings (with escapes) and bracket depth only.
-type skipper struct {
-	f   *feed
-	off int64 // file offset of the next byte
-}
+import "bytes"
 
-func (s *skipper) byte() (byte, error) {
-	b, err := s.f.next()
-	if err == nil {
-		s.off++
-	}
-	return b, err
-}
-
-// skipElement skips to the ',' or ']' that ends the current element at
-// depth 0 and returns the element's start offset and that delimiter.
-func (s *skipper) skipElement() (start int64, end byte, err error) {
-	start = -1
+// skipElement skips a bad element that starts at file offset at with a plain
+// bracket-and-string scanner (no validation, constant memory: the bytes
+// behind it are dropped as it goes) to the ',' or ']' that ends it at depth
+// 0, and returns that delimiter with pos just past it. At the end of the
+// source it returns io.EOF (or the source's error).
+func (w *window) skipElement(at int64) (byte, error) {
+	w.pos = int(at - w.base)
 	depth := 0
+	inString, escaped := false, false
 	for {
-		b, err := s.byte()
-		if err != nil {
-			if start < 0 {
-				start = s.off
+		for w.pos < len(w.buf) {
+			if inString {
+				if escaped {
+					escaped = false
+					w.pos++
+					continue
+				}
+				// Jump to the next quote or backslash.
+				i := bytes.IndexAny(w.buf[w.pos:], `"\`)
+				if i < 0 {
+					w.pos = len(w.buf)
+					break
+				}
+				w.pos += i
+				if w.buf[w.pos] == '\\' {
+					escaped = true
+				} else {
+					inString = false
+				}
+				w.pos++
+				continue
 			}
-			return start, 0, err
+			b := w.buf[w.pos]
+			w.pos++
+			switch b {
+			case '"':
+				inString = true
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth == 0 && b == ']' {
+					return b, nil
+				}
+				if depth > 0 {
+					depth--
+				}
+			case ',':
+				if depth == 0 {
+					return b, nil
+				}
+			}
 		}
-		if start < 0 && !isSpace(b) {
-			start = s.off - 1
-		}
-		switch b {
-		case '"':
-			if err := s.skipString(); err != nil {
-				return start, 0, err
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 && b == ']' {
-				return start, b, nil
-			}
-			if depth > 0 {
-				depth--
-			}
-		case ',':
-			if depth == 0 {
-				return start, b, nil
-			}
+		if err := w.fill(w.end(), w.chunk/2); err != nil {
+			return 0, err
 		}
 	}
 }
-
-func (s *skipper) skipString() error {
-	for {
-		b, err := s.byte()
-		if err != nil {
-			return err
-		}
-		switch b {
-		case '\\':
-			if _, err := s.byte(); err != nil {
-				return err
-			}
-		case '"':
-			return nil
-		}
-	}
-}
-
-func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
