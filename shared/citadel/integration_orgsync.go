@@ -9,6 +9,9 @@ const StepOrgSync = "org-sync"
 // integration whose members it brings up to date.
 type OrgSyncInput struct {
 	IntegrationID string `json:"integration_id"`
+	// ScanID is the organization scan the sync runs for (its progress is
+	// recorded there); empty outside a scan.
+	ScanID string `json:"scan_id,omitempty"`
 }
 
 // OrgSyncOutput is what the organization sync found and changed: counts,

@@ -1,6 +1,7 @@
 package citadel
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -41,30 +42,45 @@ type StepProgress struct {
 }
 
 // CurrentStep is the step a scan is in now, and since when, from the last
-// of its recorded steps in StepOrder: that step while it is running or
-// retrying; finalize after it failed (the state machine's catch); otherwise
-// the step after it, since it ended (so the Prowler task, which runs on
-// Fargate and records nothing itself, is current from asset sync's end until
-// check-results starts). Nothing recorded, or finalize done: "".
+// of its recorded steps in its order (OrderOf): that step while it is
+// running or retrying; the last step (finalize, org-summary) after it failed
+// (the state machine's catch); otherwise the step after it, since it ended
+// (so the Prowler task, which runs on Fargate and records nothing itself, is
+// current from asset sync's end until check-results starts, and an
+// organization scan's members from org-sync's end). Nothing recorded, or
+// the last step done: "".
 func CurrentStep(steps []StepProgress) (step string, since time.Time) {
+	order := OrderOf(steps)
 	last := -1
 	var p StepProgress
 	for _, s := range steps {
-		if i := slices.Index(StepOrder, s.Step); i > last {
+		if i := slices.Index(order, s.Step); i > last {
 			last, p = i, s
 		}
 	}
+	end := order[len(order)-1]
 	switch {
 	case last < 0:
 		return "", time.Time{}
 	case p.Status == StepRunning || p.Status == StepRetrying:
 		return p.Step, p.StartedAt
-	case p.Step == StepFinalize:
+	case p.Step == end:
 		return "", time.Time{}
 	case p.Status == StepFailed:
-		return StepFinalize, p.FinishedAt
+		return end, p.FinishedAt
 	}
-	return StepOrder[last+1], p.FinishedAt
+	return order[last+1], p.FinishedAt
+}
+
+// OrderOf is the order of the recorded steps' scan: OrgStepOrder when one
+// of them is an organization scan's, else StepOrder.
+func OrderOf(steps []StepProgress) []string {
+	for _, s := range steps {
+		if slices.Contains(OrgStepOrder, s.Step) {
+			return OrgStepOrder
+		}
+	}
+	return StepOrder
 }
 
 // ScanStep is a step input that names its scan (every scan step's input).
@@ -94,4 +110,13 @@ func (in FinalizeInput) ScanRef() (string, string) {
 		integrationID = in.Plan.IntegrationID
 	}
 	return integrationID, scanID
+}
+
+// ScanRef names the organization scan an organization sync runs for.
+func (in OrgSyncInput) ScanRef() (string, string) { return in.IntegrationID, in.ScanID }
+
+// ScanRef names the organization scan of the state: the execution input's,
+// or org-plan's.
+func (in OrgSummaryInput) ScanRef() (string, string) {
+	return cmp.Or(in.Scan.IntegrationID, in.Plan.IntegrationID), cmp.Or(in.Scan.ScanID, in.Plan.ScanID)
 }

@@ -60,3 +60,30 @@ func Summarize(in FinalizeInput, durationSeconds float64) ScanSummary {
 	s.Message = fmt.Sprintf("Scan complete: %d issues found", s.ChecksFailed)
 	return s
 }
+
+// Add returns s with o's counts added (an organization scan's roll-up of
+// its members' summaries); Success, Message and DurationSeconds are s's.
+func (s ScanSummary) Add(o ScanSummary) ScanSummary {
+	s.AssetsCreated += o.AssetsCreated
+	s.AssetsUpdated += o.AssetsUpdated
+	s.AssetsDeactivated += o.AssetsDeactivated
+	s.TotalAssets += o.TotalAssets
+	s.RelationshipsCreated += o.RelationshipsCreated
+	s.ResultsCreated += o.ResultsCreated
+	s.ARNsSkipped += o.ARNsSkipped
+	s.ChecksExecuted += o.ChecksExecuted
+	s.ChecksPassed += o.ChecksPassed
+	s.ChecksFailed += o.ChecksFailed
+	s.ChecksError += o.ChecksError
+	s.ChecksNotApplicable += o.ChecksNotApplicable
+	s.ControlsCreated += o.ControlsCreated
+	s.ControlsUpdated += o.ControlsUpdated
+	s.PoliciesCreated += o.PoliciesCreated
+	s.PoliciesSkipped += o.PoliciesSkipped
+	s.EvidenceCreated += o.EvidenceCreated
+	s.EvidenceUpdated += o.EvidenceUpdated
+	s.SnapshotsCaptured += o.SnapshotsCaptured
+	s.SnapshotsFailed += o.SnapshotsFailed
+	s.HistoryEntriesCreated += o.HistoryEntriesCreated
+	return s
+}

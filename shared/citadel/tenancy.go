@@ -151,7 +151,13 @@ type ScanTrigger string
 const (
 	TriggerAPI      ScanTrigger = "api"
 	TriggerSchedule ScanTrigger = "schedule"
+	// TriggerOrganization: a member's scan, started by its organization's
+	// scan (ParentScanID names it; orgscan.go).
+	TriggerOrganization ScanTrigger = "organization"
 )
+
+// ScanTriggers are every trigger.
+var ScanTriggers = []ScanTrigger{TriggerAPI, TriggerSchedule, TriggerOrganization}
 
 // ScanStatus is the life cycle of a scan.
 type ScanStatus string
@@ -197,6 +203,15 @@ type Scan struct {
 	StartedAt    time.Time    `json:"started_at,omitzero"`
 	FinishedAt   time.Time    `json:"finished_at,omitzero"`
 	Summary      *ScanSummary `json:"summary,omitempty"`
+	// Kind is KindOrganization for an organization's scan (its members'
+	// scans under it, orgscan.go), empty for an account's.
+	Kind IntegrationKind `json:"kind,omitempty" dynamo:",omitempty"`
+	// ParentScanID is the organization scan that started this member
+	// scan (trigger organization).
+	ParentScanID string `json:"parent_scan_id,omitempty" dynamo:",omitempty"`
+	// Organization is an organization scan's roll-up of its members, once
+	// it has ended.
+	Organization *OrgScanSummary `json:"organization,omitempty" dynamo:",omitempty"`
 }
 
 // Validate checks a scan record.
@@ -204,9 +219,17 @@ func (s Scan) Validate() error {
 	var errs fieldErrors
 	errs.add(s.ID == "", "id is required")
 	errs.add(s.IntegrationID == "", "integration_id is required")
-	errs.add(s.Trigger != TriggerAPI && s.Trigger != TriggerSchedule, fmt.Sprintf("trigger %q must be api or schedule", s.Trigger))
+	errs.add(!slices.Contains(ScanTriggers, s.Trigger), fmt.Sprintf("trigger %q must be api, schedule or organization", s.Trigger))
+	errs.add((s.Trigger == TriggerOrganization) != (s.ParentScanID != ""), "a scan has a parent_scan_id exactly when its trigger is organization")
+	errs.add(s.ParentScanID != "" && !ValidID(s.ParentScanID), fmt.Sprintf("parent_scan_id %q is not a scan id", s.ParentScanID))
+	errs.add(s.Kind != "" && s.Kind != KindOrganization, fmt.Sprintf("kind %q must be empty or %s", s.Kind, KindOrganization))
+	errs.add(s.Kind == KindOrganization && s.ParentScanID != "", "an organization's scan has no parent scan")
+	errs.add(s.Organization != nil && s.Kind != KindOrganization, "organization is only for an organization's scan")
 	errs.add(!slices.Contains(ScanStatuses, s.Status), fmt.Sprintf("status %q is not a scan status", s.Status))
 	errs.add(s.Status.NeedsCause() && s.FailureCause == "", fmt.Sprintf("a %s scan needs its failure_cause", s.Status))
 	errs.add(s.CancelledBy != "" && s.Status != ScanCancelled, "cancelled_by is only for a cancelled scan")
 	return errs.err("scan")
 }
+
+// IsOrganization reports whether the scan is an organization's.
+func (s Scan) IsOrganization() bool { return s.Kind == KindOrganization }

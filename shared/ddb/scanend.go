@@ -33,12 +33,17 @@ func (s *Store) FinishScan(ctx context.Context, sc citadel.Scan) (citadel.Scan, 
 	if err != nil {
 		return citadel.Scan{}, err
 	}
+	nested, err := s.nestedScan(ctx, sc)
+	if err != nil {
+		return citadel.Scan{}, err
+	}
 	var cc dynamo.ConsumedCapacity
 	lk := scanLockKey(sc.IntegrationID)
-	err = s.db.WriteTx().
-		Put(s.table.Put(rawItem(av)).If(activeScanCond, citadel.ScanQueued, citadel.ScanRunning)).
-		Delete(s.table.Delete(AttrPK, lk.PK).Range(AttrSK, lk.SK).If("attribute_not_exists(PK) OR 'ScanID' = ?", sc.ID)).
-		ConsumedCapacity(&cc).Run(ctx)
+	tx := s.db.WriteTx().Put(s.table.Put(rawItem(av)).If(activeScanCond, citadel.ScanQueued, citadel.ScanRunning))
+	if !nested {
+		tx = tx.Delete(s.table.Delete(AttrPK, lk.PK).Range(AttrSK, lk.SK).If("attribute_not_exists(PK) OR 'ScanID' = ?", sc.ID))
+	}
+	err = tx.ConsumedCapacity(&cc).Run(ctx)
 	s.record(&cc, writeUnits(av)+1)
 	if !dynamo.IsCondCheckFailed(err) {
 		return sc, wrapAWS(err, fmt.Sprintf("finish scan %s", sc.ID))
@@ -53,6 +58,29 @@ func (s *Store) FinishScan(ctx context.Context, sc citadel.Scan) (citadel.Scan, 
 	// Already ended (by another finisher, or by this call's first attempt
 	// whose answer was lost): keep it, and make sure its lock is gone.
 	return stored, s.releaseLock(ctx, sc.IntegrationID, sc.ID)
+}
+
+// nestedScan reports whether sc is a member scan that does not hold its
+// integration's lock (startNestedScan: the organization's own account,
+// under the organization scan's lock, or a lock another scan took since
+// the organization scan ended): finishing it leaves the lock alone. Only
+// a scan with a parent is asked about (one read).
+func (s *Store) nestedScan(ctx context.Context, sc citadel.Scan) (bool, error) {
+	if sc.ParentScanID == "" {
+		return false, nil
+	}
+	var lock scanLockItem
+	k := scanLockKey(sc.IntegrationID)
+	var cc dynamo.ConsumedCapacity
+	err := s.table.Get(AttrPK, k.PK).Range(AttrSK, dynamo.Equal, k.SK).Consistent(true).ConsumedCapacity(&cc).One(ctx, &lock)
+	s.record(&cc, 0)
+	switch {
+	case errors.Is(err, dynamo.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, wrapAWS(err, "lock of integration "+sc.IntegrationID)
+	}
+	return lock.ScanID != sc.ID, nil
 }
 
 // TakeOverScan finishes a lock holder whose execution has ended (or never

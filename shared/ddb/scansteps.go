@@ -17,9 +17,13 @@ type scanStepItem struct {
 	citadel.StepProgress
 }
 
-// stepOrder is a step's place in the pipeline (99 for a step outside it).
+// stepOrder is a step's place in its pipeline, a scan's or an
+// organization scan's (99 for a step outside both).
 func stepOrder(step string) int {
 	if i := slices.Index(citadel.StepOrder, step); i >= 0 {
+		return i
+	}
+	if i := slices.Index(citadel.OrgStepOrder, step); i >= 0 {
 		return i
 	}
 	return 99

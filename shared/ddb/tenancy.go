@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
@@ -206,12 +207,37 @@ func (s *Store) StartScan(ctx context.Context, sc citadel.Scan) error {
 			// The SDK retried a request whose first attempt went through
 			// (its answer was lost): the scan and its lock are ours.
 			return nil
+		case rerr == nil && sc.ParentScanID != "" && running.ID == sc.ParentScanID:
+			return s.startNestedScan(ctx, sc, scanAV)
 		case rerr == nil:
 			return citadel.Conflict("integration %s already has scan %s %s", sc.IntegrationID, running.ID, running.Status)
 		}
 		return citadel.Conflict("scan %s already exists", sc.ID)
 	}
 	return wrapAWS(err, "start scan "+sc.ID)
+}
+
+// startNestedScan records a member scan of the integration whose lock its
+// parent, an organization scan, holds (the organization's own account, in
+// its scope): the lock stays the parent's, and is checked to be in the
+// same transaction. A scan that already exists is a conflict, unless it
+// is this one, queued (a retried start).
+func (s *Store) startNestedScan(ctx context.Context, sc citadel.Scan, scanAV map[string]types.AttributeValue) error {
+	lk := scanLockKey(sc.IntegrationID)
+	var cc dynamo.ConsumedCapacity
+	err := s.db.WriteTx().
+		Check(s.table.Check(AttrPK, lk.PK).Range(AttrSK, lk.SK).If("'ScanID' = ?", sc.ParentScanID)).
+		Put(s.table.Put(rawItem(scanAV)).If("attribute_not_exists(PK)")).
+		ConsumedCapacity(&cc).Run(ctx)
+	s.record(&cc, writeUnits(scanAV)+1)
+	if dynamo.IsCondCheckFailed(err) {
+		if got, gerr := s.consistentScan(ctx, sc.IntegrationID, sc.ID); gerr == nil && got.ParentScanID == sc.ParentScanID && got.Status.Active() {
+			return nil
+		}
+		return citadel.Conflict("scan %s of integration %s cannot start under scan %s: it no longer holds the integration, or the scan exists",
+			sc.ID, sc.IntegrationID, sc.ParentScanID)
+	}
+	return wrapAWS(err, "start scan "+sc.ID+" under scan "+sc.ParentScanID)
 }
 
 // RunningScan returns the queued or running scan of an integration.

@@ -37,6 +37,11 @@ type Locks struct {
 	Store           Store
 	Executions      Executions
 	StateMachineARN string
+	// OrgStateMachineARN is the organization state machine: an
+	// organization scan's execution, when the scan has not recorded it, is
+	// found there by the scan's id (as an account scan's is in
+	// StateMachineARN).
+	OrgStateMachineARN string
 	// StartBound overrides StartBound (tests).
 	StartBound time.Duration
 	Clock      citadel.Clock
@@ -110,12 +115,9 @@ func (l *Locks) Heal(ctx context.Context, integrationID string) (*citadel.Scan, 
 // (status, cause, finish time) when its execution has ended or it never
 // started within the bound; nil while it still runs or may yet start.
 func (l *Locks) ended(ctx context.Context, holder citadel.Scan) (*citadel.Scan, error) {
-	arn := holder.ExecutionARN
-	if arn == "" {
-		var err error
-		if arn, err = ExecutionARN(l.StateMachineARN, holder.ID); err != nil {
-			return nil, err
-		}
+	arn, err := l.executionARN(holder)
+	if err != nil {
+		return nil, err
 	}
 	now := l.clock()
 	out, err := l.Executions.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
@@ -173,11 +175,9 @@ func (l *Locks) Cancel(ctx context.Context, scanID, by string) (citadel.Scan, er
 	if done, err := endedAlready(sc); done || err != nil {
 		return sc, err
 	}
-	arn := sc.ExecutionARN
-	if arn == "" {
-		if arn, err = ExecutionARN(l.StateMachineARN, sc.ID); err != nil {
-			return sc, err
-		}
+	arn, err := l.executionARN(sc)
+	if err != nil {
+		return sc, err
 	}
 	cause := "the scan was cancelled"
 	if by != "" {
@@ -201,6 +201,23 @@ func (l *Locks) Cancel(ctx context.Context, scanID, by string) (citadel.Scan, er
 	l.log().InfoContext(ctx, "scan cancelled", "scan_id", sc.ID, "integration_id", sc.IntegrationID, "by", by, "execution_arn", arn)
 	l.Announce.Ended(ctx, stored)
 	return stored, nil
+}
+
+// executionARN is a scan's execution: the one it recorded, else the one
+// named by its id in its state machine (the organization's, for an
+// organization scan).
+func (l *Locks) executionARN(sc citadel.Scan) (string, error) {
+	if sc.ExecutionARN != "" {
+		return sc.ExecutionARN, nil
+	}
+	sm := l.StateMachineARN
+	if sc.IsOrganization() {
+		if l.OrgStateMachineARN == "" {
+			return "", fmt.Errorf("scan %s is an organization's, and no organization state machine is configured", sc.ID)
+		}
+		sm = l.OrgStateMachineARN
+	}
+	return ExecutionARN(sm, sc.ID)
 }
 
 // endedAlready: a cancelled scan is done (cancelling again is harmless), a

@@ -188,8 +188,9 @@ var stateErrors = map[string]string{
 // task records nothing itself); "" when nothing is recorded.
 func StepAtEnd(steps []citadel.StepProgress) string {
 	last, at := -1, citadel.StepProgress{}
+	order := citadel.OrderOf(steps)
 	for _, st := range steps {
-		if i := slices.Index(citadel.StepOrder, st.Step); i > last {
+		if i := slices.Index(order, st.Step); i > last {
 			last, at = i, st
 		}
 	}

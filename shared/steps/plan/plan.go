@@ -57,8 +57,8 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.Pla
 		return citadel.PlanOutput{}, citadel.Invalid("plan: scan_id %q is not a scan id", sc.ScanID)
 	case !citadel.ValidID(sc.IntegrationID):
 		return citadel.PlanOutput{}, citadel.Invalid("plan: integration_id %q is not an integration id", sc.IntegrationID)
-	case sc.Trigger != citadel.TriggerAPI && sc.Trigger != citadel.TriggerSchedule:
-		return citadel.PlanOutput{}, citadel.Invalid("plan: trigger %q must be api or schedule", sc.Trigger)
+	case !slices.Contains(citadel.ScanTriggers, sc.Trigger):
+		return citadel.PlanOutput{}, citadel.Invalid("plan: trigger %q must be api, schedule or organization", sc.Trigger)
 	case h.Bucket == "":
 		return citadel.PlanOutput{}, citadel.Invalid("plan: no scan bucket configured (%s)", citadel.EnvBucket)
 	}
@@ -132,7 +132,8 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.Pla
 }
 
 // ensureRecord makes sure the scan record exists and can run. The API
-// records the scan (queued) before it starts the execution; a scheduled
+// records the scan (queued) before it starts the execution, an
+// organization scan its members' (shared/steps/orgscan); a scheduled
 // start has no record yet, so the plan step records it. A finished scan is a
 // conflict, found before anything is written.
 func (h *Handler) ensureRecord(ctx context.Context, sc citadel.StartScan, integ citadel.Integration) error {
