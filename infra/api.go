@@ -138,6 +138,20 @@ func wireAPIFunction(fn awslambda.Function, cfg Config, sm awsstepfunctions.Stat
 		`/^Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule\/[\w.-]+\/\*$/g`)
 }
 
+// wireAPIOrg gives the api function the organization state machine: a
+// scan of an integration of kind organization starts it (its executions
+// described and stopped as the scan state machine's: the lock, a cancel),
+// and an organization's schedule targets it.
+func wireAPIOrg(fn awslambda.Function, sm awsstepfunctions.StateMachine) {
+	fn.AddEnvironment(jsii.String(citadel.EnvOrgStateMachineARN), sm.StateMachineArn(), nil)
+	sm.GrantStartExecution(fn)
+	sm.GrantExecution(fn, jsii.String("states:DescribeExecution"), jsii.String("states:StopExecution"))
+	suppress(fn, "AwsSolutions-IAM5",
+		"The API starts, inspects and stops organization scans' executions, named by scan ids (data): the grant covers "+
+			"the organization state machine's executions only.",
+		orgExecutionsFinding)
+}
+
 // wireAPICatalog lets the api function read the catalog state machine's
 // executions, for GET /catalog's last load.
 func wireAPICatalog(fn awslambda.Function, sm awsstepfunctions.StateMachine) {
@@ -148,6 +162,10 @@ func wireAPICatalog(fn awslambda.Function, sm awsstepfunctions.StateMachine) {
 		"GET /catalog describes the catalog load's newest execution, named by the deployment: the grant covers this state machine's executions only.",
 		catalogExecutionsFinding)
 }
+
+// orgExecutionsFinding is cdk-nag's finding for the organization state
+// machine's executions.
+const orgExecutionsFinding = `/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"OrgScanStateMachine[0-9A-F]{8}"\}\]\}\]\}:\*$/g`
 
 // catalogExecutionsFinding is cdk-nag's finding for the catalog state
 // machine's executions (as executionsFinding is the scan's).

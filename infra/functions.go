@@ -33,6 +33,11 @@ const (
 	FnCatalogImport = citadel.StepCatalogImport
 	FnReconcile     = citadel.StepReconcile
 	FnTokenScopes   = "token-scopes"
+	// The organization scan's (orgstatemachine.go).
+	FnOrgPlan    = citadel.StepOrgPlan
+	FnOrgSync    = citadel.StepOrgSync
+	FnOrgMember  = citadel.StepOrgMember
+	FnOrgSummary = citadel.StepOrgSummary
 )
 
 // FunctionSpec sizes one function. Retries is how often the state machine
@@ -66,6 +71,13 @@ var FunctionSpecs = []FunctionSpec{
 	{FnReconcile, 256, 1 * time.Minute, 0, "Ends the scan of an execution that failed, timed out or was aborted"},
 	// Cognito waits 5 s for a trigger; the answer is computed from the event.
 	{FnTokenScopes, 128, 5 * time.Second, 0, "The console user pool's pre token generation trigger: role scopes from the user's groups"},
+	// The organization scan: org-sync lists the organization and writes its
+	// members (thousands of accounts), org-summary reads every member scan;
+	// org-summary must land.
+	{FnOrgPlan, 256, 1 * time.Minute, 4, "Records an organization scan running (a scheduled run's with the organization's lock)"},
+	{FnOrgSync, 512, 5 * time.Minute, 4, "Lists an organization's accounts and brings its member integrations up to date"},
+	{FnOrgMember, 256, 1 * time.Minute, 6, "Starts one member's scan of an organization scan (its record and lock), or skips it"},
+	{FnOrgSummary, 512, 5 * time.Minute, 8, "Rolls an organization scan's member scans up, records its outcome, releases its lock"},
 }
 
 // Dataless are the functions that touch neither the table nor the bucket:
@@ -81,8 +93,10 @@ const CatalogRoot = "catalog/"
 
 // EventPutters are the functions that put events on the drift bus:
 // check-results its regressions, and whoever ends a scan its end (finalize;
-// the reconciler; the API, which cancels scans and takes over their locks).
-var EventPutters = []string{FnCheckResults, FnFinalize, FnReconcile, FnAPI}
+// the reconciler; the API, which cancels scans and takes over their locks;
+// org-summary the organization scan's, and a member scan it ends; org-member
+// the scan whose lock it takes over).
+var EventPutters = []string{FnCheckResults, FnFinalize, FnReconcile, FnAPI, FnOrgMember, FnOrgSummary}
 
 // logRetention is how long the functions' and the task's logs are kept.
 const logRetention = awslogs.RetentionDays_ONE_MONTH
@@ -163,7 +177,29 @@ func newFunctions(scope constructs.Construct, cfg Config, table awsdynamodb.Tabl
 	// once, with the same credentials a scan would have.
 	grantAssumeScanner(fs.ByName[FnAPI], scannerRoles)
 	grantReadOnly(fs.ByName[FnAPI].Role())
+	// The organization sync lists an organization through its integration's
+	// role (the scanner role in its management or delegated administrator
+	// account), or, for Citadel's own organization, with its own.
+	grantAssumeScanner(fs.ByName[FnOrgSync], scannerRoles)
+	grantOrganizationsRead(fs.ByName[FnOrgSync])
 	return fs
+}
+
+// OrganizationsReadActions are what the organization sync calls
+// (orgsync.Organizations).
+var OrganizationsReadActions = []string{"organizations:ListRoots", "organizations:ListAccounts",
+	"organizations:ListAccountsForParent", "organizations:ListChildren"}
+
+// grantOrganizationsRead lets fn list its own account's organization.
+func grantOrganizationsRead(fn awslambda.Function) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(OrganizationsReadActions...),
+		Resources: jsii.Strings("*"),
+	}))
+	suppress(fn, "AwsSolutions-IAM5",
+		"Organizations' list calls (ListRoots, ListAccounts) have no resource-level permissions, and the OUs and roots "+
+			"ListChildren and ListAccountsForParent take are the organization integration's, which are data.",
+		findingAnyResource)
 }
 
 // grantAssumeScanner lets grantee assume the target accounts' scanner roles.

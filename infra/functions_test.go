@@ -88,6 +88,7 @@ func TestFunctionGrants(t *testing.T) {
 	scanner := `^arn:<AWS::Partition>:iam::\*:role/CitadelScanner$`
 	bus := `^<` + s.logicalID(s.stacks.Main.EventBus) + `\.Arn>$`
 	sm := `^<` + s.logicalID(s.stacks.Main.StateMachine) + `>$`
+	org := `^<` + s.logicalID(s.stacks.Main.OrgStateMachine) + `>$`
 	type grant struct {
 		action, resource string
 		want             bool
@@ -113,7 +114,16 @@ func TestFunctionGrants(t *testing.T) {
 			{"scheduler:DeleteSchedule", `:schedule/`, true},
 			{"iam:PassRole", `^<` + s.logicalID(s.stacks.Main.Scheduler.Role) + `\.Arn>$`, true},
 			{"s3:GetObject*", blobs, true}, {"s3:GetObject*", scans, false}, {"s3:PutObject", ".", false},
-			{"events:PutEvents", bus, true}},
+			{"events:PutEvents", bus, true}, {"states:StartExecution", org, true}},
+		FnOrgPlan: {{"states:DescribeExecution", ".", false}, {"sts:AssumeRole", ".", false}, {"events:PutEvents", ".", false},
+			{"s3:GetObject*", ".", false}},
+		FnOrgSync: {{"sts:AssumeRole", scanner, true}, {"organizations:ListAccounts", `^\*$`, true},
+			{"organizations:ListChildren", `^\*$`, true}, {"organizations:CreateAccount", ".", false}, {"states:StartExecution", ".", false},
+			{"s3:GetObject*", ".", false}},
+		FnOrgMember: {{"states:DescribeExecution", ":execution:", true}, {"states:StartExecution", ".", false},
+			{"events:PutEvents", bus, true}, {"s3:GetObject*", ".", false}},
+		FnOrgSummary: {{"states:DescribeExecution", ":execution:", true}, {"states:StopExecution", ".", false},
+			{"states:StartExecution", ".", false}, {"events:PutEvents", bus, true}, {"s3:GetObject*", ".", false}},
 	}
 	for name, gs := range cases {
 		p := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[name]))
@@ -124,7 +134,8 @@ func TestFunctionGrants(t *testing.T) {
 			}
 		}
 	}
-	// Only the EventPutters know the bus; only the API and the reconciler the state machine.
+	// Only the EventPutters know the bus; only the API, the reconciler and the
+	// organization scan's member and summary functions the state machine.
 	for _, spec := range FunctionSpecs {
 		environment, _ := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[spec.Name]))["Environment"].(map[string]any)
 		env, _ := environment["Variables"].(map[string]any)
@@ -133,7 +144,7 @@ func TestFunctionGrants(t *testing.T) {
 		if hasBus != slices.Contains(EventPutters, spec.Name) {
 			t.Errorf("%s: %s set = %v", spec.Name, citadel.EnvEventBus, hasBus)
 		}
-		if hasSM != (spec.Name == FnAPI || spec.Name == FnReconcile) {
+		if hasSM != (spec.Name == FnAPI || spec.Name == FnReconcile || spec.Name == FnOrgMember || spec.Name == FnOrgSummary) {
 			t.Errorf("%s: %s set = %v", spec.Name, citadel.EnvStateMachineARN, hasSM)
 		}
 	}
@@ -171,6 +182,10 @@ func TestNoWildcardPolicies(t *testing.T) {
 			"xray:GetSamplingTargets": true, "logs:CreateLogDelivery": true, "logs:GetLogDelivery": true,
 			"logs:UpdateLogDelivery": true, "logs:DeleteLogDelivery": true, "logs:ListLogDeliveries": true,
 			"logs:PutResourcePolicy": true, "logs:DescribeResourcePolicies": true, "logs:DescribeLogGroups": true,
+		}
+		// The organization sync's list calls: an organization's OUs and roots are data.
+		for _, a := range OrganizationsReadActions {
+			unscoped[a] = true
 		}
 		for _, tmpl := range []map[string]any{s.json, s.tjson} {
 			policies := resourcesOf(tmpl, "AWS::IAM::Policy")

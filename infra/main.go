@@ -50,6 +50,7 @@ const (
 	CtxDefaultFolder     = "defaultFolder"       // the API's default folder id, optional
 	CtxMinSchedule       = "minScheduleInterval" // shortest time between scheduled scans, default 1h
 	CtxNotifyEmails      = "notifyEmails"        // comma-separated e-mail addresses subscribed to the notifications topic
+	CtxOrgConcurrency    = "orgScanConcurrency"  // member scans an organization scan runs at once, default 10 (1-40)
 	CtxNag               = "nag"                 // "false" turns the cdk-nag AwsSolutions checks off
 )
 
@@ -71,8 +72,16 @@ type Config struct {
 	DefaultFolder     string
 	MinSchedule       time.Duration
 	NotifyEmails      []string
+	OrgConcurrency    int
 	Nag               bool
 }
+
+// The organization scan's Map runs this many member scans at once by
+// default, and at most MaxOrgConcurrency (an inline Map's limit).
+const (
+	DefaultOrgConcurrency = 10
+	MaxOrgConcurrency     = 40
+)
 
 // DefaultConfig is the configuration with no context set.
 func DefaultConfig() Config {
@@ -85,6 +94,7 @@ func DefaultConfig() Config {
 		ConsoleDir:        "console/build",
 		ScanRetentionDays: 90,
 		MinSchedule:       citadel.DefaultMinScheduleInterval,
+		OrgConcurrency:    DefaultOrgConcurrency,
 		Nag:               true,
 	}
 }
@@ -179,6 +189,13 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 			}
 			cfg.NotifyEmails = append(cfg.NotifyEmails, a)
 		}
+	}
+	if v := get(CtxOrgConcurrency); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxOrgConcurrency {
+			return cfg, fmt.Errorf("context %s: %q must be a whole number from 1 to %d (member scans at once)", CtxOrgConcurrency, v, MaxOrgConcurrency)
+		}
+		cfg.OrgConcurrency = n
 	}
 	if v := get(CtxNag); v != "" {
 		b, err := strconv.ParseBool(v)

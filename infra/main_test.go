@@ -181,6 +181,7 @@ var customContext = map[string]any{
 	CtxDefaultFolder:     "fld-default",
 	CtxMinSchedule:       "6h",
 	CtxNotifyEmails:      "sec@example.com, ops@example.com",
+	CtxOrgConcurrency:    "25",
 }
 
 var (
@@ -382,14 +383,14 @@ func TestConfigFromContext(t *testing.T) {
 		CtxTrustedAccount: "777788889999", CtxUserPoolID: "us-east-1_abc", CtxUserPoolClientID: "client",
 		CtxUserPoolDomain: "Auth.Example.com", CtxConsoleDir: "/tmp/console",
 		CtxScanRetentionDays: "30", CtxDefaultFolder: "fld-1", CtxMinSchedule: "6h", CtxNag: "false",
-		CtxNotifyEmails: "sec@example.com, ops@example.com",
+		CtxNotifyEmails: "sec@example.com, ops@example.com", CtxOrgConcurrency: "4",
 	}
 	want := Config{
 		CodeDir: "/tmp/code", ProwlerContext: "/tmp/repo", ProwlerDockerfile: "build/Dockerfile", TaskArch: "x86_64", ScannerRoleName: "Scanner",
 		TargetAccounts: []string{"111122223333", "444455556666"}, TrustedAccount: "777788889999",
 		UserPoolID: "us-east-1_abc", UserPoolClientID: "client", UserPoolDomain: "https://auth.example.com", ConsoleDir: "/tmp/console",
 		ScanRetentionDays: 30, DefaultFolder: "fld-1",
-		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"},
+		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"}, OrgConcurrency: 4,
 	}
 	cases := []struct {
 		name    string
@@ -434,6 +435,9 @@ func TestConfigFromContext(t *testing.T) {
 		{"not an e-mail address", map[string]any{CtxNotifyEmails: "sec@example.com,ops"}, Config{}, `notifyEmails: "ops" is not an e-mail address`},
 		{"a named address", map[string]any{CtxNotifyEmails: "Sec <sec@example.com>"}, Config{}, `"Sec <sec@example.com>" is not an e-mail address`},
 		{"schedule not a duration", map[string]any{CtxMinSchedule: "hourly"}, Config{}, `"hourly" must be a duration`},
+		{"concurrency as a number", map[string]any{CtxOrgConcurrency: 40}, func() Config { c := DefaultConfig(); c.OrgConcurrency = 40; return c }(), ""},
+		{"no concurrency", map[string]any{CtxOrgConcurrency: "0"}, Config{}, `orgScanConcurrency: "0" must be a whole number from 1 to 40`},
+		{"concurrency past the inline Map's", map[string]any{CtxOrgConcurrency: "41"}, Config{}, `orgScanConcurrency: "41" must be a whole number from 1 to 40`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -464,7 +468,7 @@ func TestStackOutputs(t *testing.T) {
 		got = append(got, k)
 	}
 	sort.Strings(got)
-	want := []string{"ApiUrl", "BucketName", citadel.OutputCatalogStateMachine, "ClusterArn", "EventBusName", OutputNotificationTopic, "ScheduleGroupName", "StateMachineArn",
+	want := []string{"ApiUrl", "BucketName", citadel.OutputCatalogStateMachine, citadel.OutputOrgStateMachineARN, "ClusterArn", "EventBusName", OutputNotificationTopic, "ScheduleGroupName", "StateMachineArn",
 		"TableName", "TaskDefinitionArn", "TaskSecurityGroup", "TaskSubnets",
 		"ConsoleUrl", "ConsoleApiUrl", "UserPoolId", "UserPoolClientId", "AdminPolicyArn", "OperatorPolicyArn", "AuditorPolicyArn", "ViewerPolicyArn"}
 	sort.Strings(want)

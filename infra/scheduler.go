@@ -11,7 +11,8 @@ import (
 
 // Scheduler is where the integrations' schedules live. The API creates,
 // changes and deletes one schedule per integration in Group (named by the
-// integration), each starting the state machine as Role with the input
+// integration), each starting the state machine (an organization's, the
+// organization state machine) as Role with the input
 // {"scan": {..., "trigger": "schedule"}}. The stack creates no schedule
 // itself: they follow the integrations, which are data.
 type Scheduler struct {
@@ -21,8 +22,9 @@ type Scheduler struct {
 
 // newScheduler creates the schedule group and the role its schedules run
 // as: EventBridge Scheduler, from this account only, may start the scan
-// state machine and nothing else.
-func newScheduler(scope constructs.Construct, sm awsstepfunctions.StateMachine) *Scheduler {
+// state machine (an account's schedule) and the organization state machine
+// (an organization's), and nothing else.
+func newScheduler(scope constructs.Construct, sm, org awsstepfunctions.StateMachine) *Scheduler {
 	s := &Scheduler{}
 	s.Group = awsscheduler.NewScheduleGroup(scope, jsii.String("Schedules"), &awsscheduler.ScheduleGroupProps{
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
@@ -36,5 +38,6 @@ func newScheduler(scope constructs.Construct, sm awsstepfunctions.StateMachine) 
 		}),
 	})
 	sm.GrantStartExecution(s.Role)
+	org.GrantStartExecution(s.Role)
 	return s
 }

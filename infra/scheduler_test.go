@@ -27,25 +27,32 @@ func TestScheduler(t *testing.T) {
 		t.Errorf("scheduler role trust (-want +got):\n%s", diff)
 	}
 	sm := "<" + s.logicalID(s.stacks.Main.StateMachine) + ">"
+	org := "<" + s.logicalID(s.stacks.Main.OrgStateMachine) + ">"
 	sts := s.statements(roleID)
-	if diff := cmp.Diff([]statement{{Policy: sts[0].Policy, Actions: []string{"states:StartExecution"}, Resources: []string{sm}}}, sts); diff != "" {
-		t.Errorf("scheduler role may do more than start the state machine (-want +got):\n%s", diff)
+	wantSts := []statement{
+		{Policy: sts[0].Policy, Actions: []string{"states:StartExecution"}, Resources: []string{sm}},
+		{Policy: sts[0].Policy, Actions: []string{"states:StartExecution"}, Resources: []string{org}},
+	}
+	if diff := cmp.Diff(wantSts, sts); diff != "" {
+		t.Errorf("scheduler role may do more than start the two scan state machines (-want +got):\n%s", diff)
 	}
 
 	env := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[FnAPI]))["Environment"].(map[string]any)["Variables"].(map[string]any)
 	got := map[string]string{
-		citadel.EnvStateMachineARN: render(env[citadel.EnvStateMachineARN]),
-		citadel.EnvSchedulerRole:   render(env[citadel.EnvSchedulerRole]),
-		citadel.EnvSchedulerGroup:  render(env[citadel.EnvSchedulerGroup]),
+		citadel.EnvStateMachineARN:    render(env[citadel.EnvStateMachineARN]),
+		citadel.EnvOrgStateMachineARN: render(env[citadel.EnvOrgStateMachineARN]),
+		citadel.EnvSchedulerRole:      render(env[citadel.EnvSchedulerRole]),
+		citadel.EnvSchedulerGroup:     render(env[citadel.EnvSchedulerGroup]),
 	}
 	var groupName string
 	for _, g := range s.resources("AWS::Scheduler::ScheduleGroup") {
 		groupName = render(g["Properties"].(map[string]any)["Name"])
 	}
 	wantEnv := map[string]string{
-		citadel.EnvStateMachineARN: sm,
-		citadel.EnvSchedulerRole:   "<" + roleID + ".Arn>",
-		citadel.EnvSchedulerGroup:  groupName,
+		citadel.EnvStateMachineARN:    sm,
+		citadel.EnvOrgStateMachineARN: org,
+		citadel.EnvSchedulerRole:      "<" + roleID + ".Arn>",
+		citadel.EnvSchedulerGroup:     groupName,
 	}
 	if diff := cmp.Diff(wantEnv, got); diff != "" {
 		t.Errorf("api environment (-want +got):\n%s", diff)

@@ -25,6 +25,9 @@ type Citadel struct {
 	Functions    *Functions
 	Prowler      *ProwlerTask
 	StateMachine awsstepfunctions.StateMachine
+	// OrgStateMachine scans an organization: its members' scans are child
+	// executions of StateMachine (orgstatemachine.go).
+	OrgStateMachine awsstepfunctions.StateMachine
 	API          awsapigatewayv2.HttpApi // IAM (SigV4): scripts and the CLI
 	RolePolicies map[citadel.Role]awsiam.ManagedPolicy
 	Console      *ConsoleSite
@@ -58,7 +61,9 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) (*Citadel, er
 	c.Functions = newFunctions(stack, cfg, c.Table, c.Bucket, c.EventBus, scanners)
 	c.Prowler = newProwlerTask(stack, cfg, c.Bucket, scanners)
 	c.StateMachine = newStateMachine(stack, c.Functions, c.Prowler)
-	c.Scheduler = newScheduler(stack, c.StateMachine)
+	c.OrgStateMachine = newOrgStateMachine(stack, c.Functions, c.StateMachine, cfg.OrgConcurrency)
+	wireOrgFunctions(c.Functions, c.StateMachine)
+	c.Scheduler = newScheduler(stack, c.StateMachine, c.OrgStateMachine)
 	c.API = newAPI(stack, c.Functions.ByName[FnAPI])
 	c.RolePolicies = newRolePolicies(stack, c.API)
 	ends := authEndpoints(stack, cfg)
@@ -73,6 +78,7 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) (*Citadel, er
 		return nil, err
 	}
 	wireAPIFunction(c.Functions.ByName[FnAPI], cfg, c.StateMachine, c.Scheduler)
+	wireAPIOrg(c.Functions.ByName[FnAPI], c.OrgStateMachine)
 	c.Reconcile = newReconciler(stack, c.Functions.ByName[FnReconcile], c.StateMachine)
 	c.Notify = newNotifications(stack, cfg, c.EventBus)
 	c.Catalog = newCatalog(stack, c.Functions, c.Prowler, c.Bucket)
@@ -91,6 +97,8 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) (*Citadel, er
 			"The IAM policy of the "+string(r)+" role: attach it to a principal that calls the IAM API")
 	}
 	out(citadel.OutputStateMachineARN, c.StateMachine.StateMachineArn(), "The scan state machine ("+citadel.EnvStateMachineARN+")")
+	out(citadel.OutputOrgStateMachineARN, c.OrgStateMachine.StateMachineArn(),
+		"The organization scan state machine ("+citadel.EnvOrgStateMachineARN+"): its members' scans are child executions of the scan state machine")
 	out(citadel.OutputTableName, c.Table.TableName(), "The DynamoDB table ("+citadel.EnvTable+")")
 	out(citadel.OutputBucketName, c.Bucket.BucketName(), "The scan-output bucket ("+citadel.EnvBucket+")")
 	out(citadel.OutputEventBusName, c.EventBus.EventBusName(), "The drift-event bus ("+citadel.EnvEventBus+")")

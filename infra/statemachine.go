@@ -83,33 +83,12 @@ func duration(d time.Duration) awscdk.Duration {
 // cause: a scan never stays "running". After finalize, the execution fails if
 // a step did, so its status matches the scan's.
 func newStateMachine(scope constructs.Construct, fns *Functions, task *ProwlerTask) awsstepfunctions.StateMachine {
-	specs := map[string]FunctionSpec{}
-	for _, s := range FunctionSpecs {
-		specs[s.Name] = s
-	}
 	lambdaState := func(step string) awsstepfunctionstasks.LambdaInvoke {
 		var payload awsstepfunctions.TaskInput
 		if step == citadel.StepPlan {
 			payload = awsstepfunctions.TaskInput_FromObject(&PlanPayload)
 		}
-		st := awsstepfunctionstasks.NewLambdaInvoke(scope, jsii.String(step), &awsstepfunctionstasks.LambdaInvokeProps{
-			StateName:                jsii.String(step),
-			LambdaFunction:           fns.ByName[step],
-			Payload:                  payload,
-			PayloadResponseOnly:      jsii.Bool(true),
-			RetryOnServiceExceptions: jsii.Bool(false), // retried below, with the steps' own errors
-			ResultPath:               jsii.String(ResultPaths[step]),
-			TaskTimeout:              awsstepfunctions.Timeout_Duration(duration(specs[step].Timeout + time.Minute)),
-		})
-		st.AddRetry(&awsstepfunctions.RetryProps{
-			Errors:         jsii.Strings(append([]string{citadel.ErrorTypeRetryable}, LambdaServiceErrors...)...),
-			Interval:       awscdk.Duration_Seconds(jsii.Number(2)),
-			MaxAttempts:    jsii.Number(float64(specs[step].Retries)),
-			BackoffRate:    jsii.Number(2),
-			MaxDelay:       awscdk.Duration_Seconds(jsii.Number(60)),
-			JitterStrategy: awsstepfunctions.JitterType_FULL,
-		})
-		return st
+		return lambdaTask(scope, fns, step, payload, ResultPaths[step])
 	}
 
 	finalize := lambdaState(citadel.StepFinalize)
@@ -167,6 +146,47 @@ func newStateMachine(scope constructs.Construct, fns *Functions, task *ProwlerTa
 	})
 	suppressStateMachineRole(sm)
 	return sm
+}
+
+// specOf is the FunctionSpec of a function.
+func specOf(name string) FunctionSpec {
+	for _, s := range FunctionSpecs {
+		if s.Name == name {
+			return s
+		}
+	}
+	panic("no FunctionSpec for " + name)
+}
+
+// lambdaTask is the state of step's function (named as the step): its
+// output alone (the payload response) under resultPath ("" replaces the
+// state), given payload or the whole state (nil); the function's timeout
+// and a minute; its retries (FunctionSpec.Retries) of a RetryableError and
+// of Lambda's service errors, 2 s doubling to 60 s with full jitter.
+func lambdaTask(scope constructs.Construct, fns *Functions, step string, payload awsstepfunctions.TaskInput, resultPath string) awsstepfunctionstasks.LambdaInvoke {
+	spec := specOf(step)
+	var rp *string
+	if resultPath != "" {
+		rp = jsii.String(resultPath)
+	}
+	st := awsstepfunctionstasks.NewLambdaInvoke(scope, jsii.String(step), &awsstepfunctionstasks.LambdaInvokeProps{
+		StateName:                jsii.String(step),
+		LambdaFunction:           fns.ByName[step],
+		Payload:                  payload,
+		PayloadResponseOnly:      jsii.Bool(true),
+		RetryOnServiceExceptions: jsii.Bool(false), // retried below, with the steps' own errors
+		ResultPath:               rp,
+		TaskTimeout:              awsstepfunctions.Timeout_Duration(duration(spec.Timeout + time.Minute)),
+	})
+	st.AddRetry(&awsstepfunctions.RetryProps{
+		Errors:         jsii.Strings(append([]string{citadel.ErrorTypeRetryable}, LambdaServiceErrors...)...),
+		Interval:       awscdk.Duration_Seconds(jsii.Number(2)),
+		MaxAttempts:    jsii.Number(float64(spec.Retries)),
+		BackoffRate:    jsii.Number(2),
+		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(60)),
+		JitterStrategy: awsstepfunctions.JitterType_FULL,
+	})
+	return st
 }
 
 // suppressStateMachineRole explains the wildcards of the grants CDK gives a

@@ -33,7 +33,13 @@ func (s *synthesized) definition(t *testing.T) []byte {
 // definitionOf is a state machine's definition, resolved as definition does.
 func (s *synthesized) definitionOf(t *testing.T, sm constructs.IConstruct) []byte {
 	t.Helper()
-	def := s.props(t, s.logicalID(sm))["DefinitionString"]
+	return s.definitionOfID(t, s.logicalID(sm))
+}
+
+// definitionOfID is the definition of the state machine with this logical id.
+func (s *synthesized) definitionOfID(t *testing.T, id string) []byte {
+	t.Helper()
+	def := s.props(t, id)["DefinitionString"]
 	types := map[string]string{}
 	for id, r := range s.json["Resources"].(map[string]any) {
 		types[id] = r.(map[string]any)["Type"].(string)

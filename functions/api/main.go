@@ -32,7 +32,7 @@ func main() {
 	// Evidence revisions and results may have offloaded their bulk to the bucket.
 	blobs := &blobstore.S3{Client: s3.NewFromConfig(cfg, awsx.S3Options), Bucket: os.Getenv(citadel.EnvBucket)}
 	store := ddb.New(cfg, os.Getenv(citadel.EnvTable), ddb.WithBlobs(blobs))
-	sm := os.Getenv(citadel.EnvStateMachineARN)
+	sm, orgSM := os.Getenv(citadel.EnvStateMachineARN), os.Getenv(citadel.EnvOrgStateMachineARN)
 	states := sfn.NewFromConfig(cfg)
 	minSchedule, err := citadel.ParseMinScheduleInterval(os.Getenv(citadel.EnvMinScheduleInterval))
 	if err != nil {
@@ -41,8 +41,8 @@ func main() {
 	api, err := httpapi.New(ctx, httpapi.Deps{
 		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store, Compliance: store,
 		Schedules: &sched.Schedules{API: scheduler.NewFromConfig(cfg), Group: os.Getenv(citadel.EnvSchedulerGroup),
-			RoleARN: os.Getenv(citadel.EnvSchedulerRole), StateMachineARN: sm},
-		Executions: states, StateMachineARN: sm,
+			RoleARN: os.Getenv(citadel.EnvSchedulerRole), StateMachineARN: sm, OrgStateMachineARN: orgSM},
+		Executions: states, StateMachineARN: sm, OrgStateMachineARN: orgSM,
 		CatalogRuns: states, CatalogStateMachineARN: os.Getenv(citadel.EnvCatalogStateMachineARN),
 		Announce:      &scanend.Announcer{Events: eventbridge.NewFromConfig(cfg), Bus: os.Getenv(citadel.EnvEventBus), Log: logger},
 		Verify:        &verify.Verifier{Config: cfg}, // assumes the integrations' scanner roles with the function's credentials

@@ -7,6 +7,9 @@ const (
 	EnvBucket          = "CITADEL_BUCKET"            // the scan-output bucket
 	EnvEventBus        = "CITADEL_EVENT_BUS"         // the EventBridge bus for drift events
 	EnvStateMachineARN = "CITADEL_STATE_MACHINE_ARN" // the scan state machine (API, scheduler)
+	// EnvOrgStateMachineARN: the organization scan's state machine (the API
+	// starts it for an integration of kind organization).
+	EnvOrgStateMachineARN = "CITADEL_ORG_STATE_MACHINE_ARN"
 	// EnvCatalogStateMachineARN: the catalog load's state machine (the API's GET /catalog).
 	EnvCatalogStateMachineARN = "CITADEL_CATALOG_STATE_MACHINE_ARN"
 	EnvSchedulerRole          = "CITADEL_SCHEDULER_ROLE_ARN"

@@ -9,6 +9,7 @@ const (
 	OutputAPIURL              = "ApiUrl"                 // the HTTP API's endpoint
 	OutputBucketName          = "BucketName"             // the scan-output bucket (catalog/scf/ takes the user's SCF files)
 	OutputStateMachineARN     = "StateMachineArn"        // the scan state machine
+	OutputOrgStateMachineARN  = "OrgStateMachineArn"     // the organization scan state machine
 	OutputCatalogStateMachine = "CatalogStateMachineArn" // the catalog export and import
 	OutputTableName           = "TableName"              // the DynamoDB table
 	OutputEventBusName        = "EventBusName"           // the drift-event bus

@@ -47,6 +47,7 @@ type fixture struct {
 	sched     *scheduler.Client
 	schedules *sched.Schedules
 	smARN     string
+	orgSMARN  string // the organization state machine
 	group     string
 	doc       *openapi3.T
 	logs      *syncBuffer
@@ -99,16 +100,25 @@ func newFixture(t testing.TB, opts ...func(*Deps)) *fixture {
 		t.Fatalf("create state machine: %v", err)
 	}
 	f.smARN = aws.ToString(sm.StateMachineArn)
+	orgSM, err := f.sfn.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+		Name:       aws.String(testenv.Name(t, "citadel-org-scan")),
+		Definition: aws.String(`{"StartAt":"org-plan","States":{"org-plan":{"Type":"Pass","End":true}}}`),
+		RoleArn:    aws.String(fmt.Sprintf("arn:aws:iam::%s:role/citadel-states", accountID)),
+	})
+	if err != nil {
+		t.Fatalf("create organization state machine: %v", err)
+	}
+	f.orgSMARN = aws.ToString(orgSM.StateMachineArn)
 	f.group = testenv.Name(t, "citadel")
 	if _, err := f.sched.CreateScheduleGroup(ctx, &scheduler.CreateScheduleGroupInput{Name: aws.String(f.group)}); err != nil {
 		t.Fatalf("create schedule group: %v", err)
 	}
-	f.schedules = &sched.Schedules{API: f.sched, Group: f.group, StateMachineARN: f.smARN,
+	f.schedules = &sched.Schedules{API: f.sched, Group: f.group, StateMachineARN: f.smARN, OrgStateMachineARN: f.orgSMARN,
 		RoleARN: fmt.Sprintf("arn:aws:iam::%s:role/citadel-scheduler", accountID)}
 
 	d := Deps{
 		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store, Compliance: store,
-		Schedules: f.schedules, Executions: f.sfn, StateMachineARN: f.smARN, Verify: &verify.Verifier{Config: cfg},
+		Schedules: f.schedules, Executions: f.sfn, StateMachineARN: f.smARN, OrgStateMachineARN: f.orgSMARN, Verify: &verify.Verifier{Config: cfg},
 		DefaultFolder: testFolder, Clock: func() time.Time { return t0 }, NewID: counterIDs(),
 		Log: slog.New(slog.NewJSONHandler(f.logs, nil)),
 	}

@@ -284,11 +284,18 @@ func (s *Server) readableIntegration(ctx context.Context, id string) error {
 // startScan records a queued scan (taking the integration's lock, or taking
 // it over from a scan whose execution has ended: scanend.Locks), starts
 // the state machine with the scan id as execution name and records the
-// execution. If the execution cannot start, the scan is marked failed and
-// the lock released, so the integration can be scanned again.
+// execution. An integration of kind organization starts the organization
+// state machine (its scan is the organization's, its members' scans under
+// it), any other the scan state machine. If the execution cannot start,
+// the scan is marked failed and the lock released, so the integration can
+// be scanned again.
 func (s *Server) startScan(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	in, err := s.Integrations.GetIntegration(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	sm, err := s.stateMachineOf(in)
 	if err != nil {
 		return err
 	}
@@ -298,6 +305,9 @@ func (s *Server) startScan(w http.ResponseWriter, r *http.Request) error {
 	now := s.Clock()
 	sc := citadel.Scan{ID: s.NewID("scan", now), IntegrationID: in.ID, FolderID: in.FolderID,
 		Trigger: citadel.TriggerAPI, Status: citadel.ScanQueued, CreatedAt: now}
+	if in.IsOrganization() {
+		sc.Kind = citadel.KindOrganization
+	}
 	if err := s.locks().Start(ctx, sc); err != nil {
 		return err
 	}
@@ -306,7 +316,7 @@ func (s *Server) startScan(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("encode execution input: %w", err)
 	}
 	out, err := s.Executions.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(s.StateMachineARN), Name: aws.String(sc.ID), Input: aws.String(string(input)),
+		StateMachineArn: aws.String(sm), Name: aws.String(sc.ID), Input: aws.String(string(input)),
 	})
 	if err != nil {
 		failed := sc
@@ -328,6 +338,20 @@ func (s *Server) startScan(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Location", "/scans/"+sc.ID)
 	writeJSON(w, http.StatusAccepted, running)
 	return nil
+}
+
+// stateMachineOf is the state machine that scans an integration: the
+// organization state machine for an organization, the scan state machine
+// for any other.
+func (s *Server) stateMachineOf(in citadel.Integration) (string, error) {
+	if !in.IsOrganization() {
+		return s.StateMachineARN, nil
+	}
+	if s.OrgStateMachineARN == "" {
+		return "", citadel.Conflict("integration %s is an organization, and this deployment has no organization state machine (%s) to scan it with",
+			in.ID, citadel.EnvOrgStateMachineARN)
+	}
+	return s.OrgStateMachineARN, nil
 }
 
 func (s *Server) listScans(w http.ResponseWriter, r *http.Request) error {

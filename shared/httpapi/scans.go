@@ -8,7 +8,8 @@ import (
 
 // locks is the scan life cycle over the API's store and Step Functions.
 func (s *Server) locks() *scanend.Locks {
-	return &scanend.Locks{Store: s.Scans, Executions: s.Executions, StateMachineARN: s.StateMachineARN, Clock: s.Clock, Log: s.Log, Announce: s.Announce}
+	return &scanend.Locks{Store: s.Scans, Executions: s.Executions, StateMachineARN: s.StateMachineARN, OrgStateMachineARN: s.OrgStateMachineARN,
+		Clock: s.Clock, Log: s.Log, Announce: s.Announce}
 }
 
 // cancelScan stops a scan's execution and records it cancelled by the

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/scanend"
 )
 
 func TestCancelScan(t *testing.T) {
@@ -85,5 +86,69 @@ func TestStartScanTakesOverAnEndedLock(t *testing.T) {
 	}
 	if holder, err := f.store.RunningScan(ctx, in.ID); err != nil || holder.ID != next.ID {
 		t.Errorf("holder %s, %v; want %s", holder.ID, err, next.ID)
+	}
+}
+
+// A scan of an integration of kind organization is the organization's: it
+// starts the organization state machine (named by the scan id, the
+// execution input as any scan's), is recorded with kind organization and
+// holds the organization's lock; a cancel stops that execution. Without an
+// organization state machine the start is a 409 and nothing is recorded;
+// an account integration's scan is unchanged.
+func TestStartScanOfAnOrganization(t *testing.T) {
+	org := citadel.Integration{ID: "int-org", FolderID: testFolder, Name: "Acme", AccountID: "123456789012", Kind: citadel.KindOrganization,
+		RoleARN: "arn:aws:iam::123456789012:role/CitadelScanner", ExternalID: "citadel-test-0001", CreatedAt: t0, UpdatedAt: t0}
+	tests := []struct {
+		name   string
+		opts   []func(*Deps)
+		in     citadel.Integration
+		wantSM func(f *fixture) string // "" : refused
+	}{
+		{name: "organization", in: org, wantSM: func(f *fixture) string { return f.orgSMARN }},
+		{name: "account", in: func() citadel.Integration {
+			a := org
+			a.ID, a.Kind = "int-acct", ""
+			return a
+		}(), wantSM: func(f *fixture) string { return f.smARN }},
+		{name: "organization, no organization state machine", in: org, opts: []func(*Deps){func(d *Deps) { d.OrgStateMachineARN = "" }}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t, tt.opts...)
+			f.putFrameworks("cis_2.0")
+			if err := f.store.CreateIntegration(ctx, tt.in); err != nil {
+				t.Fatal(err)
+			}
+			rec := f.do("POST", "/integrations/"+tt.in.ID+"/scans", "")
+			if tt.wantSM == nil {
+				expect(t, rec, http.StatusConflict, "conflict", "has no organization state machine")
+				if _, err := f.store.RunningScan(ctx, tt.in.ID); !citadel.IsNotFound(err) {
+					t.Errorf("a refused start holds the lock: %v", err)
+				}
+				return
+			}
+			expect(t, rec, http.StatusAccepted, "", "")
+			sc := decodeBody[citadel.Scan](t, rec)
+			wantARN, _ := scanend.ExecutionARN(tt.wantSM(f), sc.ID)
+			if sc.ExecutionARN != wantARN || sc.IsOrganization() != tt.in.IsOrganization() || sc.Status != citadel.ScanRunning {
+				t.Errorf("scan = %+v, want execution %s", sc, wantARN)
+			}
+			ex, err := f.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(wantARN)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := `{"scan":{"scan_id":"` + sc.ID + `","integration_id":"` + tt.in.ID + `","trigger":"api"}}`
+			if aws.ToString(ex.Input) != want {
+				t.Errorf("execution input %s, want %s", aws.ToString(ex.Input), want)
+			}
+			if holder, err := f.store.RunningScan(ctx, tt.in.ID); err != nil || holder.ID != sc.ID {
+				t.Errorf("lock held by %q (%v), want %s", holder.ID, err, sc.ID)
+			}
+			expect(t, f.do("POST", "/scans/"+sc.ID+"/cancel", ""), http.StatusAccepted, "", "")
+			if ex, err := f.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(wantARN)}); err != nil || ex.Status != "ABORTED" {
+				t.Errorf("after cancel: execution %v (%v), want ABORTED", ex.Status, err)
+			}
+		})
 	}
 }

@@ -123,6 +123,11 @@ type Deps struct {
 	Schedules       Schedules
 	Executions      Executions
 	StateMachineARN string
+	// OrgStateMachineARN is the organization state machine: a scan of an
+	// integration of kind organization starts it (citadel.EnvOrgStateMachineARN).
+	// Without it such a start is refused (409), every other route is
+	// unchanged.
+	OrgStateMachineARN string
 	// CatalogRuns and CatalogStateMachineARN, when set, let GET /catalog
 	// show the catalog state machine's last load (optional).
 	CatalogRuns            CatalogRuns

@@ -1,6 +1,7 @@
 // Package scheduler keeps one EventBridge Scheduler schedule per integration:
 // created, changed and deleted with the integration, each starting the scan
-// state machine with trigger "schedule". The scan id of a scheduled run is
+// state machine (an organization's: the organization state machine) with
+// trigger "schedule". The scan id of a scheduled run is
 // "sched-" followed by Scheduler's execution id, so a retried delivery of
 // the same run reuses its id.
 package scheduler
@@ -40,6 +41,23 @@ type Schedules struct {
 	Group           string // citadel.EnvSchedulerGroup
 	RoleARN         string // citadel.EnvSchedulerRole: the role Scheduler assumes to start executions
 	StateMachineARN string // citadel.EnvStateMachineARN
+	// OrgStateMachineARN is what an organization's schedule starts
+	// (citadel.EnvOrgStateMachineARN).
+	OrgStateMachineARN string
+}
+
+// Target is the state machine an integration's schedule starts: the
+// organization state machine for an organization, the scan state machine
+// for any other.
+func (s *Schedules) Target(in citadel.Integration) (string, error) {
+	if !in.IsOrganization() {
+		return s.StateMachineARN, nil
+	}
+	if s.OrgStateMachineARN == "" {
+		return "", citadel.Conflict("integration %s is an organization, and no organization state machine (%s) is configured for its schedule",
+			in.ID, citadel.EnvOrgStateMachineARN)
+	}
+	return s.OrgStateMachineARN, nil
 }
 
 // Name is the schedule name of an integration: its id (ids are at most 64
@@ -69,15 +87,19 @@ func (s *Schedules) Sync(ctx context.Context, in citadel.Integration) error {
 	if !citadel.ValidScheduleExpression(in.ScheduleExpression) {
 		return citadel.Invalid("schedule_expression %q must be rate(N unit) or cron(6 fields)", in.ScheduleExpression)
 	}
+	sm, err := s.Target(in)
+	if err != nil {
+		return err
+	}
 	name := Name(in.ID)
 	target := &types.Target{
-		Arn:     aws.String(s.StateMachineARN),
+		Arn:     aws.String(sm),
 		RoleArn: aws.String(s.RoleARN),
 		Input:   aws.String(Input(in.ID)),
 	}
 	desc := aws.String(fmt.Sprintf("Citadel scan of %s (%s)", in.Name, in.AccountID))
 	window := &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeOff}
-	_, err := s.API.CreateSchedule(ctx, &scheduler.CreateScheduleInput{
+	_, err = s.API.CreateSchedule(ctx, &scheduler.CreateScheduleInput{
 		Name: aws.String(name), GroupName: s.group(), ScheduleExpression: aws.String(in.ScheduleExpression),
 		Target: target, FlexibleTimeWindow: window, Description: desc, State: types.ScheduleStateEnabled,
 	})

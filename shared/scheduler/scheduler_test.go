@@ -101,3 +101,47 @@ func TestSyncRefusesBadExpressionsAndReportsFailures(t *testing.T) {
 		t.Errorf("get in a missing group: %v, want not found", err)
 	}
 }
+
+// An organization's schedule starts the organization state machine, with
+// the same input (org-plan records the scheduled run); without that state
+// machine configured the schedule is refused, and nothing is created.
+func TestSyncOrganizationTargetsTheOrgStateMachine(t *testing.T) {
+	ctx := context.Background()
+	s := newSchedules(t)
+	org := citadel.Integration{ID: "int-org", FolderID: "f1", Name: "acme", AccountID: "123456789012", Kind: citadel.KindOrganization,
+		ScheduleExpression: "rate(1 day)"}
+	acct := citadel.Integration{ID: "int-acct", FolderID: "f1", Name: "one", AccountID: "123456789013", ScheduleExpression: "rate(1 day)"}
+	orgSM := strings.Replace(s.StateMachineARN, "citadel-scan", "citadel-org-scan", 1)
+
+	unset := *s
+	if err := unset.Sync(ctx, org); !citadel.IsConflict(err) {
+		t.Fatalf("sync without an organization state machine: %v, want a conflict", err)
+	}
+	if _, err := s.Get(ctx, org.ID); !citadel.IsNotFound(err) {
+		t.Errorf("a refused schedule exists: %v", err)
+	}
+
+	s.OrgStateMachineARN = orgSM
+	tests := []struct {
+		name string
+		in   citadel.Integration
+		want string
+	}{
+		{"organization", org, orgSM},
+		{"account", acct, s.StateMachineARN},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.Sync(ctx, tt.in); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Get(ctx, tt.in.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if aws.ToString(got.Target.Arn) != tt.want || aws.ToString(got.Target.Input) != sched.Input(tt.in.ID) {
+				t.Errorf("target %s input %s, want %s %s", aws.ToString(got.Target.Arn), aws.ToString(got.Target.Input), tt.want, sched.Input(tt.in.ID))
+			}
+		})
+	}
+}
