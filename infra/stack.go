@@ -28,16 +28,16 @@ type Citadel struct {
 	// OrgStateMachine scans an organization: its members' scans are child
 	// executions of StateMachine (orgstatemachine.go).
 	OrgStateMachine awsstepfunctions.StateMachine
-	API          awsapigatewayv2.HttpApi // IAM (SigV4): scripts and the CLI
-	RolePolicies map[citadel.Role]awsiam.ManagedPolicy
-	Console      *ConsoleSite
-	Auth         *Auth
-	ConsoleAPI   awsapigatewayv2.HttpApi // JWT: the web console
-	ConsoleFiles awss3deployment.BucketDeployment
-	Scheduler    *Scheduler
-	Reconcile    awsevents.Rule
-	Notify       *Notifications
-	Catalog      *Catalog
+	API             awsapigatewayv2.HttpApi // IAM (SigV4): scripts and the CLI
+	RolePolicies    map[citadel.Role]awsiam.ManagedPolicy
+	Console         *ConsoleSite
+	Auth            *Auth
+	ConsoleAPI      awsapigatewayv2.HttpApi // JWT: the web console
+	ConsoleFiles    awss3deployment.BucketDeployment
+	Scheduler       *Scheduler
+	Reconcile       awsevents.Rule
+	Notify          *Notifications
+	Catalog         *Catalog
 }
 
 // NewCitadel builds the main stack: data first, then compute, then the
