@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/scanend"
 )
 
 // The organization state machine's states besides its Lambda states
@@ -74,7 +75,7 @@ var MemberStartErrors = []string{"StepFunctions.ExecutionLimitExceededException"
 // Timeouts of the organization execution and of one member's child
 // execution state (the account execution's own and a margin).
 const (
-	OrgExecutionTimeout = 7 * 24 * time.Hour
+	OrgExecutionTimeout = scanend.OrgExecutionTimeout
 	MemberScanTimeout   = ExecutionTimeout + 15*time.Minute
 )
 

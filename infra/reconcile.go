@@ -24,18 +24,20 @@ const (
 // machine's executions (<arn>:execution:<name>:*).
 const executionsFinding = `/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"ScanStateMachine[0-9A-F]{8}"\}\]\}\]\}:\*$/g`
 
-// newReconciler routes the state machine's execution status changes to an
-// end the no Catch sees (FAILED, TIMED_OUT, ABORTED: scanend.EventPattern,
+// newReconciler routes the scan and organization state machines' execution
+// status changes to an end no Catch sees (FAILED, TIMED_OUT, ABORTED: scanend.EventPattern,
 // on the default bus, where Step Functions sends them) to the reconcile
 // function, which ends the scan and releases its lock.
-func newReconciler(scope constructs.Construct, fn awslambda.Function, sm awsstepfunctions.StateMachine) awsevents.Rule {
+func newReconciler(scope constructs.Construct, fn awslambda.Function, sm, org awsstepfunctions.StateMachine) awsevents.Rule {
 	fn.AddEnvironment(jsii.String(citadel.EnvStateMachineARN), sm.StateMachineArn(), nil)
+	fn.AddEnvironment(jsii.String(citadel.EnvOrgStateMachineARN), org.StateMachineArn(), nil)
 	// Healing the lock that refused a scheduled run: is its holder's
 	// execution over?
 	sm.GrantExecution(fn, jsii.String("states:DescribeExecution"))
+	org.GrantExecution(fn, jsii.String("states:DescribeExecution"))
 	suppress(fn, "AwsSolutions-IAM5",
-		"The reconciler describes executions named by scan ids (data): the grant covers this state machine's executions.",
-		executionsFinding)
+		"The reconciler describes executions named by scan ids (data): the grant covers the scan and organization state machines' executions.",
+		executionsFinding, orgExecutionsFinding)
 	statuses := make([]*string, len(scanend.EndedStatuses))
 	for i, s := range scanend.EndedStatuses {
 		statuses[i] = jsii.String(string(s))
@@ -46,7 +48,7 @@ func newReconciler(scope constructs.Construct, fn awslambda.Function, sm awsstep
 			Source:     jsii.Strings(scanend.EventSource),
 			DetailType: jsii.Strings(scanend.EventDetailType),
 			Detail: &map[string]any{
-				"stateMachineArn": []*string{sm.StateMachineArn()},
+				"stateMachineArn": []*string{sm.StateMachineArn(), org.StateMachineArn()},
 				"status":          statuses,
 			},
 		},

@@ -11,7 +11,7 @@ import (
 
 // The rule matches exactly what scanend.EventPattern says (the reconciler's
 // tests route events through that pattern on the local EventBridge), for
-// this state machine, and targets the reconcile function with retries.
+// the scan and organization state machines, and targets the reconcile function with retries.
 func TestReconcileRule(t *testing.T) {
 	s := defaultApp(t)
 	var onDefault int
@@ -28,14 +28,18 @@ func TestReconcileRule(t *testing.T) {
 		t.Errorf("the rule is on bus %v, want the default bus (where Step Functions sends its events)", p["EventBusName"])
 	}
 	sm := "<" + s.logicalID(s.stacks.Main.StateMachine) + ">"
+	org := "<" + s.logicalID(s.stacks.Main.OrgStateMachine) + ">"
 	var want map[string]any
-	b, _ := json.Marshal(scanend.EventPattern(sm))
+	b, _ := json.Marshal(scanend.EventPattern(sm, org))
 	if err := json.Unmarshal(b, &want); err != nil {
 		t.Fatal(err)
 	}
 	got := p["EventPattern"].(map[string]any)
 	detail := got["detail"].(map[string]any)
-	detail["stateMachineArn"] = []any{render(detail["stateMachineArn"].([]any)[0])}
+	arns := detail["stateMachineArn"].([]any)
+	for i := range arns {
+		arns[i] = render(arns[i])
+	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("event pattern (-want +got):\n%s", d)
 	}

@@ -79,7 +79,7 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) (*Citadel, er
 	}
 	wireAPIFunction(c.Functions.ByName[FnAPI], cfg, c.StateMachine, c.Scheduler)
 	wireAPIOrg(c.Functions.ByName[FnAPI], c.OrgStateMachine)
-	c.Reconcile = newReconciler(stack, c.Functions.ByName[FnReconcile], c.StateMachine)
+	c.Reconcile = newReconciler(stack, c.Functions.ByName[FnReconcile], c.StateMachine, c.OrgStateMachine)
 	c.Notify = newNotifications(stack, cfg, c.EventBus)
 	c.Catalog = newCatalog(stack, c.Functions, c.Prowler, c.Bucket)
 	wireAPICatalog(c.Functions.ByName[FnAPI], c.Catalog.StateMachine)

@@ -19,12 +19,13 @@ import (
 func main() {
 	rt := stepfn.Init()
 	store := ddb.New(rt.AWS, os.Getenv(citadel.EnvTable))
-	sm := os.Getenv(citadel.EnvStateMachineARN)
+	sm, orgSM := os.Getenv(citadel.EnvStateMachineARN), os.Getenv(citadel.EnvOrgStateMachineARN)
 	announce := &scanend.Announcer{Events: eventbridge.NewFromConfig(rt.AWS), Bus: os.Getenv(citadel.EnvEventBus), Log: rt.Env.Log}
 	h := &reconcile.Handler{
-		Store:           store,
-		StateMachineARN: sm,
-		Locks: &scanend.Locks{Store: store, Executions: sfn.NewFromConfig(rt.AWS), StateMachineARN: sm,
+		Store:              store,
+		StateMachineARN:    sm,
+		OrgStateMachineARN: orgSM,
+		Locks: &scanend.Locks{Store: store, Executions: sfn.NewFromConfig(rt.AWS), StateMachineARN: sm, OrgStateMachineARN: orgSM,
 			Announce: announce, Log: rt.Env.Log},
 		Announce: announce,
 		Env:      rt.Env,

@@ -20,9 +20,10 @@ var EndedStatuses = []sfntypes.ExecutionStatus{
 	sfntypes.ExecutionStatusFailed, sfntypes.ExecutionStatusTimedOut, sfntypes.ExecutionStatusAborted,
 }
 
-// EventPattern is the reconciler rule's pattern for the state machine (the
-// CDK app deploys the same map, with the state machine's ARN as a token).
-func EventPattern(stateMachineARN string) map[string]any {
+// EventPattern is the reconciler rule's pattern for the state machines
+// (the scan's and the organization scan's; the CDK app deploys the same
+// map, with the state machines' ARNs as tokens).
+func EventPattern(stateMachineARNs ...string) map[string]any {
 	statuses := make([]string, len(EndedStatuses))
 	for i, s := range EndedStatuses {
 		statuses[i] = string(s)
@@ -31,15 +32,15 @@ func EventPattern(stateMachineARN string) map[string]any {
 		"source":      []string{EventSource},
 		"detail-type": []string{EventDetailType},
 		"detail": map[string]any{
-			"stateMachineArn": []string{stateMachineARN},
+			"stateMachineArn": stateMachineARNs,
 			"status":          statuses,
 		},
 	}
 }
 
 // EventPatternJSON is EventPattern as the JSON PutRule takes.
-func EventPatternJSON(stateMachineARN string) string {
-	b, _ := json.Marshal(EventPattern(stateMachineARN))
+func EventPatternJSON(stateMachineARNs ...string) string {
+	b, _ := json.Marshal(EventPattern(stateMachineARNs...))
 	return string(b)
 }
 

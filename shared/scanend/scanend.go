@@ -23,6 +23,10 @@ import (
 // app sets it; no Catch sees it, the reconciler does).
 const ExecutionTimeout = 6 * time.Hour
 
+// OrgExecutionTimeout is the organization state machine's: its members'
+// scans run a few at a time, each up to ExecutionTimeout.
+const OrgExecutionTimeout = 7 * 24 * time.Hour
+
 // StartBound is how long a queued scan may hold its integration's lock
 // without an execution before a new start takes the lock over.
 const StartBound = 15 * time.Minute

@@ -1,6 +1,7 @@
 // Package reconcile ends the scans whose execution ended where no Catch sees
 // it: stopped in the console, past the execution timeout, or failed in
-// finalize. An EventBridge rule on the state machine's "Step Functions
+// finalize (org-summary, for an organization scan). An EventBridge rule on
+// the state machines' "Step Functions
 // Execution Status Change" events (FAILED, TIMED_OUT, ABORTED; the pattern
 // is scanend.EventPattern) invokes it. It maps the execution to its scan
 // (the execution input names the scan and its integration), finishes it
@@ -37,9 +38,12 @@ type Handler struct {
 	// Env is the clock and logger, defaulted once by the step contract.
 	stepfn.Env
 	Store Store
-	// StateMachineARN is the scan state machine (citadel.EnvStateMachineARN):
+	// StateMachineARN is the scan state machine (citadel.EnvStateMachineARN),
+	// OrgStateMachineARN the organization scan's (citadel.EnvOrgStateMachineARN,
+	// whose execution input names the organization scan the same way):
 	// events of other state machines are ignored.
-	StateMachineARN string
+	StateMachineARN    string
+	OrgStateMachineARN string
 	// Locks, when set, heals the lock that refused a scheduled run (the
 	// run failed before its scan was recorded): a holder whose execution
 	// has ended is finished (scanend.Locks.Heal).
@@ -75,7 +79,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (Outcom
 	if d.ExecutionARN == "" || d.Status == "" {
 		return Outcome{}, citadel.Invalid("reconcile: event %s: detail names no execution (executionArn and status are required)", ev.ID)
 	}
-	if h.StateMachineARN != "" && d.StateMachineARN != h.StateMachineARN {
+	if h.StateMachineARN != "" && d.StateMachineARN != h.StateMachineARN && (h.OrgStateMachineARN == "" || d.StateMachineARN != h.OrgStateMachineARN) {
 		return h.ignore(ctx, ev, "an execution of another state machine")
 	}
 	status, ended := scanend.EndStatus(d.Status)

@@ -391,3 +391,49 @@ func TestReconcileAnnouncesTheEnd(t *testing.T) {
 		t.Errorf("announced (-want +got):\n%s", d)
 	}
 }
+
+// An organization scan's execution that ended where no Catch saw it (its
+// input names the organization scan as an account scan's does) ends the
+// organization scan and releases the organization's lock, once the
+// reconciler knows the organization state machine; without it the event
+// is another state machine's.
+func TestReconcileAnOrganizationScan(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	orgSM := strings.Replace(f.smARN, ":stateMachine:", ":stateMachine:org-", 1)
+	sc := citadel.Scan{ID: "s-org", IntegrationID: "int-1", FolderID: "f1", Trigger: citadel.TriggerAPI, Kind: citadel.KindOrganization,
+		Status: citadel.ScanQueued, CreatedAt: t0}
+	if err := f.store.StartScan(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	arn := strings.Replace(orgSM, ":stateMachine:", ":execution:", 1) + ":s-org"
+	if _, err := f.store.MarkScanRunning(ctx, sc.IntegrationID, sc.ID, arn); err != nil {
+		t.Fatal(err)
+	}
+	ev := events.CloudWatchEvent{Source: scanend.EventSource, DetailType: scanend.EventDetailType,
+		Detail: json.RawMessage(detail(orgSM, arn, "s-org", "TIMED_OUT", input("s-org")))}
+	tests := []struct {
+		name  string
+		orgSM string
+		want  reconcile.Outcome
+	}{
+		{"unknown state machine", "", reconcile.Outcome{Ignored: "an execution of another state machine"}},
+		{"the organization state machine", orgSM, reconcile.Outcome{ScanID: "s-org", Status: citadel.ScanTimedOut, Changed: true}},
+		{"again", orgSM, reconcile.Outcome{ScanID: "s-org", Status: citadel.ScanTimedOut}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.h.OrgStateMachineARN = tt.orgSM
+			got, err := f.h.Handle(ctx, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("outcome (-want +got):\n%s", d)
+			}
+		})
+	}
+	if _, err := f.store.RunningScan(ctx, "int-1"); !citadel.IsNotFound(err) {
+		t.Errorf("the organization's lock: %v, want released", err)
+	}
+}
