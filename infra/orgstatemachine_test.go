@@ -356,3 +356,75 @@ func TestEveryStateMachineASLValid(t *testing.T) {
 		}
 	}
 }
+
+// TestOrgStateMachineRunsOnMoto runs the synthesized definition on moto's
+// Step Functions engine (testdata/engine/org_probe.py, with moto_engine.py's
+// stand-ins; its Lambda states stood in by Pass states): each member's scan
+// is a child execution of the scan state machine named by its scan id, with
+// the execution input and the parent's id; the failed child fails its item
+// alone, caught into its result, and the Map goes on.
+func TestOrgStateMachineRunsOnMoto(t *testing.T) {
+	python, err := filepath.Abs("../.venv/bin/python")
+	if err == nil {
+		_, err = os.Stat(python)
+	}
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the project's .venv is missing: run make venv")
+		}
+		t.Skip("the project's .venv is missing: run make venv")
+	}
+	s := defaultApp(t)
+	_, def := s.orgDefinition(t)
+	path := filepath.Join(t.TempDir(), "org.asl.json")
+	if err := os.WriteFile(path, def, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	members := []string{"int-a", "int-bad", "int-org"}
+	cmd := exec.Command(python, append([]string{"testdata/engine/org_probe.py", path}, members...)...)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1")
+	cmd.Stderr = &strings.Builder{}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("org_probe.py: %v\n%s", err, cmd.Stderr)
+	}
+	var got struct {
+		Status string
+		Output struct {
+			Members []citadel.OrgMemberResult `json:"members"`
+		}
+		Children []struct {
+			Name, Status string
+			Input        map[string]any
+		}
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	wantMembers := []citadel.OrgMemberResult{
+		{IntegrationID: "int-a", Status: citadel.MemberScanned},
+		{IntegrationID: "int-bad", Status: citadel.MemberFailed, Reason: "States.TaskFailed"},
+		{IntegrationID: "int-org", Status: citadel.MemberScanned},
+	}
+	if got.Status != "SUCCEEDED" {
+		t.Errorf("execution %s, want SUCCEEDED", got.Status)
+	}
+	if d := cmp.Diff(wantMembers, got.Output.Members); d != "" {
+		t.Errorf("the Map's results (-want +got):\n%s", d)
+	}
+	if len(got.Children) != len(members) {
+		t.Fatalf("%d child executions, want %d", len(got.Children), len(members))
+	}
+	parent := "arn:aws:states:us-east-1:123456789012:execution:OrgScanStateMachine:org-1"
+	for _, c := range got.Children {
+		id := strings.TrimPrefix(c.Name, "org-1-")
+		want := map[string]any{"scan": map[string]any{"scan_id": c.Name, "integration_id": id, "trigger": "organization"},
+			"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": parent}
+		if d := cmp.Diff(want, c.Input); d != "" {
+			t.Errorf("child %s's input (-want +got):\n%s", c.Name, d)
+		}
+		if wantStatus := map[bool]string{true: "FAILED", false: "SUCCEEDED"}[id == "int-bad"]; c.Status != wantStatus {
+			t.Errorf("child %s %s, want %s", c.Name, c.Status, wantStatus)
+		}
+	}
+}

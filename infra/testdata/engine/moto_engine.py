@@ -46,6 +46,9 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
     StateTaskServiceEcs,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+    StateTaskServiceSfn,
+)
 
 
 def _recase(value, first):
@@ -224,6 +227,30 @@ class _FailErrorName(CustomErrorName):
 
 
 state_fail.CustomErrorName = _FailErrorName
+
+# Gap 9: Step Functions' states:startExecution integration (.sync, .sync:2:
+# the organization scan's child executions) hands the state's PascalCase
+# parameters to boto3, which names them stateMachineArn, name and input, and
+# reads boto3's camelCase answer (executionArn) as PascalCase: both mapped.
+_orig_sfn_normalise = StateTaskServiceSfn._normalise_parameters
+_orig_sfn_eval = StateTaskServiceSfn._eval_service_task
+
+
+def _sfn_normalise(self, parameters, boto_service_name=None, service_action_name=None):
+    _orig_sfn_normalise(self, parameters, boto_service_name, service_action_name)
+    if service_action_name is None and self._get_boto_service_action() == "start_execution":
+        for key in [k for k in parameters if k[:1].isupper()]:
+            parameters[key[:1].lower() + key[1:]] = parameters.pop(key)
+
+
+def _sfn_eval(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+    _orig_sfn_eval(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+    if isinstance(env.stack[-1], dict):
+        env.stack[-1] = _recase(env.stack[-1], str.upper)
+
+
+StateTaskServiceSfn._normalise_parameters = _sfn_normalise
+StateTaskServiceSfn._eval_service_task = _sfn_eval
 
 # Gap 6: moto points a Lambda container at the server as
 # http://host.docker.internal (or a guess from inside a container); with the
