@@ -176,7 +176,7 @@ func (h *Handler) apply(ctx context.Context, org citadel.Integration, c Changes)
 		tasks = append(tasks, func(ctx context.Context) (result, error) { return h.create(ctx, org, a, now) })
 	}
 	for _, m := range c.Check {
-		tasks = append(tasks, func(ctx context.Context) (result, error) { return h.check(ctx, org, m, now) })
+		tasks = append(tasks, func(ctx context.Context) (result, error) { return h.check(ctx, org, m, c.Names[m.AccountID], now) })
 	}
 	for _, m := range c.Archive {
 		tasks = append(tasks, func(ctx context.Context) (result, error) { return h.archive(ctx, m, now) })

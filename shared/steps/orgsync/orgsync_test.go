@@ -319,6 +319,37 @@ func TestOrganizationChangesReachMembers(t *testing.T) {
 	}
 }
 
+// An account renamed in Organizations renames its member (a member named
+// otherwise here, as one stored under an account's old name, is renamed
+// back); an account without a name keeps its member's.
+func TestRenamedAccountRenamesItsMember(t *testing.T) {
+	ctx := context.Background()
+	cfg := testenv.Config(t)
+	s := testenv.Store(t)
+	e := newEstate(t, cfg)
+	h := handler(cfg, s)
+	org := e.integration(s, "int-org", "fld-1", nil)
+	sync1(t, h, org.ID)
+	id := citadel.MemberIntegrationID(org.ID, e.inProd)
+	m, err := s.GetIntegration(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Name = "prod (old name)"
+	if err := s.UpdateIntegration(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if out := sync1(t, h, org.ID); out.Updated != 1 || out.Kept != 3 {
+		t.Errorf("sync after the rename: %+v, want 1 updated, 3 kept", out)
+	}
+	if got, err := s.GetIntegration(ctx, id); err != nil || got.Name != "prod" {
+		t.Errorf("member of %s is named %q (%v), want its account's name %q", e.inProd, got.Name, err, "prod")
+	}
+	if d := cmp.Diff(e.wantMembers(org, e.inRoot, e.inProd, e.inKid, e.inDev), members(t, s, org.ID)); d != "" {
+		t.Errorf("members (-want +got):\n%s", d)
+	}
+}
+
 // A bad organization integration is refused with its reason, and nothing
 // is written.
 func TestBadOrganizationIsRefused(t *testing.T) {

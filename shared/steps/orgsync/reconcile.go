@@ -18,6 +18,9 @@ type Changes struct {
 	Create  []Account
 	Check   []citadel.Integration
 	Archive []citadel.Integration
+	// Names are the accounts' names in Organizations, by account id: a
+	// member renamed there is renamed here (Check).
+	Names map[string]string
 	// Own: the organization integration's own account is in scope. It
 	// holds that account in the folder, so it gets no member: it is
 	// scanned itself.
@@ -27,13 +30,16 @@ type Changes struct {
 // Plan compares the accounts in scope (Selection.Members) with the listed
 // members of organization integration org, by account.
 func Plan(org citadel.Integration, inScope []Account, members []citadel.Integration) Changes {
-	var c Changes
+	c := Changes{Names: map[string]string{}}
 	byAccount := map[string]citadel.Integration{}
 	for _, m := range members {
 		byAccount[m.AccountID] = m
 	}
 	scoped := map[string]bool{}
 	for _, a := range inScope {
+		if strings.TrimSpace(a.Name) != "" {
+			c.Names[a.ID] = a.Name
+		}
 		switch m, ok := byAccount[a.ID]; {
 		case a.ID == org.AccountID:
 			c.Own = true
@@ -96,7 +102,7 @@ func (h *Handler) create(ctx context.Context, org citadel.Integration, a Account
 		return result{outcome: refused, account: a.ID, integration: m.ID,
 			problem: fmt.Sprintf("integration %s is not a member of %s (its parent is %q)", m.ID, org.ID, rec.ParentID)}, nil
 	case !archivedAt.IsZero():
-		back := org.Inherit(rec)
+		back := named(org.Inherit(rec), a.Name)
 		back.UpdatedAt = now
 		if rerr := h.Store.RestoreIntegration(ctx, back); citadel.IsConflict(rerr) {
 			return result{outcome: refused, account: a.ID, integration: m.ID, problem: rerr.Error()}, nil
@@ -105,16 +111,17 @@ func (h *Handler) create(ctx context.Context, org citadel.Integration, a Account
 		}
 		return result{outcome: restored, account: a.ID, integration: m.ID}, nil
 	}
-	return h.check(ctx, org, rec, now)
+	return h.check(ctx, org, rec, a.Name, now)
 }
 
 // check keeps a live member as it is, or rewrites what it inherits when the
-// organization changed it.
-func (h *Handler) check(ctx context.Context, org citadel.Integration, m citadel.Integration, now time.Time) (result, error) {
-	if org.Inherits(m) {
+// organization changed it, and its name when its account was renamed in
+// Organizations (name; "" keeps the member's).
+func (h *Handler) check(ctx context.Context, org citadel.Integration, m citadel.Integration, name string, now time.Time) (result, error) {
+	next := named(org.Inherit(m), name)
+	if org.Inherits(m) && next.Name == m.Name {
 		return result{outcome: kept, account: m.AccountID, integration: m.ID}, nil
 	}
-	next := org.Inherit(m)
 	next.UpdatedAt = now
 	err := h.Store.UpdateIntegration(ctx, next)
 	switch {
@@ -127,6 +134,15 @@ func (h *Handler) check(ctx context.Context, org citadel.Integration, m citadel.
 		return result{}, fmt.Errorf("update member %s of account %s: %w", m.ID, m.AccountID, err)
 	}
 	return result{outcome: updated, account: m.AccountID, integration: m.ID}, nil
+}
+
+// named is member m named after its account's name in Organizations, when
+// it has one.
+func named(m citadel.Integration, name string) citadel.Integration {
+	if strings.TrimSpace(name) != "" {
+		m.Name = name
+	}
+	return m
 }
 
 // archive deletes a member whose account is out of scope, as the API
