@@ -34,6 +34,10 @@ type integrationCreate struct {
 	Frameworks         []string `json:"frameworks"`
 	Checks             []string `json:"checks"`
 	ScheduleExpression string   `json:"schedule_expression"`
+	// Kind and Organization make an organization integration
+	// (orgintegrations.go).
+	Kind         citadel.IntegrationKind      `json:"kind"`
+	Organization *citadel.OrganizationOptions `json:"organization"`
 }
 
 type integrationPatch struct {
@@ -44,6 +48,8 @@ type integrationPatch struct {
 	Frameworks         *[]string `json:"frameworks"`
 	Checks             *[]string `json:"checks"`
 	ScheduleExpression *string   `json:"schedule_expression"`
+	// Organization replaces an organization integration's options.
+	Organization *citadel.OrganizationOptions `json:"organization"`
 }
 
 func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request) error {
@@ -60,6 +66,7 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request) error
 		ID: s.NewID("int", now), FolderID: folder, Name: body.Name, AccountID: body.AccountID,
 		RoleARN: body.RoleARN, ExternalID: body.ExternalID, Regions: body.Regions, Frameworks: body.Frameworks,
 		Checks: body.Checks, ScheduleExpression: body.ScheduleExpression, CreatedAt: now, UpdatedAt: now,
+		Kind: body.Kind, Organization: body.Organization,
 	}
 	if err := in.Validate(); err != nil {
 		return err
@@ -114,7 +121,13 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	if err := memberOwned(old, "changed"); err != nil {
+		return err
+	}
 	in := old
+	if body.Organization != nil {
+		in.Organization = body.Organization
+	}
 	set(&in.Name, body.Name)
 	set(&in.RoleARN, body.RoleARN)
 	set(&in.ExternalID, body.ExternalID)
@@ -236,12 +249,21 @@ func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if archived.IsZero() {
+	switch {
+	case archived.IsZero() && in.ParentID != "":
+		return memberOwned(in, "deleted")
+	case archived.IsZero() && in.IsOrganization():
+		if err := s.archiveOrganization(ctx, in); err != nil {
+			return err
+		}
+	case archived.IsZero():
 		if err := s.archiveIntegration(ctx, in); err != nil {
 			return err
 		}
-	} else if err := s.Schedules.Delete(ctx, id); err != nil {
-		return fmt.Errorf("schedule of integration %s: %w", id, err)
+	default:
+		if err := s.Schedules.Delete(ctx, id); err != nil {
+			return fmt.Errorf("schedule of integration %s: %w", id, err)
+		}
 	}
 	n, err := s.Integrations.RemoveIntegrationFromControls(ctx, in.FolderID, id, s.Clock())
 	if err != nil {

@@ -37,6 +37,7 @@ type (
 		DeleteIntegration(ctx context.Context, id string) error
 		ListIntegrations(ctx context.Context, folderID string, limit int, cursor string) (citadel.Page[citadel.Integration], error)
 		integrationArchive // deleting archives (integrations.go)
+		orgMembers         // an organization's members (orgintegrations.go)
 	}
 	Scans interface {
 		StartScan(ctx context.Context, sc citadel.Scan) error
@@ -238,6 +239,7 @@ func (s *Server) routes() map[string]handlerFunc {
 		"POST /integrations/{id}/scans":      s.startScan,
 		"POST /integrations/{id}/verify":     s.verifyIntegration,
 		"GET /integrations/{id}/scans":       s.listScans,
+		"GET /integrations/{id}/members":     s.listMembers,
 		"GET /scans/{id}":                    s.getScan,
 		"POST /scans/{id}/cancel":            s.cancelScan,
 		"GET /assets":                        s.listAssets,
