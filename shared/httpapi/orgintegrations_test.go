@@ -36,7 +36,7 @@ func TestCreateOrganizationIntegration(t *testing.T) {
 		RoleARN: "arn:aws:iam::123456789012:role/CitadelScanner", ExternalID: "ext-org", Regions: []string{"us-east-1"},
 		Frameworks: []string{"cis_2.0"}, ScheduleExpression: "rate(1 day)", Kind: citadel.KindOrganization,
 		Organization: &citadel.OrganizationOptions{OUs: []string{"ou-ab12-cdefgh34"}, ExcludeAccounts: []string{"444455556666"}},
-		CreatedAt: t0, UpdatedAt: t0}
+		CreatedAt:    t0, UpdatedAt: t0}
 	if d := cmp.Diff(want, org); d != "" {
 		t.Errorf("answer (-want +got):\n%s", d)
 	}
