@@ -26,7 +26,11 @@ type Executions struct {
 	StateMachineARN string
 	// Pipeline builds the runner of one execution.
 	Pipeline func() *Runner
-	Log      *slog.Logger
+	// OrgStateMachineARN and OrgPipeline, when set, are the organization
+	// state machine: its executions run an OrgRunner.
+	OrgStateMachineARN string
+	OrgPipeline        func() *OrgRunner
+	Log                *slog.Logger
 
 	mu   sync.Mutex
 	runs map[string]*execution // by execution ARN
@@ -34,6 +38,7 @@ type Executions struct {
 }
 
 type execution struct {
+	stateMachine string
 	status      sfntypes.ExecutionStatus
 	start, stop time.Time
 	cause       string
@@ -44,22 +49,24 @@ type execution struct {
 // citadel.PlanInput, as the API sends it). A second execution of the same
 // name is refused, as Step Functions refuses it.
 func (e *Executions) StartExecution(ctx context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
-	if aws.ToString(in.StateMachineArn) != e.StateMachineARN {
-		return nil, &sfntypes.StateMachineDoesNotExist{Message: aws.String("no state machine " + aws.ToString(in.StateMachineArn))}
+	sm := aws.ToString(in.StateMachineArn)
+	org := e.OrgPipeline != nil && sm == e.OrgStateMachineARN
+	if sm != e.StateMachineARN && !org {
+		return nil, &sfntypes.StateMachineDoesNotExist{Message: aws.String("no state machine " + sm)}
 	}
 	var input citadel.PlanInput
 	if err := json.Unmarshal([]byte(aws.ToString(in.Input)), &input); err != nil || input.Scan.ScanID == "" {
 		return nil, &sfntypes.InvalidExecutionInput{Message: aws.String(fmt.Sprintf("input is not a scan's start: %v", err))}
 	}
-	arn := e.executionARN(aws.ToString(in.Name))
-	run, runCtx := e.register(arn)
+	arn := executionARN(sm, aws.ToString(in.Name))
+	run, runCtx := e.register(arn, sm)
 	if run == nil {
 		return nil, &sfntypes.ExecutionAlreadyExists{Message: aws.String("execution " + arn + " already exists")}
 	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		res, err := e.Pipeline().Run(runCtx, input.Scan)
+		failed, err := e.run(runCtx, org, input.Scan, arn)
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if run.status != sfntypes.ExecutionStatusRunning {
@@ -69,8 +76,8 @@ func (e *Executions) StartExecution(ctx context.Context, in *sfn.StartExecutionI
 		switch {
 		case err != nil:
 			run.status, run.cause = sfntypes.ExecutionStatusFailed, err.Error()
-		case res.Failed != nil:
-			run.status, run.cause = sfntypes.ExecutionStatusFailed, res.Failed.Cause
+		case failed != nil:
+			run.status, run.cause = sfntypes.ExecutionStatusFailed, failed.Cause
 		default:
 			run.status = sfntypes.ExecutionStatusSucceeded
 		}
@@ -81,8 +88,18 @@ func (e *Executions) StartExecution(ctx context.Context, in *sfn.StartExecutionI
 	return &sfn.StartExecutionOutput{ExecutionArn: aws.String(arn), StartDate: aws.Time(run.start)}, nil
 }
 
+// run runs an execution's pipeline: the organization's or the account's.
+func (e *Executions) run(ctx context.Context, org bool, start citadel.StartScan, arn string) (*citadel.StepError, error) {
+	if org {
+		res, err := e.OrgPipeline().Run(ctx, start, arn)
+		return res.Failed, err
+	}
+	res, err := e.Pipeline().Run(ctx, start)
+	return res.Failed, err
+}
+
 // register records a new running execution; nil if the ARN is taken.
-func (e *Executions) register(arn string) (*execution, context.Context) {
+func (e *Executions) register(arn, stateMachine string) (*execution, context.Context) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.runs == nil {
@@ -92,15 +109,15 @@ func (e *Executions) register(arn string) (*execution, context.Context) {
 		return nil, nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	run := &execution{status: sfntypes.ExecutionStatusRunning, start: time.Now(), cancel: cancel}
+	run := &execution{stateMachine: stateMachine, status: sfntypes.ExecutionStatusRunning, start: time.Now(), cancel: cancel}
 	e.runs[arn] = run
 	return run, ctx
 }
 
-// executionARN is the ARN Step Functions gives an execution of the state
+// executionARN is the ARN Step Functions gives an execution of a state
 // machine: arn:...:execution:<state machine name>:<name>.
-func (e *Executions) executionARN(name string) string {
-	return strings.Replace(e.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+func executionARN(stateMachine, name string) string {
+	return strings.Replace(stateMachine, ":stateMachine:", ":execution:", 1) + ":" + name
 }
 
 // DescribeExecution is an execution's status.
@@ -112,7 +129,7 @@ func (e *Executions) DescribeExecution(_ context.Context, in *sfn.DescribeExecut
 	if !ok {
 		return nil, &sfntypes.ExecutionDoesNotExist{Message: aws.String("no execution " + arn)}
 	}
-	out := &sfn.DescribeExecutionOutput{ExecutionArn: aws.String(arn), StateMachineArn: aws.String(e.StateMachineARN),
+	out := &sfn.DescribeExecutionOutput{ExecutionArn: aws.String(arn), StateMachineArn: aws.String(run.stateMachine),
 		Status: run.status, StartDate: aws.Time(run.start)}
 	if !run.stop.IsZero() {
 		out.StopDate = aws.Time(run.stop)

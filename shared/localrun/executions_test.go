@@ -120,3 +120,35 @@ func TestExecutionsPlayTheStateMachine(t *testing.T) {
 	e.Wait()
 	failing.Wait()
 }
+
+// An execution of the organization state machine runs the organization
+// pipeline, under its own ARN; without an organization pipeline that state
+// machine does not exist.
+func TestExecutionsPlayTheOrganizationStateMachine(t *testing.T) {
+	const orgSM = "arn:aws:states:us-east-1:000000000000:stateMachine:citadel-local-org"
+	o := &orgSteps{seen: map[string]any{}}
+	e := &localrun.Executions{StateMachineARN: sm, Pipeline: blocking(make(chan struct{}), false), OrgStateMachineARN: orgSM,
+		OrgPipeline: func() *localrun.OrgRunner { return o.runner(2, func(citadel.StartScan) error { return nil }) }}
+	in, _ := json.Marshal(citadel.PlanInput{Scan: citadel.StartScan{ScanID: "scan-org", IntegrationID: "int-org", Trigger: citadel.TriggerAPI}})
+	out, err := e.StartExecution(context.Background(), &sfn.StartExecutionInput{StateMachineArn: aws.String(orgSM), Name: aws.String("scan-org"), Input: aws.String(string(in))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(out.ExecutionArn)
+	if want := "arn:aws:states:us-east-1:000000000000:execution:citadel-local-org:scan-org"; arn != want {
+		t.Errorf("ARN %s, want %s", arn, want)
+	}
+	e.Wait()
+	if d := statusOf(t, e, arn, sfntypes.ExecutionStatusSucceeded); aws.ToString(d.StateMachineArn) != orgSM {
+		t.Errorf("state machine %s, want %s", aws.ToString(d.StateMachineArn), orgSM)
+	}
+	if p, ok := o.seen["plan"].(citadel.PlanInput); !ok || p.ExecutionARN != arn {
+		t.Errorf("org-plan's execution ARN: %+v", o.seen["plan"])
+	}
+
+	plain := &localrun.Executions{StateMachineARN: sm, Pipeline: blocking(make(chan struct{}), false), OrgStateMachineARN: orgSM}
+	var none *sfntypes.StateMachineDoesNotExist
+	if _, err := plain.StartExecution(context.Background(), &sfn.StartExecutionInput{StateMachineArn: aws.String(orgSM), Name: aws.String("z"), Input: aws.String(string(in))}); !errors.As(err, &none) {
+		t.Errorf("no organization pipeline: %v, want StateMachineDoesNotExist", err)
+	}
+}
