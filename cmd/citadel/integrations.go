@@ -24,11 +24,17 @@ const integrationsUsage = `usage: citadel integrations <command> [flags]   (the 
 commands:
   add --account ID --frameworks F[,F] [--name N] [--regions R,...] [--checks C,...] [--schedule EXPR]
       [--folder F] [--role-name NAME | --role-arn ARN] [--external-id X]
+      [--organization [--ous OU,...] [--include-accounts ID,...] [--exclude-accounts ID,...] [--member-role-name NAME]]
         create an integration; prints the command that deploys the scanner role in that account
+        (--organization: an AWS Organization, --account its management or delegated administrator
+        account; each scan syncs its member accounts, which need the role too, and scans them)
   list [--folder F]              the integrations of a folder
   show ID                        one integration and its latest scans
+  members ID                     an organization's member integrations, one per account
   update ID [--name] [--regions] [--frameworks] [--checks] [--schedule] [--role-arn] [--external-id]
-        change only the flags given (an empty value clears a list or the schedule)
+      [--ous] [--include-accounts] [--exclude-accounts] [--member-role-name]
+        change only the flags given (an empty value clears a list or the schedule; the
+        organization's options given replace those, the others are kept)
   delete ID                      delete an integration and its schedule
   verify ID [--regions R,...]    assume its role and report, service by service, what the scanner may read
 
@@ -53,6 +59,8 @@ func cmdIntegrations(ctx context.Context, args []string, out io.Writer) error {
 		return integrationsList(ctx, args[1:], out)
 	case "show":
 		return integrationsShow(ctx, args[1:], out)
+	case "members":
+		return integrationsMembers(ctx, args[1:], out)
 	case "update":
 		return integrationsUpdate(ctx, args[1:], out)
 	case "delete":
@@ -68,6 +76,7 @@ func cmdIntegrations(ctx context.Context, args []string, out io.Writer) error {
 type integrationFlags struct {
 	name, account, folder, roleARN, roleName, externalID string
 	regions, frameworks, checks, schedule                string
+	org                                                  orgFlags
 }
 
 func (f *integrationFlags) register(fs *flag.FlagSet, create bool) {
@@ -83,6 +92,7 @@ func (f *integrationFlags) register(fs *flag.FlagSet, create bool) {
 		fs.StringVar(&f.folder, "folder", "", "the folder (default: the deployment's)")
 		fs.StringVar(&f.roleName, "role-name", DefaultScannerRole, "the scanner role's name in that account (when --role-arn is not given)")
 	}
+	f.org.register(fs, create)
 }
 
 func integrationsAdd(ctx context.Context, args []string, out io.Writer) error {
@@ -99,6 +109,9 @@ func integrationsAdd(ctx context.Context, args []string, out io.Writer) error {
 	if len(splitList(f.frameworks)) == 0 {
 		return usagef("integrations add: --frameworks is required (e.g. --frameworks cis_2.0_aws; citadel catalog status lists them)")
 	}
+	if !f.org.organization && f.org.set(fs) {
+		return usagef("integrations add: --ous, --include-accounts, --exclude-accounts and --member-role-name are an organization's: give --organization")
+	}
 	r, err := t.connect(ctx, out)
 	if err != nil {
 		return err
@@ -112,14 +125,20 @@ func integrationsAdd(ctx context.Context, args []string, out io.Writer) error {
 	}
 	body := map[string]any{"account_id": f.account, "name": f.name, "frameworks": splitList(f.frameworks)}
 	home := f.account == trusted && f.roleARN == ""
-	if !home {
+	if !home || f.org.organization { // an organization's members need the ExternalId, its own account or not
 		if f.externalID == "" {
 			f.externalID = newExternalID()
 		}
+		body["external_id"] = f.externalID
+	}
+	if !home {
 		if f.roleARN == "" {
 			f.roleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", inventory.Partition(r.api.Region), f.account, f.roleName)
 		}
-		body["role_arn"], body["external_id"] = f.roleARN, f.externalID
+		body["role_arn"] = f.roleARN
+	}
+	if f.org.organization {
+		orgBody(fs, &f, body, home)
 	}
 	for k, v := range map[string]string{"folder_id": f.folder, "schedule_expression": f.schedule} {
 		if v != "" {
@@ -142,7 +161,9 @@ func integrationsAdd(ctx context.Context, args []string, out io.Writer) error {
 	if err := printIntegration(out, in); err != nil {
 		return err
 	}
-	if home {
+	if in.IsOrganization() {
+		printOrgDeploy(out, in, trusted, home)
+	} else if home {
 		fmt.Fprintf(out, "\naccount %s is Citadel's own: its scans use Citadel's roles, nothing to deploy there.\n", in.AccountID)
 	} else {
 		fmt.Fprintf(out, "\ndeploy the scanner role in account %s, with that account's credentials, from the Citadel repository:\n", in.AccountID)
@@ -178,12 +199,13 @@ func (r *remote) citadelAccount(ctx context.Context) (string, error) {
 }
 
 func printIntegration(w io.Writer, in citadel.Integration) error {
-	return fields(w,
-		"  id", in.ID, "  name", in.Name, "  folder", in.FolderID, "  account", in.AccountID,
+	kv := []string{"  id", in.ID, "  name", in.Name, "  folder", in.FolderID, "  account", in.AccountID}
+	kv = append(kv, orgFields(in)...)
+	return fields(w, append(kv,
 		"  role", in.RoleARN, "  external id", in.ExternalID,
 		"  regions", orDash(strings.Join(in.Regions, " ")), "  frameworks", strings.Join(in.Frameworks, " "),
 		"  checks", strings.Join(in.Checks, " "), "  schedule", orDash(in.ScheduleExpression),
-		"  created", when(in.CreatedAt), "  updated", when(in.UpdatedAt))
+		"  created", when(in.CreatedAt), "  updated", when(in.UpdatedAt))...)
 }
 
 func integrationsList(ctx context.Context, args []string, out io.Writer) error {
@@ -203,10 +225,10 @@ func integrationsList(ctx context.Context, args []string, out io.Writer) error {
 	}
 	rows := make([][]string, len(all))
 	for i, in := range all {
-		rows[i] = []string{in.ID, orDash(in.Name), in.AccountID, orDash(strings.Join(in.Regions, ",")),
+		rows[i] = []string{in.ID, orDash(in.Name), kindLabel(in), in.AccountID, orDash(strings.Join(in.Regions, ",")),
 			strings.Join(in.Frameworks, ","), orDash(in.ScheduleExpression)}
 	}
-	return table(out, "ID\tNAME\tACCOUNT\tREGIONS\tFRAMEWORKS\tSCHEDULE", rows)
+	return table(out, "ID\tNAME\tKIND\tACCOUNT\tREGIONS\tFRAMEWORKS\tSCHEDULE", rows)
 }
 
 func integrationsShow(ctx context.Context, args []string, out io.Writer) error {
@@ -221,6 +243,9 @@ func integrationsShow(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if err := printIntegration(out, in); err != nil {
+		return err
+	}
+	if err := showMembers(ctx, r, out, in); err != nil {
 		return err
 	}
 	var scans citadel.Page[citadel.Scan]
@@ -251,12 +276,24 @@ func integrationsUpdate(ctx context.Context, args []string, out io.Writer) error
 			body[fl.Name] = nonNilSlice(splitList(fl.Value.String()))
 		}
 	})
-	if len(body) == 0 {
-		return usagef("integrations update: nothing to change (give --name, --regions, --frameworks, --checks, --schedule, --role-arn or --external-id)")
+	if len(body) == 0 && !f.org.set(fs) {
+		return usagef("integrations update: nothing to change (give --name, --regions, --frameworks, --checks, --schedule, --role-arn, --external-id, " +
+			"or an organization's --ous, --include-accounts, --exclude-accounts, --member-role-name)")
 	}
 	r, err := t.connect(ctx, out)
 	if err != nil {
 		return err
+	}
+	if f.org.set(fs) { // the API replaces the options: send the others as they are
+		var old citadel.Integration
+		if _, err := r.api.Do(ctx, http.MethodGet, "/integrations/"+url.PathEscape(pos[0]), nil, nil, &old); err != nil {
+			return err
+		}
+		var o citadel.OrganizationOptions
+		if old.Organization != nil {
+			o = *old.Organization
+		}
+		body["organization"] = f.org.merge(fs, o)
 	}
 	var in citadel.Integration
 	if err := r.call(ctx, http.MethodPatch, "/integrations/"+url.PathEscape(pos[0]), nil, body, &in); err != nil || r.json {

@@ -23,7 +23,8 @@ const scansUsage = `usage:
       runs and the summary, and exit 0 only when the scan succeeded (5 when it
       failed, timed out or was cancelled)
   citadel scans list INTEGRATION [--limit N]   the integration's scans, newest first
-  citadel scans show SCAN                       a scan with its steps and summary
+  citadel scans show SCAN                       a scan with its steps and summary (an organization's:
+                                                its members' outcomes; a member's: its parent scan)
   citadel scans cancel SCAN                     stop a running scan
 
 every command takes -o json, --stack NAME (default Citadel) and --api URL
@@ -131,11 +132,13 @@ func watchScan(ctx context.Context, r *remote, scanID string, every time.Duratio
 	}
 }
 
-// stepsInOrder sorts steps in the pipeline's order (citadel.StepOrder).
+// stepsInOrder sorts steps in the pipeline's order (citadel.StepOrder, an
+// organization scan's citadel.OrgStepOrder).
 func stepsInOrder(steps []citadel.StepProgress) []citadel.StepProgress {
 	out := slices.Clone(steps)
+	order := slices.Concat(citadel.StepOrder, citadel.OrgStepOrder)
 	sort.SliceStable(out, func(i, j int) bool {
-		return slices.Index(citadel.StepOrder, out[i].Step) < slices.Index(citadel.StepOrder, out[j].Step)
+		return slices.Index(order, out[i].Step) < slices.Index(order, out[j].Step)
 	})
 	return out
 }
@@ -167,8 +170,8 @@ func stepLine(st citadel.StepProgress) string {
 }
 
 func printScan(w io.Writer, v httpapi.ScanView) error {
-	if err := fields(w, "scan", v.ID, "integration", v.IntegrationID, "status", string(v.Status),
-		"trigger", string(v.Trigger), "cause", v.FailureCause, "cancelled by", v.CancelledBy,
+	if err := fields(w, "scan", v.ID, "integration", v.IntegrationID, "kind", string(v.Kind), "status", string(v.Status),
+		"trigger", string(v.Trigger), "parent scan", v.ParentScanID, "cause", v.FailureCause, "cancelled by", v.CancelledBy,
 		"created", when(v.CreatedAt), "started", when(v.StartedAt), "finished", when(v.FinishedAt),
 		"now in", v.CurrentStep); err != nil {
 		return err
@@ -181,14 +184,16 @@ func printScan(w io.Writer, v httpapi.ScanView) error {
 	}
 	if s := v.Summary; s != nil {
 		fmt.Fprintf(w, "\nsummary: %s\n", s.Message)
-		return fields(w,
+		if err := fields(w,
 			"  assets", fmt.Sprintf("%d (%d created, %d updated, %d deactivated)", s.TotalAssets, s.AssetsCreated, s.AssetsUpdated, s.AssetsDeactivated),
 			"  checks", fmt.Sprintf("%d executed: %d pass, %d fail, %d error, %d n/a", s.ChecksExecuted, s.ChecksPassed, s.ChecksFailed, s.ChecksError, s.ChecksNotApplicable),
 			"  controls", fmt.Sprintf("%d created, %d updated", s.ControlsCreated, s.ControlsUpdated),
 			"  evidence", fmt.Sprintf("%d created, %d updated", s.EvidenceCreated, s.EvidenceUpdated),
-			"  duration", fmt.Sprintf("%.1fs", s.DurationSeconds))
+			"  duration", fmt.Sprintf("%.1fs", s.DurationSeconds)); err != nil {
+			return err
+		}
 	}
-	return nil
+	return printOrgScan(w, v)
 }
 
 func cmdScans(ctx context.Context, args []string, out io.Writer) error {
@@ -248,6 +253,9 @@ func scanRows(w io.Writer, scans []citadel.Scan) error {
 		result := orDash(sc.FailureCause)
 		if s := sc.Summary; s != nil && sc.Status == citadel.ScanSucceeded {
 			result = fmt.Sprintf("%d pass, %d fail, %d assets", s.ChecksPassed, s.ChecksFailed, s.TotalAssets)
+		}
+		if r, ok := orgScanResult(sc); ok {
+			result = r
 		}
 		took := "-"
 		if !sc.FinishedAt.IsZero() && !sc.CreatedAt.IsZero() {
