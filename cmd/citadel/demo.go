@@ -52,6 +52,7 @@ type demoOptions struct {
 	frameworks string
 	allChecks  bool
 	quiet      bool
+	noOrg      bool // no organization scan after the account's
 }
 
 func cmdDemo(ctx context.Context, args []string) error {
@@ -64,6 +65,7 @@ func cmdDemo(ctx context.Context, args []string) error {
 	fs.StringVar(&o.frameworks, "frameworks", strings.Join(demoFrameworks, ","), "the integration's frameworks (comma-separated), which select the checks")
 	fs.BoolVar(&o.allChecks, "all-checks", false, "every mapped check of the frameworks instead of the demo's check set")
 	fs.BoolVar(&o.quiet, "quiet", true, "only errors from the steps' logs on stderr")
+	fs.BoolVar(&o.noOrg, "no-org", false, "skip the organization scan (the demo account's organization and its member account)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -90,12 +92,13 @@ func runDemo(ctx context.Context, w io.Writer, endpoint string, o demoOptions) e
 		return err
 	}
 	t := time.Now()
-	estate, err := demoestate.Seed(ctx, demoestate.Target(cfg, demoestate.AccountID), demoestate.AccountID)
+	estate, org, err := seedDemo(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "estate: %d resources seeded in account %s, regions %s (%d requests, %s)\n",
-		len(estate.Resources), estate.AccountID, strings.Join(demoestate.Regions, " "), estate.Requests, time.Since(t).Round(time.Millisecond))
+	fmt.Fprintf(w, "estate: %d resources seeded in account %s, regions %s (%d requests, %s); account %s of its organization %s: %d resources\n",
+		len(estate.Resources), estate.AccountID, strings.Join(demoestate.Regions, " "), estate.Requests, time.Since(t).Round(time.Millisecond),
+		org.Member, org.ID, len(org.Estate.Resources))
 
 	if !o.fresh {
 		if diff, err := compareEstate(o.stateDir, estate); err != nil {
@@ -162,6 +165,11 @@ func runDemo(ctx context.Context, w io.Writer, endpoint string, o demoOptions) e
 		return err
 	}
 	ferr := r.finish(ctx, w, res, o.outDir)
+	if !o.noOrg {
+		if _, err := r.demoOrgScan(ctx, w, store, org, integ); err != nil && ferr == nil {
+			ferr = err
+		}
+	}
 
 	// 6. Keep Citadel's data for the next run.
 	t = time.Now()

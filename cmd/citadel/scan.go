@@ -276,11 +276,7 @@ func cmdScan(ctx context.Context, args []string) error {
 		return err
 	}
 	defer r.prowlerLog.Close()
-	res, err := r.scan(ctx, os.Stdout, o.integration)
-	if err != nil {
-		return err
-	}
-	return r.finish(ctx, os.Stdout, res, o.outDir)
+	return r.scanAndReport(ctx, os.Stdout, o.integration, o.outDir)
 }
 
 // newRunner finds the venv's Prowler and sets the local names.

@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 
-	"github.com/citadelsecure/citadel/cmd/citadel/internal/demoestate"
 	"github.com/citadelsecure/citadel/shared/awsx"
 	"github.com/citadelsecure/citadel/shared/blobstore"
 	"github.com/citadelsecure/citadel/shared/citadel"
@@ -100,7 +99,7 @@ func openDemo(ctx context.Context, cfg aws.Config, r *runner, stateDir string, w
 	if err := seedServer(ctx, os.Getenv("AWS_ENDPOINT_URL"), demoSeed); err != nil {
 		return err
 	}
-	estate, err := demoestate.Seed(ctx, demoestate.Target(cfg, demoestate.AccountID), demoestate.AccountID)
+	estate, _, err := seedDemo(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -150,13 +149,14 @@ func localAPI(ctx context.Context, cfg aws.Config, r *runner, folder string) (*h
 	}
 	// Schedules go to the default group unless one is named.
 	schedules := &sched.Schedules{API: scheduler.NewFromConfig(cfg), Group: os.Getenv(citadel.EnvSchedulerGroup),
-		RoleARN: "arn:aws:iam::000000000000:role/citadel-scheduler", StateMachineARN: localStateMachine}
+		RoleARN: "arn:aws:iam::000000000000:role/citadel-scheduler", StateMachineARN: localStateMachine, OrgStateMachineARN: localOrgStateMachine}
 	store := ddb.New(cfg, r.table, ddb.WithBlobs(&blobstore.S3{Client: s3c, Bucket: r.bucket}))
-	execs := &localrun.Executions{StateMachineARN: localStateMachine, Pipeline: r.pipeline, Log: r.log}
+	execs := &localrun.Executions{StateMachineARN: localStateMachine, Pipeline: r.pipeline, OrgStateMachineARN: localOrgStateMachine, Log: r.log}
+	execs.OrgPipeline = func() *localrun.OrgRunner { return r.orgPipeline(execs) }
 	api, err := httpapi.New(ctx, httpapi.Deps{
 		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store,
 		Assessments: store, Compliance: store, Schedules: schedules, Executions: execs,
-		StateMachineARN: localStateMachine, DefaultFolder: folder, Log: r.log,
+		StateMachineARN: localStateMachine, OrgStateMachineARN: localOrgStateMachine, DefaultFolder: folder, Log: r.log,
 		Announce: &scanend.Announcer{Events: eventbridge.NewFromConfig(cfg), Bus: r.eventBus, Log: r.log},
 		Verify:   &verify.Verifier{Config: cfg}, // over the local AWS server, which hands out any role
 	})

@@ -93,11 +93,17 @@ func Target(cfg aws.Config, account string) aws.Config {
 // Seed creates the estate in the account behind cfg (see Target), one call
 // after the other. It stops at the first failure.
 func Seed(ctx context.Context, cfg aws.Config, account string) (Estate, error) {
+	return seed(ctx, cfg, account, func(s *seeder) []func(aws.Config, aws.Config) {
+		return []func(aws.Config, aws.Config){s.kms, s.iam, s.network, s.storage, s.compute, s.data, s.messaging, s.logging}
+	})
+}
+
+// seed runs the steps that steps names, in its order.
+func seed(ctx context.Context, cfg aws.Config, account string, steps func(*seeder) []func(aws.Config, aws.Config)) (Estate, error) {
 	e := Estate{AccountID: account, Resources: map[string]string{}}
 	s := &seeder{ctx: ctx, account: account, e: &e}
 	east, west := inRegion(cfg, East), inRegion(cfg, West)
-	steps := []func(aws.Config, aws.Config){s.kms, s.iam, s.network, s.storage, s.compute, s.data, s.messaging, s.logging}
-	for _, step := range steps {
+	for _, step := range steps(s) {
 		step(east, west)
 		if s.err != nil {
 			break
