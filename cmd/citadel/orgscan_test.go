@@ -14,9 +14,9 @@ import (
 	"github.com/citadelsecure/citadel/cmd/citadel/internal/demoestate"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/jobs/catalogimport"
 	"github.com/citadelsecure/citadel/shared/report"
 	"github.com/citadelsecure/citadel/shared/stepfn"
-	"github.com/citadelsecure/citadel/shared/jobs/catalogimport"
 	"github.com/citadelsecure/citadel/shared/testkit/catalogtest"
 	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
