@@ -134,6 +134,10 @@ type Window struct {
 	// results for is not scanned. The mappings and assessments stay the
 	// folder's.
 	Integration string
+	// Members, with Integration an organization integration, are its
+	// member integrations: the view is the organization's, its own
+	// contribution (its account, when in scope) and every member's.
+	Members []string
 }
 
 // BuildWindow assembles the view with the requirements of w listed; more
@@ -208,8 +212,9 @@ func build(ctx context.Context, store Store, cat Catalog, v View, w Window) (Vie
 		return v, false, err
 	}
 	if w.Integration != "" {
+		of := append([]string{w.Integration}, w.Members...)
 		for id, c := range controls {
-			controls[id] = OfIntegration(c, w.Integration)
+			controls[id] = OfIntegration(c, of...)
 		}
 	}
 	listed := map[string]citadel.AppliedControl{}
@@ -293,13 +298,15 @@ func build(ctx context.Context, store Store, cat Catalog, v View, w Window) (Vie
 	return v, hi < len(reqs), nil
 }
 
-// OfIntegration is c as integration's results alone make it: its counts
-// and posture from that integration's contribution, not scanned when it
-// made none.
-func OfIntegration(c citadel.AppliedControl, integration string) citadel.AppliedControl {
+// OfIntegration is c as the results of integrations alone make it (one
+// account, or an organization and its members): its counts and posture
+// from their contributions, not scanned when they made none.
+func OfIntegration(c citadel.AppliedControl, integrations ...string) citadel.AppliedControl {
 	own := map[string]citadel.IntegrationPosture{}
-	if p, ok := c.Integrations[integration]; ok {
-		own[integration] = p
+	for _, id := range integrations {
+		if p, ok := c.Integrations[id]; ok {
+			own[id] = p
+		}
 	}
 	c.Integrations = own
 	c.SumIntegrations()

@@ -152,6 +152,7 @@ func (s *Server) frameworkCoverage(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	integration := r.URL.Query().Get("integration_id")
+	var members []string
 	if integration != "" {
 		in, err := s.Integrations.GetIntegration(r.Context(), integration)
 		if err != nil {
@@ -159,6 +160,9 @@ func (s *Server) frameworkCoverage(w http.ResponseWriter, r *http.Request) error
 		}
 		if in.FolderID != folder {
 			return citadel.Invalid("integration %s is in folder %s, not %s", integration, in.FolderID, folder)
+		}
+		if members, err = s.memberIDs(r.Context(), in); err != nil {
+			return err
 		}
 	}
 	fw := r.PathValue("id")
@@ -172,7 +176,7 @@ func (s *Server) frameworkCoverage(w http.ResponseWriter, r *http.Request) error
 		}
 		after = string(b)
 	}
-	v, more, err := compliance.BuildWindow(r.Context(), s.Compliance, s.Compliance, folder, fw, compliance.Window{After: after, Limit: limit, Integration: integration})
+	v, more, err := compliance.BuildWindow(r.Context(), s.Compliance, s.Compliance, folder, fw, compliance.Window{After: after, Limit: limit, Integration: integration, Members: members})
 	if err != nil {
 		return err
 	}

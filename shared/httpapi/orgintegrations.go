@@ -93,3 +93,21 @@ func (s *Server) archiveOrganization(ctx context.Context, org citadel.Integratio
 	s.Log.InfoContext(ctx, "organization members deleted", "integration_id", org.ID, "members", len(members))
 	return s.archiveIntegration(ctx, org)
 }
+
+// memberIDs are the ids of an organization integration's live members (none
+// for an account integration): an organization's coverage is its own and
+// its members'.
+func (s *Server) memberIDs(ctx context.Context, in citadel.Integration) ([]string, error) {
+	if !in.IsOrganization() {
+		return nil, nil
+	}
+	members, err := s.Integrations.ListMemberIntegrations(ctx, in.ID)
+	if err != nil {
+		return nil, fmt.Errorf("members of organization integration %s: %w", in.ID, err)
+	}
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = m.ID
+	}
+	return ids, nil
+}
