@@ -39,10 +39,10 @@ type Executions struct {
 
 type execution struct {
 	stateMachine string
-	status      sfntypes.ExecutionStatus
-	start, stop time.Time
-	cause       string
-	cancel      context.CancelFunc
+	status       sfntypes.ExecutionStatus
+	start, stop  time.Time
+	cause        string
+	cancel       context.CancelFunc
 }
 
 // StartExecution starts the pipeline for the input's scan (a
