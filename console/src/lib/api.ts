@@ -2,6 +2,7 @@
 // the console talks to nothing else.
 import { config } from './config';
 import { signInAgain, token } from './auth';
+import type { OrganizationOptions, OrgScanSummary } from './org';
 
 export type ScanStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
 export type ResultStatus = 'pass' | 'fail' | 'error' | 'not_applicable';
@@ -41,6 +42,10 @@ export interface Integration {
 	schedule_expression?: string;
 	created_at: string;
 	updated_at: string;
+	/** Absent for an account; a member is an account with parent_id, its organization (lib/org.ts). */
+	kind?: 'account' | 'organization';
+	organization?: OrganizationOptions;
+	parent_id?: string;
 }
 export interface IntegrationCreate {
 	folder_id?: string;
@@ -51,6 +56,8 @@ export interface IntegrationCreate {
 	regions?: string[];
 	frameworks: string[];
 	schedule_expression?: string;
+	kind?: 'account' | 'organization';
+	organization?: OrganizationOptions;
 }
 export interface StepProgress {
 	step: string;
@@ -72,7 +79,7 @@ export interface Scan {
 	id: string;
 	integration_id: string;
 	folder_id: string;
-	trigger: 'api' | 'schedule';
+	trigger: 'api' | 'schedule' | 'organization';
 	status: ScanStatus;
 	failure_cause?: string;
 	cancelled_by?: string;
@@ -84,6 +91,10 @@ export interface Scan {
 	steps?: StepProgress[];
 	current_step?: string;
 	current_step_since?: string;
+	/** An organization's scan: kind, and once ended its members' roll-up; a member's: its parent_scan_id. */
+	kind?: 'organization';
+	parent_scan_id?: string;
+	organization?: OrgScanSummary;
 }
 export interface CatalogStatus {
 	loaded: boolean;
@@ -308,7 +319,7 @@ export interface SecurityCheck {
 	prowler_version?: string;
 }
 /** PATCH /integrations/{id}: the fields sent replace the stored ones; "" as schedule_expression removes the schedule. */
-export type IntegrationPatch = Partial<Pick<Integration, 'name' | 'role_arn' | 'external_id' | 'regions' | 'frameworks' | 'checks' | 'schedule_expression'>>;
+export type IntegrationPatch = Partial<Pick<Integration, 'name' | 'role_arn' | 'external_id' | 'regions' | 'frameworks' | 'checks' | 'schedule_expression' | 'organization'>>;
 /** One inventory collector in one region ("global" for a global service) during a verify. */
 export interface VerifyScope {
 	resource_type: string;
@@ -411,6 +422,8 @@ export const api = {
 	folders: () => all<Folder>('/folders'),
 	integrations: (folder?: string) => all<Integration>('/integrations', { folder_id: folder }),
 	integration: (id: string) => call<Integration>('GET', `/integrations/${seg(id)}`),
+	/** An organization's members, all at once. */
+	members: (id: string) => call<Page<Integration>>('GET', `/integrations/${seg(id)}/members`).then((p) => p.items),
 	createIntegration: (body: IntegrationCreate) => call<Integration>('POST', '/integrations', { body }),
 	deleteIntegration: (id: string) => call<void>('DELETE', `/integrations/${seg(id)}`),
 	startScan: (id: string) => call<Scan>('POST', `/integrations/${seg(id)}/scans`),
