@@ -161,6 +161,15 @@ func TestConsoleOrganization(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//*[@data-testid="parent-scan"]/a[.="`+f.scan.ID+`"]`)),
 	))
 	checkAccessible(t, ctx, "a member scan's page")
+	// The organization's scans, each with its members' counts.
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.base+ConsolePrefix+"scans?integration="+f.org.ID),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=org-counts]`)),
+	))
+	if got := browse(t, ctx, chromedp.Text(chromedp.CSS(`[data-testid=org-counts]`))); !strings.Contains(got, "3 members, 1 succeeded, 1 failed, 1 skipped") {
+		t.Errorf("the organization's scans list says %q", got)
+	}
+	checkAccessible(t, ctx, "an organization's scans")
 
 	// A viewer reads the organization's page and its members, with no form.
 	browserSignOut(t, ctx)
