@@ -2,8 +2,10 @@
 // bucket, the step Lambdas, the Prowler task on Fargate, the scan state
 // machine, the two HTTP APIs (IAM for scripts and the CLI, JWT for the web
 // console), the console's user pool and site, the per-role IAM policies and
-// the schedule group; and a small stack that target
-// accounts deploy for the read-only scanner role. cdk.json runs it with
+// the schedule group; a small stack that target accounts deploy for the
+// read-only scanner role; and, optionally (context orgStackSet), a stack for
+// an organization's management account whose StackSet deploys that role to
+// every member account. cdk.json runs it with
 // `go run ./infra`; every construct lives in a file of its own, and the tests
 // beside them synthesize the real app.
 package main
@@ -26,7 +28,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
 
-// Stack names.
+// Stack names (and StackSetStackName, the optional third).
 const (
 	MainStackName   = citadel.DefaultStackName
 	TargetStackName = "CitadelTargetRole"
@@ -52,6 +54,10 @@ const (
 	CtxNotifyEmails      = "notifyEmails"        // comma-separated e-mail addresses subscribed to the notifications topic
 	CtxOrgConcurrency    = "orgScanConcurrency"  // member scans an organization scan runs at once, default 10 (1-40)
 	CtxNag               = "nag"                 // "false" turns the cdk-nag AwsSolutions checks off
+	// The organization's StackSet stack (stackset.go), optional.
+	CtxOrgStackSet        = "orgStackSet"        // "true" adds the StackSet stack (StackSetStackName)
+	CtxOrgStackSetTargets = "orgStackSetTargets" // comma-separated OU ids (ou-...) or the root id (r-...): required with it
+	CtxOrgStackSetCallAs  = "orgStackSetCallAs"  // SELF (default: the management account) or DELEGATED_ADMIN
 )
 
 // Config is what the app reads from the CDK context.
@@ -74,6 +80,11 @@ type Config struct {
 	NotifyEmails      []string
 	OrgConcurrency    int
 	Nag               bool
+	// The organization's StackSet stack: added when OrgStackSet, deploying
+	// to OrgStackSetTargets, acting as OrgStackSetCallAs ("": SELF).
+	OrgStackSet        bool
+	OrgStackSetTargets []string
+	OrgStackSetCallAs  string
 }
 
 // The organization scan's Map runs this many member scans at once by
@@ -204,6 +215,9 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 		}
 		cfg.Nag = b
 	}
+	if err := readStackSet(&cfg, get); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
 }
 
@@ -251,10 +265,11 @@ func readAuth(cfg *Config, get func(string) string) error {
 	return nil
 }
 
-// Stacks are the app's two stacks and the main stack's parts, for the tests.
+// Stacks are the app's stacks and the main stack's parts, for the tests.
 type Stacks struct {
-	Main   *Citadel
-	Target awscdk.Stack
+	Main     *Citadel
+	Target   awscdk.Stack
+	StackSet awscdk.Stack // nil unless cfg.OrgStackSet
 }
 
 // Build adds Citadel's stacks to app.
@@ -264,6 +279,11 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 		return nil, err
 	}
 	s := &Stacks{Main: c, Target: NewTargetRoleStack(app, TargetStackName, cfg)}
+	if cfg.OrgStackSet {
+		if s.StackSet, err = NewStackSetStack(app, StackSetStackName, cfg); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Nag {
 		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	}

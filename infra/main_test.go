@@ -182,6 +182,10 @@ var customContext = map[string]any{
 	CtxMinSchedule:       "6h",
 	CtxNotifyEmails:      "sec@example.com, ops@example.com",
 	CtxOrgConcurrency:    "25",
+	// The organization's StackSet stack, as a delegated administrator.
+	CtxOrgStackSet:        "true",
+	CtxOrgStackSetTargets: "ou-ab12-11111111,ou-ab12-22222222",
+	CtxOrgStackSetCallAs:  CallAsDelegatedAdmin,
 }
 
 var (
@@ -384,6 +388,7 @@ func TestConfigFromContext(t *testing.T) {
 		CtxUserPoolDomain: "Auth.Example.com", CtxConsoleDir: "/tmp/console",
 		CtxScanRetentionDays: "30", CtxDefaultFolder: "fld-1", CtxMinSchedule: "6h", CtxNag: "false",
 		CtxNotifyEmails: "sec@example.com, ops@example.com", CtxOrgConcurrency: "4",
+		CtxOrgStackSet: "true", CtxOrgStackSetTargets: "ou-ab12-11111111, ou-ab12-22222222", CtxOrgStackSetCallAs: "DELEGATED_ADMIN",
 	}
 	want := Config{
 		CodeDir: "/tmp/code", ProwlerContext: "/tmp/repo", ProwlerDockerfile: "build/Dockerfile", TaskArch: "x86_64", ScannerRoleName: "Scanner",
@@ -391,6 +396,7 @@ func TestConfigFromContext(t *testing.T) {
 		UserPoolID: "us-east-1_abc", UserPoolClientID: "client", UserPoolDomain: "https://auth.example.com", ConsoleDir: "/tmp/console",
 		ScanRetentionDays: 30, DefaultFolder: "fld-1",
 		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"}, OrgConcurrency: 4,
+		OrgStackSet: true, OrgStackSetTargets: []string{"ou-ab12-11111111", "ou-ab12-22222222"}, OrgStackSetCallAs: CallAsDelegatedAdmin,
 	}
 	cases := []struct {
 		name    string
@@ -438,6 +444,27 @@ func TestConfigFromContext(t *testing.T) {
 		{"concurrency as a number", map[string]any{CtxOrgConcurrency: 40}, func() Config { c := DefaultConfig(); c.OrgConcurrency = 40; return c }(), ""},
 		{"no concurrency", map[string]any{CtxOrgConcurrency: "0"}, Config{}, `orgScanConcurrency: "0" must be a whole number from 1 to 40`},
 		{"concurrency past the inline Map's", map[string]any{CtxOrgConcurrency: "41"}, Config{}, `orgScanConcurrency: "41" must be a whole number from 1 to 40`},
+		{"a StackSet to the root", map[string]any{CtxOrgStackSet: true, CtxOrgStackSetTargets: "r-ab12"},
+			func() Config {
+				c := DefaultConfig()
+				c.OrgStackSet, c.OrgStackSetTargets = true, []string{"r-ab12"}
+				return c
+			}(), ""},
+		{"no StackSet", map[string]any{CtxOrgStackSet: "false"}, DefaultConfig(), ""},
+		{"a StackSet, maybe", map[string]any{CtxOrgStackSet: "maybe"}, Config{}, `orgStackSet: "maybe" must be true or false`},
+		{"a StackSet without targets", map[string]any{CtxOrgStackSet: "true"}, Config{}, "orgStackSetTargets: required with orgStackSet=true"},
+		{"targets without the StackSet", map[string]any{CtxOrgStackSetTargets: "r-ab12"}, Config{}, "orgStackSetTargets: only with orgStackSet=true"},
+		{"callAs without the StackSet", map[string]any{CtxOrgStackSetCallAs: "SELF"}, Config{}, "orgStackSetCallAs: only with orgStackSet=true"},
+		{"a target that is no OU", map[string]any{CtxOrgStackSet: "true", CtxOrgStackSetTargets: "ou-ab12-11111111,123456789012"}, Config{},
+			`orgStackSetTargets: "123456789012" is not an OU id (ou-xxxx-xxxxxxxx) or a root id (r-xxxx)`},
+		{"an empty target", map[string]any{CtxOrgStackSet: "true", CtxOrgStackSetTargets: "ou-ab12-11111111,"}, Config{},
+			`orgStackSetTargets: "" is not an OU id`},
+		{"a target twice", map[string]any{CtxOrgStackSet: "true", CtxOrgStackSetTargets: "ou-ab12-11111111, ou-ab12-11111111"}, Config{},
+			`orgStackSetTargets: "ou-ab12-11111111" is named twice`},
+		{"the root with an OU", map[string]any{CtxOrgStackSet: "true", CtxOrgStackSetTargets: "ou-ab12-11111111,r-ab12"}, Config{},
+			"orgStackSetTargets: the root r-ab12 holds every OU: name it alone"},
+		{"callAs in lower case", map[string]any{CtxOrgStackSet: "true", CtxOrgStackSetTargets: "r-ab12", CtxOrgStackSetCallAs: "delegated_admin"}, Config{},
+			`orgStackSetCallAs: "delegated_admin" must be SELF (the management account) or DELEGATED_ADMIN`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,10 +11,15 @@ import (
 )
 
 // TestNagAwsSolutions: the AwsSolutions pack finds no unsuppressed error
-// and no warning in either stack, in either configuration.
+// and no warning in any stack, in either configuration (the custom one has
+// the StackSet stack).
 func TestNagAwsSolutions(t *testing.T) {
 	for name, s := range map[string]*synthesized{"default": defaultApp(t), "custom": customApp(t)} {
-		for _, stack := range []awscdk.Stack{s.stacks.Main.Stack, s.stacks.Target} {
+		stacks := []awscdk.Stack{s.stacks.Main.Stack, s.stacks.Target}
+		if s.stacks.StackSet != nil {
+			stacks = append(stacks, s.stacks.StackSet)
+		}
+		for _, stack := range stacks {
 			ann := assertions.Annotations_FromStack(stack)
 			for _, kind := range []string{"error", "warning"} {
 				var found *[]*cxapi.SynthesisMessage

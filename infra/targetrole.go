@@ -11,33 +11,24 @@ import (
 // Prowler run over every region takes hours.
 const ScannerSessionHours = 4
 
-// NewTargetRoleStack is the stack a target account deploys (or its
-// template, synthesized once, for StackSets): the read-only scanner role,
+// NewTargetRoleStack is the stack a target account deploys (its template,
+// synthesized once more, is also the organization StackSet's: stackset.go):
+// the read-only scanner role,
 // named cfg.ScannerRoleName so Citadel's roles may assume it, trusting the
 // Citadel account under an ExternalId. Both are parameters:
 //
 //	cdk deploy CitadelTargetRole --parameters TrustedAccountId=111122223333 --parameters ExternalId=...
 func NewTargetRoleStack(scope constructs.Construct, id string, cfg Config) awscdk.Stack {
-	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
-		Description: jsii.String("Citadel scanner role: read-only access for Citadel's scans of this account"),
-	})
-	trusted := awscdk.NewCfnParameter(stack, jsii.String("TrustedAccountId"), &awscdk.CfnParameterProps{
-		Type:                  jsii.String("String"),
-		Description:           jsii.String("The AWS account Citadel runs in"),
-		AllowedPattern:        jsii.String(`^\d{12}$`),
-		ConstraintDescription: jsii.String("a 12-digit AWS account id"),
-	})
-	if cfg.TrustedAccount != "" {
-		trusted.SetDefault(cfg.TrustedAccount)
-	}
-	external := awscdk.NewCfnParameter(stack, jsii.String("ExternalId"), &awscdk.CfnParameterProps{
-		Type:           jsii.String("String"),
-		Description:    jsii.String("The external id of this account's Citadel integration"),
-		MinLength:      jsii.Number(2),
-		MaxLength:      jsii.Number(1224),
-		AllowedPattern: jsii.String(`^[\w+=,.@:/-]+$`),
-		NoEcho:         jsii.Bool(true),
-	})
+	return newTargetRoleStack(scope, id, cfg, &awscdk.StackProps{})
+}
+
+// newTargetRoleStack is NewTargetRoleStack with the stack's other props
+// (the StackSet's copy sets its synthesizer).
+func newTargetRoleStack(scope constructs.Construct, id string, cfg Config, props *awscdk.StackProps) awscdk.Stack {
+	props.Description = jsii.String("Citadel scanner role: read-only access for Citadel's scans of this account")
+	stack := awscdk.NewStack(scope, jsii.String(id), props)
+	trusted := trustedAccountParameter(stack, cfg)
+	external := externalIDParameter(stack, "The external id of this account's Citadel integration")
 	role := awsiam.NewRole(stack, jsii.String("ScannerRole"), &awsiam.RoleProps{
 		RoleName:           jsii.String(cfg.ScannerRoleName),
 		Description:        jsii.String("Citadel scanner: read-only (SecurityAudit, ViewOnlyAccess)"),
@@ -56,6 +47,41 @@ func NewTargetRoleStack(scope constructs.Construct, id string, cfg Config) awscd
 	})
 	return stack
 }
+
+// trustedAccountParameter is the stack's TrustedAccountId parameter: the
+// account Citadel runs in (default: context trustedAccount).
+func trustedAccountParameter(stack awscdk.Stack, cfg Config) awscdk.CfnParameter {
+	p := awscdk.NewCfnParameter(stack, jsii.String(ParamTrustedAccount), &awscdk.CfnParameterProps{
+		Type:                  jsii.String("String"),
+		Description:           jsii.String("The AWS account Citadel runs in"),
+		AllowedPattern:        jsii.String(`^\d{12}$`),
+		ConstraintDescription: jsii.String("a 12-digit AWS account id"),
+	})
+	if cfg.TrustedAccount != "" {
+		p.SetDefault(cfg.TrustedAccount)
+	}
+	return p
+}
+
+// externalIDParameter is the stack's ExternalId parameter (NoEcho), in
+// STS's bounds for an external id.
+func externalIDParameter(stack awscdk.Stack, description string) awscdk.CfnParameter {
+	return awscdk.NewCfnParameter(stack, jsii.String(ParamExternalID), &awscdk.CfnParameterProps{
+		Type:           jsii.String("String"),
+		Description:    jsii.String(description),
+		MinLength:      jsii.Number(2),
+		MaxLength:      jsii.Number(1224),
+		AllowedPattern: jsii.String(`^[\w+=,.@:/-]+$`),
+		NoEcho:         jsii.Bool(true),
+	})
+}
+
+// The parameters of the target-role stack (and of the StackSet stack, which
+// passes them on).
+const (
+	ParamTrustedAccount = "TrustedAccountId"
+	ParamExternalID     = "ExternalId"
+)
 
 // reasonReadOnlyPolicies is why the scanners use AWS-managed policies.
 const reasonReadOnlyPolicies = "Prowler needs read access to every service's configuration: SecurityAudit and " +
