@@ -31,7 +31,7 @@ import (
 // Stack names (and StackSetStackName, the optional third).
 const (
 	MainStackName   = citadel.DefaultStackName
-	TargetStackName = "CitadelTargetRole"
+	TargetStackName = citadel.TargetStackName
 )
 
 // Context keys the app reads (cdk.json's "context", or -c key=value).

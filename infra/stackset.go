@@ -21,7 +21,7 @@ import (
 // an organization's management account, or its CloudFormation delegated
 // administrator, deploys: the scanner role in every member account of the
 // target OUs, now and as accounts join, through a service-managed StackSet.
-const StackSetStackName = "CitadelOrgStackSet"
+const StackSetStackName = citadel.OrgStackSetStackName
 
 // ScannerStackSetName is the StackSet's name (unique in its account and
 // region).

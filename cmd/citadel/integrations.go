@@ -45,8 +45,11 @@ every command takes -o json, --stack NAME (default Citadel) and --api URL
 // CDK app's scannerRoleName default).
 const DefaultScannerRole = "CitadelScanner"
 
-// TargetStackName is the stack a target account deploys for the role.
-const TargetStackName = "CitadelTargetRole"
+// The stacks a target account and an organization deploy for the role.
+const (
+	TargetStackName   = citadel.TargetStackName
+	StackSetStackName = citadel.OrgStackSetStackName
+)
 
 func cmdIntegrations(ctx context.Context, args []string, out io.Writer) error {
 	if done, err := commandGroup("integrations", args, integrationsUsage, out); done {

@@ -28,7 +28,7 @@ const usage = `usage: citadel <command> [flags]
 on a deployment (the API found from the stack's outputs, --stack NAME, default
 Citadel, or --api URL; every request signed with SigV4 from the AWS credential chain):
   folders        create|list|show|rename: the folders that group integrations (citadel folders -h)
-  integrations   add|list|show|update|delete|verify (citadel integrations -h)
+  integrations   add|list|show|members|update|delete|verify (citadel integrations -h)
   scan start     start a scan, --wait to watch it step by step (citadel scan start -h)
   scans          list|show|cancel (citadel scans -h)
   coverage       a framework's coverage, requirement by requirement

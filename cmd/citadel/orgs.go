@@ -86,10 +86,19 @@ func memberRoleName(in citadel.Integration) string {
 	return DefaultScannerRole
 }
 
-// memberRoleCommand deploys the members' role: the target role stack, its
-// role named after the CDK context when the name is not the default.
+// memberRoleCommand deploys the members' role: the organization's
+// StackSet stack (infra/stackset.go), deployed in the management account
+// (or the StackSets delegated administrator), which deploys the target role
+// stack's template to every account of the organization's OUs (its root
+// when it names none) and to each account that joins them; its role named
+// after the CDK context when the name is not the default.
 func memberRoleCommand(trusted string, in citadel.Integration) string {
-	cmd := targetRoleCommand(trusted, in.ExternalID)
+	targets := "<root id: aws organizations list-roots>"
+	if o := in.Organization; o != nil && len(o.OUs) > 0 {
+		targets = strings.Join(o.OUs, ",")
+	}
+	cmd := fmt.Sprintf("cdk deploy %s -c orgStackSet=true -c orgStackSetTargets=%s --parameters TrustedAccountId=%s --parameters ExternalId=%s",
+		StackSetStackName, targets, trusted, in.ExternalID)
 	if name := memberRoleName(in); name != DefaultScannerRole && !strings.Contains(name, "/") {
 		cmd += " -c scannerRoleName=" + name
 	}
@@ -107,9 +116,9 @@ func printOrgDeploy(w io.Writer, in citadel.Integration, trusted string, home bo
 		fmt.Fprintf(w, "  %s\n", targetRoleCommand(trusted, in.ExternalID))
 	}
 	name := memberRoleName(in)
-	fmt.Fprintf(w, "\nevery member account needs the scanner role too, named %s, with the same ExternalId. "+
-		"There is no StackSet stack in this repository yet: deploy the same stack in each member account with its credentials "+
-		"(or roll the template of `cdk synth %s` out with CloudFormation StackSets):\n", name, TargetStackName)
+	fmt.Fprintf(w, "\nevery member account needs the scanner role too, named %s, with the same ExternalId: deploy the StackSet stack "+
+		"in the management account (or the StackSets delegated administrator, with -c orgStackSetCallAs=DELEGATED_ADMIN); "+
+		"it deploys the role to every account of the OUs and to each account that joins them (docs/infra.md):\n", name)
 	fmt.Fprintf(w, "  %s\n", memberRoleCommand(trusted, in))
 	if strings.Contains(name, "/") {
 		fmt.Fprintf(w, "  (the stack makes a role without a path: make %s in each member account yourself, trusting account %s with that ExternalId)\n", name, trusted)

@@ -170,8 +170,9 @@ func TestOrganizationCommands(t *testing.T) {
 	}
 	contains(t, "integrations add --organization", out,
 		"account 210987654321, the organization's management or delegated administrator account",
-		"  "+line+"\n", "named CitadelAudit, with the same ExternalId", "no StackSet stack in this repository yet",
-		"  "+line+" -c scannerRoleName=CitadelAudit\n", "citadel integrations members "+added.ID)
+		"  "+line+"\n", "named CitadelAudit, with the same ExternalId", "deploy the StackSet stack",
+		"  cdk deploy CitadelOrgStackSet -c orgStackSet=true -c orgStackSetTargets=ou-ab12-cdefgh34,r-ab12 --parameters TrustedAccountId=123456789012 --parameters ExternalId="+
+			added.ExternalID+" -c scannerRoleName=CitadelAudit\n", "citadel integrations members "+added.ID)
 	want := &citadel.OrganizationOptions{OUs: []string{"ou-ab12-cdefgh34", "r-ab12"}, ExcludeAccounts: []string{"444455556666"}, MemberRoleName: "CitadelAudit"}
 	if d := cmp.Diff(want, added.Organization); d != "" || !added.IsOrganization() || added.RoleARN != "arn:aws:iam::210987654321:role/CitadelScanner" ||
 		!regexp.MustCompile(`^citadel-[0-9a-f]{32}$`).MatchString(added.ExternalID) {

@@ -19,6 +19,11 @@ const (
 	OutputUserPoolClientID    = "UserPoolClientId"       // the console's app client in it
 	// DefaultStackName is the main stack's name when a deployer keeps it.
 	DefaultStackName = "Citadel"
+	// TargetStackName is the stack a target account deploys for the
+	// scanner role; OrgStackSetStackName the optional stack whose StackSet
+	// deploys it to an organization's accounts.
+	TargetStackName      = "CitadelTargetRole"
+	OrgStackSetStackName = "CitadelOrgStackSet"
 	// SCFPrefix is where the catalog import reads the user's SCF files
 	// (scf-<version>.yaml and mapping-*.yaml) in the bucket.
 	SCFPrefix = "catalog/scf/"

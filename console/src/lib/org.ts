@@ -36,8 +36,10 @@ export function memberRoleName(i: Integration): string {
 	return i.organization?.member_role_name || i.role_arn?.split(':role/')[1] || 'CitadelScanner';
 }
 
-/** The command that deploys the members' role: the target role stack, named after the CDK context when not the default (cmd/citadel memberRoleCommand). */
-export function memberRoleCommand(base: string, roleName: string): string {
+/** The command that deploys the members' role: the organization's StackSet stack, in the management account, deploying the target role to every account of its OUs (its root when it names none), named after the CDK context when not the default (cmd/citadel memberRoleCommand). */
+export function memberRoleCommand(trusted: string, externalId: string, ous: string[] | undefined, roleName: string): string {
+	const targets = ous?.length ? ous.join(',') : '<root id: aws organizations list-roots>';
+	const base = `cdk deploy CitadelOrgStackSet -c orgStackSet=true -c orgStackSetTargets=${targets} --parameters TrustedAccountId=${trusted} --parameters ExternalId=${externalId}`;
 	return roleName !== 'CitadelScanner' && !roleName.includes('/') ? `${base} -c scannerRoleName=${roleName}` : base;
 }
 
