@@ -74,7 +74,7 @@ func ShardPrefix(scanID, shardID string) string {
 // shard with its check ids, which check results needs to know what a failed
 // shard left untouched.
 type ShardPlan struct {
-	ScanID string        `json:"scan_id"`
+	ScanID string         `json:"scan_id"`
 	Shards []PlannedShard `json:"shards"`
 }
 
