@@ -4,6 +4,11 @@ package citadel
 // split by (ShardUnit.Group): Prowler's AWS service (a check's Service, the
 // folder under prowler/providers/aws/services) → its group.
 
+// ShardAllRegions is the region of the regional units of a scan whose
+// integration names no regions: Prowler scans every enabled region, in one
+// shard (its Regions and RegionsArg empty).
+const ShardAllRegions = "all"
+
 // globalServices are the Prowler AWS services whose checks run once
 // whatever regions Prowler is given: their service classes make one client
 // (AWSService with global_service=True, a fixed region, or no regional
