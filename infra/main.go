@@ -34,46 +34,48 @@ const (
 
 // Context keys the app reads (cdk.json's "context", or -c key=value).
 const (
-	CtxCodeDir           = "codeDir"             // directory holding <function>/bootstrap, default "bin"
-	CtxProwlerContext    = "prowlerContext"      // Docker build context of the Prowler image, default "." (the repository)
-	CtxProwlerDockerfile = "prowlerDockerfile"   // its Dockerfile, relative to the context, default "prowler-task/Dockerfile"
-	CtxTaskArch          = "taskArch"            // arm64 (default) or x86_64: the Prowler task's CPU
-	CtxScannerRoleName   = "scannerRoleName"     // name of the scanner role in target accounts
-	CtxTargetAccounts    = "targetAccounts"      // comma-separated account ids the scanners may assume a role in; empty: any
-	CtxTrustedAccount    = "trustedAccount"      // default of the target stack's TrustedAccountId parameter
-	CtxUserPoolID        = "userPoolId"          // bring your own pool: the console API's JWT authorizer uses it, the stack makes none
-	CtxUserPoolClientID  = "userPoolClientId"    // the brought pool's app client for the console (the token audience)
-	CtxUserPoolDomain    = "userPoolDomain"      // the brought pool's hosted sign-in domain (https://auth.example.com)
-	CtxAuthDomainPrefix  = "authDomainPrefix"    // the stack's pool's Cognito domain prefix, default <stack>-<account>
-	CtxConsoleDir        = "consoleDir"          // the console's static build (make console), default "console/build"
-	CtxScanRetentionDays = "scanRetentionDays"   // days before scans/ objects expire, default 90
-	CtxDefaultFolder     = "defaultFolder"       // the API's default folder id, optional
-	CtxMinSchedule       = "minScheduleInterval" // shortest time between scheduled scans, default 1h
-	CtxNotifyEmails      = "notifyEmails"        // comma-separated e-mail addresses subscribed to the notifications topic
-	CtxOrgConcurrency    = "orgScanConcurrency"  // member scans an organization scan runs at once, default 10 (1-40)
-	CtxNag               = "nag"                 // "false" turns the cdk-nag AwsSolutions checks off
+	CtxCodeDir            = "codeDir"                 // directory holding <function>/bootstrap, default "bin"
+	CtxProwlerContext     = "prowlerContext"          // Docker build context of the Prowler image, default "." (the repository)
+	CtxProwlerDockerfile  = "prowlerDockerfile"       // its Dockerfile, relative to the context, default "prowler-task/Dockerfile"
+	CtxTaskArch           = "taskArch"                // arm64 (default) or x86_64: the Prowler task's CPU
+	CtxScannerRoleName    = "scannerRoleName"         // name of the scanner role in target accounts
+	CtxTargetAccounts     = "targetAccounts"          // comma-separated account ids the scanners may assume a role in; empty: any
+	CtxTrustedAccount     = "trustedAccount"          // default of the target stack's TrustedAccountId parameter
+	CtxUserPoolID         = "userPoolId"              // bring your own pool: the console API's JWT authorizer uses it, the stack makes none
+	CtxUserPoolClientID   = "userPoolClientId"        // the brought pool's app client for the console (the token audience)
+	CtxUserPoolDomain     = "userPoolDomain"          // the brought pool's hosted sign-in domain (https://auth.example.com)
+	CtxAuthDomainPrefix   = "authDomainPrefix"        // the stack's pool's Cognito domain prefix, default <stack>-<account>
+	CtxConsoleDir         = "consoleDir"              // the console's static build (make console), default "console/build"
+	CtxScanRetentionDays  = "scanRetentionDays"       // days before scans/ objects expire, default 90
+	CtxDefaultFolder      = "defaultFolder"           // the API's default folder id, optional
+	CtxMinSchedule        = "minScheduleInterval"     // shortest time between scheduled scans, default 1h
+	CtxNotifyEmails       = "notifyEmails"            // comma-separated e-mail addresses subscribed to the notifications topic
+	CtxOrgConcurrency     = "orgScanConcurrency"      // member scans an organization scan runs at once, default 10 (1-40)
+	CtxProwlerConcurrency = "prowlerShardConcurrency" // Prowler shards a scan runs at once, default 10 (1-40)
+	CtxNag                = "nag"                     // "false" turns the cdk-nag AwsSolutions checks off
 )
 
 // Config is what the app reads from the CDK context.
 type Config struct {
-	CodeDir           string
-	ProwlerContext    string
-	ProwlerDockerfile string
-	TaskArch          string
-	ScannerRoleName   string
-	TargetAccounts    []string
-	TrustedAccount    string
-	UserPoolID        string
-	UserPoolClientID  string
-	UserPoolDomain    string // https://<host>, when a pool is brought
-	AuthDomainPrefix  string // "": derived from the stack's name and account
-	ConsoleDir        string
-	ScanRetentionDays int
-	DefaultFolder     string
-	MinSchedule       time.Duration
-	NotifyEmails      []string
-	OrgConcurrency    int
-	Nag               bool
+	CodeDir            string
+	ProwlerContext     string
+	ProwlerDockerfile  string
+	TaskArch           string
+	ScannerRoleName    string
+	TargetAccounts     []string
+	TrustedAccount     string
+	UserPoolID         string
+	UserPoolClientID   string
+	UserPoolDomain     string // https://<host>, when a pool is brought
+	AuthDomainPrefix   string // "": derived from the stack's name and account
+	ConsoleDir         string
+	ScanRetentionDays  int
+	DefaultFolder      string
+	MinSchedule        time.Duration
+	NotifyEmails       []string
+	OrgConcurrency     int
+	ProwlerConcurrency int
+	Nag                bool
 }
 
 // The organization scan's Map runs this many member scans at once by
@@ -86,16 +88,17 @@ const (
 // DefaultConfig is the configuration with no context set.
 func DefaultConfig() Config {
 	return Config{
-		CodeDir:           "bin",
-		ProwlerContext:    ".",
-		ProwlerDockerfile: "prowler-task/Dockerfile",
-		TaskArch:          "arm64",
-		ScannerRoleName:   "CitadelScanner",
-		ConsoleDir:        "console/build",
-		ScanRetentionDays: 90,
-		MinSchedule:       citadel.DefaultMinScheduleInterval,
-		OrgConcurrency:    DefaultOrgConcurrency,
-		Nag:               true,
+		CodeDir:            "bin",
+		ProwlerContext:     ".",
+		ProwlerDockerfile:  "prowler-task/Dockerfile",
+		TaskArch:           "arm64",
+		ScannerRoleName:    "CitadelScanner",
+		ConsoleDir:         "console/build",
+		ScanRetentionDays:  90,
+		MinSchedule:        citadel.DefaultMinScheduleInterval,
+		OrgConcurrency:     DefaultOrgConcurrency,
+		ProwlerConcurrency: DefaultProwlerConcurrency,
+		Nag:                true,
 	}
 }
 
@@ -196,6 +199,13 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 			return cfg, fmt.Errorf("context %s: %q must be a whole number from 1 to %d (member scans at once)", CtxOrgConcurrency, v, MaxOrgConcurrency)
 		}
 		cfg.OrgConcurrency = n
+	}
+	if v := get(CtxProwlerConcurrency); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxProwlerConcurrency {
+			return cfg, fmt.Errorf("context %s: %q must be a whole number from 1 to %d (Prowler shards at once)", CtxProwlerConcurrency, v, MaxProwlerConcurrency)
+		}
+		cfg.ProwlerConcurrency = n
 	}
 	if v := get(CtxNag); v != "" {
 		b, err := strconv.ParseBool(v)

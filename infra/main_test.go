@@ -170,18 +170,19 @@ func defaultApp(t *testing.T) *synthesized {
 
 // customContext sets every option that changes the template.
 var customContext = map[string]any{
-	CtxScanRetentionDays: "30",
-	CtxUserPoolID:        "eu-west-1_AbCdEf123",
-	CtxUserPoolClientID:  "4example5client6id",
-	CtxUserPoolDomain:    "auth.example.com",
-	CtxTargetAccounts:    "111122223333,444455556666",
-	CtxTrustedAccount:    "999988887777",
-	CtxScannerRoleName:   "AuditScanner",
-	CtxTaskArch:          "x86_64",
-	CtxDefaultFolder:     "fld-default",
-	CtxMinSchedule:       "6h",
-	CtxNotifyEmails:      "sec@example.com, ops@example.com",
-	CtxOrgConcurrency:    "25",
+	CtxScanRetentionDays:  "30",
+	CtxUserPoolID:         "eu-west-1_AbCdEf123",
+	CtxUserPoolClientID:   "4example5client6id",
+	CtxUserPoolDomain:     "auth.example.com",
+	CtxTargetAccounts:     "111122223333,444455556666",
+	CtxTrustedAccount:     "999988887777",
+	CtxScannerRoleName:    "AuditScanner",
+	CtxTaskArch:           "x86_64",
+	CtxDefaultFolder:      "fld-default",
+	CtxMinSchedule:        "6h",
+	CtxNotifyEmails:       "sec@example.com, ops@example.com",
+	CtxOrgConcurrency:     "25",
+	CtxProwlerConcurrency: "30",
 }
 
 var (
@@ -383,14 +384,14 @@ func TestConfigFromContext(t *testing.T) {
 		CtxTrustedAccount: "777788889999", CtxUserPoolID: "us-east-1_abc", CtxUserPoolClientID: "client",
 		CtxUserPoolDomain: "Auth.Example.com", CtxConsoleDir: "/tmp/console",
 		CtxScanRetentionDays: "30", CtxDefaultFolder: "fld-1", CtxMinSchedule: "6h", CtxNag: "false",
-		CtxNotifyEmails: "sec@example.com, ops@example.com", CtxOrgConcurrency: "4",
+		CtxNotifyEmails: "sec@example.com, ops@example.com", CtxOrgConcurrency: "4", CtxProwlerConcurrency: "12",
 	}
 	want := Config{
 		CodeDir: "/tmp/code", ProwlerContext: "/tmp/repo", ProwlerDockerfile: "build/Dockerfile", TaskArch: "x86_64", ScannerRoleName: "Scanner",
 		TargetAccounts: []string{"111122223333", "444455556666"}, TrustedAccount: "777788889999",
 		UserPoolID: "us-east-1_abc", UserPoolClientID: "client", UserPoolDomain: "https://auth.example.com", ConsoleDir: "/tmp/console",
 		ScanRetentionDays: 30, DefaultFolder: "fld-1",
-		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"}, OrgConcurrency: 4,
+		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"}, OrgConcurrency: 4, ProwlerConcurrency: 12,
 	}
 	cases := []struct {
 		name    string
@@ -438,6 +439,10 @@ func TestConfigFromContext(t *testing.T) {
 		{"concurrency as a number", map[string]any{CtxOrgConcurrency: 40}, func() Config { c := DefaultConfig(); c.OrgConcurrency = 40; return c }(), ""},
 		{"no concurrency", map[string]any{CtxOrgConcurrency: "0"}, Config{}, `orgScanConcurrency: "0" must be a whole number from 1 to 40`},
 		{"concurrency past the inline Map's", map[string]any{CtxOrgConcurrency: "41"}, Config{}, `orgScanConcurrency: "41" must be a whole number from 1 to 40`},
+		{"shard concurrency as a number", map[string]any{CtxProwlerConcurrency: 40}, func() Config { c := DefaultConfig(); c.ProwlerConcurrency = 40; return c }(), ""},
+		{"no shard concurrency", map[string]any{CtxProwlerConcurrency: "0"}, Config{}, `prowlerShardConcurrency: "0" must be a whole number from 1 to 40`},
+		{"shard concurrency past the inline Map's", map[string]any{CtxProwlerConcurrency: "41"}, Config{}, `prowlerShardConcurrency: "41" must be a whole number from 1 to 40`},
+		{"shard concurrency not a number", map[string]any{CtxProwlerConcurrency: "ten"}, Config{}, `prowlerShardConcurrency: "ten" must be a whole number from 1 to 40`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -225,6 +225,7 @@ type FinalizeInput struct {
 	Scan     StartScan          `json:"scan"`
 	Plan     PlanOutput         `json:"plan"`
 	Assets   AssetSyncOutput    `json:"assets"`
+	Prowler  []ShardOutcome     `json:"prowler,omitempty"`
 	Results  CheckResultsOutput `json:"results"`
 	Controls ControlsOutput     `json:"controls"`
 	Policies PoliciesOutput     `json:"policies"`
@@ -246,12 +247,13 @@ func (u Usage) Sub(o Usage) Usage {
 
 // StateKeys says under which key of the execution's state each step's output
 // is kept (the state machine's ResultPath is "$.<key>"); "" means the output
-// is discarded (the Prowler task's results are in S3). With the error key,
-// the keys are FinalizeInput's JSON fields.
+// is discarded. The prowler Map's output is its shards' outcomes (the
+// tasks' results are in S3). With the error key, the keys are
+// FinalizeInput's JSON fields.
 var StateKeys = map[string]string{
 	StepPlan:         "plan",
 	StepAssetSync:    "assets",
-	StepProwler:      "",
+	StepProwler:      "prowler",
 	StepCheckResults: "results",
 	StepControls:     "controls",
 	StepPolicies:     "policies",
