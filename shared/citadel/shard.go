@@ -82,6 +82,9 @@ type ShardPlan struct {
 type PlannedShard struct {
 	Shard
 	CheckIDs []string `json:"check_ids"`
+	// UnitChecks is each unit's number of checks (ShardUnit.Key → count),
+	// by which UnitDurations shares the shard's measured duration.
+	UnitChecks map[string]int `json:"unit_checks,omitempty"`
 }
 
 // ShardDurations are the measured seconds of each unit of an integration's

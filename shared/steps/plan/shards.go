@@ -288,8 +288,10 @@ func shardsOf(bins []*bin, first string, regionAt map[string]int, overhead float
 		if len(s.Regions) == 0 {
 			s.Regions = []string{first}
 		}
+		s.UnitChecks = make(map[string]int, len(units))
 		for _, u := range units {
 			s.Units = append(s.Units, u.ShardUnit)
+			s.UnitChecks[u.Key()] = len(u.checks)
 			ids = append(ids, u.checks...)
 		}
 		slices.Sort(ids)

@@ -103,9 +103,12 @@ func assertCovers(t *testing.T, shards []citadel.PlannedShard, checks []citadel.
 			}
 		}
 		for _, u := range s.Units {
-			if !unitChecks[u.Key()] {
-				t.Errorf("shard %s lists unit %s, which runs none of its checks", s.ID, u.Key())
+			if !unitChecks[u.Key()] || s.UnitChecks[u.Key()] == 0 {
+				t.Errorf("shard %s lists unit %s, which runs none of its checks (%d counted)", s.ID, u.Key(), s.UnitChecks[u.Key()])
 			}
+		}
+		if len(s.UnitChecks) != len(s.Units) {
+			t.Errorf("shard %s counts the checks of %d units, has %d", s.ID, len(s.UnitChecks), len(s.Units))
 		}
 	}
 	want := 0
@@ -141,6 +144,7 @@ func TestPlanShardsSmallAccount(t *testing.T) {
 			Checks: 5, EstimatedSeconds: 5*plan.DefaultShardLimits.DefaultCheckSeconds + plan.DefaultShardLimits.ShardOverheadSeconds},
 		CheckIDs: []string{"cloudfront_distributions_https_enabled", "ec2_ebs_default_encryption", "iam_root_mfa_enabled",
 			"rds_instance_storage_encrypted", "s3_bucket_default_encryption"},
+		UnitChecks: map[string]int{"eu-west-1/compute": 1, "eu-west-1/database": 1, "eu-west-1/storage": 1, "global/edge": 1, "global/identity": 1},
 	}}
 	if d := cmp.Diff(want, shards); d != "" {
 		t.Errorf("(-want +got):\n%s", d)

@@ -52,13 +52,15 @@ func allRegionsShard(checks []citadel.SecurityCheck, previous citadel.ShardDurat
 	if err != nil {
 		return citadel.PlannedShard{}, err
 	}
-	s := citadel.PlannedShard{Shard: citadel.Shard{ID: "s01", Regions: []string{}, EstimatedSeconds: limits.ShardOverheadSeconds}}
+	s := citadel.PlannedShard{Shard: citadel.Shard{ID: "s01", Regions: []string{}, EstimatedSeconds: limits.ShardOverheadSeconds},
+		UnitChecks: map[string]int{}}
 	for _, g := range sortedKeys(groups) {
 		u := citadel.ShardUnit{Region: citadel.ShardAllRegions, Group: g}
 		if global[g] {
 			u.Region = citadel.ShardGlobalRegion
 		}
 		s.Units = append(s.Units, u)
+		s.UnitChecks[u.Key()] = len(groups[g])
 		s.CheckIDs = append(s.CheckIDs, groups[g]...)
 		if v, ok := previous[u.Key()]; ok && v >= 0 {
 			s.EstimatedSeconds += v
