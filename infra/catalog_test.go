@@ -67,7 +67,7 @@ func TestCatalogStateMachine(t *testing.T) {
 	if co := overrides.Overrides.ContainerOverrides; len(co) != 1 || co[0].Name != ProwlerContainerName || !cmp.Equal(wantEnv, co[0].Environment) {
 		t.Errorf("container overrides = %+v, want %v", co, wantEnv)
 	}
-	if d := cmp.Diff(export.Parameters["TaskDefinition"], parseASL(t, s.definition(t)).States[citadel.StepProwler].Parameters["TaskDefinition"]); d != "" {
+	if d := cmp.Diff(export.Parameters["TaskDefinition"], parseASL(t, s.definition(t)).States[citadel.StepProwler].ItemProcessor.States[StateProwlerTask].Parameters["TaskDefinition"]); d != "" {
 		t.Errorf("not the scan's task definition (-scan +catalog):\n%s", d)
 	}
 

@@ -119,7 +119,9 @@ func TestEngine(t *testing.T) {
 			t.Fatalf("execution %s: %s %s", ex.Status, aws.ToString(ex.Error), aws.ToString(ex.Cause))
 		}
 		evs := s.history(sc.ExecutionARN)
-		want := []string{"plan", "asset-sync", "prowler", "check-results", "controls", "policies", "evidence", "finalize", StateOutcome, StateSucceeded}
+		// One region, a few checks: one shard, its task inside the Map.
+		want := []string{"plan", "asset-sync", "prowler", StateProwlerTask, StateShardSucceeded, "check-results", "controls", "policies", "evidence",
+			"finalize", StateOutcome, StateSucceeded}
 		if diff := cmp.Diff(want, entered(evs)); diff != "" {
 			t.Errorf("states entered (-want +got):\n%s", diff)
 		}
@@ -252,8 +254,9 @@ func TestEngine(t *testing.T) {
 	})
 
 	// A Prowler task whose container exits 1 (the real image, with its
-	// Prowler executable pointed at nothing): the state fails, finalize
-	// records the scan failed with the task's cause, the execution fails.
+	// Prowler executable pointed at nothing): the shard's item catches it
+	// into its outcome (the Map does not fail), check-results finds no shard
+	// that ran, finalize records the scan failed, the execution fails.
 	t.Run("failing prowler task", func(t *testing.T) {
 		s.t = t
 		knob := filepath.Join(dir, "task-env.json")
@@ -267,15 +270,18 @@ func TestEngine(t *testing.T) {
 		}
 		ex := s.wait(sc.ExecutionARN, 20*time.Minute)
 		evs := s.history(sc.ExecutionARN)
-		if ex.Status != sfntypes.ExecutionStatusFailed || aws.ToString(ex.Error) != "States.TaskFailed" {
-			t.Errorf("execution %s with %s, want FAILED with States.TaskFailed", ex.Status, aws.ToString(ex.Error))
-			for _, e := range evs {
-				if d := e.TaskFailedEventDetails; d != nil {
-					t.Logf("task failed: %s: %s", aws.ToString(d.Error), aws.ToString(d.Cause))
-				}
+		taskFailed := false
+		for _, e := range evs {
+			if d := e.TaskFailedEventDetails; d != nil {
+				taskFailed = taskFailed || aws.ToString(d.Error) == citadel.ShardTaskFailed
+				t.Logf("task failed: %s: %s", aws.ToString(d.Error), aws.ToString(d.Cause))
 			}
 		}
-		want := []string{"plan", "asset-sync", "prowler", "finalize", StateOutcome, StateFailed}
+		if ex.Status != sfntypes.ExecutionStatusFailed || !taskFailed {
+			t.Errorf("execution %s with %s (a task failed with %s: %v), want FAILED after the shard's task failed",
+				ex.Status, aws.ToString(ex.Error), citadel.ShardTaskFailed, taskFailed)
+		}
+		want := []string{"plan", "asset-sync", "prowler", StateProwlerTask, StateShardFailed, "check-results", "finalize", StateOutcome, StateFailed}
 		if diff := cmp.Diff(want, entered(evs)); diff != "" {
 			t.Errorf("states entered (-want +got):\n%s", diff)
 		}

@@ -55,9 +55,10 @@ const (
 	CtxOrgConcurrency    = "orgScanConcurrency"  // member scans an organization scan runs at once, default 10 (1-40)
 	CtxNag               = "nag"                 // "false" turns the cdk-nag AwsSolutions checks off
 	// The organization's StackSet stack (stackset.go), optional.
-	CtxOrgStackSet        = "orgStackSet"        // "true" adds the StackSet stack (StackSetStackName)
-	CtxOrgStackSetTargets = "orgStackSetTargets" // comma-separated OU ids (ou-...) or the root id (r-...): required with it
-	CtxOrgStackSetCallAs  = "orgStackSetCallAs"  // SELF (default: the management account) or DELEGATED_ADMIN
+	CtxOrgStackSet        = "orgStackSet"             // "true" adds the StackSet stack (StackSetStackName)
+	CtxOrgStackSetTargets = "orgStackSetTargets"      // comma-separated OU ids (ou-...) or the root id (r-...): required with it
+	CtxOrgStackSetCallAs  = "orgStackSetCallAs"       // SELF (default: the management account) or DELEGATED_ADMIN
+	CtxProwlerConcurrency = "prowlerShardConcurrency" // Prowler shards a scan runs at once, default 10 (1-40)
 )
 
 // Config is what the app reads from the CDK context.
@@ -85,6 +86,7 @@ type Config struct {
 	OrgStackSet        bool
 	OrgStackSetTargets []string
 	OrgStackSetCallAs  string
+	ProwlerConcurrency int
 }
 
 // The organization scan's Map runs this many member scans at once by
@@ -97,16 +99,17 @@ const (
 // DefaultConfig is the configuration with no context set.
 func DefaultConfig() Config {
 	return Config{
-		CodeDir:           "bin",
-		ProwlerContext:    ".",
-		ProwlerDockerfile: "prowler-task/Dockerfile",
-		TaskArch:          "arm64",
-		ScannerRoleName:   "CitadelScanner",
-		ConsoleDir:        "console/build",
-		ScanRetentionDays: 90,
-		MinSchedule:       citadel.DefaultMinScheduleInterval,
-		OrgConcurrency:    DefaultOrgConcurrency,
-		Nag:               true,
+		CodeDir:            "bin",
+		ProwlerContext:     ".",
+		ProwlerDockerfile:  "prowler-task/Dockerfile",
+		TaskArch:           "arm64",
+		ScannerRoleName:    "CitadelScanner",
+		ConsoleDir:         "console/build",
+		ScanRetentionDays:  90,
+		MinSchedule:        citadel.DefaultMinScheduleInterval,
+		OrgConcurrency:     DefaultOrgConcurrency,
+		ProwlerConcurrency: DefaultProwlerConcurrency,
+		Nag:                true,
 	}
 }
 
@@ -207,6 +210,13 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 			return cfg, fmt.Errorf("context %s: %q must be a whole number from 1 to %d (member scans at once)", CtxOrgConcurrency, v, MaxOrgConcurrency)
 		}
 		cfg.OrgConcurrency = n
+	}
+	if v := get(CtxProwlerConcurrency); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxProwlerConcurrency {
+			return cfg, fmt.Errorf("context %s: %q must be a whole number from 1 to %d (Prowler shards at once)", CtxProwlerConcurrency, v, MaxProwlerConcurrency)
+		}
+		cfg.ProwlerConcurrency = n
 	}
 	if v := get(CtxNag); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -186,6 +186,7 @@ var customContext = map[string]any{
 	CtxOrgStackSet:        "true",
 	CtxOrgStackSetTargets: "ou-ab12-11111111,ou-ab12-22222222",
 	CtxOrgStackSetCallAs:  CallAsDelegatedAdmin,
+	CtxProwlerConcurrency: "30",
 }
 
 var (
@@ -387,7 +388,7 @@ func TestConfigFromContext(t *testing.T) {
 		CtxTrustedAccount: "777788889999", CtxUserPoolID: "us-east-1_abc", CtxUserPoolClientID: "client",
 		CtxUserPoolDomain: "Auth.Example.com", CtxConsoleDir: "/tmp/console",
 		CtxScanRetentionDays: "30", CtxDefaultFolder: "fld-1", CtxMinSchedule: "6h", CtxNag: "false",
-		CtxNotifyEmails: "sec@example.com, ops@example.com", CtxOrgConcurrency: "4",
+		CtxNotifyEmails: "sec@example.com, ops@example.com", CtxOrgConcurrency: "4", CtxProwlerConcurrency: "12",
 		CtxOrgStackSet: "true", CtxOrgStackSetTargets: "ou-ab12-11111111, ou-ab12-22222222", CtxOrgStackSetCallAs: "DELEGATED_ADMIN",
 	}
 	want := Config{
@@ -395,7 +396,7 @@ func TestConfigFromContext(t *testing.T) {
 		TargetAccounts: []string{"111122223333", "444455556666"}, TrustedAccount: "777788889999",
 		UserPoolID: "us-east-1_abc", UserPoolClientID: "client", UserPoolDomain: "https://auth.example.com", ConsoleDir: "/tmp/console",
 		ScanRetentionDays: 30, DefaultFolder: "fld-1",
-		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"}, OrgConcurrency: 4,
+		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"}, OrgConcurrency: 4, ProwlerConcurrency: 12,
 		OrgStackSet: true, OrgStackSetTargets: []string{"ou-ab12-11111111", "ou-ab12-22222222"}, OrgStackSetCallAs: CallAsDelegatedAdmin,
 	}
 	cases := []struct {
@@ -465,6 +466,10 @@ func TestConfigFromContext(t *testing.T) {
 			"orgStackSetTargets: the root r-ab12 holds every OU: name it alone"},
 		{"callAs in lower case", map[string]any{CtxOrgStackSet: "true", CtxOrgStackSetTargets: "r-ab12", CtxOrgStackSetCallAs: "delegated_admin"}, Config{},
 			`orgStackSetCallAs: "delegated_admin" must be SELF (the management account) or DELEGATED_ADMIN`},
+		{"shard concurrency as a number", map[string]any{CtxProwlerConcurrency: 40}, func() Config { c := DefaultConfig(); c.ProwlerConcurrency = 40; return c }(), ""},
+		{"no shard concurrency", map[string]any{CtxProwlerConcurrency: "0"}, Config{}, `prowlerShardConcurrency: "0" must be a whole number from 1 to 40`},
+		{"shard concurrency past the inline Map's", map[string]any{CtxProwlerConcurrency: "41"}, Config{}, `prowlerShardConcurrency: "41" must be a whole number from 1 to 40`},
+		{"shard concurrency not a number", map[string]any{CtxProwlerConcurrency: "ten"}, Config{}, `prowlerShardConcurrency: "ten" must be a whole number from 1 to 40`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

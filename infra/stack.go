@@ -60,7 +60,7 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) (*Citadel, er
 	scanners := scannerRoleARNs(stack, cfg)
 	c.Functions = newFunctions(stack, cfg, c.Table, c.Bucket, c.EventBus, scanners)
 	c.Prowler = newProwlerTask(stack, cfg, c.Bucket, scanners)
-	c.StateMachine = newStateMachine(stack, c.Functions, c.Prowler)
+	c.StateMachine = newStateMachine(stack, c.Functions, c.Prowler, cfg.ProwlerConcurrency)
 	c.OrgStateMachine = newOrgStateMachine(stack, c.Functions, c.StateMachine, cfg.OrgConcurrency)
 	wireOrgFunctions(c.Functions, c.StateMachine)
 	c.Scheduler = newScheduler(stack, c.StateMachine, c.OrgStateMachine)

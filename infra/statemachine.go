@@ -16,8 +16,9 @@ import (
 
 // ResultPaths says where each step's output goes in the execution's state,
 // from citadel.StateKeys (the local runner reads the same map); the state
-// grows into a citadel.FinalizeInput. The Prowler task's output (the ECS task
-// description) is discarded: its results are in S3.
+// grows into a citadel.FinalizeInput. The prowler Map's output is its
+// shards' outcomes (each task's description is discarded: its results are
+// in S3).
 var ResultPaths = func() map[string]string {
 	m := make(map[string]string, len(citadel.StateKeys))
 	for step, key := range citadel.StateKeys {
@@ -82,7 +83,7 @@ func duration(d time.Duration) awscdk.Duration {
 // $.error and goes to finalize, which records the scan as failed with the
 // cause: a scan never stays "running". After finalize, the execution fails if
 // a step did, so its status matches the scan's.
-func newStateMachine(scope constructs.Construct, fns *Functions, task *ProwlerTask) awsstepfunctions.StateMachine {
+func newStateMachine(scope constructs.Construct, fns *Functions, task *ProwlerTask, prowlerConcurrency int) awsstepfunctions.StateMachine {
 	lambdaState := func(step string) awsstepfunctionstasks.LambdaInvoke {
 		var payload awsstepfunctions.TaskInput
 		if step == citadel.StepPlan {
@@ -113,13 +114,12 @@ func newStateMachine(scope constructs.Construct, fns *Functions, task *ProwlerTa
 		if step == citadel.StepFinalize {
 			break
 		}
-		var state awsstepfunctions.TaskStateBase
+		var state awsstepfunctions.IChainable
 		if step == citadel.StepProwler {
-			state = prowlerState(scope, task)
+			state = prowlerMap(scope, task, prowlerConcurrency).AddCatch(finalize, catch)
 		} else {
-			state = lambdaState(step)
+			state = lambdaState(step).AddCatch(finalize, catch)
 		}
-		state.AddCatch(finalize, catch)
 		if chain == nil {
 			chain = awsstepfunctions.Chain_Start(state)
 		} else {
@@ -200,19 +200,4 @@ func suppressStateMachineRole(sm awsstepfunctions.StateMachine) {
 		`/^Resource::<Fn[a-z-]+[0-9A-F]{8}\.Arn>:\*$/g`,
 		`/^Resource::arn:\{"Fn::Select":\[1,\{"Fn::Split":\[":",\{"Ref":"ProwlerTask[0-9A-F]{8}"\}.*:\*$/g`,
 		findingAnyResource)
-}
-
-// prowlerState runs the Prowler task and waits for it to stop (RunTask
-// .sync): the state fails if the container exits non-zero.
-func prowlerState(scope constructs.Construct, task *ProwlerTask) awsstepfunctions.TaskStateBase {
-	env := []*awsstepfunctionstasks.TaskEnvironmentVariable{}
-	for _, e := range citadel.ProwlerTaskEnvironment {
-		env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{
-			Name: jsii.String(e.Name), Value: awsstepfunctions.JsonPath_StringAt(jsii.String(e.Path)),
-		})
-	}
-	env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{
-		Name: jsii.String(citadel.EnvTaskMode), Value: jsii.String(citadel.TaskModeScan),
-	})
-	return task.runState(scope, citadel.StepProwler, env, ProwlerStateTimeout)
 }

@@ -111,6 +111,16 @@ type aslState struct {
 	Default        string
 	ErrorPath      string
 	CausePath      string
+	ItemsPath      string
+	ItemSelector   map[string]any
+	MaxConcurrency float64
+	ItemProcessor  *aslProcessor
+}
+
+type aslProcessor struct {
+	ProcessorConfig map[string]any
+	StartAt         string
+	States          map[string]aslState
 }
 
 type aslRetry struct {
@@ -201,12 +211,16 @@ func TestStateMachineRetriesAndCatches(t *testing.T) {
 			if diff := cmp.Diff(wantCatch, st.Catch); diff != "" {
 				t.Errorf("Catch (-want +got):\n%s", diff)
 			}
-			if len(st.Retry) != 1 {
-				t.Fatalf("%d retriers, want 1", len(st.Retry))
-			}
-			r := st.Retry[0]
 			if step == citadel.StepProwler {
-				if diff := cmp.Diff(ECSRetryableErrors, r.ErrorEquals); diff != "" {
+				// The Map retries nothing itself: each item's task does.
+				if st.Type != "Map" || len(st.Retry) != 0 || st.ItemProcessor == nil {
+					t.Fatalf("prowler is a %s with %d retriers, want a Map of the task", st.Type, len(st.Retry))
+				}
+				st = st.ItemProcessor.States[StateProwlerTask]
+				if len(st.Retry) != 1 {
+					t.Fatalf("the task has %d retriers, want 1", len(st.Retry))
+				}
+				if diff := cmp.Diff(ECSRetryableErrors, st.Retry[0].ErrorEquals); diff != "" {
 					t.Errorf("retried errors (-want +got):\n%s", diff)
 				}
 				if st.TimeoutSeconds != ProwlerStateTimeout.Seconds() {
@@ -217,6 +231,10 @@ func TestStateMachineRetriesAndCatches(t *testing.T) {
 				}
 				return
 			}
+			if len(st.Retry) != 1 {
+				t.Fatalf("%d retriers, want 1", len(st.Retry))
+			}
+			r := st.Retry[0]
 			want := append([]string{citadel.ErrorTypeRetryable}, LambdaServiceErrors...)
 			if diff := cmp.Diff(want, r.ErrorEquals); diff != "" {
 				t.Errorf("retried errors (-want +got):\n%s", diff)
@@ -242,9 +260,49 @@ func TestStateMachineRetriesAndCatches(t *testing.T) {
 	}
 }
 
+// TestStateMachineProwlerMap: the prowler state maps the plan's shards, at
+// most prowlerShardConcurrency at once (inline), each item the shard's task
+// input only, its task ending as its outcome (succeeded or caught), the
+// outcomes at $.prowler.
+func TestStateMachineProwlerMap(t *testing.T) {
+	for name, tc := range map[string]struct {
+		s           *synthesized
+		concurrency float64
+	}{"default": {defaultApp(t), DefaultProwlerConcurrency}, "custom": {customApp(t), 30}} {
+		t.Run(name, func(t *testing.T) {
+			m := parseASL(t, tc.s.definition(t)).States[citadel.StepProwler]
+			if m.Type != "Map" || m.ItemsPath != "$.plan.shards" || m.MaxConcurrency != tc.concurrency || m.ResultPath == nil || *m.ResultPath != "$.prowler" {
+				t.Fatalf("map = type %s items %s concurrency %v result %v", m.Type, m.ItemsPath, m.MaxConcurrency, m.ResultPath)
+			}
+			wantSelector := map[string]any{"shard.$": "$$.Map.Item.Value", "plan": map[string]any{
+				"scan_id.$": "$.plan.scan_id", "bucket.$": "$.plan.bucket", "role_arn.$": "$.plan.role_arn", "external_id.$": "$.plan.external_id"}}
+			if d := cmp.Diff(wantSelector, m.ItemSelector); d != "" {
+				t.Errorf("item selector (-want +got):\n%s", d)
+			}
+			p := m.ItemProcessor
+			if p.ProcessorConfig["Mode"] != "INLINE" || p.StartAt != StateProwlerTask || len(p.States) != 3 {
+				t.Fatalf("item processor = %+v", p)
+			}
+			task := p.States[StateProwlerTask]
+			wantCatch := []aslCatch{{ErrorEquals: []string{"States.ALL"}, ResultPath: ErrorPath, Next: StateShardFailed}}
+			if d := cmp.Diff(wantCatch, task.Catch); d != "" || task.Next != StateShardSucceeded {
+				t.Errorf("task next %s, catch (-want +got):\n%s", task.Next, d)
+			}
+			ok, failed := p.States[StateShardSucceeded], p.States[StateShardFailed]
+			if d := cmp.Diff(map[string]any{"shard_id.$": "$.shard.id"}, ok.Parameters); d != "" || ok.Type != "Pass" || !ok.End {
+				t.Errorf("%s %s end %v (-want +got):\n%s", StateShardSucceeded, ok.Type, ok.End, d)
+			}
+			wantFailed := map[string]any{"shard_id.$": "$.shard.id", "error.$": "$.error.Error", "cause.$": "$.error.Cause"}
+			if d := cmp.Diff(wantFailed, failed.Parameters); d != "" || failed.Type != "Pass" || !failed.End {
+				t.Errorf("%s %s end %v (-want +got):\n%s", StateShardFailed, failed.Type, failed.End, d)
+			}
+		})
+	}
+}
+
 func TestStateMachineProwlerTask(t *testing.T) {
 	s := defaultApp(t)
-	st := parseASL(t, s.definition(t)).States[citadel.StepProwler]
+	st := parseASL(t, s.definition(t)).States[citadel.StepProwler].ItemProcessor.States[StateProwlerTask]
 	params, _ := json.Marshal(st.Parameters)
 	var p struct {
 		LaunchType           string
@@ -276,10 +334,13 @@ func TestStateMachineProwlerTask(t *testing.T) {
 	want := []map[string]string{
 		{"Name": citadel.EnvTaskScanID, "Value.$": "$.plan.scan_id"},
 		{"Name": citadel.EnvBucket, "Value.$": "$.plan.bucket"},
-		{"Name": citadel.EnvTaskChecksKey, "Value.$": "$.plan.checks_key"},
 		{"Name": citadel.EnvTaskRoleARN, "Value.$": "$.plan.role_arn"},
 		{"Name": citadel.EnvTaskExternalID, "Value.$": "$.plan.external_id"},
-		{"Name": citadel.EnvTaskRegions, "Value.$": "$.plan.regions_arg"},
+		{"Name": citadel.EnvTaskShardID, "Value.$": "$.shard.id"},
+		{"Name": citadel.EnvTaskChecksKey, "Value.$": "$.shard.checks_key"},
+		{"Name": citadel.EnvTaskOCSFKey, "Value.$": "$.shard.ocsf_key"},
+		{"Name": citadel.EnvTaskManifestKey, "Value.$": "$.shard.manifest_key"},
+		{"Name": citadel.EnvTaskRegions, "Value.$": "$.shard.regions_arg"},
 		{"Name": citadel.EnvTaskMode, "Value": "scan"},
 	}
 	if diff := cmp.Diff(want, p.Overrides.ContainerOverrides[0].Environment); diff != "" {
@@ -300,14 +361,39 @@ func TestStateMachinePayloadContract(t *testing.T) {
 	if err := json.Unmarshal(planJSON, &plan); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range citadel.ProwlerTaskEnvironment {
-		key, ok := strings.CutPrefix(e.Path, "$.plan.")
-		if !ok {
-			t.Errorf("%s reads %s, outside the plan", e.Name, e.Path)
-			continue
+	// The Map's items are the plan's shards; each item's task reads a
+	// ShardTask, built by the item selector from the plan and the shard.
+	if key := strings.TrimPrefix(ShardsPath, ResultPaths[citadel.StepPlan]+"."); key != "shards" {
+		t.Errorf("the Map reads %s", ShardsPath)
+	} else if f, ok := reflect.TypeOf(citadel.PlanOutput{}).FieldByName("Shards"); !ok || !strings.HasPrefix(f.Tag.Get("json"), key+",") {
+		t.Errorf("citadel.PlanOutput has no %q", key)
+	}
+	for name, path := range ShardItemSelector["plan"].(map[string]any) {
+		key := strings.TrimPrefix(path.(string), "$.plan.")
+		if _, ok := plan[key]; !ok || name != key+".$" {
+			t.Errorf("the item selector passes %s from %s, which an empty citadel.PlanOutput leaves out", name, path)
 		}
-		if _, ok := plan[key]; !ok {
-			t.Errorf("%s reads %s, which an empty citadel.PlanOutput leaves out", e.Name, e.Path)
+	}
+	taskJSON, _ := json.Marshal(citadel.ShardTask{})
+	var item map[string]any
+	if err := json.Unmarshal(taskJSON, &item); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range citadel.ProwlerTaskEnvironment {
+		parts := strings.Split(strings.TrimPrefix(e.Path, "$."), ".")
+		v, ok := any(item), len(parts) == 2
+		for _, p := range parts {
+			if m, isMap := v.(map[string]any); isMap {
+				v, ok = m[p]
+			} else {
+				ok = false
+			}
+		}
+		if _, isString := v.(string); !ok || !isString {
+			t.Errorf("%s reads %s, which an empty citadel.ShardTask leaves out", e.Name, e.Path)
+		}
+		if strings.HasPrefix(e.Path, "$.plan.") && ShardItemSelector["plan"].(map[string]any)[parts[1]+".$"] == nil {
+			t.Errorf("%s reads %s, which the item selector does not pass", e.Name, e.Path)
 		}
 	}
 
@@ -324,7 +410,7 @@ func TestStateMachinePayloadContract(t *testing.T) {
 	}
 	for _, step := range citadel.StepOrder {
 		rp := ResultPaths[step]
-		if step == citadel.StepProwler || step == citadel.StepFinalize {
+		if step == citadel.StepFinalize {
 			continue
 		}
 		key := strings.TrimPrefix(rp, "$.")
@@ -338,6 +424,11 @@ func TestStateMachinePayloadContract(t *testing.T) {
 				t.Errorf("%s's input does not read the plan at %s", step, ResultPaths[citadel.StepPlan])
 			}
 		}
+	}
+	// check-results reads the Map's outcomes where the Map puts them.
+	if f, ok := reflect.TypeOf(citadel.CheckResultsInput{}).FieldByName("Prowler"); !ok ||
+		!strings.HasPrefix(f.Tag.Get("json"), strings.TrimPrefix(ResultPaths[citadel.StepProwler], "$.")+",") {
+		t.Errorf("citadel.CheckResultsInput does not read the shards' outcomes at %s", ResultPaths[citadel.StepProwler])
 	}
 	if !fields["scan"] || !fields[strings.TrimPrefix(ErrorPath, "$.")] {
 		t.Errorf("citadel.FinalizeInput reads neither the execution input \"scan\" nor the error at %s", ErrorPath)

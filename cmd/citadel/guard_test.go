@@ -151,7 +151,7 @@ func TestRunnerIsTheStateMachine(t *testing.T) {
 	var tasks []aslTask
 	for name, _ := asl["StartAt"].(string); name != ""; {
 		st := states[name].(map[string]any)
-		if st["Type"] == "Task" {
+		if st["Type"] == "Task" || st["Type"] == "Map" {
 			tasks = append(tasks, aslTask{name, st})
 		}
 		name, _ = st["Next"].(string)
@@ -252,12 +252,40 @@ func checkLambdaParameters(t *testing.T, step string, params map[string]any, inp
 	}
 }
 
-// checkProwlerPayload: the synthesized task's container environment is
-// citadel.ProwlerTaskEnvironment plus the scan mode (what the runner sets), and each path reads a field that
-// ProwlerInput (the runner's payload type for the step) holds.
+// checkProwlerPayload: the synthesized prowler state is a Map over the
+// plan's shards (ProwlerInput's plan holds them); each item is the task
+// input the runner builds (citadel.ShardTask: the item selector's plan
+// fields, read from ProwlerInput's plan, and the shard), and the item's
+// task environment is citadel.ProwlerTaskEnvironment plus the scan mode
+// (what the runner sets), each path a string field of citadel.ShardTask.
 func checkProwlerPayload(t *testing.T, st map[string]any, input reflect.Type, avail map[string]bool) {
 	t.Helper()
-	params, _ := st["Parameters"].(map[string]any)
+	if input != reflect.TypeFor[ProwlerInput]() {
+		t.Fatalf("prowler step's input is %v, want ProwlerInput", input)
+	}
+	planType := jsonFields(input)["plan"]
+	if st["Type"] != "Map" || st["ItemsPath"] != "$.plan.shards" || !avail["plan"] {
+		t.Errorf("prowler: a %v over %v, want a Map over $.plan.shards", st["Type"], st["ItemsPath"])
+	}
+	if typ := jsonFields(planType)["shards"]; typ != reflect.TypeFor[[]citadel.Shard]() {
+		t.Errorf("ProwlerInput's plan holds shards as %v", typ)
+	}
+	sel, _ := st["ItemSelector"].(map[string]any)
+	itemPlan, _ := sel["plan"].(map[string]any)
+	if sel["shard.$"] != "$$.Map.Item.Value" || len(itemPlan) == 0 {
+		t.Errorf("prowler: item selector %v, want the plan's fields and the shard", sel)
+	}
+	taskPlan := jsonFields(reflect.TypeFor[citadel.ShardTaskPlan]())
+	for k, v := range itemPlan {
+		name, _ := strings.CutSuffix(k, ".$")
+		if v != "$.plan."+name || jsonFields(planType)[name] != taskPlan[name] || taskPlan[name] == nil {
+			t.Errorf("prowler: the item's plan %q is %v; the runner's ShardTask reads the plan's %q", name, v, name)
+		}
+	}
+	proc, _ := st["ItemProcessor"].(map[string]any)
+	states, _ := proc["States"].(map[string]any)
+	task, _ := states[proc["StartAt"].(string)].(map[string]any)
+	params, _ := task["Parameters"].(map[string]any)
 	overrides, _ := params["Overrides"].(map[string]any)
 	containers, _ := overrides["ContainerOverrides"].([]any)
 	if len(containers) != 1 {
@@ -279,18 +307,15 @@ func checkProwlerPayload(t *testing.T, st map[string]any, input reflect.Type, av
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("prowler task environment (-runner +state machine):\n%s", d)
 	}
-	if input != reflect.TypeFor[ProwlerInput]() {
-		t.Errorf("prowler step's input is %v, want ProwlerInput", input)
-	}
-	top := jsonFields(input)
+	top := jsonFields(reflect.TypeFor[citadel.ShardTask]())
 	for name, path := range want {
 		if strings.HasPrefix(path, "=") {
 			continue
 		}
 		parts := strings.Split(strings.TrimPrefix(path, "$."), ".")
 		typ, ok := top[parts[0]]
-		if !ok || !avail[parts[0]] {
-			t.Errorf("%s reads %s: ProwlerInput or the state lacks %q", name, path, parts[0])
+		if !ok || parts[0] == "plan" && itemPlan[parts[1]+".$"] == nil {
+			t.Errorf("%s reads %s: the item (citadel.ShardTask, the item selector) lacks %q", name, path, parts[0])
 			continue
 		}
 		for _, p := range parts[1:] {

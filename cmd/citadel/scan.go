@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,9 +44,9 @@ func envOr(k, def string) string {
 	return def
 }
 
-// ProwlerInput is the Prowler step's payload in the local runner: the part
-// of the state the state machine passes to the task's environment (the
-// plan's scan id, bucket, checks key, role, external id and regions).
+// ProwlerInput is the Prowler step's payload in the local runner: the plan,
+// whose shards the step runs as the state machine's Map does, each task's
+// environment from citadel.NewShardTask of the plan and the shard.
 type ProwlerInput struct {
 	Plan citadel.PlanOutput `json:"plan"`
 }
@@ -69,14 +68,17 @@ type runner struct {
 	onRead func(pass int, read, size int64)
 	// workDir keeps Prowler's output ("" is a temporary folder).
 	workDir string
-	// prowlerDeadline bounds the Prowler run (default the task's).
+	// prowlerDeadline bounds each shard's Prowler run (default the task's).
 	prowlerDeadline time.Duration
+	// prowlerParallel is how many shards run at once (1 when 0).
+	prowlerParallel int
 
 	// prowlerLog, when set, takes Prowler's log lines (else they go to log).
 	prowlerLog *prowlerLog
 
 	mu      sync.Mutex
-	lastRun prowler.RunResult // the latest Prowler run's measurements
+	lastRun prowler.RunResult // the scan's Prowler runs' measurements, added up
+	runs    []citadel.ProwlerManifest
 }
 
 // scannerLog is where the Prowler run logs.
@@ -87,14 +89,19 @@ func (r *runner) scannerLog() *slog.Logger {
 	return r.log
 }
 
-// prowlerCPU is the latest Prowler run's CPU time and peak memory.
+// prowlerCPU is the scan's Prowler runs' CPU time and peak memory.
 func (r *runner) prowlerCPU() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.lastRun.Duration == 0 {
 		return ""
 	}
-	return fmt.Sprintf("; %s CPU (user+system), %d MB peak", (r.lastRun.UserCPU+r.lastRun.SystemCPU).Round(100*time.Millisecond), r.lastRun.MaxRSSBytes>>20) +
+	findings, executed := 0, 0
+	for _, m := range r.runs {
+		findings, executed = findings+m.FindingCount, executed+len(m.ChecksExecuted)
+	}
+	return fmt.Sprintf("; %d findings, %d checks executed; %s CPU (user+system), %d MB peak", findings, executed,
+		(r.lastRun.UserCPU+r.lastRun.SystemCPU).Round(100*time.Millisecond), r.lastRun.MaxRSSBytes>>20) +
 		r.prowlerLog.summary()
 }
 
@@ -120,8 +127,8 @@ func (r *runner) pipeline() *localrun.Runner {
 	return &localrun.Runner{Steps: []localrun.Step{
 		localrun.Of(stepfn.New(citadel.StepPlan, planH.Handle, env, store)),
 		localrun.Of(stepfn.New(citadel.StepAssetSync, assetsH.Handle, env, store)),
-		localrun.Of(stepfn.New(citadel.StepProwler, func(ctx context.Context, in ProwlerInput) (citadel.ProwlerManifest, error) {
-			return r.runProwler(ctx, scanner, in)
+		localrun.Of(stepfn.New(citadel.StepProwler, func(ctx context.Context, in ProwlerInput) ([]citadel.ShardOutcome, error) {
+			return r.runShards(ctx, scanner, in)
 		}, env, store)),
 		localrun.Of(stepfn.New(citadel.StepCheckResults, resultsH.Handle, env, blobStore)),
 		localrun.Of(stepfn.New(citadel.StepControls, controlsH.Handle, env, store)),
@@ -131,11 +138,30 @@ func (r *runner) pipeline() *localrun.Runner {
 	}}
 }
 
-// runProwler is the task's scan mode: its parameters read from the
-// environment the state machine would set, then Scanner.Scan, the code the
-// Fargate entrypoint runs; the subprocess is the venv's Prowler.
-func (r *runner) runProwler(ctx context.Context, scanner *prowler.Scanner, in ProwlerInput) (citadel.ProwlerManifest, error) {
-	env := citadel.ProwlerTaskEnv(in.Plan)
+// runShards runs the plan's shards as the state machine's Map does
+// (localrun.RunShards): a failed shard is its outcome, not the step's
+// failure.
+func (r *runner) runShards(ctx context.Context, scanner *prowler.Scanner, in ProwlerInput) ([]citadel.ShardOutcome, error) {
+	if len(in.Plan.Shards) == 0 {
+		return nil, citadel.Invalid("prowler: the plan of scan %s has no shards", in.Plan.ScanID)
+	}
+	if scanner.Prowler == nil {
+		return nil, citadel.Invalid("prowler: no Prowler installed (make venv, or %s)", prowler.EnvProwlerBin)
+	}
+	r.mu.Lock()
+	r.lastRun, r.runs = prowler.RunResult{}, nil
+	r.mu.Unlock()
+	return localrun.RunShards(ctx, in.Plan.Shards, r.prowlerParallel, func(ctx context.Context, s citadel.Shard) error {
+		_, err := r.runProwler(ctx, scanner, citadel.NewShardTask(in.Plan, s))
+		return err
+	}, prowler.Reason)
+}
+
+// runProwler is the task's scan mode for one shard: its parameters read
+// from the environment the state machine would set, then Scanner.Scan, the
+// code the Fargate entrypoint runs; the subprocess is the venv's Prowler.
+func (r *runner) runProwler(ctx context.Context, scanner *prowler.Scanner, task citadel.ShardTask) (citadel.ProwlerManifest, error) {
+	env := citadel.ProwlerTaskEnv(task)
 	if r.prowlerDeadline > 0 {
 		env[citadel.EnvTaskDeadline] = r.prowlerDeadline.String()
 	}
@@ -143,17 +169,17 @@ func (r *runner) runProwler(ctx context.Context, scanner *prowler.Scanner, in Pr
 	if err != nil {
 		return citadel.ProwlerManifest{}, err
 	}
-	if scanner.Prowler == nil {
-		return citadel.ProwlerManifest{}, citadel.Invalid("prowler: no Prowler installed (make venv, or %s)", prowler.EnvProwlerBin)
-	}
 	res, err := scanner.Scan(ctx, params)
 	r.mu.Lock()
-	r.lastRun = res.Run
-	r.mu.Unlock()
-	if err != nil {
-		return citadel.ProwlerManifest{}, errors.New(prowler.Reason(err))
+	r.lastRun.Duration += res.Run.Duration
+	r.lastRun.UserCPU += res.Run.UserCPU
+	r.lastRun.SystemCPU += res.Run.SystemCPU
+	r.lastRun.MaxRSSBytes = max(r.lastRun.MaxRSSBytes, res.Run.MaxRSSBytes)
+	if err == nil {
+		r.runs = append(r.runs, res.Manifest)
 	}
-	return res.Manifest, nil
+	r.mu.Unlock()
+	return res.Manifest, err
 }
 
 // progressObjects hands check-results the S3 client, counting the OCSF
@@ -445,6 +471,14 @@ func counts(out any) string {
 	case citadel.ProwlerManifest:
 		return fmt.Sprintf("Prowler %s: %d findings, %d of %d checks executed, %s OCSF, exit %d",
 			o.ProwlerVersion, o.FindingCount, len(o.ChecksExecuted), o.ChecksRequested, humanBytes(o.FileSize), o.ExitCode)
+	case []citadel.ShardOutcome:
+		failed := 0
+		for _, s := range o {
+			if s.Failed() {
+				failed++
+			}
+		}
+		return fmt.Sprintf("%d shards, %d failed", len(o), failed)
 	case citadel.CheckResultsOutput:
 		return fmt.Sprintf("%d created, %d updated, %d unchanged; checks %d pass / %d fail / %d error / %d n/a; %d history entries, %d ARNs skipped",
 			o.ResultsCreated, o.ResultsUpdated, o.ResultsUnchanged, o.ChecksPassed, o.ChecksFailed, o.ChecksError, o.ChecksNotApplicable,

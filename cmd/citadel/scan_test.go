@@ -45,13 +45,16 @@ func TestParseScanFlags(t *testing.T) {
 	}
 }
 
-// TestTaskEnv: the environment the runner builds from a plan is what the
-// task's own parser reads back into the plan's scan parameters.
+// TestTaskEnv: the environment the runner builds from a plan's shard is
+// what the task's own parser reads back into the shard's scan parameters.
 func TestTaskEnv(t *testing.T) {
 	p := citadel.PlanOutput{ScanID: "scan-1", Bucket: "citadel-scans", ChecksKey: "scans/scan-1/checks.json",
 		RoleARN: "arn:aws:iam::111122223333:role/CitadelScanner", ExternalID: "citadel-demo",
 		Regions: []string{"us-east-1", "eu-west-1"}, RegionsArg: "us-east-1 eu-west-1"}
-	env := citadel.ProwlerTaskEnv(p)
+	s := citadel.Shard{ID: "s02", Regions: []string{"eu-west-1"}, RegionsArg: "eu-west-1",
+		ChecksKey: "scans/scan-1/shards/s02/checks.json", OCSFKey: "scans/scan-1/shards/s02/prowler.ocsf.json",
+		ManifestKey: "scans/scan-1/shards/s02/manifest.json"}
+	env := citadel.ProwlerTaskEnv(citadel.NewShardTask(p, s))
 	if env[citadel.EnvTaskMode] != citadel.TaskModeScan {
 		t.Errorf("mode %q", env[citadel.EnvTaskMode])
 	}
@@ -59,8 +62,8 @@ func TestTaskEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := prowler.ScanParams{ScanID: p.ScanID, Bucket: p.Bucket, ChecksKey: p.ChecksKey, RoleARN: p.RoleARN,
-		ExternalID: p.ExternalID, Regions: p.Regions, Deadline: prowler.DefaultDeadline}
+	want := prowler.ScanParams{ScanID: p.ScanID, ShardID: "s02", Bucket: p.Bucket, ChecksKey: s.ChecksKey, OCSFKey: s.OCSFKey,
+		ManifestKey: s.ManifestKey, RoleARN: p.RoleARN, ExternalID: p.ExternalID, Regions: s.Regions, Deadline: prowler.DefaultDeadline}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("scan parameters (-want +got):\n%s", d)
 	}

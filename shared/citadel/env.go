@@ -20,14 +20,19 @@ const (
 	EnvMinScheduleInterval = "CITADEL_MIN_SCHEDULE_INTERVAL"
 
 	// The Prowler task's parameters, set by the state machine's container overrides.
-	EnvTaskMode       = "CITADEL_TASK_MODE" // scan | catalog
-	EnvTaskScanID     = "CITADEL_SCAN_ID"
-	EnvTaskChecksKey  = "CITADEL_CHECKS_KEY"
-	EnvTaskRoleARN    = "CITADEL_ROLE_ARN"
-	EnvTaskExternalID = "CITADEL_EXTERNAL_ID"
-	EnvTaskRegions    = "CITADEL_REGIONS"  // space-separated
-	EnvTaskDeadline   = "CITADEL_DEADLINE" // Go duration, e.g. 3h
-	EnvTaskCatalogKey = "CITADEL_CATALOG_PREFIX"
+	EnvTaskMode      = "CITADEL_TASK_MODE" // scan | catalog
+	EnvTaskScanID    = "CITADEL_SCAN_ID"
+	EnvTaskChecksKey = "CITADEL_CHECKS_KEY"
+	// EnvTaskShardID, EnvTaskOCSFKey, EnvTaskManifestKey: the task's shard
+	// (citadel.Shard) and where it writes its OCSF file and manifest.
+	EnvTaskShardID     = "CITADEL_SHARD_ID"
+	EnvTaskOCSFKey     = "CITADEL_OCSF_KEY"
+	EnvTaskManifestKey = "CITADEL_MANIFEST_KEY"
+	EnvTaskRoleARN     = "CITADEL_ROLE_ARN"
+	EnvTaskExternalID  = "CITADEL_EXTERNAL_ID"
+	EnvTaskRegions     = "CITADEL_REGIONS"  // space-separated
+	EnvTaskDeadline    = "CITADEL_DEADLINE" // Go duration, e.g. 3h
+	EnvTaskCatalogKey  = "CITADEL_CATALOG_PREFIX"
 )
 
 // S3 layout of a scan's objects.

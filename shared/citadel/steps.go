@@ -53,17 +53,22 @@ type PlanInput struct {
 
 // PlanOutput says what this scan covers. It is stored under "plan".
 type PlanOutput struct {
-	ScanID        string    `json:"scan_id"`
-	IntegrationID string    `json:"integration_id"`
-	FolderID      string    `json:"folder_id"`
-	AccountID     string    `json:"account_id"`
-	RoleARN       string    `json:"role_arn"`    // always present: the state machine reads $.plan.role_arn
-	ExternalID    string    `json:"external_id"` // always present: the state machine reads $.plan.external_id
-	Regions       []string  `json:"regions,omitempty"`
-	RegionsArg    string    `json:"regions_arg"` // space-separated, for the Prowler task's environment
-	Bucket        string    `json:"bucket"`
-	ChecksKey     string    `json:"checks_key"`
-	OCSFKey       string    `json:"ocsf_key"`
+	ScanID        string   `json:"scan_id"`
+	IntegrationID string   `json:"integration_id"`
+	FolderID      string   `json:"folder_id"`
+	AccountID     string   `json:"account_id"`
+	RoleARN       string   `json:"role_arn"`    // always present: the state machine reads $.plan.role_arn
+	ExternalID    string   `json:"external_id"` // always present: the state machine reads $.plan.external_id
+	Regions       []string `json:"regions,omitempty"`
+	RegionsArg    string   `json:"regions_arg"` // space-separated, for the Prowler task's environment
+	Bucket        string   `json:"bucket"`
+	ChecksKey     string   `json:"checks_key"`
+	OCSFKey       string   `json:"ocsf_key"`
+	// Shards are the scan's Prowler tasks (the state machine's Map items);
+	// ShardsKey is the full plan (ShardPlan). A plan without shards (an
+	// execution started before shards) ran one task: ChecksKey, OCSFKey.
+	Shards        []Shard   `json:"shards,omitempty"`
+	ShardsKey     string    `json:"shards_key,omitempty"`
 	ChecksPlanned int       `json:"checks_planned"`
 	StartedAt     time.Time `json:"started_at"`
 	Usage         Usage     `json:"usage"`
@@ -136,6 +141,8 @@ type FindingProblem struct {
 // CheckResultsInput is the check-results step's input.
 type CheckResultsInput struct {
 	Plan PlanOutput `json:"plan"`
+	// Prowler is the outcome of each shard's task, as the Map kept it.
+	Prowler []ShardOutcome `json:"prowler,omitempty"`
 }
 
 // CheckResultsOutput is stored under "results".
@@ -218,6 +225,7 @@ type FinalizeInput struct {
 	Scan     StartScan          `json:"scan"`
 	Plan     PlanOutput         `json:"plan"`
 	Assets   AssetSyncOutput    `json:"assets"`
+	Prowler  []ShardOutcome     `json:"prowler,omitempty"`
 	Results  CheckResultsOutput `json:"results"`
 	Controls ControlsOutput     `json:"controls"`
 	Policies PoliciesOutput     `json:"policies"`
@@ -239,12 +247,13 @@ func (u Usage) Sub(o Usage) Usage {
 
 // StateKeys says under which key of the execution's state each step's output
 // is kept (the state machine's ResultPath is "$.<key>"); "" means the output
-// is discarded (the Prowler task's results are in S3). With the error key,
-// the keys are FinalizeInput's JSON fields.
+// is discarded. The prowler Map's output is its shards' outcomes (the
+// tasks' results are in S3). With the error key, the keys are
+// FinalizeInput's JSON fields.
 var StateKeys = map[string]string{
 	StepPlan:         "plan",
 	StepAssetSync:    "assets",
-	StepProwler:      "",
+	StepProwler:      "prowler",
 	StepCheckResults: "results",
 	StepControls:     "controls",
 	StepPolicies:     "policies",

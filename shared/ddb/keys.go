@@ -38,6 +38,7 @@ const (
 	TypeResultHistory      = "CheckResultHistory"
 	TypeScanDigest         = "ScanDigest"
 	TypeScanStep           = "ScanStep"
+	TypeShardDurations     = "ShardDurations"
 	TypeEvidence           = "Evidence"
 	TypeEvidenceRevision   = "EvidenceRevision"
 	TypeEvidenceReview     = "EvidenceReview"
@@ -301,6 +302,12 @@ func scanStepSKPrefix() string { return "STEP#" }
 
 // How far an interrupted check-results run got writing a scan's changes.
 func scanProgressKey(scanID string) Key { return Key{join("SCAN", scanID), "PROGRESS"} }
+
+// The measured durations of an integration's Prowler shard units, from its
+// last scan that ran each (citadel.ShardDurations): one item, read by plan.
+func shardDurationsKey(integrationID string) Key {
+	return Key{join("INTEG", integrationID), "SHARDTIMES"}
+}
 
 // --- evidence --------------------------------------------------------------------
 

@@ -1,7 +1,10 @@
 // Package plan is the first state of a scan: it loads the integration,
-// computes the checks to run, writes them to S3 in Prowler's checks-file
-// format (ECS container overrides are capped at 8 KB, so the list never
-// travels in the task's environment), and moves the scan record to running.
+// computes the checks to run, splits them into shards (PlanShards: region ×
+// service group units packed into Prowler tasks), writes each shard's
+// checks file to S3 in Prowler's checks-file format (ECS container
+// overrides are capped at 8 KB, so the list never travels in the task's
+// environment) and the full shard plan, and moves the scan record to
+// running.
 //
 // The check list is the catalog's mapped checks (checks that at least one
 // framework requirement lists, not deprecated), narrowed to the
@@ -10,14 +13,11 @@
 package plan
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
@@ -31,6 +31,9 @@ type Store interface {
 	StartScan(ctx context.Context, sc citadel.Scan) error
 	MarkScanRunning(ctx context.Context, integrationID, scanID, executionARN string) (citadel.Scan, error)
 	ListMappedChecks(ctx context.Context) ([]citadel.SecurityCheck, error)
+	// ShardDurations are the integration's measured unit durations (empty
+	// when none are recorded).
+	ShardDurations(ctx context.Context, integrationID string) (citadel.ShardDurations, error)
 	Usage() citadel.Usage
 }
 
@@ -46,10 +49,13 @@ type Handler struct {
 	Store  Store
 	S3     S3API
 	Bucket string
+	// Limits bound the shards (DefaultShardLimits when zero).
+	Limits ShardLimits
 }
 
-// Handle plans the scan in.Scan. Retrying it is safe: the checks file is
-// overwritten with the same content, a scan already running stays as it is.
+// Handle plans the scan in.Scan. Retrying it is safe: the checks files and
+// the shard plan are overwritten with the same content (the same durations
+// give the same shards), a scan already running stays as it is.
 func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.PlanOutput, error) {
 	sc := in.Scan
 	switch {
@@ -93,18 +99,20 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.Pla
 		return citadel.PlanOutput{}, citadel.Invalid("plan scan %s: the catalog has no mapped checks; import the catalog first", sc.ScanID)
 	}
 
+	previous, err := h.Store.ShardDurations(ctx, integ.ID)
+	if err != nil {
+		return citadel.PlanOutput{}, fail(err, "plan scan %s: shard durations of integration %s", sc.ScanID, integ.ID)
+	}
+	shards, err := h.shards(sc.ScanID, checksOf(mapped, checks), integ.Regions, previous)
+	if err != nil {
+		return citadel.PlanOutput{}, fail(err, "plan scan %s", sc.ScanID)
+	}
 	if err := h.ensureRecord(ctx, sc, integ); err != nil {
 		return citadel.PlanOutput{}, err
 	}
-	checksKey := citadel.ScanObjectKey(sc.ScanID, citadel.ChecksFileName)
-	body, err := json.Marshal(citadel.ChecksFile{AWS: checks})
+	checksKey, shardsKey, err := h.write(ctx, sc.ScanID, checks, shards)
 	if err != nil {
 		return citadel.PlanOutput{}, err
-	}
-	_, err = h.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(h.Bucket), Key: aws.String(checksKey),
-		Body: bytes.NewReader(body), ContentType: aws.String("application/json")})
-	if err != nil {
-		return citadel.PlanOutput{}, fail(err, "plan scan %s: write s3://%s/%s", sc.ScanID, h.Bucket, checksKey)
 	}
 	running, err := h.Store.MarkScanRunning(ctx, integ.ID, sc.ScanID, in.ExecutionARN)
 	if err != nil {
@@ -122,12 +130,14 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.Pla
 		Bucket:        h.Bucket,
 		ChecksKey:     checksKey,
 		OCSFKey:       citadel.ScanObjectKey(sc.ScanID, citadel.OCSFFileName),
+		Shards:        shardList(shards),
+		ShardsKey:     shardsKey,
 		ChecksPlanned: len(checks),
 		StartedAt:     running.StartedAt,
 		Usage:         h.Store.Usage().Sub(before),
 	}
 	h.Logger().InfoContext(ctx, "scan planned", "scan_id", out.ScanID, "integration_id", out.IntegrationID,
-		"checks_planned", out.ChecksPlanned, "frameworks", integ.Frameworks, "regions", out.RegionsArg, "checks_key", checksKey)
+		"checks_planned", out.ChecksPlanned, "frameworks", integ.Frameworks, "regions", out.RegionsArg, "shards", len(shards), "shards_key", shardsKey)
 	return out, nil
 }
 

@@ -2,6 +2,7 @@ package plan_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"testing"
@@ -97,16 +98,35 @@ func (e env) object(t *testing.T, key string) (string, bool) {
 	return string(b), true
 }
 
+// units reads unit keys.
+func units(t *testing.T, keys ...string) []citadel.ShardUnit {
+	t.Helper()
+	var out []citadel.ShardUnit
+	for _, k := range keys {
+		u, err := citadel.ParseShardUnit(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
 func TestPlan(t *testing.T) {
 	cases := []struct {
 		name       string
 		frameworks []string
 		planned    int
 		checks     string
+		units      []string // the one shard's
+		seconds    float64
 	}{
-		{name: "all mapped checks", planned: 3, checks: `{"aws":["cloudtrail_multi_region_enabled","iam_root_mfa_enabled","s3_bucket_default_encryption"]}`},
-		{name: "narrowed to SOC 2", frameworks: []string{"soc2_aws"}, planned: 2, checks: `{"aws":["cloudtrail_multi_region_enabled","s3_bucket_default_encryption"]}`},
-		{name: "two frameworks", frameworks: []string{"cis_2.0_aws", "soc2_aws"}, planned: 3, checks: `{"aws":["cloudtrail_multi_region_enabled","iam_root_mfa_enabled","s3_bucket_default_encryption"]}`},
+		{name: "all mapped checks", planned: 3, checks: `{"aws":["cloudtrail_multi_region_enabled","iam_root_mfa_enabled","s3_bucket_default_encryption"]}`,
+			units: []string{"us-east-1/logging", "us-east-1/storage", "eu-west-1/logging", "eu-west-1/storage", "global/identity"}, seconds: 90 + 5*2},
+		{name: "narrowed to SOC 2", frameworks: []string{"soc2_aws"}, planned: 2, checks: `{"aws":["cloudtrail_multi_region_enabled","s3_bucket_default_encryption"]}`,
+			units: []string{"us-east-1/logging", "us-east-1/storage", "eu-west-1/logging", "eu-west-1/storage"}, seconds: 90 + 4*2},
+		{name: "two frameworks", frameworks: []string{"cis_2.0_aws", "soc2_aws"}, planned: 3, checks: `{"aws":["cloudtrail_multi_region_enabled","iam_root_mfa_enabled","s3_bucket_default_encryption"]}`,
+			units: []string{"us-east-1/logging", "us-east-1/storage", "eu-west-1/logging", "eu-west-1/storage", "global/identity"}, seconds: 90 + 5*2},
 	}
 	e := setup(t, catalog)
 	for i, tc := range cases {
@@ -122,7 +142,10 @@ func TestPlan(t *testing.T) {
 			want := citadel.PlanOutput{ScanID: scanID, IntegrationID: integ.ID, FolderID: integ.FolderID, AccountID: "111122223333",
 				RoleARN: integ.RoleARN, ExternalID: "ext-123", Regions: []string{"us-east-1", "eu-west-1"}, RegionsArg: "us-east-1 eu-west-1",
 				Bucket: e.bucket, ChecksKey: "scans/" + scanID + "/checks.json", OCSFKey: "scans/" + scanID + "/prowler.ocsf.json",
-				ChecksPlanned: tc.planned, StartedAt: now}
+				ChecksPlanned: tc.planned, StartedAt: now, ShardsKey: "scans/" + scanID + "/shards.json",
+				Shards: []citadel.Shard{{ID: "s01", Regions: []string{"us-east-1", "eu-west-1"}, RegionsArg: "us-east-1 eu-west-1", Units: units(t, tc.units...),
+					ChecksKey: "scans/" + scanID + "/shards/s01/checks.json", OCSFKey: "scans/" + scanID + "/shards/s01/prowler.ocsf.json",
+					ManifestKey: "scans/" + scanID + "/shards/s01/manifest.json", Checks: tc.planned, EstimatedSeconds: tc.seconds}}}
 			if diff := cmp.Diff(want, out, cmpopts.IgnoreFields(citadel.PlanOutput{}, "Usage")); diff != "" {
 				t.Errorf("output (-want +got):\n%s", diff)
 			}
@@ -132,6 +155,14 @@ func TestPlan(t *testing.T) {
 			body, ok := e.object(t, out.ChecksKey)
 			if !ok || body != tc.checks {
 				t.Errorf("checks file %q (exists %v), want %q", body, ok, tc.checks)
+			}
+			if body, ok := e.object(t, out.Shards[0].ChecksKey); !ok || body != tc.checks {
+				t.Errorf("shard's checks file %q (exists %v), want %q", body, ok, tc.checks)
+			}
+			var sp citadel.ShardPlan
+			if body, ok := e.object(t, out.ShardsKey); !ok || json.Unmarshal([]byte(body), &sp) != nil || sp.ScanID != scanID ||
+				len(sp.Shards) != 1 || sp.Shards[0].Shard.ID != "s01" || len(sp.Shards[0].CheckIDs) != tc.planned {
+				t.Errorf("shard plan %q (exists %v): want the scan's one shard and its %d checks", body, ok, tc.planned)
 			}
 			sc, err := e.store.GetScanOf(context.Background(), integ.ID, scanID)
 			if err != nil {

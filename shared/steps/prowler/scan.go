@@ -30,28 +30,36 @@ const DefaultDeadline = 3 * time.Hour
 // in a single PUT.
 const PartSize = 16 << 20
 
-// ScanParams are the task's scan parameters, set by the state machine.
+// ScanParams are the task's scan parameters, set by the state machine: one
+// shard of a scan (its checks file, its OCSF file and manifest, its
+// regions; the deadline is the shard's).
 type ScanParams struct {
-	ScanID     string
-	Bucket     string
-	ChecksKey  string
-	RoleARN    string
-	ExternalID string
-	Regions    []string
-	Deadline   time.Duration
+	ScanID      string
+	ShardID     string // "" for a scan without shards
+	Bucket      string
+	ChecksKey   string
+	OCSFKey     string
+	ManifestKey string
+	RoleARN     string
+	ExternalID  string
+	Regions     []string
+	Deadline    time.Duration
 }
 
 // ScanParamsFromEnv reads the scan parameters from the environment names in
 // shared/citadel (getenv is os.Getenv outside tests).
 func ScanParamsFromEnv(getenv func(string) string) (ScanParams, error) {
 	p := ScanParams{
-		ScanID:     strings.TrimSpace(getenv(citadel.EnvTaskScanID)),
-		Bucket:     strings.TrimSpace(getenv(citadel.EnvBucket)),
-		ChecksKey:  strings.TrimSpace(getenv(citadel.EnvTaskChecksKey)),
-		RoleARN:    strings.TrimSpace(getenv(citadel.EnvTaskRoleARN)),
-		ExternalID: strings.TrimSpace(getenv(citadel.EnvTaskExternalID)),
-		Regions:    strings.Fields(getenv(citadel.EnvTaskRegions)),
-		Deadline:   DefaultDeadline,
+		ScanID:      strings.TrimSpace(getenv(citadel.EnvTaskScanID)),
+		ShardID:     strings.TrimSpace(getenv(citadel.EnvTaskShardID)),
+		Bucket:      strings.TrimSpace(getenv(citadel.EnvBucket)),
+		ChecksKey:   strings.TrimSpace(getenv(citadel.EnvTaskChecksKey)),
+		OCSFKey:     strings.TrimSpace(getenv(citadel.EnvTaskOCSFKey)),
+		ManifestKey: strings.TrimSpace(getenv(citadel.EnvTaskManifestKey)),
+		RoleARN:     strings.TrimSpace(getenv(citadel.EnvTaskRoleARN)),
+		ExternalID:  strings.TrimSpace(getenv(citadel.EnvTaskExternalID)),
+		Regions:     strings.Fields(getenv(citadel.EnvTaskRegions)),
+		Deadline:    DefaultDeadline,
 	}
 	if d := strings.TrimSpace(getenv(citadel.EnvTaskDeadline)); d != "" {
 		v, err := time.ParseDuration(d)
@@ -60,10 +68,27 @@ func ScanParamsFromEnv(getenv func(string) string) (ScanParams, error) {
 		}
 		p.Deadline = v
 	}
-	if p.ChecksKey == "" && p.ScanID != "" {
-		p.ChecksKey = citadel.ScanObjectKey(p.ScanID, citadel.ChecksFileName)
-	}
+	p = p.withDefaults()
 	return p, p.Validate()
+}
+
+// withDefaults names the objects the environment left out: a shard's under
+// its prefix (citadel.ShardPrefix), else the scan's (a task of an execution
+// started before shards).
+func (p ScanParams) withDefaults() ScanParams {
+	if p.ScanID == "" {
+		return p
+	}
+	prefix := citadel.ScanObjectKey(p.ScanID, "")
+	if p.ShardID != "" {
+		prefix = citadel.ShardPrefix(p.ScanID, p.ShardID)
+	}
+	for key, name := range map[*string]string{&p.ChecksKey: citadel.ChecksFileName, &p.OCSFKey: citadel.OCSFFileName, &p.ManifestKey: citadel.ManifestName} {
+		if *key == "" {
+			*key = prefix + name
+		}
+	}
+	return p
 }
 
 // Validate checks the parameters.
@@ -71,6 +96,16 @@ func (p ScanParams) Validate() error {
 	var problems []string
 	if !citadel.ValidID(p.ScanID) {
 		problems = append(problems, fmt.Sprintf("%s %q is not a scan id", citadel.EnvTaskScanID, p.ScanID))
+	}
+	if p.ShardID != "" && !citadel.ValidID(p.ShardID) {
+		problems = append(problems, fmt.Sprintf("%s %q is not a shard id", citadel.EnvTaskShardID, p.ShardID))
+	}
+	if p.ScanID != "" {
+		for name, key := range map[string]string{citadel.EnvTaskChecksKey: p.ChecksKey, citadel.EnvTaskOCSFKey: p.OCSFKey, citadel.EnvTaskManifestKey: p.ManifestKey} {
+			if key != "" && !strings.HasPrefix(key, citadel.ScanObjectKey(p.ScanID, "")) {
+				problems = append(problems, fmt.Sprintf("%s %q is not under the scan's prefix %s", name, key, citadel.ScanObjectKey(p.ScanID, "")))
+			}
+		}
 	}
 	if p.Bucket == "" {
 		problems = append(problems, citadel.EnvBucket+" is required")
@@ -121,10 +156,10 @@ type ScanResult struct {
 	Overhead time.Duration
 }
 
-// Scan downloads the checks file, runs Prowler under the deadline, uploads
-// the OCSF file to scans/<scan id>/prowler.ocsf.json (multipart when large;
-// "[]" when Prowler wrote none, since no findings is an empty result) and
-// writes the manifest beside it. Every failure is an error whose message is
+// Scan downloads the shard's checks file, runs Prowler under the deadline,
+// uploads the OCSF file to the shard's OCSFKey (multipart when large; "[]"
+// when Prowler wrote none, since no findings is an empty result) and writes
+// the manifest, with the run's DurationSeconds, at its ManifestKey. Every failure is an error whose message is
 // the reason the state machine records.
 func (s *Scanner) Scan(ctx context.Context, p ScanParams) (ScanResult, error) {
 	start := time.Now()
@@ -132,14 +167,15 @@ func (s *Scanner) Scan(ctx context.Context, p ScanParams) (ScanResult, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("scan_id", p.ScanID)
+	p = p.withDefaults()
+	log = log.With("scan_id", p.ScanID, "shard_id", p.ShardID)
 	var res ScanResult
 	if err := p.Validate(); err != nil {
 		return res, err
 	}
 	work := s.WorkDir
 	if work == "" {
-		dir, err := os.MkdirTemp("", "prowler-"+p.ScanID+"-")
+		dir, err := os.MkdirTemp("", "prowler-"+p.ScanID+"-"+p.ShardID+"-")
 		if err != nil {
 			return res, fmt.Errorf("work folder: %w", err)
 		}
@@ -169,7 +205,7 @@ func (s *Scanner) Scan(ctx context.Context, p ScanParams) (ScanResult, error) {
 	run, err := s.Prowler.Run(ctx, RunInput{
 		ChecksFile:    checksPath,
 		OutputDir:     filepath.Join(work, "output"),
-		OutputName:    p.ScanID,
+		OutputName:    strings.Trim(p.ScanID+"-"+p.ShardID, "-"),
 		RoleARN:       p.RoleARN,
 		ExternalID:    p.ExternalID,
 		Regions:       p.Regions,
@@ -188,7 +224,7 @@ func (s *Scanner) Scan(ctx context.Context, p ScanParams) (ScanResult, error) {
 		ExitCode:        run.ExitCode,
 		DurationSeconds: run.Duration.Seconds(),
 		ChecksRequested: len(checks.AWS),
-		OCSFKey:         citadel.ScanObjectKey(p.ScanID, citadel.OCSFFileName),
+		OCSFKey:         p.OCSFKey,
 	}
 	var body io.ReadSeeker
 	var stats ocsf.Stats
@@ -229,7 +265,7 @@ func (s *Scanner) Scan(ctx context.Context, p ScanParams) (ScanResult, error) {
 		return res, err
 	}
 	mb, _ := json.MarshalIndent(m, "", "  ")
-	if err := s.upload(ctx, p.Bucket, citadel.ScanObjectKey(p.ScanID, citadel.ManifestName), "application/json", bytes.NewReader(mb)); err != nil {
+	if err := s.upload(ctx, p.Bucket, p.ManifestKey, "application/json", bytes.NewReader(mb)); err != nil {
 		return res, err
 	}
 	res.Manifest = m
