@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/ocsf"
 	"github.com/citadelsecure/citadel/shared/ocsf/ocsftest"
+	"github.com/citadelsecure/citadel/shared/steps/checkresults"
 	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
@@ -329,5 +332,328 @@ func TestShardsReadAsOneFile(t *testing.T) {
 				t.Errorf("problems (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// finding is one OCSF finding of a check on a resource, as a file element.
+func finding(check, status, region, uid string) string {
+	b, _ := json.Marshal(ocsftest.Finding(ocsftest.Spec{Check: check, StatusCode: status, Region: region, UIDs: []string{uid}}))
+	return string(b)
+}
+
+// The estate of the failed-shard tests: volumes and buckets in two regions,
+// a bucket the inventory gave no region, an IAM user.
+var (
+	ebs, s3enc, mfa, imds = "ec2_ebs_volume_encryption", "s3_bucket_default_encryption", "iam_user_mfa_enabled", "ec2_instance_imdsv2_enabled"
+	volA, volB            = "arn:aws:ec2:us-east-1:" + shardAccount + ":volume/vol-a", "arn:aws:ec2:us-east-1:" + shardAccount + ":volume/vol-b"
+	volC, volD, volE      = "arn:aws:ec2:eu-west-1:" + shardAccount + ":volume/vol-c", "arn:aws:ec2:eu-west-1:" + shardAccount + ":volume/vol-d", "arn:aws:ec2:eu-west-1:" + shardAccount + ":volume/vol-e"
+	bucketX, bucketY      = "arn:aws:s3:::bucket-x", "arn:aws:s3:::bucket-y"
+	bucketZ               = "arn:aws:s3:::bucket-z"
+	user1                 = "arn:aws:iam::" + shardAccount + ":user/user-1"
+)
+
+// estateShards are the three shards of the estate's scans: us-east-1 and
+// eu-west-1 for EC2 and S3 (two EC2 checks, one S3), and IAM's global unit.
+func estateShards(east, west, global []string, seconds [3]float64) []testShard {
+	regional := func(id, region string, elems []string, secs float64) testShard {
+		return testShard{id: id, regions: []string{region}, elems: elems, seconds: secs, checks: []string{ebs, imds, s3enc},
+			units: []citadel.ShardUnit{{Region: region, Group: "ec2"}, {Region: region, Group: "s3"}}}
+	}
+	return []testShard{
+		regional("s01", "us-east-1", east, seconds[0]),
+		regional("s02", "eu-west-1", west, seconds[1]),
+		{id: "s03", regions: []string{"us-east-1"}, elems: global, seconds: seconds[2], checks: []string{mfa},
+			units: []citadel.ShardUnit{{Region: citadel.ShardGlobalRegion, Group: "iam"}}},
+	}
+}
+
+func (e *env) digestOf(scan string) map[string]ddb.ScanResult {
+	e.t.Helper()
+	out := map[string]ddb.ScanResult{}
+	if err := e.store.ResultsOfScan(context.Background(), scan, func(r ddb.ScanResult) error {
+		out[r.CheckID+" "+r.AssetID] = r
+		return nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func (e *env) currentResults() map[string]citadel.CheckResult {
+	e.t.Helper()
+	page, err := e.store.ListResults(context.Background(), integ, 1000, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]citadel.CheckResult{}
+	for _, r := range page.Items {
+		out[r.CheckID+" "+r.AssetARN] = r
+	}
+	return out
+}
+
+func key(check, arn string) string { return check + " " + arn }
+
+func digestKey(check, arn string) string {
+	return check + " " + citadel.AssetID(integ, citadel.SourceAWS, arn)
+}
+
+// TestFailedShardKeepsItsResults: a rescan whose eu-west-1 shard failed
+// (the Map's outcome, no manifest, an exit code of a Prowler that did not
+// finish) changes the results the other shards read and nothing of the
+// failed shard's checks in its region: no result rewritten or resolved, no
+// history, no event; their previous digest entries are carried into the
+// scan's digest as they were (a region-less bucket's too, an asset gone
+// since not), so the next scan compares against them. The durations of the
+// shards that ran are recorded per unit, the failed shard's units keep
+// theirs.
+func TestFailedShardKeepsItsResults(t *testing.T) {
+	ctx := context.Background()
+	scan1East := []string{finding(ebs, "FAIL", "us-east-1", volA), finding(ebs, "PASS", "us-east-1", volB), finding(s3enc, "PASS", "us-east-1", bucketY)}
+	scan1West := []string{finding(ebs, "FAIL", "eu-west-1", volC), finding(ebs, "PASS", "eu-west-1", volD), finding(ebs, "FAIL", "eu-west-1", volE),
+		finding(s3enc, "FAIL", "eu-west-1", bucketX), finding(s3enc, "FAIL", "eu-west-1", bucketZ)}
+	iam := []string{finding(mfa, "FAIL", "us-east-1", user1)}
+	// What the failed shard's file says in the rescan, never read.
+	scan2West := []string{finding(ebs, "PASS", "eu-west-1", volC), finding(ebs, "FAIL", "eu-west-1", volD)}
+	scan2East := []string{finding(ebs, "PASS", "us-east-1", volA), finding(ebs, "FAIL", "us-east-1", volB), finding(s3enc, "PASS", "us-east-1", bucketY)}
+	for _, tc := range []struct {
+		name   string
+		fail   func(*testShard)
+		reason string
+	}{
+		{"the task failed", func(s *testShard) {
+			s.taskError = "States.TaskFailed"
+			s.taskCause = `{"Containers":[{"Name":"prowler","ExitCode":1}],"StoppedReason":"Essential container in task exited"}`
+		}, "the Prowler task failed: the Prowler task exited 1: Essential container in task exited"},
+		{"no manifest", func(s *testShard) { s.noManifest = true }, "the Prowler task wrote no manifest"},
+		{"Prowler did not finish", func(s *testShard) { s.exitCode = 1 }, "Prowler exited 1 before it finished"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.seedAt([]string{ebs, s3enc, mfa, imds}, []assetAt{{volA, "us-east-1"}, {volB, "us-east-1"}, {volC, "eu-west-1"}, {volD, "eu-west-1"},
+				{volE, "eu-west-1"}, {bucketX, "eu-west-1"}, {bucketY, "us-east-1"}, {bucketZ, ""}, {user1, "global"}})
+			h := e.handler()
+
+			out1, err := h.Handle(ctx, e.putShards("scan-01", estateShards(scan1East, scan1West, iam, [3]float64{90, 60, 20})))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out1.ResultsCreated != 9 || out1.ShardsFailedCount != 0 {
+				t.Fatalf("first scan: %+v", out1)
+			}
+			e.events()
+			before, digest1 := e.currentResults(), e.digestOf("scan-01")
+			if _, err := e.store.DeactivateAssets(ctx, integ, []ddb.Deactivation{{ARN: volE, LastSeen: now}}); err != nil {
+				t.Fatal(err)
+			}
+
+			shards := estateShards(scan2East, scan2West, iam, [3]float64{30, 45, 10})
+			tc.fail(&shards[1])
+			out2, err := h.Handle(ctx, e.putShards("scan-02", shards))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := citadel.CheckResultsOutput{ResultsUpdated: 2, ResultsUnchanged: 2, ChecksExecuted: 3, ChecksPassed: 2, ChecksFailed: 2,
+				SnapshotsCaptured: 4, HistoryEntriesCreated: 2, RegressionEvents: 1, ResultsCarried: 4, ShardsFailedCount: 1,
+				ShardsFailed: []citadel.ShardFailure{{ShardID: "s02", Regions: []string{"eu-west-1"}, Checks: 3, Reason: tc.reason,
+					Units: []citadel.ShardUnit{{Region: "eu-west-1", Group: "ec2"}, {Region: "eu-west-1", Group: "s3"}}}}}
+			if d := cmp.Diff(want, out2, ignoreUsage); d != "" {
+				t.Errorf("rescan with a failed shard (-want +got):\n%s", d)
+			}
+			// Durations: each shard's seconds shared by checks (two EC2, one
+			// S3); the failed shard recorded nothing.
+			times, err := e.store.ShardDurations(ctx, integ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantTimes := citadel.ShardDurations{"us-east-1/ec2": 20, "us-east-1/s3": 10, "eu-west-1/ec2": 40, "eu-west-1/s3": 20, "global/iam": 10}
+			if d := cmp.Diff(wantTimes, times); d != "" {
+				t.Errorf("durations after scan-02 (-want +got):\n%s", d)
+			}
+
+			// Exactly the other shards' drift changed.
+			after := e.currentResults()
+			for k, r := range after {
+				changed := k == key(ebs, volA) || k == key(ebs, volB)
+				if was := before[k]; changed != (r.ScanID == "scan-02") || !changed && !cmp.Equal(was, r) {
+					t.Errorf("%s: changed %t, want %t (-before +after):\n%s", k, r.ScanID == "scan-02", changed, cmp.Diff(was, r))
+				}
+			}
+			if len(after) != len(before) {
+				t.Errorf("%d results after, %d before", len(after), len(before))
+			}
+			for k, n := range map[string]int{key(ebs, volA): 2, key(ebs, volB): 2, key(ebs, volC): 1, key(ebs, volD): 1, key(s3enc, bucketX): 1, key(s3enc, bucketZ): 1} {
+				r := after[k]
+				if hist, err := e.store.ResultHistory(ctx, citadel.ResultID(integ, r.CheckID, r.AssetID)); err != nil || len(hist) != n {
+					t.Errorf("%s: %d history entries, %v; want %d", k, len(hist), err, n)
+				}
+			}
+			evs := e.events()
+			if len(evs) != 1 || evs[0].AssetARN != volB || evs[0].PreviousStatus != citadel.StatusPass || evs[0].Status != citadel.StatusFail {
+				t.Errorf("events: %+v, want vol-b's regression alone", evs)
+			}
+
+			// The digest: the read shards' results, and the failed shard's
+			// previous entries as they were (vol-e, gone, is not carried).
+			digest2 := e.digestOf("scan-02")
+			wantDigest := map[string]ddb.ScanResult{}
+			for _, k := range []string{digestKey(ebs, volC), digestKey(ebs, volD), digestKey(s3enc, bucketX), digestKey(s3enc, bucketZ),
+				digestKey(s3enc, bucketY), digestKey(mfa, user1)} {
+				wantDigest[k] = digest1[k]
+			}
+			for _, arn := range []string{volA, volB} {
+				k := digestKey(ebs, arn)
+				r := after[key(ebs, arn)]
+				wantDigest[k] = ddb.ScanResult{CheckID: ebs, AssetID: r.AssetID, ResultID: citadel.ResultID(integ, ebs, r.AssetID), Status: r.Status, ContentHash: r.ContentHash}
+			}
+			if d := cmp.Diff(wantDigest, digest2); d != "" {
+				t.Errorf("digest of scan-02 (-want +got):\n%s", d)
+			}
+
+			// The next scan, every shard read, compares against the carried entries.
+			fixed := []string{finding(ebs, "PASS", "eu-west-1", volC), finding(ebs, "PASS", "eu-west-1", volD),
+				finding(s3enc, "FAIL", "eu-west-1", bucketX), finding(s3enc, "FAIL", "eu-west-1", bucketZ)}
+			out3, err := h.Handle(ctx, e.putShards("scan-03", estateShards(scan2East, fixed, iam, [3]float64{30, 45, 10})))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want3 := citadel.CheckResultsOutput{ResultsUpdated: 1, ResultsUnchanged: 7, ChecksExecuted: 3, ChecksPassed: 4, ChecksFailed: 4,
+				SnapshotsCaptured: 8, HistoryEntriesCreated: 1}
+			if d := cmp.Diff(want3, out3, ignoreUsage); d != "" {
+				t.Errorf("the scan after (-want +got):\n%s", d)
+			}
+			if evs := e.events(); len(evs) != 0 {
+				t.Errorf("the scan after sent %+v", evs)
+			}
+
+			// Durations: the failed shard's units kept scan-01's figures until scan-03.
+			if times, err = e.store.ShardDurations(ctx, integ); err != nil {
+				t.Fatal(err)
+			}
+			wantTimes["eu-west-1/ec2"], wantTimes["eu-west-1/s3"] = 30, 15
+			if d := cmp.Diff(wantTimes, times); d != "" {
+				t.Errorf("durations after scan-03 (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestShardErrors: every shard failed fails the step (non-retryable, naming
+// them) rather than record an empty scan; a bad file, a missing file or a
+// shard plan that is not the plan's fails it as a single file does, naming
+// the shard; nothing is committed.
+func TestShardErrors(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.seedAt([]string{ebs, s3enc, mfa, imds}, []assetAt{{volA, "us-east-1"}, {volC, "eu-west-1"}, {user1, "global"}})
+	good := func() []testShard {
+		return estateShards([]string{finding(ebs, "PASS", "us-east-1", volA)}, []string{finding(ebs, "FAIL", "eu-west-1", volC)},
+			[]string{finding(mfa, "FAIL", "us-east-1", user1)}, [3]float64{1, 1, 1})
+	}
+	prefix := func(scan, shard string) string { return "s3://" + e.bucket + "/" + citadel.ShardPrefix(scan, shard) }
+	for i, tc := range []struct {
+		name  string
+		setup func(scan string, shards []testShard) citadel.CheckResultsInput
+		want  string
+	}{
+		{"every shard failed", func(scan string, shards []testShard) citadel.CheckResultsInput {
+			for k := range shards {
+				shards[k].taskError = "States.Timeout"
+			}
+			shards[2].taskError, shards[2].noManifest = "", true
+			return e.putShards(scan, shards)
+		}, "check-results: every shard of scan %[1]s failed (3), nothing was scanned: " +
+			"shard s01 (3 checks in us-east-1): the Prowler task failed: the step ran past its timeout; " +
+			"shard s02 (3 checks in eu-west-1): the Prowler task failed: the step ran past its timeout; " +
+			"shard s03 (1 checks in us-east-1): the Prowler task wrote no manifest"},
+		{"a file that does not match its manifest", func(scan string, shards []testShard) citadel.CheckResultsInput {
+			in := e.putShards(scan, shards)
+			e.put(in.Plan.Shards[1].OCSFKey, doc(append(shards[1].elems, finding(ebs, "PASS", "eu-west-1", volC))))
+			return in
+		}, "shard s02: the OCSF file %[2]sprowler.ocsf.json does not match its manifest %[2]smanifest.json: read 2 findings, the manifest says 1; " +
+			"the file is %[3]d bytes, the manifest says %[4]d"},
+		{"an unreadable file", func(scan string, shards []testShard) citadel.CheckResultsInput {
+			in := e.putShards(scan, shards)
+			e.put(in.Plan.Shards[1].OCSFKey, []byte("<Error/>"))
+			return in
+		}, "shard s02: the OCSF file %[2]sprowler.ocsf.json is not a JSON array of findings: it is not JSON (at byte 0)"},
+		{"a shard plan of another scan", func(scan string, shards []testShard) citadel.CheckResultsInput {
+			in := e.putShards(scan, shards)
+			b, _ := json.Marshal(citadel.ShardPlan{ScanID: "scan-other"})
+			e.put(in.Plan.ShardsKey, b)
+			return in
+		}, `check-results: the shard plan s3://%[5]s/scans/%[1]s/shards.json is scan "scan-other"'s, not %[1]s's`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scan := fmt.Sprintf("scan-err-%02d", i)
+			shards := good()
+			in := tc.setup(scan, shards)
+			one := len(doc(shards[1].elems))
+			two := len(doc(append(shards[1].elems, finding(ebs, "PASS", "eu-west-1", volC))))
+			_, err := e.handler().Handle(ctx, in)
+			if err == nil || citadel.IsRetryable(err) || !citadel.IsInvalid(err) {
+				t.Fatalf("error %v (%T): want invalid, not retryable", err, err)
+			}
+			want := fmt.Sprintf(tc.want, scan, prefix(scan, "s02"), two, one, e.bucket)
+			if d := cmp.Diff(want, err.Error()); d != "" {
+				t.Errorf("error (-want +got):\n%s", d)
+			}
+			e.noScanWritten(scan)
+		})
+	}
+}
+
+// TestShardedRunResumes: a run short of time stops after a segment, its
+// progress a scan-wide finding index; the retries resume in the right file
+// and together write, count and send what one run would.
+func TestShardedRunResumes(t *testing.T) {
+	e := newEnv(t)
+	const n = 300
+	spec := ocsftest.Standard(shardAccount)
+	var elems []string
+	var assets []assetAt
+	for i := 0; i < n; i++ {
+		b, _ := json.Marshal(ocsftest.Finding(spec(i)))
+		elems = append(elems, string(b))
+		if i%len(ocsftest.Checks) == 0 {
+			assets = append(assets, assetAt{spec(i).UIDs[0], "us-east-1"})
+		}
+	}
+	e.seedAt(ocsftest.Checks, assets)
+	in := e.putShards("scan-01", split(elems, []int{70, 0, 100, 130}))
+	h := e.handler()
+	h.SegmentResults = 64
+	h.Margin = 2 * time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	var out citadel.CheckResultsOutput
+	var err error
+	calls := 0
+	for calls = 1; calls <= 10; calls++ {
+		if out, err = h.Handle(ctx, in); err == nil {
+			break
+		}
+		if !errors.Is(err, checkresults.ErrOutOfTime) || !citadel.IsRetryable(err) {
+			t.Fatalf("call %d: %v, want a retryable ErrOutOfTime", calls, err)
+		}
+	}
+	if calls != 5 {
+		t.Errorf("finished in %d calls, want 5", calls)
+	}
+	want := citadel.CheckResultsOutput{ResultsCreated: n, ChecksExecuted: 5, ChecksPassed: 240, ChecksFailed: 30, ChecksNotApplicable: 30,
+		SnapshotsCaptured: n, HistoryEntriesCreated: n, RegressionEvents: 30}
+	if d := cmp.Diff(want, out, ignoreUsage); d != "" {
+		t.Errorf("resumed run (-want +got):\n%s", d)
+	}
+	ids := map[string]bool{}
+	evs := e.events()
+	for _, ev := range evs {
+		ids[ev.ID] = true
+	}
+	if len(evs) != 30 || len(ids) != 30 {
+		t.Errorf("%d events, %d distinct; want 30 sent once each", len(evs), len(ids))
+	}
+	if page, err := e.store.ListResults(context.Background(), integ, 1000, ""); err != nil || len(page.Items) != n {
+		t.Errorf("%d results stored, %v", len(page.Items), err)
 	}
 }
