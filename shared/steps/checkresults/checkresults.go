@@ -204,6 +204,8 @@ type run struct {
 	seen     map[digest.Key]int32 // (check, asset) → index in entries
 	problems []Problem
 	dropped  int
+	// failedBytes is the JSON size of the failed shards the output names.
+	failedBytes int
 }
 
 // Handle ingests the scan's OCSF output.

@@ -1,6 +1,9 @@
 package checkresults
 
 import (
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -110,5 +113,30 @@ func TestWithCarried(t *testing.T) {
 	want := []kv{{"a_check", testAsset(9), 3}, {"b_check", testAsset(1), 4}, {"b_check", testAsset(2), 1}, {"c_check", testAsset(3), 5}, {"d_check", testAsset(1), 2}}
 	if d := cmp.Diff(want, seen); d != "" {
 		t.Errorf("entries (-want +got):\n%s", d)
+	}
+}
+
+// TestFailedShardsStaySmall: however many shards fail and however many
+// units they have, the output names a bounded list and counts them all.
+func TestFailedShardsStaySmall(t *testing.T) {
+	r := &run{}
+	var units []string
+	for i := 0; i < 200; i++ {
+		units = append(units, fmt.Sprintf("region-%03d/group-%03d", i, i))
+	}
+	for i := 0; i < 80; i++ {
+		ps := planned([]string{"us-east-1"}, units, "ec2_a", "s3_b")
+		ps.ID = fmt.Sprintf("s%03d", i)
+		r.fail(ps, strings.Repeat("x", 300))
+	}
+	b, _ := json.Marshal(r.out)
+	if r.out.ShardsFailedCount != 80 || len(r.out.ShardsFailed) == 0 || len(r.out.ShardsFailed) > citadel.MaxShardsFailed || len(b) > 30<<10 {
+		t.Errorf("%d failed, %d named, %d bytes", r.out.ShardsFailedCount, len(r.out.ShardsFailed), len(b))
+	}
+	if f := r.out.ShardsFailed[0]; len(f.Units) != maxListed || f.Checks != 2 || f.ShardID != "s000" {
+		t.Errorf("first failure %+v", f)
+	}
+	if !r.scope["ec2_a"].covers("region-199") {
+		t.Error("the scope lost a unit the list leaves out")
 	}
 }

@@ -18,6 +18,15 @@ import (
 // shard its own pair. A shard that failed is set apart with what it would
 // have covered (scope.go); every other shard's file is read, in plan order.
 
+// The failed shards the output names stay small whatever the plan: at most
+// citadel.MaxShardsFailed of them, maxListed regions and units each (the
+// first; Checks counts all the shard's checks), maxFailedBytes of JSON in
+// all; ShardsFailedCount counts every one.
+const (
+	maxListed      = 24
+	maxFailedBytes = 24 << 10
+)
+
 // Prowler's exit codes that mean it ran to the end: 0, and 3 when some
 // findings FAIL (shared/steps/prowler's ExitOK and ExitFindingsFailed).
 const (
@@ -136,9 +145,12 @@ func (r *run) shardPlan(ctx context.Context) (citadel.ShardPlan, error) {
 // previous digest's entries are carried over in.
 func (r *run) fail(ps *citadel.PlannedShard, reason string) {
 	r.out.ShardsFailedCount++
-	if len(r.out.ShardsFailed) < citadel.MaxShardsFailed {
-		r.out.ShardsFailed = append(r.out.ShardsFailed, citadel.ShardFailure{ShardID: ps.ID, Regions: ps.Regions,
-			Units: ps.Units, Checks: len(ps.CheckIDs), Reason: reason})
+	f := citadel.ShardFailure{ShardID: ps.ID, Regions: ps.Regions[:min(len(ps.Regions), maxListed)],
+		Units: ps.Units[:min(len(ps.Units), maxListed)], Checks: len(ps.CheckIDs), Reason: reason}
+	b, _ := json.Marshal(f)
+	if len(r.out.ShardsFailed) < citadel.MaxShardsFailed && r.failedBytes+len(b) <= maxFailedBytes {
+		r.out.ShardsFailed = append(r.out.ShardsFailed, f)
+		r.failedBytes += len(b)
 	}
 	if r.scope == nil {
 		r.scope = scope{}
@@ -178,7 +190,8 @@ func inShard(shard string, err error) error {
 	return fmt.Errorf("shard %s: %w", shard, err)
 }
 
-// fileOf is the file that holds the scan-wide finding g.
+// fileOf is the file that holds the scan-wide finding g (files are few:
+// one per shard).
 func (r *run) fileOf(g uint32) *file {
 	var at *file
 	for _, f := range r.files {
