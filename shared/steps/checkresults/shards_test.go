@@ -406,7 +406,7 @@ func digestKey(check, arn string) string {
 // scan's digest as they were (a region-less bucket's too, an asset gone
 // since not), so the next scan compares against them. The durations of the
 // shards that ran are recorded per unit, the failed shard's units keep
-// theirs.
+// theirs. A retry of a run that could not commit does exactly the same.
 func TestFailedShardKeepsItsResults(t *testing.T) {
 	ctx := context.Background()
 	scan1East := []string{finding(ebs, "FAIL", "us-east-1", volA), finding(ebs, "PASS", "us-east-1", volB), finding(s3enc, "PASS", "us-east-1", bucketY)}
@@ -449,7 +449,16 @@ func TestFailedShardKeepsItsResults(t *testing.T) {
 
 			shards := estateShards(scan2East, scan2West, iam, [3]float64{30, 45, 10})
 			tc.fail(&shards[1])
-			out2, err := h.Handle(ctx, e.putShards("scan-02", shards))
+			in2 := e.putShards("scan-02", shards)
+			// A run that cannot commit, then its retry: the retry decides,
+			// carries and counts as one clean run would.
+			broken := e.handler()
+			broken.Store = failingCommit{e.store}
+			if _, err := broken.Handle(ctx, in2); !citadel.IsRetryable(err) {
+				t.Fatalf("broken run: %v", err)
+			}
+			e.events()
+			out2, err := h.Handle(ctx, in2)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -488,7 +497,7 @@ func TestFailedShardKeepsItsResults(t *testing.T) {
 					t.Errorf("%s: %d history entries, %v; want %d", k, len(hist), err, n)
 				}
 			}
-			evs := e.events()
+			evs := e.events() // the retry's, sent again with the same id
 			if len(evs) != 1 || evs[0].AssetARN != volB || evs[0].PreviousStatus != citadel.StatusPass || evs[0].Status != citadel.StatusFail {
 				t.Errorf("events: %+v, want vol-b's regression alone", evs)
 			}
