@@ -189,11 +189,33 @@ func printScan(w io.Writer, v httpapi.ScanView) error {
 			"  checks", fmt.Sprintf("%d executed: %d pass, %d fail, %d error, %d n/a", s.ChecksExecuted, s.ChecksPassed, s.ChecksFailed, s.ChecksError, s.ChecksNotApplicable),
 			"  controls", fmt.Sprintf("%d created, %d updated", s.ControlsCreated, s.ControlsUpdated),
 			"  evidence", fmt.Sprintf("%d created, %d updated", s.EvidenceCreated, s.EvidenceUpdated),
-			"  duration", fmt.Sprintf("%.1fs", s.DurationSeconds)); err != nil {
+			"  duration", fmt.Sprintf("%.1fs", s.DurationSeconds),
+			"  shards", shardsFailed(*s)); err != nil {
 			return err
 		}
 	}
 	return printOrgScan(w, v)
+}
+
+// shardsFailed says which Prowler shards of a scan failed, so which checks
+// in which regions were not scanned (their results kept); "" when none.
+func shardsFailed(s citadel.ScanSummary) string {
+	if s.ShardsFailedCount == 0 && len(s.ShardsFailed) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d failed, not scanned (%d results kept as they were)", max(s.ShardsFailedCount, len(s.ShardsFailed)), s.ResultsCarried)
+	for _, f := range s.ShardsFailed {
+		units := make([]string, len(f.Units))
+		for i, u := range f.Units {
+			units[i] = u.Key()
+		}
+		fmt.Fprintf(&b, "\n    %s: %d checks in %s (%s): %s", f.ShardID, f.Checks, strings.Join(f.Regions, " "), strings.Join(units, " "), f.Reason)
+	}
+	if n := s.ShardsFailedCount - len(s.ShardsFailed); n > 0 {
+		fmt.Fprintf(&b, "\n    and %d more", n)
+	}
+	return b.String()
 }
 
 func cmdScans(ctx context.Context, args []string, out io.Writer) error {

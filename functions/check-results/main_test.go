@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -107,7 +108,7 @@ func TestBootstrapUnderEmulator(t *testing.T) {
 			}
 			got := out
 			got.Usage, got.ProblemsKey = tc.want.Usage, ""
-			if got != tc.want {
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("output = %+v\nwant     %+v", got, tc.want)
 			}
 			if out.ProblemsKey == "" {

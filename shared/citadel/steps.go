@@ -167,8 +167,20 @@ type CheckResultsOutput struct {
 	// ProblemsKey is the S3 key of the report of every bad finding and
 	// skipped resource, with its position in the file.
 	ProblemsKey string `json:"problems_key,omitempty"`
-	Usage       Usage  `json:"usage"`
+	// ResultsCarried are results of failed shards' checks in their regions,
+	// carried from the previous scan's digest into this one's as they were
+	// (not counted by status: this scan did not see them).
+	ResultsCarried int `json:"results_carried,omitempty"`
+	// ShardsFailed are the shards whose findings are missing, the first
+	// MaxShardsFailed; ShardsFailedCount counts them all.
+	ShardsFailed      []ShardFailure `json:"shards_failed,omitempty"`
+	ShardsFailedCount int            `json:"shards_failed_count,omitempty"`
+	Usage             Usage          `json:"usage"`
 }
+
+// MaxShardsFailed bounds the failed shards a step output or a summary
+// names (Step Functions caps a payload at 256 KB); the count stays exact.
+const MaxShardsFailed = 50
 
 // ControlsInput is the controls step's input.
 type ControlsInput struct {

@@ -1,6 +1,9 @@
 package citadel
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // ScanSummary is the outcome of a scan, exactly the fields the scan API returns.
 type ScanSummary struct {
@@ -28,7 +31,18 @@ type ScanSummary struct {
 	SnapshotsFailed       int     `json:"snapshots_failed"`
 	HistoryEntriesCreated int     `json:"history_entries_created"`
 	DurationSeconds       float64 `json:"duration_seconds"`
+	// ShardsFailed are the Prowler shards whose findings are missing from
+	// the scan (the first MaxShardsFailed; ShardsFailedCount counts them
+	// all): their checks in their regions were not scanned and kept the
+	// results they had (ResultsCarried of them). A scan with failed shards
+	// still succeeds; its message names them.
+	ShardsFailed      []ShardFailure `json:"shards_failed,omitempty" dynamo:",omitempty"`
+	ShardsFailedCount int            `json:"shards_failed_count,omitempty"`
+	ResultsCarried    int            `json:"results_carried,omitempty"`
 }
+
+// shardsInMessage bounds the failed shards the summary's message names.
+const shardsInMessage = 3
 
 // Summarize builds the summary of a finished scan from the steps' outputs.
 func Summarize(in FinalizeInput, durationSeconds float64) ScanSummary {
@@ -56,13 +70,39 @@ func Summarize(in FinalizeInput, durationSeconds float64) ScanSummary {
 		SnapshotsFailed:       in.Results.SnapshotsFailed,
 		HistoryEntriesCreated: in.Results.HistoryEntriesCreated,
 		DurationSeconds:       durationSeconds,
+		ShardsFailed:          in.Results.ShardsFailed,
+		ShardsFailedCount:     max(in.Results.ShardsFailedCount, len(in.Results.ShardsFailed)),
+		ResultsCarried:        in.Results.ResultsCarried,
 	}
-	s.Message = fmt.Sprintf("Scan complete: %d issues found", s.ChecksFailed)
+	s.Message = fmt.Sprintf("Scan complete: %d issues found", s.ChecksFailed) + s.shardsNotScanned()
 	return s
 }
 
+// shardsNotScanned is what the message says of failed shards: how many,
+// and the first few with their checks, regions and reason.
+func (s ScanSummary) shardsNotScanned() string {
+	if s.ShardsFailedCount == 0 {
+		return ""
+	}
+	noun, its := "shards", "their"
+	if s.ShardsFailedCount == 1 {
+		noun, its = "shard", "its"
+	}
+	var named []string
+	for _, f := range s.ShardsFailed[:min(len(s.ShardsFailed), shardsInMessage)] {
+		named = append(named, f.String())
+	}
+	more := ""
+	if n := s.ShardsFailedCount - len(named); n > 0 {
+		more = fmt.Sprintf("; and %d more", n)
+	}
+	return fmt.Sprintf("; %d %s failed (%s checks not scanned, their results kept): %s%s",
+		s.ShardsFailedCount, noun, its, strings.Join(named, "; "), more)
+}
+
 // Add returns s with o's counts added (an organization scan's roll-up of
-// its members' summaries); Success, Message and DurationSeconds are s's.
+// its members' summaries); Success, Message, DurationSeconds and the failed
+// shards named are s's (each member's scan names its own).
 func (s ScanSummary) Add(o ScanSummary) ScanSummary {
 	s.AssetsCreated += o.AssetsCreated
 	s.AssetsUpdated += o.AssetsUpdated
@@ -85,5 +125,7 @@ func (s ScanSummary) Add(o ScanSummary) ScanSummary {
 	s.SnapshotsCaptured += o.SnapshotsCaptured
 	s.SnapshotsFailed += o.SnapshotsFailed
 	s.HistoryEntriesCreated += o.HistoryEntriesCreated
+	s.ShardsFailedCount += o.ShardsFailedCount
+	s.ResultsCarried += o.ResultsCarried
 	return s
 }

@@ -69,11 +69,23 @@ export interface StepProgress {
 	usage: { requests: number; read_units: number; write_units: number };
 	error?: string;
 }
+// A Prowler shard whose findings are missing from a scan: its checks in its
+// regions were not scanned and kept their results (citadel.ShardFailure).
+export interface ShardFailure {
+	shard_id: string;
+	regions: string[];
+	units?: { region: string; group: string }[];
+	checks: number;
+	reason: string;
+}
 export interface ScanSummary {
 	success: boolean;
 	message: string;
 	duration_seconds: number;
-	[count: string]: number | boolean | string;
+	shards_failed?: ShardFailure[];
+	shards_failed_count?: number;
+	results_carried?: number;
+	[count: string]: number | boolean | string | ShardFailure[] | undefined;
 }
 export interface Scan {
 	id: string;

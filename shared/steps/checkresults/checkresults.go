@@ -4,23 +4,41 @@
 // (current results, history entries), emits an EventBridge event per
 // regression, and records the scan's compact digest.
 //
-// It reads the file twice at most. Pass 1 validates every finding and keeps
-// 28 bytes per result (check, asset, status, content hash, position); the
-// results are then sorted and merged with the previous scan's digest. Pass 2
-// runs only when something changed and re-reads the file to build the
-// changed results in full. An unchanged rescan therefore reads the file and
-// the previous digest once and writes its own digest (21 bytes a result).
+// It reads the output twice at most. Pass 1 validates every finding and
+// keeps 28 bytes per result (check, asset, status, content hash, position);
+// the results are then sorted and merged with the previous scan's digest.
+// Pass 2 runs only when something changed and re-reads the output to build
+// the changed results in full. An unchanged rescan therefore reads the
+// output and the previous digest once and writes its own digest (21 bytes a
+// result).
 //
-// Pass 1 also checks what it read against the Prowler task's manifest
+// A scan's Prowler work is one file (a plan without shards, as executions
+// started before shards have) or one file per shard: both passes go over
+// the shards' files in plan order, and a finding's position is scan-wide
+// (each file's findings numbered after the previous file's), so pass 2's
+// order and the resume progress name one finding of one file; the problems
+// report gives each problem's shard, its index and byte offset in that
+// shard's file. A shard that failed (the Map's outcome, no manifest, an exit
+// code that says Prowler did not finish) is not read: the results of its
+// checks in its regions are left as they were and the previous digest's
+// entries of them are carried into this scan's digest (scope.go), while the
+// other shards' results are processed as usual; every shard failed fails
+// the step. Each shard that ran has its duration shared among its units and
+// recorded for the next plan (durations.go).
+//
+// Pass 1 also checks what it read of each file against that file's manifest
 // (finding and malformed counts, file size): a file that cannot be read at
 // all, or that does not match, fails the step with a non-retryable error
-// that says what is wrong, rather than ingesting part of a scan.
+// that says what is wrong (and names the shard), rather than ingesting part
+// of a scan.
 //
-// Files, in the order a run goes: source.go (the manifest and the OCSF
-// file), pass1.go, compare.go (the store reads of the comparison) and
-// merge.go (its pure logic), pass2.go, events.go, report.go (the problems
-// report); this file holds the types and the run's outline. A result's
-// entry and its byte format are shared/digest's.
+// Files, in the order a run goes: shards.go (which files, which shards
+// failed), source.go (the manifest and the OCSF file), pass1.go, compare.go
+// (the store reads of the comparison) and merge.go (its pure logic),
+// scope.go (what failed shards leave untouched, pure), pass2.go, events.go,
+// report.go (the problems report), durations.go; this file holds the types
+// and the run's outline. A result's entry and its byte format are
+// shared/digest's.
 package checkresults
 
 import (
@@ -37,7 +55,6 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/digest"
-	"github.com/citadelsecure/citadel/shared/ocsf"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
@@ -66,6 +83,7 @@ type Store interface {
 	ListChecks(ctx context.Context) ([]citadel.SecurityCheck, error)
 	PutScanProgress(ctx context.Context, scanID string, finding int) error
 	ScanProgress(ctx context.Context, scanID string) (int, error)
+	MergeShardDurations(ctx context.Context, integrationID string, measured citadel.ShardDurations) error
 	Usage() citadel.Usage
 }
 
@@ -105,8 +123,11 @@ type Handler struct {
 // deadline with its progress saved.
 var ErrOutOfTime = errors.New("out of time; progress saved, a retry resumes")
 
-// Problem is one entry of the problems report.
+// Problem is one entry of the problems report: Index and Offset are the
+// finding's place in its file, Shard the shard whose file it is ("" for a
+// plan without shards).
 type Problem struct {
+	Shard   string `json:"shard,omitempty"`
 	Index   int    `json:"index"`
 	Offset  int64  `json:"offset"`
 	Kind    string `json:"kind"`
@@ -144,7 +165,7 @@ type RegressionDetail struct {
 // renumbers it into the digest's sorted checks) and its place in the file.
 type entry struct {
 	digest.Entry
-	finding uint32 // index of the finding in the file
+	finding uint32 // the finding's scan-wide index (shards.go)
 	res     uint16 // index of the resource in the finding
 	snap    bool   // the resource has a snapshot
 }
@@ -172,16 +193,19 @@ type run struct {
 	h        *Handler
 	plan     citadel.PlanOutput
 	out      citadel.CheckResultsOutput
+	files    []*file                 // the files to read, in plan order
+	scope    scope                   // what failed shards left untouched (nil: none failed)
 	known    map[string]bool         // catalog checks
-	assets   map[digest.Asset]string // active assets' packed id → ARN
+	assets   map[digest.Asset]uint16 // active assets' packed id → index in regions
+	regions  []string                // the assets' regions; 0 is none
 	checks   []string                // check ids in first-seen order
 	checkIdx map[string]uint16
 	entries  []entry
 	seen     map[digest.Key]int32 // (check, asset) → index in entries
 	problems []Problem
 	dropped  int
-	read     ocsf.Tally // what pass 1 read, checked against the manifest
-	size     int64      // the file's size as pass 1 read it
+	// failedBytes is the JSON size of the failed shards the output names.
+	failedBytes int
 }
 
 // Handle ingests the scan's OCSF output.
@@ -207,7 +231,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.CheckResultsInput) (cit
 	}
 
 	r := &run{h: h, plan: p, checkIdx: map[string]uint16{}, seen: map[digest.Key]int32{}}
-	out, err := r.do(ctx, log)
+	out, err := r.do(ctx, log, in.Prowler)
 	out.Usage = h.Store.Usage().Sub(start)
 	if err != nil {
 		return out, err
@@ -216,7 +240,8 @@ func (h *Handler) Handle(ctx context.Context, in citadel.CheckResultsInput) (cit
 		"results_unchanged", out.ResultsUnchanged, "history_entries_created", out.HistoryEntriesCreated,
 		"regression_events", out.RegressionEvents, "arns_skipped", out.ARNsSkipped,
 		"malformed_findings", out.MalformedFindings, "unknown_checks", out.UnknownChecks,
-		"duplicate_findings", out.DuplicateFindings, "requests", out.Usage.Requests, "write_units", out.Usage.WriteUnits)
+		"duplicate_findings", out.DuplicateFindings, "results_carried", out.ResultsCarried,
+		"shards_failed", out.ShardsFailedCount, "requests", out.Usage.Requests, "write_units", out.Usage.WriteUnits)
 	return out, nil
 }
 
@@ -227,34 +252,35 @@ func (r *run) ocsfKey() string {
 	return citadel.ScanObjectKey(r.plan.ScanID, citadel.OCSFFileName)
 }
 
-func (r *run) do(ctx context.Context, log *slog.Logger) (citadel.CheckResultsOutput, error) {
-	manifest, err := r.manifest(ctx)
-	if err != nil {
+func (r *run) do(ctx context.Context, log *slog.Logger, outcomes []citadel.ShardOutcome) (citadel.CheckResultsOutput, error) {
+	if err := r.sources(ctx, outcomes); err != nil {
 		return r.out, err
+	}
+	for _, f := range r.out.ShardsFailed {
+		log.Warn("shard failed: its results are kept as they were", "shard", f.ShardID, "regions", f.Regions,
+			"checks", f.Checks, "reason", f.Reason)
 	}
 	if err := r.loadCatalogAndAssets(ctx); err != nil {
 		return r.out, err
 	}
 
-	// Pass 1.
-	body, err := r.open(ctx)
-	switch {
-	case citadel.IsNotFound(err) && manifest != nil && (manifest.Empty || manifest.FindingCount == 0):
-		log.Info("Prowler reported no findings and wrote no OCSF file")
-	case err != nil:
-		return r.out, err
-	default:
-		err = r.pass1(body)
-		body.Close()
-		if err == nil {
-			err = r.verify(manifest)
+	// Pass 1, file after file.
+	var next uint32
+	executed := map[string]bool{}
+	for _, f := range r.files {
+		f.first = next
+		if err := r.readFile(ctx, log, f); err != nil {
+			return r.out, inShard(f.shard, err)
 		}
-		if err != nil {
-			return r.out, err
+		next = f.first + f.count
+		if f.manifest != nil {
+			for _, c := range f.manifest.ChecksExecuted {
+				executed[c] = true
+			}
 		}
 	}
-	if manifest != nil && len(manifest.ChecksExecuted) > 0 {
-		r.out.ChecksExecuted = len(manifest.ChecksExecuted)
+	if len(executed) > 0 {
+		r.out.ChecksExecuted = len(executed)
 	} else {
 		r.out.ChecksExecuted = len(r.checks)
 	}
@@ -270,6 +296,9 @@ func (r *run) do(ctx context.Context, log *slog.Logger) (citadel.CheckResultsOut
 	if err := r.report(ctx, log); err != nil {
 		return r.out, err
 	}
+	if err := r.recordDurations(ctx, log); err != nil {
+		return r.out, err
+	}
 
 	// Commit: the digest makes this scan the base of the next one.
 	outJSON, err := json.Marshal(r.out)
@@ -280,10 +309,30 @@ func (r *run) do(ctx context.Context, log *slog.Logger) (citadel.CheckResultsOut
 	for i, e := range r.entries {
 		de[i] = e.Entry
 	}
+	de, checks := withCarried(de, sorted, base.carried, base.checks)
 	d := ddb.ScanDigest{IntegrationID: r.plan.IntegrationID, ScanID: r.plan.ScanID, PreviousScanID: base.scanID,
-		Checks: sorted, Output: outJSON, CreatedAt: r.h.Now()}
+		Checks: checks, Output: outJSON, CreatedAt: r.h.Now()}
 	if err := r.h.Store.PutScanDigest(ctx, d, de); err != nil {
 		return r.out, err
 	}
 	return r.out, nil
+}
+
+// readFile is pass 1 over one file, checked against its manifest. A file
+// its manifest says is empty may be absent.
+func (r *run) readFile(ctx context.Context, log *slog.Logger, f *file) error {
+	body, err := r.get(ctx, f.ocsfKey)
+	switch {
+	case citadel.IsNotFound(err) && f.manifest != nil && (f.manifest.Empty || f.manifest.FindingCount == 0):
+		log.Info("Prowler reported no findings and wrote no OCSF file", "shard", f.shard)
+		f.absent = true
+		return nil
+	case err != nil:
+		return err
+	}
+	defer body.Close()
+	if err := r.pass1(f, body); err != nil {
+		return err
+	}
+	return r.verify(f)
 }

@@ -23,12 +23,19 @@ func (r *run) sortEntries() []string {
 type comparison struct {
 	scanID  string // the base digest's scan, "" when none
 	changes []change
+	// carried are the base's entries failed shards left untouched, their
+	// checks indexes into checks (the base's).
+	carried []digest.Entry
+	checks  []string
 }
 
 // compare merges the scan's sorted results with the previous digest and
 // decides, per result, created, updated (and whether the status changed)
 // or unchanged. Results the previous digest lacks are looked up in the
-// store, unless the integration never had a digest (its first scan).
+// store, unless the integration never had a digest (its first scan). The
+// base's entries of no result of the scan that a failed shard covers are
+// kept to be carried into this scan's digest; with no usable base (a first
+// scan, an expired digest) there is nothing to carry.
 func (r *run) compare(ctx context.Context, sorted []string) (comparison, error) {
 	var c comparison
 	lookup := true
@@ -41,14 +48,28 @@ func (r *run) compare(ctx context.Context, sorted []string) (comparison, error) 
 	case err != nil:
 		return c, err
 	default:
-		c.scanID = base.ScanID
+		c.scanID, c.checks = base.ScanID, base.Checks
 		m.baseChecks = base.Checks
-		err := r.h.Store.DigestEntries(ctx, base, func(b digest.Entry) error { m.add(b); return nil })
+		var carry []*checkScope // by base check index, nil: nothing failed
+		if len(r.scope) > 0 {
+			carry = make([]*checkScope, len(base.Checks))
+			for i, id := range base.Checks {
+				carry[i] = r.scope[id]
+			}
+		}
+		err := r.h.Store.DigestEntries(ctx, base, func(b digest.Entry) error {
+			if !m.add(b) && carry != nil && r.carries(carry[b.Check], b.Asset) {
+				c.carried = append(c.carried, b)
+			}
+			return nil
+		})
 		if errors.Is(err, ddb.ErrDigestExpired) {
 			m.forget()
+			c.carried = nil
 		} else if err != nil {
 			return c, err
 		}
+		r.out.ResultsCarried = len(c.carried)
 	}
 
 	// Look up the results the base does not hold.
@@ -83,6 +104,18 @@ func (r *run) compare(ctx context.Context, sorted []string) (comparison, error) 
 	r.out.RegressionEvents += d.regressions
 	c.changes = d.changes
 	return c, nil
+}
+
+// carries reports whether a base entry on asset is in a failed shard's
+// scope: its check's there and its asset, still active, is in a region the
+// shard covered (or in none). An asset no longer active is gone: a shard
+// that ran would not have found it either.
+func (r *run) carries(cs *checkScope, asset digest.Asset) bool {
+	if cs == nil {
+		return false
+	}
+	ri, ok := r.assets[asset]
+	return ok && cs.covers(r.regions[ri])
 }
 
 func (r *run) resultRef(e entry) ddb.ResultRef {

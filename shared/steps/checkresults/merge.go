@@ -86,8 +86,9 @@ func newMerger(entries []entry, checks, baseChecks []string) *merger {
 	return &merger{entries: entries, checks: checks, baseChecks: baseChecks, base: make([]baseOf, len(entries))}
 }
 
-// add merges the base's next entry.
-func (m *merger) add(b digest.Entry) {
+// add merges the base's next entry and reports whether the scan has a
+// result of its (check, asset).
+func (m *merger) add(b digest.Entry) bool {
 	bc := m.baseChecks[b.Check]
 	for m.next < len(m.entries) {
 		e := m.entries[m.next]
@@ -102,9 +103,11 @@ func (m *merger) add(b digest.Entry) {
 				m.base[m.next].kind = sameAsBase
 			}
 			m.next++
+			return true
 		}
-		return
+		return false
 	}
+	return false
 }
 
 // forget drops what was merged (a base found incomplete): every result is

@@ -17,40 +17,45 @@ import (
 )
 
 // This file is pass 1: every finding read and validated once, and each
-// result kept as a digest entry with its position in the file.
+// result kept as a digest entry with its position in the scan.
 
-// pass1 reads the whole file once, validating every finding and keeping
+// maxFindings bounds the findings of a scan, all files together (a
+// position is 32 bits).
+const maxFindings = 1 << 31
+
+// pass1 reads one whole file once, validating every finding and keeping
 // what the comparison needs. Bad findings are counted and reported; a file
 // that cannot be read at all (empty, not an array, truncated) fails the
 // step, never succeeding with part of the scan.
-func (r *run) pass1(body io.Reader) error {
+func (r *run) pass1(file *file, body io.Reader) error {
 	rd := r.reader(body)
 	for {
 		f, next := rd.Next()
-		err := r.read.Add(rd, next)
+		err := file.read.Add(rd, next)
 		if err == io.EOF {
-			r.size = rd.BytesRead()
+			file.size = rd.BytesRead()
+			file.count = uint32(rd.Index())
 			return nil
 		}
 		var ue *ocsf.UnreadableError
 		if errors.As(err, &ue) {
-			return citadel.Invalid("the OCSF file %s %s", r.url(r.ocsfKey()), ue.Reason())
+			return citadel.Invalid("the OCSF file %s %s", r.url(file.ocsfKey), ue.Reason())
 		}
 		if err != nil {
-			return citadel.Retryable(fmt.Errorf("read %s: %w", r.url(r.ocsfKey()), err))
+			return citadel.Retryable(fmt.Errorf("read %s: %w", r.url(file.ocsfKey), err))
+		}
+		if int64(file.first)+int64(rd.Index()) > maxFindings {
+			return citadel.Invalid("the OCSF file %s takes the scan over 2^31 findings", r.url(file.ocsfKey))
 		}
 		var p *ocsf.Problem
 		if errors.As(next, &p) {
 			if p.Malformed() {
 				r.out.MalformedFindings++
 			}
-			r.problem(Problem{Index: p.Index, Offset: p.Offset, Kind: string(p.Kind), Message: p.Message})
+			r.problem(Problem{Shard: file.shard, Index: p.Index, Offset: p.Offset, Kind: string(p.Kind), Message: p.Message})
 			continue
 		}
-		if f.Index > 1<<31 {
-			return citadel.Invalid("the OCSF file %s has over 2^31 findings", r.url(r.ocsfKey()))
-		}
-		r.finding(f)
+		r.finding(file, f)
 	}
 }
 
@@ -63,7 +68,9 @@ func (r *run) loadCatalogAndAssets(ctx context.Context) error {
 	for _, c := range checks {
 		r.known[c.ID] = true
 	}
-	r.assets = map[digest.Asset]string{}
+	r.assets = map[digest.Asset]uint16{}
+	r.regions = []string{""}
+	regionIdx := map[string]uint16{"": 0}
 	active := func(cursor string) (citadel.Page[citadel.Asset], error) {
 		return r.h.Store.ListActiveAssets(ctx, r.plan.IntegrationID, 1000, cursor)
 	}
@@ -71,9 +78,18 @@ func (r *run) loadCatalogAndAssets(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("check-results: assets: %w", err)
 		}
-		if id, ok := digest.ParseAsset(citadel.AssetID(r.plan.IntegrationID, citadel.SourceAWS, a.SourceID)); ok {
-			r.assets[id] = a.SourceID
+		id, ok := digest.ParseAsset(citadel.AssetID(r.plan.IntegrationID, citadel.SourceAWS, a.SourceID))
+		if !ok {
+			continue
 		}
+		region := resultRegion(a.Region, a.SourceID)
+		ri, ok := regionIdx[region]
+		if !ok && len(r.regions) < 1<<16 {
+			ri = uint16(len(r.regions))
+			regionIdx[region] = ri
+			r.regions = append(r.regions, region)
+		}
+		r.assets[id] = ri // past 65,535 regions (never): no region, covered everywhere
 	}
 	return nil
 }
@@ -91,10 +107,11 @@ func statusRank(s digest.Status) int {
 	return 1
 }
 
-func (r *run) finding(f ocsf.Finding) {
+func (r *run) finding(file *file, f ocsf.Finding) {
+	g := file.first + uint32(f.Index)
 	if !r.known[f.CheckID] {
 		r.out.UnknownChecks++
-		r.problem(Problem{Index: f.Index, Offset: f.Offset, Kind: KindUnknownCheck, Check: f.CheckID,
+		r.problem(Problem{Shard: file.shard, Index: f.Index, Offset: f.Offset, Kind: KindUnknownCheck, Check: f.CheckID,
 			Message: "the check is not in the catalog"})
 		return
 	}
@@ -102,7 +119,7 @@ func (r *run) finding(f ocsf.Finding) {
 	if !ok {
 		if len(r.checks) >= digest.MaxChecks {
 			r.out.MalformedFindings++
-			r.problem(Problem{Index: f.Index, Offset: f.Offset, Kind: KindUnknownCheck, Check: f.CheckID, Message: "over 65,535 distinct checks in one file"})
+			r.problem(Problem{Shard: file.shard, Index: f.Index, Offset: f.Offset, Kind: KindUnknownCheck, Check: f.CheckID, Message: "over 65,535 distinct checks in one scan"})
 			return
 		}
 		ci = uint16(len(r.checks))
@@ -113,7 +130,7 @@ func (r *run) finding(f ocsf.Finding) {
 	for j, res := range f.Resources {
 		skip := func(kind, msg string) {
 			r.out.ARNsSkipped++
-			r.problem(Problem{Index: f.Index, Offset: f.Offset, Kind: kind, Check: f.CheckID, UID: res.UID, Message: msg})
+			r.problem(Problem{Shard: file.shard, Index: f.Index, Offset: f.Offset, Kind: kind, Check: f.CheckID, UID: res.UID, Message: msg})
 		}
 		account, isARN := arnAccount(res.UID)
 		if !isARN {
@@ -131,12 +148,12 @@ func (r *run) finding(f ocsf.Finding) {
 			continue
 		}
 		e := entry{Entry: digest.Entry{Check: ci, Asset: asset, Status: digest.PackStatus(status, f.Muted()), Hash: contentHash(status, f, res)},
-			finding: uint32(f.Index), res: uint16(j), snap: len(res.Data) > 0}
+			finding: g, res: uint16(j), snap: len(res.Data) > 0}
 		k := e.Key()
 		if i, dup := r.seen[k]; dup {
 			r.out.DuplicateFindings++
-			r.problem(Problem{Index: f.Index, Offset: f.Offset, Kind: KindDuplicate, Check: f.CheckID, UID: res.UID,
-				Message: fmt.Sprintf("the file already has a result of this check on this resource (finding %d); the worse status is kept", r.entries[i].finding)})
+			r.problem(Problem{Shard: file.shard, Index: f.Index, Offset: f.Offset, Kind: KindDuplicate, Check: f.CheckID, UID: res.UID,
+				Message: fmt.Sprintf("the scan already has a result of this check on this resource (%s); the worse status is kept", r.position(r.entries[i].finding))})
 			if statusRank(e.Status) > statusRank(r.entries[i].Status) {
 				r.entries[i] = e
 			}

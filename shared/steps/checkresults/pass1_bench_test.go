@@ -63,20 +63,20 @@ func BenchmarkPass1(b *testing.B) {
 					}
 				}()
 				r := &run{h: &Handler{}, plan: citadel.PlanOutput{ScanID: "scan-1", IntegrationID: "int-1", AccountID: account},
-					checkIdx: map[string]uint16{}, seen: map[digest.Key]int32{}, known: map[string]bool{}, assets: map[digest.Asset]string{}}
+					checkIdx: map[string]uint16{}, seen: map[digest.Key]int32{}, known: map[string]bool{}, assets: map[digest.Asset]uint16{}, regions: []string{""}}
 				for _, c := range ocsftest.Checks {
 					r.known[c] = true
 				}
 				for j := 0; j < n/len(ocsftest.Checks)+1; j++ {
 					arn := spec(j * len(ocsftest.Checks)).UIDs[0]
 					id, _ := digest.ParseAsset(citadel.AssetID("int-1", citadel.SourceAWS, arn))
-					r.assets[id] = arn
+					r.assets[id] = 0
 				}
 				f, err := os.Open(path)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := r.pass1(f); err != nil {
+				if err := r.pass1(&file{ocsfKey: path}, f); err != nil {
 					b.Fatal(err)
 				}
 				f.Close()

@@ -24,9 +24,47 @@ import (
 // This file is pass 2: the changed results written, their history and
 // their regression events.
 
-// pass2 re-reads the file and writes the changed results, their history
+// cursor reads the scan's files in plan order for pass 2, opening the file
+// of the finding wanted next and skipping files with no change.
+type cursor struct {
+	r    *run
+	file *file
+	body io.ReadCloser
+	rd   *ocsf.Reader
+}
+
+// at makes the file that holds scan-wide finding g the one being read.
+func (c *cursor) at(ctx context.Context, g uint32) error {
+	if c.file != nil && g >= c.file.first && g < c.file.first+c.file.count {
+		return nil
+	}
+	f := c.r.fileOf(g)
+	if f == nil {
+		return fmt.Errorf("check-results: no file holds finding %d", g)
+	}
+	if f == c.file {
+		return nil
+	}
+	c.close()
+	body, err := c.r.get(ctx, f.ocsfKey)
+	if err != nil {
+		return inShard(f.shard, err)
+	}
+	c.file, c.body, c.rd = f, body, c.r.reader(body)
+	return nil
+}
+
+func (c *cursor) close() {
+	if c.body != nil {
+		c.body.Close()
+	}
+	c.file, c.body, c.rd = nil, nil, nil
+}
+
+// pass2 re-reads the files and writes the changed results, their history
 // and the regression events, a segment at a time: after each segment it
-// records its progress, and stops when the invocation runs short of time.
+// records its progress (a scan-wide finding index), and stops when the
+// invocation runs short of time.
 func (r *run) pass2(ctx context.Context, changes []change) error {
 	if len(changes) == 0 {
 		return nil
@@ -39,12 +77,8 @@ func (r *run) pass2(ctx context.Context, changes []change) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	body, err := r.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
-	rd := r.reader(body)
+	cur := &cursor{r: r}
+	defer cur.close()
 	size := r.h.SegmentResults
 	if size <= 0 {
 		size = 5000
@@ -58,7 +92,7 @@ func (r *run) pass2(ctx context.Context, changes []change) error {
 		for n < len(changes) && changes[n].finding == changes[n-1].finding {
 			n++ // a finding's results stay in one segment
 		}
-		if err := r.segment(ctx, rd, changes[:n]); err != nil {
+		if err := r.segment(ctx, cur, changes[:n]); err != nil {
 			return err
 		}
 		changes = changes[n:]
@@ -77,7 +111,7 @@ func (r *run) pass2(ctx context.Context, changes []change) error {
 
 // segment writes one segment's changes with concurrent writers and event
 // senders, and returns when all of them are stored and sent.
-func (r *run) segment(ctx context.Context, rd *ocsf.Reader, changes []change) error {
+func (r *run) segment(ctx context.Context, cur *cursor, changes []change) error {
 	writers := r.h.Writers
 	if writers <= 0 {
 		writers = 8
@@ -113,7 +147,7 @@ func (r *run) segment(ctx context.Context, rd *ocsf.Reader, changes []change) er
 	g.Go(func() error {
 		defer close(writes)
 		defer close(events)
-		return r.produce(gctx, rd, changes, writes, events)
+		return r.produce(gctx, cur, changes, writes, events)
 	})
 	if err := g.Wait(); err != nil {
 		return err
@@ -130,7 +164,7 @@ func (r *run) segment(ctx context.Context, rd *ocsf.Reader, changes []change) er
 	return nil
 }
 
-func (r *run) produce(ctx context.Context, rd *ocsf.Reader, changes []change, writes chan<- []ddb.ResultWrite, events chan<- []ebtypes.PutEventsRequestEntry) error {
+func (r *run) produce(ctx context.Context, cur *cursor, changes []change, writes chan<- []ddb.ResultWrite, events chan<- []ebtypes.PutEventsRequestEntry) error {
 	now := r.h.Now()
 	var batch []ddb.ResultWrite
 	var evs []ebtypes.PutEventsRequestEntry
@@ -155,21 +189,26 @@ func (r *run) produce(ctx context.Context, rd *ocsf.Reader, changes []change, wr
 	}
 	k := 0
 	for k < len(changes) {
-		f, err := rd.Next()
+		if err := cur.at(ctx, changes[k].finding); err != nil {
+			return err
+		}
+		file := cur.file
+		f, err := cur.rd.Next()
 		if err == io.EOF {
-			break
+			return inShard(file.shard, fmt.Errorf("check-results: the second pass ended before finding %d", changes[k].finding-file.first))
 		}
 		var p *ocsf.Problem
 		if errors.As(err, &p) {
-			if p.Index >= 0 && uint32(p.Index) == changes[k].finding {
-				return fmt.Errorf("check-results: finding %d read in the first pass fails in the second: %v", p.Index, p)
+			if p.Index >= 0 && file.first+uint32(p.Index) == changes[k].finding {
+				return inShard(file.shard, fmt.Errorf("check-results: finding %d read in the first pass fails in the second: %v", p.Index, p))
 			}
 			continue
 		}
 		if err != nil {
-			return citadel.Retryable(fmt.Errorf("read s3://%s/%s: %w", r.plan.Bucket, r.ocsfKey(), err))
+			return inShard(file.shard, citadel.Retryable(fmt.Errorf("read %s: %w", r.url(file.ocsfKey), err)))
 		}
-		for k < len(changes) && changes[k].finding == uint32(f.Index) {
+		g := file.first + uint32(f.Index)
+		for k < len(changes) && changes[k].finding == g {
 			w, ev := r.build(f, changes[k], now)
 			batch = append(batch, w)
 			if ev != nil {
@@ -180,9 +219,6 @@ func (r *run) produce(ctx context.Context, rd *ocsf.Reader, changes []change, wr
 			}
 			k++
 		}
-	}
-	if k < len(changes) {
-		return fmt.Errorf("check-results: the second pass ended before finding %d", changes[k].finding)
 	}
 	return send(true)
 }

@@ -16,11 +16,12 @@ import (
 	"github.com/citadelsecure/citadel/shared/ocsf"
 )
 
-// This file reads the scan's objects: the task's manifest and the OCSF
-// file, and checks the one against the other.
+// This file reads a file's objects: the task's manifest and the OCSF file,
+// and checks the one against the other.
 
-func (r *run) manifest(ctx context.Context) (*citadel.ProwlerManifest, error) {
-	key := citadel.ScanObjectKey(r.plan.ScanID, citadel.ManifestName)
+// manifest reads a file's manifest (nil, no error, when there is none).
+func (r *run) manifest(ctx context.Context, f *file) (*citadel.ProwlerManifest, error) {
+	key := f.manifestKey
 	body, err := r.get(ctx, key)
 	if citadel.IsNotFound(err) {
 		return nil, nil
@@ -48,8 +49,6 @@ func (r *run) get(ctx context.Context, key string) (io.ReadCloser, error) {
 	return out.Body, nil
 }
 
-func (r *run) open(ctx context.Context) (io.ReadCloser, error) { return r.get(ctx, r.ocsfKey()) }
-
 func (r *run) url(key string) string { return "s3://" + r.plan.Bucket + "/" + key }
 
 func (r *run) reader(body io.Reader) *ocsf.Reader {
@@ -60,15 +59,16 @@ func (r *run) reader(body io.Reader) *ocsf.Reader {
 	return ocsf.NewReader(body, opts...)
 }
 
-// verify checks what pass 1 read against the manifest the Prowler task
-// wrote (nil: none), which counted the same file with the same reader. A
-// manifest from an older task (no version) counted every element of the
-// array as a finding.
-func (r *run) verify(m *citadel.ProwlerManifest) error {
+// verify checks what pass 1 read of a file against the manifest the
+// Prowler task wrote (nil: none), which counted the same file with the same
+// reader. A manifest from an older task (no version) counted every element
+// of the array as a finding.
+func (r *run) verify(f *file) error {
+	m := f.manifest
 	if m == nil {
 		return nil
 	}
-	t := r.read
+	t := f.read
 	var diffs []string
 	if m.Version >= citadel.ManifestVersion {
 		if t.Findings != m.FindingCount {
@@ -83,12 +83,12 @@ func (r *run) verify(m *citadel.ProwlerManifest) error {
 	} else if n := t.Findings + t.Malformed; n != m.FindingCount {
 		diffs = append(diffs, fmt.Sprintf("read %d findings (%d of them malformed), the manifest says %d", n, t.Malformed, m.FindingCount))
 	}
-	if m.FileSize > 0 && r.size != m.FileSize {
-		diffs = append(diffs, fmt.Sprintf("the file is %d bytes, the manifest says %d", r.size, m.FileSize))
+	if m.FileSize > 0 && f.size != m.FileSize {
+		diffs = append(diffs, fmt.Sprintf("the file is %d bytes, the manifest says %d", f.size, m.FileSize))
 	}
 	if len(diffs) == 0 {
 		return nil
 	}
-	return citadel.Invalid("the OCSF file %s does not match its manifest %s: %s", r.url(r.ocsfKey()),
-		r.url(citadel.ScanObjectKey(r.plan.ScanID, citadel.ManifestName)), strings.Join(diffs, "; "))
+	return citadel.Invalid("the OCSF file %s does not match its manifest %s: %s", r.url(f.ocsfKey),
+		r.url(f.manifestKey), strings.Join(diffs, "; "))
 }

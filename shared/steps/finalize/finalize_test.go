@@ -117,7 +117,7 @@ func TestFinalizeSucceededAndFailed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != citadel.ScanSucceeded || got.Summary == nil || *got.Summary != want || !got.FinishedAt.Equal(now) {
+	if got.Status != citadel.ScanSucceeded || got.Summary == nil || !cmp.Equal(*got.Summary, want) || !got.FinishedAt.Equal(now) {
 		t.Errorf("stored scan = %+v", got)
 	}
 	if _, err := store.RunningScan(ctx, "int-ok"); !citadel.IsNotFound(err) {
@@ -125,7 +125,7 @@ func TestFinalizeSucceededAndFailed(t *testing.T) {
 	}
 	// A retried finalize returns the recorded outcome and changes nothing.
 	again, err := h.Handle(ctx, in)
-	if err != nil || again.Status != citadel.ScanSucceeded || again.Summary != want {
+	if err != nil || again.Status != citadel.ScanSucceeded || !cmp.Equal(again.Summary, want) {
 		t.Errorf("retry = %+v, %v", again, err)
 	}
 
@@ -213,5 +213,45 @@ func TestFinalizeAfterCancel(t *testing.T) {
 	got, _ := store.GetScan(ctx, "c1")
 	if d := cmp.Diff(cancelled, got); d != "" {
 		t.Errorf("stored scan (-want +got):\n%s", d)
+	}
+}
+
+// TestFinalizeWithFailedShards: a scan some of whose Prowler shards failed
+// succeeds, and its recorded summary names the shards and the checks not
+// scanned.
+func TestFinalizeWithFailedShards(t *testing.T) {
+	ctx := context.Background()
+	store := testenv.Store(t)
+	h := &finalize.Handler{Store: store, Env: stepfn.Env{Clock: func() time.Time { return t0.Add(time.Minute) }}}
+	sc := citadel.Scan{ID: "sharded", IntegrationID: "int-sharded", FolderID: "f1", Trigger: citadel.TriggerAPI, Status: citadel.ScanQueued, CreatedAt: t0}
+	if err := store.StartScan(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	failed := []citadel.ShardFailure{{ShardID: "s02", Regions: []string{"eu-west-1"}, Checks: 12, Reason: "the Prowler task wrote no manifest",
+		Units: []citadel.ShardUnit{{Region: "eu-west-1", Group: "compute"}}}}
+	out, err := h.Handle(ctx, citadel.FinalizeInput{
+		Scan:    citadel.StartScan{ScanID: sc.ID, IntegrationID: sc.IntegrationID, Trigger: citadel.TriggerAPI},
+		Plan:    citadel.PlanOutput{ScanID: sc.ID, IntegrationID: sc.IntegrationID, StartedAt: t0},
+		Results: citadel.CheckResultsOutput{ResultsCreated: 3, ChecksFailed: 1, ChecksExecuted: 8, ShardsFailed: failed, ShardsFailedCount: 1, ResultsCarried: 5},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := citadel.ScanSummary{Success: true, ResultsCreated: 3, ChecksFailed: 1, ChecksExecuted: 8, DurationSeconds: 60,
+		ShardsFailed: failed, ShardsFailedCount: 1, ResultsCarried: 5,
+		Message: "Scan complete: 1 issues found; 1 shard failed (its checks not scanned, their results kept): " +
+			"shard s02 (12 checks in eu-west-1): the Prowler task wrote no manifest"}
+	if out.Status != citadel.ScanSucceeded {
+		t.Errorf("status %s, want succeeded", out.Status)
+	}
+	if d := cmp.Diff(want, out.Summary); d != "" {
+		t.Errorf("summary (-want +got):\n%s", d)
+	}
+	got, err := store.GetScan(ctx, sc.ID)
+	if err != nil || got.Summary == nil {
+		t.Fatalf("stored scan %+v, %v", got, err)
+	}
+	if d := cmp.Diff(want, *got.Summary); d != "" {
+		t.Errorf("stored summary (-want +got):\n%s", d)
 	}
 }
