@@ -141,4 +141,3 @@ func counts(out any) string {
 	}
 	return ""
 }
-
