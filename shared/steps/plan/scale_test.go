@@ -298,4 +298,6 @@ func TestScaleModel(t *testing.T) {
 	}
 }
 
-func dur(s float64) string { return time.Duration(s * float64(time.Second)).Round(time.Second).String() }
+func dur(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Second).String()
+}
