@@ -190,20 +190,24 @@ type change struct {
 }
 
 type run struct {
-	h        *Handler
-	plan     citadel.PlanOutput
-	out      citadel.CheckResultsOutput
-	files    []*file                 // the files to read, in plan order
-	scope    scope                   // what failed shards left untouched (nil: none failed)
-	known    map[string]bool         // catalog checks
-	assets   map[digest.Asset]uint16 // active assets' packed id → index in regions
-	regions  []string                // the assets' regions; 0 is none
-	checks   []string                // check ids in first-seen order
-	checkIdx map[string]uint16
-	entries  []entry
-	seen     map[digest.Key]int32 // (check, asset) → index in entries
-	problems []Problem
-	dropped  int
+	h     *Handler
+	plan  citadel.PlanOutput
+	out   citadel.CheckResultsOutput
+	files []*file // the files to read, in plan order
+	scope scope   // what failed shards left untouched (nil: none failed)
+	// failedShards are the shards that failed, in plan order; serviceOf
+	// the catalog's service of each check (buildScope's groups).
+	failedShards []*citadel.PlannedShard
+	serviceOf    map[string]string
+	known        map[string]bool         // catalog checks
+	assets       map[digest.Asset]uint16 // active assets' packed id → index in regions
+	regions      []string                // the assets' regions; 0 is none
+	checks       []string                // check ids in first-seen order
+	checkIdx     map[string]uint16
+	entries      []entry
+	seen         map[digest.Key]int32 // (check, asset) → index in entries
+	problems     []Problem
+	dropped      int
 	// failedBytes is the JSON size of the failed shards the output names.
 	failedBytes int
 }
@@ -263,6 +267,7 @@ func (r *run) do(ctx context.Context, log *slog.Logger, outcomes []citadel.Shard
 	if err := r.loadCatalogAndAssets(ctx); err != nil {
 		return r.out, err
 	}
+	r.buildScope()
 
 	// Pass 1, file after file.
 	var next uint32

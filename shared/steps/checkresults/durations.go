@@ -10,7 +10,8 @@ import (
 
 // This file records how long each shard that ran took, per unit, for the
 // next scan's plan to size its shards: a shard's manifest DurationSeconds
-// shared among its units by their number of checks (scope.go's unitSeconds),
+// shared among its units by their number of checks (the plan's UnitChecks,
+// scope.go's unitSeconds),
 // merged over the integration's recorded figures. A failed shard records
 // nothing, so its units keep the figures of the last scan that ran them.
 
@@ -28,7 +29,7 @@ func (r *run) recordDurations(ctx context.Context, log *slog.Logger) error {
 			log.Warn("shard duration left out", "shard", f.shard, "duration_seconds", secs)
 			continue
 		}
-		for k, v := range unitSeconds(f.planned, secs) {
+		for k, v := range unitSeconds(f.planned, secs, r.groupOf) {
 			if _, err := citadel.ParseShardUnit(k); err != nil {
 				log.Warn("shard unit left out", "shard", f.shard, "unit", k, "error", err)
 				continue

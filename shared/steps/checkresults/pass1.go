@@ -65,8 +65,10 @@ func (r *run) loadCatalogAndAssets(ctx context.Context) error {
 		return fmt.Errorf("check-results: catalog: %w", err)
 	}
 	r.known = make(map[string]bool, len(checks))
+	r.serviceOf = make(map[string]string, len(checks))
 	for _, c := range checks {
 		r.known[c.ID] = true
+		r.serviceOf[c.ID] = c.Service
 	}
 	r.assets = map[digest.Asset]uint16{}
 	r.regions = []string{""}

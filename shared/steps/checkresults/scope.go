@@ -21,10 +21,10 @@ import (
 // assets of any region.
 //
 // A check's units are the units of its shard whose group is the check's
-// service (the id up to its first "_": Prowler names every check
-// <service>_...); a check no unit's group names belongs to every unit of
-// its shard. So a failed shard that bundles a global unit with regional ones
-// under groups that are not services covers its checks everywhere, which
+// group: its catalog service's (citadel.ShardGroupOf), the grouping the
+// planner used; a check the catalog does not know is grouped by its id's
+// service (up to its first "_": Prowler names every check <service>_...).
+// A check no unit's group names belongs to every unit of its shard, which
 // keeps more results than it needs to, never fewer.
 
 // scope is, per check id, what the failed shards covered.
@@ -35,15 +35,18 @@ type checkScope struct {
 	regions map[string]bool // the regions of its failed shards
 }
 
+// groupOf is a check's shard group.
+type groupOf func(check string) string
+
 // add puts a failed shard's checks in their regions into the scope.
-func (s scope) add(ps *citadel.PlannedShard) {
+func (s scope) add(ps *citadel.PlannedShard, group groupOf) {
 	for _, c := range ps.CheckIDs {
 		cs := s[c]
 		if cs == nil {
 			cs = &checkScope{regions: map[string]bool{}}
 			s[c] = cs
 		}
-		for _, u := range unitsOfCheck(ps, c) {
+		for _, u := range unitsOfCheck(ps, group(c)) {
 			if u.Region == citadel.ShardGlobalRegion {
 				cs.global = true
 			} else {
@@ -65,12 +68,11 @@ func (c *checkScope) covers(region string) bool {
 	return c != nil && (c.global || region == "" || c.regions[region])
 }
 
-// unitsOfCheck are the units of ps a check belongs to.
-func unitsOfCheck(ps *citadel.PlannedShard, check string) []citadel.ShardUnit {
-	service, _, _ := strings.Cut(check, "_")
+// unitsOfCheck are the units of ps of a check's group.
+func unitsOfCheck(ps *citadel.PlannedShard, group string) []citadel.ShardUnit {
 	var out []citadel.ShardUnit
 	for _, u := range ps.Units {
-		if u.Group == service {
+		if u.Group == group {
 			out = append(out, u)
 		}
 	}
@@ -130,10 +132,15 @@ func withCarried(entries []digest.Entry, checks []string, carried []digest.Entry
 }
 
 // unitSeconds shares a shard's measured seconds among its units by their
-// number of checks; a shard with no checks shares them equally.
-func unitSeconds(ps *citadel.PlannedShard, seconds float64) citadel.ShardDurations {
+// number of checks: the plan's counts (PlannedShard.UnitDurations), else,
+// for a plan without them, its checks by group; a shard with no checks
+// shares them equally.
+func unitSeconds(ps *citadel.PlannedShard, seconds float64, group groupOf) citadel.ShardDurations {
 	if len(ps.Units) == 0 || seconds < 0 {
 		return nil
+	}
+	if len(ps.UnitChecks) > 0 {
+		return ps.UnitDurations(seconds)
 	}
 	weight := make(map[string]float64, len(ps.Units))
 	for _, u := range ps.Units {
@@ -141,7 +148,7 @@ func unitSeconds(ps *citadel.PlannedShard, seconds float64) citadel.ShardDuratio
 	}
 	total := 0.0
 	for _, c := range ps.CheckIDs {
-		for _, u := range unitsOfCheck(ps, c) {
+		for _, u := range unitsOfCheck(ps, group(c)) {
 			weight[u.Key()]++
 			total++
 		}
@@ -155,4 +162,11 @@ func unitSeconds(ps *citadel.PlannedShard, seconds float64) citadel.ShardDuratio
 		}
 	}
 	return out
+}
+
+// idGroup groups a check by its id's service, for checks the catalog does
+// not know (and tests).
+func idGroup(check string) string {
+	service, _, _ := strings.Cut(check, "_")
+	return service
 }

@@ -29,10 +29,16 @@ func planned(regions []string, units []string, checks ...string) *citadel.Planne
 
 func TestScopeCovers(t *testing.T) {
 	s := scope{}
-	s.add(planned([]string{"eu-west-1"}, []string{"eu-west-1/ec2", "eu-west-1/s3"}, "ec2_a", "s3_b"))
-	s.add(planned([]string{"us-east-1"}, []string{"global/iam"}, "iam_c"))
-	// Groups that are not services: every check of the shard is global.
-	s.add(planned([]string{"us-east-1"}, []string{"global/identity", "us-east-1/compute"}, "account_d", "lambda_e"))
+	s.add(planned([]string{"eu-west-1"}, []string{"eu-west-1/ec2", "eu-west-1/s3"}, "ec2_a", "s3_b"), idGroup)
+	s.add(planned([]string{"us-east-1"}, []string{"global/iam"}, "iam_c"), idGroup)
+	// Groups that are not the checks': every check of the shard is global.
+	s.add(planned([]string{"us-east-1"}, []string{"global/identity", "us-east-1/compute"}, "account_d", "lambda_e"), idGroup)
+	// The planner's groups, by the catalog's services: exact.
+	byService := func(c string) string {
+		g, _ := citadel.ShardGroupOf(map[string]string{"iam_g": "iam", "awslambda_h": "awslambda"}[c])
+		return g
+	}
+	s.add(planned([]string{"us-east-1"}, []string{"global/identity", "us-east-1/serverless"}, "iam_g", "awslambda_h"), byService)
 	for _, tc := range []struct {
 		check, region string
 		want          bool
@@ -46,6 +52,9 @@ func TestScopeCovers(t *testing.T) {
 		{"account_d", "eu-west-1", true},
 		{"lambda_e", "ap-south-1", true},
 		{"rds_f", "", false}, // no failed shard ran it
+		{"iam_g", "eu-west-1", true},
+		{"awslambda_h", "us-east-1", true},
+		{"awslambda_h", "ap-south-1", false}, // a regional check of the shard's one region
 	} {
 		if got := s[tc.check].covers(tc.region); got != tc.want {
 			t.Errorf("%s in %q: covered %t, want %t", tc.check, tc.region, got, tc.want)
@@ -82,9 +91,14 @@ func TestUnitSeconds(t *testing.T) {
 		{"no checks", planned([]string{"us-east-1"}, []string{"us-east-1/ec2", "us-east-1/s3"}), 10,
 			citadel.ShardDurations{"us-east-1/ec2": 5, "us-east-1/s3": 5}},
 		{"no units", planned([]string{"us-east-1"}, nil, "ec2_a"), 10, nil},
+		{"the plan's counts", func() *citadel.PlannedShard {
+			ps := planned([]string{"us-east-1"}, []string{"us-east-1/compute", "global/identity"}, "ec2_a", "iam_b", "iam_c")
+			ps.UnitChecks = map[string]int{"us-east-1/compute": 1, "global/identity": 3}
+			return ps
+		}(), 40, citadel.ShardDurations{"us-east-1/compute": 10, "global/identity": 30}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if d := cmp.Diff(tc.want, unitSeconds(tc.ps, tc.seconds)); d != "" {
+			if d := cmp.Diff(tc.want, unitSeconds(tc.ps, tc.seconds, idGroup)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 		})

@@ -152,10 +152,28 @@ func (r *run) fail(ps *citadel.PlannedShard, reason string) {
 		r.out.ShardsFailed = append(r.out.ShardsFailed, f)
 		r.failedBytes += len(b)
 	}
-	if r.scope == nil {
-		r.scope = scope{}
+	r.failedShards = append(r.failedShards, ps)
+}
+
+// buildScope puts the failed shards' checks in their regions into the
+// scope, once the catalog says each check's service.
+func (r *run) buildScope() {
+	if len(r.failedShards) == 0 {
+		return
 	}
-	r.scope.add(ps)
+	r.scope = scope{}
+	for _, ps := range r.failedShards {
+		r.scope.add(ps, r.groupOf)
+	}
+}
+
+// groupOf is a check's shard group: its catalog service's, else its id's.
+func (r *run) groupOf(check string) string {
+	if service, ok := r.serviceOf[check]; ok && service != "" {
+		g, _ := citadel.ShardGroupOf(service)
+		return g
+	}
+	return idGroup(check)
 }
 
 // taskReason says in words why the Map reported a shard's task failed.
