@@ -119,7 +119,7 @@ func TestEngine(t *testing.T) {
 			t.Fatalf("execution %s: %s %s", ex.Status, aws.ToString(ex.Error), aws.ToString(ex.Cause))
 		}
 		evs := s.history(sc.ExecutionARN)
-		want := []string{"plan", "asset-sync", "prowler", "check-results", "controls", "policies", "evidence", "finalize", StateOutcome, StateSucceeded}
+		want := []string{"plan", "asset-sync", StateAssetSyncFansOut, "prowler", "check-results", "controls", "policies", "evidence", "finalize", StateOutcome, StateSucceeded}
 		if diff := cmp.Diff(want, entered(evs)); diff != "" {
 			t.Errorf("states entered (-want +got):\n%s", diff)
 		}
@@ -275,7 +275,7 @@ func TestEngine(t *testing.T) {
 				}
 			}
 		}
-		want := []string{"plan", "asset-sync", "prowler", "finalize", StateOutcome, StateFailed}
+		want := []string{"plan", "asset-sync", StateAssetSyncFansOut, "prowler", "finalize", StateOutcome, StateFailed}
 		if diff := cmp.Diff(want, entered(evs)); diff != "" {
 			t.Errorf("states entered (-want +got):\n%s", diff)
 		}
