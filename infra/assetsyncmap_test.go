@@ -2,7 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +146,92 @@ func TestAssetSyncFanOutPayloadContract(t *testing.T) {
 	}
 	if fanOutItemsPath != "$.assets.fan_out.items" || fanOutScopesPath != "$.assets.scopes" {
 		t.Errorf("paths %s, %s", fanOutItemsPath, fanOutScopesPath)
+	}
+}
+
+// TestAssetSyncFanOutRunsOnMoto: the synthesized definition on moto's Step
+// Functions engine (testdata/engine/assetsync_probe.py; its Lambda states
+// stood in, each item's task a stand-in state machine that fails the item of
+// us-west-2): with a fan-out, every item runs and ends as its scope, the
+// failed one as its region and error, and the apply gets the plan, the
+// fan-out and every item's result; without one, the Map is never entered.
+func TestAssetSyncFanOutRunsOnMoto(t *testing.T) {
+	python, err := filepath.Abs("../.venv/bin/python")
+	if err == nil {
+		_, err = os.Stat(python)
+	}
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the project's .venv is missing: run make venv")
+		}
+		t.Skip("the project's .venv is missing: run make venv")
+	}
+	path := filepath.Join(t.TempDir(), "scan.asl.json")
+	if err := os.WriteFile(path, defaultApp(t).definition(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	regions := []string{"eu-west-1", "us-east-1", "us-west-2"}
+	items := []citadel.AssetSyncItem{{Region: citadel.AssetSyncGlobalItem, Regions: regions}, {Region: "eu-west-1"}, {Region: "us-east-1"}, {Region: "us-west-2"}}
+	cases := []struct {
+		name        string
+		regions     []string
+		wantEntered []string
+		wantApply   *citadel.AssetSyncInput
+	}{
+		{"no fan-out", nil, []string{citadel.StepPlan, citadel.StepAssetSync, StateAssetSyncFansOut, citadel.StepProwler}, nil},
+		{"a fan-out with a failed item", regions,
+			// (moto's history names no state for the Map's entry: the items'
+			// results in the apply's input show it ran)
+			[]string{citadel.StepPlan, citadel.StepAssetSync, StateAssetSyncFansOut, StateAssetSyncApply, citadel.StepProwler},
+			&citadel.AssetSyncInput{
+				Plan:   citadel.PlanOutput{ScanID: "scan-1", IntegrationID: "int-1", Regions: regions},
+				FanOut: &citadel.AssetSyncFanOut{Regions: regions, Items: items},
+				Scopes: []citadel.AssetSyncScope{
+					{Region: "global", Key: "scans/scan-1/assets/global.json"}, {Region: "eu-west-1", Key: "scans/scan-1/assets/eu-west-1.json"},
+					{Region: "us-east-1", Key: "scans/scan-1/assets/us-east-1.json"}, {Region: "us-west-2", Error: "States.TaskFailed"}},
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(python, append([]string{"testdata/engine/assetsync_probe.py", path}, tc.regions...)...)
+			cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1")
+			cmd.Stderr = &strings.Builder{}
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("assetsync_probe.py: %v\n%s", err, cmd.Stderr)
+			}
+			var got struct {
+				Status, Error, Cause string
+				Entered              []string
+				Output               struct {
+					Assets json.RawMessage `json:"assets"`
+				}
+			}
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			if got.Status != "SUCCEEDED" {
+				t.Fatalf("execution %s: %s %s", got.Status, got.Error, got.Cause)
+			}
+			var entered []string // the top-level states, once each
+			for _, e := range got.Entered {
+				if !slices.Contains(entered, e) && !strings.HasPrefix(e, StateAssetSyncItem) {
+					entered = append(entered, e)
+				}
+			}
+			if d := cmp.Diff(tc.wantEntered, entered); d != "" {
+				t.Errorf("states entered (-want +got):\n%s", d)
+			}
+			if tc.wantApply == nil {
+				return
+			}
+			var apply citadel.AssetSyncInput // the apply's stand-in keeps its input at $.assets
+			if err := json.Unmarshal(got.Output.Assets, &apply); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(*tc.wantApply, apply); d != "" {
+				t.Errorf("the apply's input (-want +got):\n%s\nthe run: %s", d, out)
+			}
+		})
 	}
 }
