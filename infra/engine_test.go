@@ -120,7 +120,7 @@ func TestEngine(t *testing.T) {
 		}
 		evs := s.history(sc.ExecutionARN)
 		// One region, a few checks: one shard, its task inside the Map.
-		want := []string{"plan", "asset-sync", "prowler", StateProwlerTask, StateShardSucceeded, "check-results", "controls", "policies", "evidence",
+		want := []string{"plan", "asset-sync", StateAssetSyncFansOut, "prowler", StateProwlerTask, StateShardSucceeded, "check-results", "controls", "policies", "evidence",
 			"finalize", StateOutcome, StateSucceeded}
 		if diff := cmp.Diff(want, entered(evs)); diff != "" {
 			t.Errorf("states entered (-want +got):\n%s", diff)
@@ -281,7 +281,7 @@ func TestEngine(t *testing.T) {
 			t.Errorf("execution %s with %s (a task failed with %s: %v), want FAILED after the shard's task failed",
 				ex.Status, aws.ToString(ex.Error), citadel.ShardTaskFailed, taskFailed)
 		}
-		want := []string{"plan", "asset-sync", "prowler", StateProwlerTask, StateShardFailed, "check-results", "finalize", StateOutcome, StateFailed}
+		want := []string{"plan", "asset-sync", StateAssetSyncFansOut, "prowler", StateProwlerTask, StateShardFailed, "check-results", "finalize", StateOutcome, StateFailed}
 		if diff := cmp.Diff(want, entered(evs)); diff != "" {
 			t.Errorf("states entered (-want +got):\n%s", diff)
 		}

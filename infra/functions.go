@@ -156,6 +156,7 @@ func newFunctions(scope constructs.Construct, cfg Config, table awsdynamodb.Tabl
 	// Objects: each step reads or writes only what it handles.
 	grantObjects(bucket, fs.ByName[FnPlan], citadel.ScanPrefix, true, true)         // writes the checks file
 	grantObjects(bucket, fs.ByName[FnCheckResults], citadel.ScanPrefix, true, true) // reads the OCSF file, writes the problems file
+	grantObjects(bucket, fs.ByName[FnAssetSync], citadel.ScanPrefix, true, true)    // the fan-out's items write what they collect, its apply reads it
 	grantObjects(bucket, fs.ByName[FnCheckResults], ddb.BlobPrefix, true, true)
 	grantObjects(bucket, fs.ByName[FnEvidence], citadel.ScanPrefix, true, false)
 	grantObjects(bucket, fs.ByName[FnEvidence], ddb.BlobPrefix, true, true)

@@ -96,7 +96,8 @@ func TestFunctionGrants(t *testing.T) {
 	cases := map[string][]grant{
 		FnPlan: {{"s3:PutObject", scans, true}, {"s3:GetObject*", scans, true}, {"s3:DeleteObject*", ".", false},
 			{"sts:AssumeRole", ".", false}},
-		FnAssetSync: {{"sts:AssumeRole", scanner, true}, {"s3:PutObject", ".", false}},
+		FnAssetSync: {{"sts:AssumeRole", scanner, true}, {"s3:PutObject", scans, true}, {"s3:GetObject*", scans, true},
+			{"s3:PutObject", blobs, false}, {"s3:GetObject*", blobs, false}, {"s3:DeleteObject*", ".", false}},
 		FnCheckResults: {{"s3:GetObject*", scans, true}, {"s3:PutObject", scans, true}, {"events:PutEvents", bus, true},
 			{"s3:GetObject*", blobs, true}, {"s3:PutObject", blobs, true}},
 		FnControls: {{"s3:GetObject*", ".", false}, {"events:PutEvents", ".", false}, {"s3:PutObject", ".", false}},

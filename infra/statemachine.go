@@ -114,6 +114,10 @@ func newStateMachine(scope constructs.Construct, fns *Functions, task *ProwlerTa
 		if step == citadel.StepFinalize {
 			break
 		}
+		if step == citadel.StepAssetSync { // its states and their catches: assetsyncmap.go
+			chain = chain.Next(assetSyncStates(scope, fns, finalize, catch))
+			continue
+		}
 		var state awsstepfunctions.IChainable
 		if step == citadel.StepProwler {
 			state = prowlerMap(scope, task, prowlerConcurrency).AddCatch(finalize, catch)
@@ -164,13 +168,19 @@ func specOf(name string) FunctionSpec {
 // and a minute; its retries (FunctionSpec.Retries) of a RetryableError and
 // of Lambda's service errors, 2 s doubling to 60 s with full jitter.
 func lambdaTask(scope constructs.Construct, fns *Functions, step string, payload awsstepfunctions.TaskInput, resultPath string) awsstepfunctionstasks.LambdaInvoke {
+	return lambdaTaskNamed(scope, fns, step, step, payload, resultPath)
+}
+
+// lambdaTaskNamed is lambdaTask in a state named name (another state of
+// step's function: the asset sync's fan-out).
+func lambdaTaskNamed(scope constructs.Construct, fns *Functions, name, step string, payload awsstepfunctions.TaskInput, resultPath string) awsstepfunctionstasks.LambdaInvoke {
 	spec := specOf(step)
 	var rp *string
 	if resultPath != "" {
 		rp = jsii.String(resultPath)
 	}
-	st := awsstepfunctionstasks.NewLambdaInvoke(scope, jsii.String(step), &awsstepfunctionstasks.LambdaInvokeProps{
-		StateName:                jsii.String(step),
+	st := awsstepfunctionstasks.NewLambdaInvoke(scope, jsii.String(name), &awsstepfunctionstasks.LambdaInvokeProps{
+		StateName:                jsii.String(name),
 		LambdaFunction:           fns.ByName[step],
 		Payload:                  payload,
 		PayloadResponseOnly:      jsii.Bool(true),

@@ -155,6 +155,12 @@ func TestRunnerIsTheStateMachine(t *testing.T) {
 			tasks = append(tasks, aslTask{name, st})
 		}
 		name, _ = st["Next"].(string)
+		if st["Type"] == "Choice" {
+			// The default way: for asset-sync's fan-out (infra/assetsyncmap.go)
+			// the way without it, which the runner's AssetSync plays as one
+			// step (the other way: its own test); after finalize, success.
+			name, _ = st["Default"].(string)
+		}
 		if len(tasks) > len(states) {
 			t.Fatal("the states loop")
 		}
@@ -204,6 +210,9 @@ func TestRunnerIsTheStateMachine(t *testing.T) {
 					}
 					continue
 				}
+				if step.Name == citadel.StepAssetSync && assetSyncFanOutFields[name] {
+					continue // passed only by the fan-out's Map and apply (infra: TestAssetSyncFanOutPayloadContract)
+				}
 				if !avail[name] {
 					t.Errorf("%s: input %s reads %q, which the state does not hold yet", step.Name, step.Input, name)
 				}
@@ -217,6 +226,10 @@ func TestRunnerIsTheStateMachine(t *testing.T) {
 		}
 	}
 }
+
+// assetSyncFanOutFields are the fields of citadel.AssetSyncInput that only
+// the fan-out's states pass.
+var assetSyncFanOutFields = map[string]bool{"item": true, "fan_out": true, "scopes": true}
 
 // checkLambdaParameters: a Lambda state that does not get the whole state
 // (plan: the execution input and the execution's ARN) passes each field of

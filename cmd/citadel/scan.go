@@ -115,7 +115,7 @@ func (r *runner) pipeline() *localrun.Runner {
 
 	env := stepfn.Env{Log: r.log}.Defaults()
 	planH := &plan.Handler{Store: store, S3: s3c, Bucket: r.bucket, Env: env}
-	assetsH := &assetsync.Handler{Store: store, AWS: r.cfg, Env: env}
+	assetsH := &assetsync.Handler{Store: store, AWS: r.cfg, Env: env, FanOut: true, Objects: s3c}
 	resultsH := &checkresults.Handler{Store: blobStore, S3: &progressObjects{Client: s3c, onRead: r.onRead}, Events: eventbridge.NewFromConfig(r.cfg),
 		EventBus: r.eventBus, Env: stepfn.Env{Log: r.log}}
 	controlsH := &controls.Handler{Store: store, Catalog: store, Results: store, Env: env}
@@ -126,7 +126,7 @@ func (r *runner) pipeline() *localrun.Runner {
 
 	return &localrun.Runner{Steps: []localrun.Step{
 		localrun.Of(stepfn.New(citadel.StepPlan, planH.Handle, env, store)),
-		localrun.Of(stepfn.New(citadel.StepAssetSync, assetsH.Handle, env, store)),
+		localrun.AssetSync(stepfn.New(citadel.StepAssetSync, assetsH.Handle, env, store), citadel.AssetSyncFanOutConcurrency),
 		localrun.Of(stepfn.New(citadel.StepProwler, func(ctx context.Context, in ProwlerInput) ([]citadel.ShardOutcome, error) {
 			return r.runShards(ctx, scanner, in)
 		}, env, store)),

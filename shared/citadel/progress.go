@@ -93,8 +93,17 @@ func (in PlanInput) ScanRef() (string, string) { return in.Scan.IntegrationID, i
 
 func (p PlanOutput) ref() (string, string) { return p.IntegrationID, p.ScanID }
 
+// ScanRef names the scan of the plan; an item of the asset sync's fan-out
+// names none, so its invocations (many at once) leave the scan's progress
+// to the sync's plan and apply.
+func (in AssetSyncInput) ScanRef() (string, string) {
+	if in.Item != nil {
+		return "", ""
+	}
+	return in.Plan.ref()
+}
+
 // ScanRef names the scan of the plan.
-func (in AssetSyncInput) ScanRef() (string, string)    { return in.Plan.ref() }
 func (in CheckResultsInput) ScanRef() (string, string) { return in.Plan.ref() }
 func (in ControlsInput) ScanRef() (string, string)     { return in.Plan.ref() }
 func (in PoliciesInput) ScanRef() (string, string)     { return in.Plan.ref() }

@@ -77,6 +77,13 @@ type PlanOutput struct {
 // AssetSyncInput is the asset-sync step's input.
 type AssetSyncInput struct {
 	Plan PlanOutput `json:"plan"`
+	// Item, in an item of the fan-out's Map: collect its scopes only
+	// (assetsyncfanout.go).
+	Item *AssetSyncItem `json:"item,omitempty"`
+	// FanOut and Scopes, in the fan-out's apply: the plan and what each item
+	// ended with.
+	FanOut *AssetSyncFanOut `json:"fan_out,omitempty"`
+	Scopes []AssetSyncScope `json:"scopes,omitempty"`
 }
 
 // CollectorError is a collector that failed: its assets are left as they were.
@@ -98,6 +105,10 @@ type AssetSyncOutput struct {
 	RelationshipsDeleted int              `json:"relationships_deleted"`
 	Errors               []CollectorError `json:"errors"`
 	Usage                Usage            `json:"usage"`
+	// FanOut is set instead of the counts when the sync fans out per region
+	// (the state machine's Map runs its items); Scope is an item's result.
+	FanOut *AssetSyncFanOut `json:"fan_out,omitempty"`
+	Scope  *AssetSyncScope  `json:"scope,omitempty"`
 }
 
 // ManifestVersion is the version of the manifest the Prowler task writes:

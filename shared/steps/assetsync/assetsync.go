@@ -8,12 +8,18 @@
 // deactivated only in the scopes whose collector succeeded: a failing
 // collector is reported in the output and leaves its assets and edges as
 // they were.
+//
+// Past citadel.AssetSyncFanOutRegions regions the sync fans out per region
+// (fanout.go): items collect a region each (and one the global collectors)
+// into S3, and one diff runs over their union, a failed item's scopes left
+// as a failing collector leaves them.
 package assetsync
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"time"
 
@@ -54,6 +60,12 @@ type Handler struct {
 	// invocation's deadline (default: a quarter of the time left, at most
 	// two minutes); collectors still running then are cut off.
 	Reserve time.Duration
+	// FanOut lets a sync of more than FanOutRegions regions (default
+	// citadel.AssetSyncFanOutRegions) fan out per region (fanout.go): its
+	// items write what they collect to Objects, in the plan's bucket.
+	FanOut        bool
+	FanOutRegions int
+	Objects       Objects
 }
 
 // Validate refuses a plan the step cannot sync: no integration, no or a
@@ -89,34 +101,30 @@ func Validate(p citadel.PlanOutput) error {
 // Handle syncs the integration's inventory. Throttled or transient failures
 // (store, STS, a cancelled context) are marked retryable; the step
 // contract (shared/stepfn) returns them as the type the state machine retries.
+//
+// Its input chooses its part when the sync fans out (fanout.go): an item
+// (in.Item) collects its scopes, the apply (in.FanOut) diffs what the items
+// collected; otherwise it syncs every region, or, past FanOutRegions,
+// returns the fan-out's plan.
 func (h *Handler) Handle(ctx context.Context, in citadel.AssetSyncInput) (citadel.AssetSyncOutput, error) {
 	p := in.Plan
 	if err := Validate(p); err != nil {
 		return citadel.AssetSyncOutput{}, err
 	}
-	log := h.Logger()
-	log = log.With("step", citadel.StepAssetSync, "scan_id", p.ScanID, "integration_id", p.IntegrationID)
-	clock := h.Env.Defaults().Clock
-	reg := h.Registry
-	if reg == nil {
-		reg = inventory.Default()
+	switch {
+	case in.Item != nil:
+		return h.collectItem(ctx, p, *in.Item)
+	case in.FanOut != nil:
+		return h.applyFanOut(ctx, p, *in.FanOut, in.Scopes)
 	}
+	log := h.logger(p)
+	clock := h.Env.Defaults().Clock
+	reg := h.registry()
 	startUsage := h.Store.Usage()
 
-	session := "citadel-asset-sync"
-	if p.ScanID != "" && citadel.ValidID(p.ScanID) {
-		session = "citadel-" + p.ScanID
-		if len(session) > 64 {
-			session = session[:64]
-		}
-	}
-	cfg := awsx.AssumeRole(h.AWS, p.RoleARN, p.ExternalID, session)
-	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	cfg, err := h.session(ctx, p)
 	if err != nil {
-		return citadel.AssetSyncOutput{}, awsErr(fmt.Errorf("asset sync: credentials for integration %s (role %q): %w", p.IntegrationID, p.RoleARN, err))
-	}
-	if got := aws.ToString(id.Account); got != p.AccountID {
-		return citadel.AssetSyncOutput{}, citadel.Invalid("asset sync: the credentials of integration %s are for account %s, not its account %s", p.IntegrationID, got, p.AccountID)
+		return citadel.AssetSyncOutput{}, err
 	}
 	regions := append([]string(nil), p.Regions...)
 	if len(regions) == 0 {
@@ -125,6 +133,10 @@ func (h *Handler) Handle(ctx context.Context, in citadel.AssetSyncInput) (citade
 		}
 	}
 	sort.Strings(regions)
+	if fo, ok := h.fanOut(p, regions); ok {
+		log.Info("asset sync fans out", "regions", len(regions), "items", len(fo.Items))
+		return citadel.AssetSyncOutput{Errors: []citadel.CollectorError{}, FanOut: &fo}, nil
+	}
 
 	opt := h.Options
 	opt.Log = log
@@ -152,6 +164,38 @@ func (h *Handler) Handle(ctx context.Context, in citadel.AssetSyncInput) (citade
 		"slowest_scope", slowest.ResourceType+"@"+slowest.Region, "slowest_ms", slowest.Duration.Milliseconds(),
 		"write_units", out.Usage.WriteUnits)
 	return out, nil
+}
+
+func (h *Handler) logger(p citadel.PlanOutput) *slog.Logger {
+	return h.Logger().With("step", citadel.StepAssetSync, "scan_id", p.ScanID, "integration_id", p.IntegrationID)
+}
+
+func (h *Handler) registry() inventory.Registry {
+	if h.Registry == nil {
+		return inventory.Default()
+	}
+	return h.Registry
+}
+
+// session is the integration's credentials (its role assumed, or the
+// scanner's own), checked to be its account's.
+func (h *Handler) session(ctx context.Context, p citadel.PlanOutput) (aws.Config, error) {
+	session := "citadel-asset-sync"
+	if p.ScanID != "" && citadel.ValidID(p.ScanID) {
+		session = "citadel-" + p.ScanID
+		if len(session) > 64 {
+			session = session[:64]
+		}
+	}
+	cfg := awsx.AssumeRole(h.AWS, p.RoleARN, p.ExternalID, session)
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return cfg, awsErr(fmt.Errorf("asset sync: credentials for integration %s (role %q): %w", p.IntegrationID, p.RoleARN, err))
+	}
+	if got := aws.ToString(id.Account); got != p.AccountID {
+		return cfg, citadel.Invalid("asset sync: the credentials of integration %s are for account %s, not its account %s", p.IntegrationID, got, p.AccountID)
+	}
+	return cfg, nil
 }
 
 // collectContext leaves the diff and its writes the reserve (by default a
