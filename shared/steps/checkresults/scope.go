@@ -35,8 +35,9 @@ type checkScope struct {
 	regions map[string]bool // the regions of its failed shards
 }
 
-// groupOf is a check's shard group.
-type groupOf func(check string) string
+// groupOf is a check's shard group, then other names it may go by in a
+// plan (tried in order).
+type groupOf func(check string) []string
 
 // add puts a failed shard's checks in their regions into the scope.
 func (s scope) add(ps *citadel.PlannedShard, group groupOf) {
@@ -68,18 +69,21 @@ func (c *checkScope) covers(region string) bool {
 	return c != nil && (c.global || region == "" || c.regions[region])
 }
 
-// unitsOfCheck are the units of ps of a check's group.
-func unitsOfCheck(ps *citadel.PlannedShard, group string) []citadel.ShardUnit {
-	var out []citadel.ShardUnit
-	for _, u := range ps.Units {
-		if u.Group == group {
-			out = append(out, u)
+// unitsOfCheck are the units of ps of a check's group (the first of its
+// names any unit has), else every unit of ps.
+func unitsOfCheck(ps *citadel.PlannedShard, groups []string) []citadel.ShardUnit {
+	for _, g := range groups {
+		var out []citadel.ShardUnit
+		for _, u := range ps.Units {
+			if u.Group == g {
+				out = append(out, u)
+			}
+		}
+		if len(out) > 0 {
+			return out
 		}
 	}
-	if len(out) == 0 {
-		return ps.Units
-	}
-	return out
+	return ps.Units
 }
 
 // resultRegion is the region a result of an asset is in: the inventory's,
@@ -165,8 +169,8 @@ func unitSeconds(ps *citadel.PlannedShard, seconds float64, group groupOf) citad
 }
 
 // idGroup groups a check by its id's service, for checks the catalog does
-// not know (and tests).
-func idGroup(check string) string {
+// not know (and plans grouped by service).
+func idGroup(check string) []string {
 	service, _, _ := strings.Cut(check, "_")
-	return service
+	return []string{service}
 }

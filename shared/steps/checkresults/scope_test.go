@@ -34,9 +34,9 @@ func TestScopeCovers(t *testing.T) {
 	// Groups that are not the checks': every check of the shard is global.
 	s.add(planned([]string{"us-east-1"}, []string{"global/identity", "us-east-1/compute"}, "account_d", "lambda_e"), idGroup)
 	// The planner's groups, by the catalog's services: exact.
-	byService := func(c string) string {
+	byService := func(c string) []string {
 		g, _ := citadel.ShardGroupOf(map[string]string{"iam_g": "iam", "awslambda_h": "awslambda"}[c])
-		return g
+		return []string{g}
 	}
 	s.add(planned([]string{"us-east-1"}, []string{"global/identity", "us-east-1/serverless"}, "iam_g", "awslambda_h"), byService)
 	for _, tc := range []struct {
@@ -150,6 +150,7 @@ func TestFailedShardsStaySmall(t *testing.T) {
 	if f := r.out.ShardsFailed[0]; len(f.Units) != maxListed || f.Checks != 2 || f.ShardID != "s000" {
 		t.Errorf("first failure %+v", f)
 	}
+	r.buildScope()
 	if !r.scope["ec2_a"].covers("region-199") {
 		t.Error("the scope lost a unit the list leaves out")
 	}

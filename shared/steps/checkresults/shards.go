@@ -167,13 +167,15 @@ func (r *run) buildScope() {
 	}
 }
 
-// groupOf is a check's shard group: its catalog service's, else its id's.
-func (r *run) groupOf(check string) string {
+// groupOf is a check's shard group: its catalog service's (the planner's
+// grouping), then its id's service.
+func (r *run) groupOf(check string) []string {
+	names := idGroup(check)
 	if service, ok := r.serviceOf[check]; ok && service != "" {
 		g, _ := citadel.ShardGroupOf(service)
-		return g
+		names = append([]string{g}, names...)
 	}
-	return idGroup(check)
+	return names
 }
 
 // taskReason says in words why the Map reported a shard's task failed.
