@@ -58,11 +58,14 @@ def run(definition, members):
     sm = sfn.create_state_machine(name="OrgScanStateMachine", definition=text, roleArn=role)["stateMachineArn"]
     arn = sfn.start_execution(stateMachineArn=sm, name="org-1",
                               input=json.dumps({"scan": {"scan_id": "org-1", "integration_id": "int-org", "trigger": "api"}}))["executionArn"]
-    for _ in range(600):
+    # moto's engine runs the execution in threads of the server: on a loaded
+    # machine it takes minutes (a CI run beside an engine test: over 60 s).
+    deadline = time.time() + 360
+    while True:
         d = sfn.describe_execution(executionArn=arn)
-        if d["status"] != "RUNNING":
+        if d["status"] != "RUNNING" or time.time() > deadline:
             break
-        time.sleep(0.1)
+        time.sleep(0.2)
     children = []
     for e in sfn.list_executions(stateMachineArn=account)["executions"]:
         c = sfn.describe_execution(executionArn=e["executionArn"])

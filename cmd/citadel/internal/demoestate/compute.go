@@ -101,16 +101,30 @@ func (s *seeder) compute(east, west aws.Config) {
 		return
 	}
 
-	fn, err := lambda.NewFromConfig(east).CreateFunction(s.ctx, &lambda.CreateFunctionInput{
+	lc := lambda.NewFromConfig(east)
+	fn, err := lc.CreateFunction(s.ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String("orders-api"), Role: aws.String(s.e.Resources["lambda-role"]), Runtime: lambdatypes.RuntimeProvidedal2023,
 		Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: lambdaZip()},
 		VpcConfig: &lambdatypes.VpcConfig{SubnetIds: []string{lastID(s.e.Resources["subnet-east-a"])}, SecurityGroupIds: []string{lastID(s.e.Resources["sg-internal-east"])}},
 		Tags:      map[string]string{"team": "orders"},
 	})
+	var arn string
+	if err == nil {
+		arn = aws.ToString(fn.FunctionArn)
+	}
+	var conflict *lambdatypes.ResourceConflictException
+	if errors.As(err, &conflict) {
+		// A create the SDK retried (a slow answer on a loaded machine) and
+		// whose first attempt made it: the function is the one asked for.
+		got, gerr := lc.GetFunction(s.ctx, &lambda.GetFunctionInput{FunctionName: aws.String("orders-api")})
+		if gerr == nil {
+			arn, err = aws.ToString(got.Configuration.FunctionArn), nil
+		}
+	}
 	if !s.ok("lambda function", err) {
 		return
 	}
-	s.res("function-orders-api", aws.ToString(fn.FunctionArn))
+	s.res("function-orders-api", arn)
 	s.add("awslambda_function_not_publicly_accessible", "function-orders-api", "PASS")
 }
 
