@@ -194,7 +194,7 @@ func TestAssetSyncFanOutRunsOnMoto(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(python, append([]string{"testdata/engine/assetsync_probe.py", path}, tc.regions...)...)
-			cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1")
+			cmd.Env = append(probeEnviron(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1")
 			cmd.Stderr = &strings.Builder{}
 			out, err := cmd.Output()
 			if err != nil {

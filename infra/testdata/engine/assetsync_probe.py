@@ -68,11 +68,12 @@ def run(definition, regions):
     sm = sfn.create_state_machine(name="ScanStateMachine", definition=json.dumps(scan), roleArn=role)["stateMachineArn"]
     arn = sfn.start_execution(stateMachineArn=sm, name="scan-1",
                               input=json.dumps({"scan": {"scan_id": "scan-1", "integration_id": "int-1", "trigger": "api"}}))["executionArn"]
-    for _ in range(600):
+    deadline = time.time() + 360  # moto runs it in threads: minutes on a loaded machine
+    while True:
         d = sfn.describe_execution(executionArn=arn)
-        if d["status"] != "RUNNING":
+        if d["status"] != "RUNNING" or time.time() > deadline:
             break
-        time.sleep(0.1)
+        time.sleep(0.2)
     events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
     failures = [e.get(k) for e in events for k in e if k.endswith("FailedEventDetails")]
