@@ -3,6 +3,8 @@
 import { config } from './config';
 import { signInAgain, token } from './auth';
 import type { OrganizationOptions, OrgScanSummary } from './org';
+import type { ShardFailure } from './shards';
+export type { ShardFailure } from './shards';
 
 export type ScanStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
 export type ResultStatus = 'pass' | 'fail' | 'error' | 'not_applicable';
@@ -68,15 +70,6 @@ export interface StepProgress {
 	counts?: Record<string, number>;
 	usage: { requests: number; read_units: number; write_units: number };
 	error?: string;
-}
-// A Prowler shard whose findings are missing from a scan: its checks in its
-// regions were not scanned and kept their results (citadel.ShardFailure).
-export interface ShardFailure {
-	shard_id: string;
-	regions: string[];
-	units?: { region: string; group: string }[];
-	checks: number;
-	reason: string;
 }
 export interface ScanSummary {
 	success: boolean;
