@@ -252,6 +252,25 @@ def _sfn_eval(self, env, resource_runtime_part, normalised_parameters, state_cre
 StateTaskServiceSfn._normalise_parameters = _sfn_normalise
 StateTaskServiceSfn._eval_service_task = _sfn_eval
 
+# Gap 10: a stopped execution ends ABORTED on AWS, and runs no Catch
+# (StopExecution aborts it). moto's engine turns the stop into a
+# MapIterationAborted failure of a Map's items, which the Map reports as its
+# own error and which then sets the program's state to an error over the
+# stop: the execution ends FAILED. Once stopped, a program stays stopped.
+from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: E402
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped  # noqa: E402
+
+_orig_set_error = Environment.set_error
+
+
+def _set_error_unless_stopped(self, error):
+    if isinstance(self.program_state(), ProgramStopped):
+        return
+    _orig_set_error(self, error)
+
+
+Environment.set_error = _set_error_unless_stopped
+
 # Gap 6: moto points a Lambda container at the server as
 # http://host.docker.internal (or a guess from inside a container); with the
 # host's network (MOTO_DOCKER_NETWORK_MODE=host) the server is on loopback.
