@@ -168,6 +168,16 @@ type scanWorld struct {
 	state  citadel.FinalizeInput
 }
 
+// outcomes are what the prowler Map hands check-results: every planned
+// shard's task ended well.
+func (w *scanWorld) outcomes() []citadel.ShardOutcome {
+	var out []citadel.ShardOutcome
+	for _, s := range w.state.Plan.Shards {
+		out = append(out, citadel.ShardOutcome{ShardID: s.ID})
+	}
+	return out
+}
+
 // faultEnv is what all the tables share: one moto account whose small estate
 // asset-sync collects, one bucket (the checks file, the OCSF file and the
 // blobs are content-addressed by scan id and hash, so every run writes the
@@ -251,7 +261,8 @@ func newScanWorld(t *testing.T, e faultEnv, endpoint string, faulted bool) *scan
 			return err
 		},
 		citadel.StepCheckResults: func(ctx context.Context) (err error) {
-			w.state.Results, err = retried(ctx, stepfn.New(citadel.StepCheckResults, resultsH.Handle, env, w.blobs), citadel.CheckResultsInput{Plan: w.state.Plan}, max[citadel.StepCheckResults])
+			w.state.Prowler = w.outcomes()
+			w.state.Results, err = retried(ctx, stepfn.New(citadel.StepCheckResults, resultsH.Handle, env, w.blobs), citadel.CheckResultsInput{Plan: w.state.Plan, Prowler: w.state.Prowler}, max[citadel.StepCheckResults])
 			return err
 		},
 		citadel.StepControls: func(ctx context.Context) (err error) {
@@ -370,29 +381,34 @@ func TestFaultEveryStepConvergesAfterAThrottledRetry(t *testing.T) {
 		bs = append(bs, b)
 	}
 
-	// The Prowler task's part: its OCSF file and manifest, in the shared
-	// bucket: the catalog fixture's two mapped checks on every bucket, some
-	// failing, so check-results writes results and history in several
-	// batches and controls, policies and evidence have work.
+	// The Prowler tasks' part, once the plan has cut the scan into shards:
+	// each shard's OCSF file and manifest, in the shared bucket (every world
+	// plans the same shards of the same scan). The catalog fixture's two
+	// mapped checks on every bucket, some failing, so check-results writes
+	// results and history in several batches and controls, policies and
+	// evidence have work.
 	checks := []string{"s3_bucket_default_encryption", "iam_root_mfa_enabled"}
-	var doc bytes.Buffer
-	n := len(checks) * len(arns)
-	if _, err := ocsftest.Write(&doc, n, func(i int) ocsftest.Spec {
-		status := "PASS"
-		if i%3 == 1 {
-			status = "FAIL"
+	writeProwlerPart := func(t *testing.T, p citadel.PlanOutput) {
+		t.Helper()
+		if len(p.Shards) != 1 {
+			t.Fatalf("the plan made %d shards of one region's two checks; want 1", len(p.Shards))
 		}
-		return ocsftest.Spec{Check: checks[i%len(checks)], StatusCode: status, UIDs: []string{arns[i/len(checks)]}}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	manifest, _ := json.Marshal(citadel.ProwlerManifest{ScanID: faultScan, FindingCount: n, ChecksExecuted: checks})
-	for key, body := range map[string][]byte{
-		citadel.ScanObjectKey(faultScan, citadel.OCSFFileName): doc.Bytes(),
-		citadel.ScanObjectKey(faultScan, citadel.ManifestName): manifest,
-	} {
-		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+		var doc bytes.Buffer
+		n := len(checks) * len(arns)
+		if _, err := ocsftest.Write(&doc, n, func(i int) ocsftest.Spec {
+			status := "PASS"
+			if i%3 == 1 {
+				status = "FAIL"
+			}
+			return ocsftest.Spec{Check: checks[i%len(checks)], StatusCode: status, UIDs: []string{arns[i/len(checks)]}}
+		}); err != nil {
 			t.Fatal(err)
+		}
+		manifest, _ := json.Marshal(citadel.ProwlerManifest{ScanID: faultScan, FindingCount: n, ChecksExecuted: checks})
+		for key, body := range map[string][]byte{p.Shards[0].OCSFKey: doc.Bytes(), p.Shards[0].ManifestKey: manifest} {
+			if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 
@@ -404,6 +420,9 @@ func TestFaultEveryStepConvergesAfterAThrottledRetry(t *testing.T) {
 			before := a.reqs.n.Load()
 			if err := a.steps[tc.step](ctx); err != nil {
 				t.Fatalf("unfaulted %s: %v", tc.step, err)
+			}
+			if tc.step == citadel.StepPlan {
+				writeProwlerPart(t, a.state.Plan)
 			}
 			// The step's requests: its start's progress write, the
 			// handler's, its end's progress write.
