@@ -14,9 +14,29 @@ import (
 // The prowler state is a Map over the plan's shards (citadel.Shard), each
 // item one Prowler task; an item ends as its citadel.ShardOutcome.
 const (
-	StateProwlerTask    = "prowler-task"    // RunTask .sync of one shard
-	StateShardSucceeded = "shard-succeeded" // Pass: {shard_id}
-	StateShardFailed    = "shard-failed"    // Pass: {shard_id, error, cause}
+	StateProwlerTask    = "prowler-task"     // RunTask .sync of one shard
+	StateShardSucceeded = "shard-succeeded"  // Pass: {shard_id}
+	StateShardFailed    = "shard-failed"     // Pass: {shard_id, error, cause}
+	StateShardFailedHow = "shard-failed-how" // Choice: did the task run and stop badly?
+	StateShardTaskRead  = "shard-task-read"  // Pass: the cause (ECS's task description) parsed
+	StateShardStopped   = "shard-stopped"    // Choice: is it a stopped task's description?
+	StateShardTaskStop  = "shard-task-stop"  // Pass: {shard_id, error, task: {stopped_reason, exit_codes}}
+)
+
+// A task that ran and stopped badly fails its state with States.TaskFailed
+// and the whole ECS task description as the cause, a few KB; 40 of them
+// would crowd Step Functions' 256 KB. The item keeps only the stop reason
+// and the exit codes (citadel.ShardTaskStop). Any other error's cause is a
+// sentence and is kept as it is.
+var (
+	// ShardTaskParsed keeps the item's input and parses the cause; the
+	// Choice before it lets only a JSON object's text through.
+	ShardTaskParsed = map[string]any{"shard.$": "$.shard", "error.$": ErrorPath, "task.$": "States.StringToJson(" + ErrorPath + ".Cause)"}
+	// ShardTaskStopResult reads the parsed description: StoppedReason is
+	// checked present first (a definite path fails when absent); the exit
+	// codes' path is indefinite, so a container that never ran gives none.
+	ShardTaskStopResult = map[string]any{"shard_id.$": "$.shard.id", "error.$": ErrorPath + ".Error", "task": map[string]any{
+		"stopped_reason.$": "$.task.StoppedReason", "exit_codes.$": "$.task.Containers[*].ExitCode"}}
 )
 
 // The Map runs this many shards at once by default, and at most
@@ -70,7 +90,22 @@ func prowlerMap(scope constructs.Construct, task *ProwlerTask, concurrency int) 
 	succeeded := awsstepfunctions.NewPass(scope, jsii.String(StateShardSucceeded), &awsstepfunctions.PassProps{
 		StateName: jsii.String(StateShardSucceeded), Parameters: &ShardSucceededResult,
 	})
-	run.AddCatch(failed, &awsstepfunctions.CatchProps{Errors: jsii.Strings("States.ALL"), ResultPath: jsii.String(ErrorPath)})
+	read := awsstepfunctions.NewPass(scope, jsii.String(StateShardTaskRead), &awsstepfunctions.PassProps{
+		StateName: jsii.String(StateShardTaskRead), Parameters: &ShardTaskParsed,
+	})
+	stop := awsstepfunctions.NewPass(scope, jsii.String(StateShardTaskStop), &awsstepfunctions.PassProps{
+		StateName: jsii.String(StateShardTaskStop), Parameters: &ShardTaskStopResult,
+	})
+	stopped := awsstepfunctions.NewChoice(scope, jsii.String(StateShardStopped), &awsstepfunctions.ChoiceProps{StateName: jsii.String(StateShardStopped)}).
+		When(awsstepfunctions.Condition_IsPresent(jsii.String("$.task.StoppedReason")), stop, nil).
+		Otherwise(failed)
+	how := awsstepfunctions.NewChoice(scope, jsii.String(StateShardFailedHow), &awsstepfunctions.ChoiceProps{StateName: jsii.String(StateShardFailedHow)}).
+		When(awsstepfunctions.Condition_And(
+			awsstepfunctions.Condition_StringEquals(jsii.String(ErrorPath+".Error"), jsii.String("States.TaskFailed")),
+			awsstepfunctions.Condition_StringMatches(jsii.String(ErrorPath+".Cause"), jsii.String("{*}")),
+		), read.Next(stopped), nil).
+		Otherwise(failed)
+	run.AddCatch(how, &awsstepfunctions.CatchProps{Errors: jsii.Strings("States.ALL"), ResultPath: jsii.String(ErrorPath)})
 
 	m := awsstepfunctions.NewMap(scope, jsii.String(citadel.StepProwler), &awsstepfunctions.MapProps{
 		StateName:      jsii.String(citadel.StepProwler),

@@ -287,11 +287,11 @@ func TestStateMachineProwlerMap(t *testing.T) {
 				t.Errorf("item selector (-want +got):\n%s", d)
 			}
 			p := m.ItemProcessor
-			if p.ProcessorConfig["Mode"] != "INLINE" || p.StartAt != StateProwlerTask || len(p.States) != 3 {
+			if p.ProcessorConfig["Mode"] != "INLINE" || p.StartAt != StateProwlerTask || len(p.States) != 7 {
 				t.Fatalf("item processor = %+v", p)
 			}
 			task := p.States[StateProwlerTask]
-			wantCatch := []aslCatch{{ErrorEquals: []string{"States.ALL"}, ResultPath: ErrorPath, Next: StateShardFailed}}
+			wantCatch := []aslCatch{{ErrorEquals: []string{"States.ALL"}, ResultPath: ErrorPath, Next: StateShardFailedHow}}
 			if d := cmp.Diff(wantCatch, task.Catch); d != "" || task.Next != StateShardSucceeded {
 				t.Errorf("task next %s, catch (-want +got):\n%s", task.Next, d)
 			}
@@ -302,6 +302,28 @@ func TestStateMachineProwlerMap(t *testing.T) {
 			wantFailed := map[string]any{"shard_id.$": "$.shard.id", "error.$": "$.error.Error", "cause.$": "$.error.Cause"}
 			if d := cmp.Diff(wantFailed, failed.Parameters); d != "" || failed.Type != "Pass" || !failed.End {
 				t.Errorf("%s %s end %v (-want +got):\n%s", StateShardFailed, failed.Type, failed.End, d)
+			}
+			// A task that stopped badly: its cause, the task description,
+			// is parsed and selected down to the stop reason and exit codes.
+			how, read, stopped, stop := p.States[StateShardFailedHow], p.States[StateShardTaskRead], p.States[StateShardStopped], p.States[StateShardTaskStop]
+			wantHow := []map[string]any{{"And": []any{
+				map[string]any{"Variable": "$.error.Error", "StringEquals": "States.TaskFailed"},
+				map[string]any{"Variable": "$.error.Cause", "StringMatches": "{*}"}}, "Next": StateShardTaskRead}}
+			if d := cmp.Diff(wantHow, how.Choices); d != "" || how.Type != "Choice" || how.Default != StateShardFailed {
+				t.Errorf("%s %s default %s (-want +got):\n%s", StateShardFailedHow, how.Type, how.Default, d)
+			}
+			wantRead := map[string]any{"shard.$": "$.shard", "error.$": "$.error", "task.$": "States.StringToJson($.error.Cause)"}
+			if d := cmp.Diff(wantRead, read.Parameters); d != "" || read.Type != "Pass" || read.Next != StateShardStopped {
+				t.Errorf("%s %s next %s (-want +got):\n%s", StateShardTaskRead, read.Type, read.Next, d)
+			}
+			wantStopped := []map[string]any{{"Variable": "$.task.StoppedReason", "IsPresent": true, "Next": StateShardTaskStop}}
+			if d := cmp.Diff(wantStopped, stopped.Choices); d != "" || stopped.Type != "Choice" || stopped.Default != StateShardFailed {
+				t.Errorf("%s %s default %s (-want +got):\n%s", StateShardStopped, stopped.Type, stopped.Default, d)
+			}
+			wantStop := map[string]any{"shard_id.$": "$.shard.id", "error.$": "$.error.Error", "task": map[string]any{
+				"stopped_reason.$": "$.task.StoppedReason", "exit_codes.$": "$.task.Containers[*].ExitCode"}}
+			if d := cmp.Diff(wantStop, stop.Parameters); d != "" || stop.Type != "Pass" || !stop.End {
+				t.Errorf("%s %s end %v (-want +got):\n%s", StateShardTaskStop, stop.Type, stop.End, d)
 			}
 		})
 	}

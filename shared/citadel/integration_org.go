@@ -45,6 +45,15 @@ type OrganizationOptions struct {
 	MemberRoleName string `json:"member_role_name,omitempty" dynamo:",omitempty"`
 }
 
+// MaxOrgScanAccounts is the most accounts one organization scan reaches:
+// its members and the organization's own account. The members' Map is
+// inline, and its iterations' events share the organization execution's
+// history, which Step Functions caps at 25,000 events: at ~17 an account it
+// holds ~1,460 (docs/scale.md). Org sync refuses a larger scope before it
+// changes anything, rather than let the execution fail hours in; narrow the
+// OUs or the include list, or make one organization integration per OU.
+const MaxOrgScanAccounts = 1400
+
 // PatternOUID is an organizational unit id or an organization's root id.
 const PatternOUID = `^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$`
 

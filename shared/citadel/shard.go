@@ -98,7 +98,19 @@ type ShardDurations map[string]float64
 type ShardOutcome struct {
 	ShardID string `json:"shard_id"`
 	Error   string `json:"error,omitempty"`
-	Cause   string `json:"cause,omitempty"`
+	// Cause is the error's cause as Step Functions gave it, except when the
+	// task ran and stopped badly: then its cause, the whole ECS task
+	// description (KBs), is selected down to Task.
+	Cause string         `json:"cause,omitempty"`
+	Task  *ShardTaskStop `json:"task,omitempty"`
+}
+
+// ShardTaskStop is what a shard's outcome keeps of a task that stopped
+// badly: ECS's reason and its containers' exit codes (absent for a
+// container that never ran).
+type ShardTaskStop struct {
+	StoppedReason string `json:"stopped_reason,omitempty"`
+	ExitCodes     []int  `json:"exit_codes,omitempty"`
 }
 
 // Failed reports whether the shard's task did not end well.

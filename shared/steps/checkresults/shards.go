@@ -180,6 +180,20 @@ func (r *run) groupOf(check string) []string {
 
 // taskReason says in words why the Map reported a shard's task failed.
 func taskReason(o citadel.ShardOutcome) string {
+	if t := o.Task; t != nil {
+		var parts []string
+		for _, code := range t.ExitCodes {
+			if code != 0 {
+				parts = append(parts, fmt.Sprintf("the Prowler task exited %d", code))
+			}
+		}
+		if t.StoppedReason != "" {
+			parts = append(parts, t.StoppedReason)
+		}
+		if len(parts) > 0 {
+			return clipReason("the Prowler task failed: " + strings.Join(parts, ": "))
+		}
+	}
 	if w := scanend.Words(citadel.StepError{Error: o.Error, Cause: o.Cause}); w != "" {
 		return clipReason("the Prowler task failed: " + w)
 	}

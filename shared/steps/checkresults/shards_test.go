@@ -36,6 +36,7 @@ type testShard struct {
 	empty   bool     // the task found nothing and wrote no file
 	// taskError is the Map's outcome error ("": the task succeeded).
 	taskError, taskCause string
+	taskStop             *citadel.ShardTaskStop
 	noManifest           bool
 	exitCode             int
 	seconds              float64
@@ -112,7 +113,7 @@ func (e *env) putShards(scan string, shards []testShard) citadel.CheckResultsInp
 		sh.Checks = len(checks)
 		in.Plan.Shards = append(in.Plan.Shards, sh)
 		sp.Shards = append(sp.Shards, citadel.PlannedShard{Shard: sh, CheckIDs: checks})
-		in.Prowler = append(in.Prowler, citadel.ShardOutcome{ShardID: s.id, Error: s.taskError, Cause: s.taskCause})
+		in.Prowler = append(in.Prowler, citadel.ShardOutcome{ShardID: s.id, Error: s.taskError, Cause: s.taskCause, Task: s.taskStop})
 	}
 	in.Plan.ShardsKey = citadel.ScanObjectKey(scan, citadel.ShardsFileName)
 	b, _ := json.Marshal(sp)
@@ -425,6 +426,14 @@ func TestFailedShardKeepsItsResults(t *testing.T) {
 			s.taskError = "States.TaskFailed"
 			s.taskCause = `{"Containers":[{"Name":"prowler","ExitCode":1}],"StoppedReason":"Essential container in task exited"}`
 		}, "the Prowler task failed: the Prowler task exited 1: Essential container in task exited"},
+		{"the task stopped, as the Map keeps it", func(s *testShard) {
+			s.taskError = "States.TaskFailed"
+			s.taskStop = &citadel.ShardTaskStop{StoppedReason: "Essential container in task exited", ExitCodes: []int{137}}
+		}, "the Prowler task failed: the Prowler task exited 137: Essential container in task exited"},
+		{"the task never ran", func(s *testShard) {
+			s.taskError = "States.TaskFailed"
+			s.taskStop = &citadel.ShardTaskStop{StoppedReason: "CannotPullContainerError: pull image manifest has been retried 5 time(s)"}
+		}, "the Prowler task failed: CannotPullContainerError: pull image manifest has been retried 5 time(s)"},
 		{"no manifest", func(s *testShard) { s.noManifest = true }, "the Prowler task wrote no manifest"},
 		{"Prowler did not finish", func(s *testShard) { s.exitCode = 1 }, "Prowler exited 1 before it finished"},
 	} {

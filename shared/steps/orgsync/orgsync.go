@@ -73,6 +73,9 @@ type Handler struct {
 	PageSize int32
 	// Workers bounds the member writes in flight; 0 is DefaultWorkers.
 	Workers int
+	// MaxAccounts is the most accounts one scan may reach; 0 is
+	// citadel.MaxOrgScanAccounts.
+	MaxAccounts int
 }
 
 // Handle syncs the members of organization integration in.IntegrationID.
@@ -103,6 +106,11 @@ func (h *Handler) Handle(ctx context.Context, in citadel.OrgSyncInput) (citadel.
 	if len(sel.Unlisted) > 0 {
 		log.WarnContext(ctx, "included accounts not in the organization's scope", "accounts", sel.Unlisted)
 	}
+	if n, most := len(sel.Members)+1, h.maxAccounts(); n > most {
+		return out, citadel.Invalid("org sync of integration %s: its scope is %d accounts with its own; one organization scan reaches at most %d "+
+			"(its members' Map shares one execution history): narrow organization.ous or include_accounts, or make one organization integration per OU",
+			org.ID, n, most)
+	}
 	members, err := h.Store.ListMemberIntegrations(ctx, org.ID)
 	if err != nil {
 		return out, fail(err, "org sync of integration %s: its members", org.ID)
@@ -126,6 +134,13 @@ func (h *Handler) Handle(ctx context.Context, in citadel.OrgSyncInput) (citadel.
 		"excluded", out.Excluded, "added", out.Added, "restored", out.Restored, "updated", out.Updated, "kept", out.Kept,
 		"archived", out.Archived, "refused", out.Refused, "scan", len(out.Scan), "write_units", out.Usage.WriteUnits)
 	return out, nil
+}
+
+func (h *Handler) maxAccounts() int {
+	if h.MaxAccounts > 0 {
+		return h.MaxAccounts
+	}
+	return citadel.MaxOrgScanAccounts
 }
 
 // organization reads and checks the organization integration.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/steps/orgsync"
 	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
@@ -369,23 +370,34 @@ func TestBadOrganizationIsRefused(t *testing.T) {
 		Kind: citadel.KindOrganization, RoleARN: role, CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
+	// An organization whose scope outgrows one scan (here a limit of 1:
+	// the organization lists more than that).
+	o.integration(s, "int-too-big", "fld-5", nil)
+	tooBig := handler(cfg, s)
+	tooBig.MaxAccounts = 1
 	tests := []struct {
 		name, id string
 		code     citadel.ErrorCode
 		want     string
+		h        *orgsync.Handler
 	}{
-		{"no id", "", citadel.CodeInvalid, `integration_id "" is not an integration id`},
-		{"unknown", "int-404", citadel.CodeNotFound, "integration int-404 not found"},
-		{"an account integration", "int-account", citadel.CodeInvalid, "integration int-account is of kind account, not organization"},
-		{"an OU the organization lacks", "int-no-ou", citadel.CodeInvalid, "ou-zzzz-zzzzzzzz: not in the organization (ParentNotFoundException)"},
-		{"another organization's root", "int-no-root", citadel.CodeInvalid, "organization.ous: r-zzzz is not this organization's root"},
+		{"no id", "", citadel.CodeInvalid, `integration_id "" is not an integration id`, nil},
+		{"unknown", "int-404", citadel.CodeNotFound, "integration int-404 not found", nil},
+		{"an account integration", "int-account", citadel.CodeInvalid, "integration int-account is of kind account, not organization", nil},
+		{"an OU the organization lacks", "int-no-ou", citadel.CodeInvalid, "ou-zzzz-zzzzzzzz: not in the organization (ParentNotFoundException)", nil},
+		{"another organization's root", "int-no-root", citadel.CodeInvalid, "organization.ous: r-zzzz is not this organization's root", nil},
 		// AWS answers AWSOrganizationsNotInUseException; moto lists no
 		// account, which the sync refuses as well.
-		{"an account in no organization", "int-loner", citadel.CodeInvalid, "the organization lists no account"},
+		{"an account in no organization", "int-loner", citadel.CodeInvalid, "the organization lists no account", nil},
+		{"more accounts than one scan reaches", "int-too-big", citadel.CodeInvalid, "accounts with its own; one organization scan reaches at most 1 (", tooBig},
 	}
 	h := handler(cfg, s)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			h := h
+			if tt.h != nil {
+				h = tt.h
+			}
 			before := s.Usage()
 			_, err := h.Handle(ctx, citadel.OrgSyncInput{IntegrationID: tt.id})
 			if err == nil || citadel.CodeOf(err) != tt.code || !strings.Contains(err.Error(), tt.want) || citadel.IsRetryable(err) {

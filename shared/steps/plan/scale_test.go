@@ -286,6 +286,9 @@ func TestScaleModel(t *testing.T) {
 	historyMax := (historyCap - ownEvents) / memberEvents
 	t.Logf("execution history: organization %d events of %d (an inline Map's history holds ~%d accounts); an account's at most %d",
 		orgEvents, historyCap, historyMax, ownEvents+shardEvents*int(shardCounts[len(shardCounts)-1]))
+	if historyMax < citadel.MaxOrgScanAccounts {
+		t.Errorf("an inline Map's history holds ~%d accounts: under citadel.MaxOrgScanAccounts (%d), which org sync admits", historyMax, citadel.MaxOrgScanAccounts)
+	}
 	if orgEvents >= historyCap {
 		t.Errorf("the organization's execution history: %d events, over %d", orgEvents, historyCap)
 	}
