@@ -91,22 +91,24 @@ func ParseMaxExceptionDays(s string) (int, error) {
 // (approve or reject); History holds every transition, the request first,
 // oldest first (at most three: requested, a decision, an end).
 type Exception struct {
-	ID            string                `json:"id"`
-	FolderID      string                `json:"folder_id"`
-	IntegrationID string                `json:"integration_id"`
-	CheckID       string                `json:"check_id"`
-	Scope         ExceptionScope        `json:"scope"`
-	Justification string                `json:"justification"`
-	Owner         string                `json:"owner"`
-	RequestedBy   string                `json:"requested_by"`
-	RequestedAt   time.Time             `json:"requested_at"`
-	ExpiresAt     time.Time             `json:"expires_at"`
-	Status        ExceptionStatus       `json:"status"`
-	DecidedBy     string                `json:"decided_by,omitempty"`
-	DecidedAt     time.Time             `json:"decided_at,omitzero"`
-	DecisionNote  string                `json:"decision_note,omitempty"`
-	UpdatedAt     time.Time             `json:"updated_at"`
-	History       []ExceptionTransition `json:"history"`
+	ID            string         `json:"id"`
+	FolderID      string         `json:"folder_id"`
+	IntegrationID string         `json:"integration_id"`
+	CheckID       string         `json:"check_id"`
+	Scope         ExceptionScope `json:"scope"`
+	Justification string         `json:"justification"`
+	Owner         string         `json:"owner"`
+	RequestedBy   string         `json:"requested_by"`
+	RequestedAt   time.Time      `json:"requested_at"`
+	// ExpiresAt is stored as Expiry: ExpiresAt is the table's TTL
+	// attribute, and time must never delete an exception.
+	ExpiresAt    time.Time             `json:"expires_at" dynamo:"Expiry"`
+	Status       ExceptionStatus       `json:"status"`
+	DecidedBy    string                `json:"decided_by,omitempty"`
+	DecidedAt    time.Time             `json:"decided_at,omitzero"`
+	DecisionNote string                `json:"decision_note,omitempty"`
+	UpdatedAt    time.Time             `json:"updated_at"`
+	History      []ExceptionTransition `json:"history"`
 }
 
 // ExceptionTransition is one change of an exception's status: who, when,
