@@ -41,7 +41,7 @@ func devAPI(t *testing.T) (*devAuth, *httptest.Server) {
 	}
 	api, err := httpapi.New(ctx, httpapi.Deps{
 		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store,
-		Assessments: store, Compliance: store, Executions: states, StateMachineARN: aws.ToString(sm.StateMachineArn),
+		Assessments: store, Compliance: store, Exceptions: store, Executions: states, StateMachineARN: aws.ToString(sm.StateMachineArn),
 		Schedules:     &sched.Schedules{API: scheduler.NewFromConfig(acct), StateMachineARN: aws.ToString(sm.StateMachineArn), RoleARN: "arn:aws:iam::" + accountID + ":role/s"},
 		DefaultFolder: "fld-dev", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -155,7 +155,7 @@ func localAPI(ctx context.Context, cfg aws.Config, r *runner, folder string) (*h
 	execs.OrgPipeline = func() *localrun.OrgRunner { return r.orgPipeline(execs) }
 	api, err := httpapi.New(ctx, httpapi.Deps{
 		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store,
-		Assessments: store, Compliance: store, Schedules: schedules, Executions: execs,
+		Assessments: store, Compliance: store, Exceptions: store, Schedules: schedules, Executions: execs,
 		StateMachineARN: localStateMachine, OrgStateMachineARN: localOrgStateMachine, DefaultFolder: folder, Log: r.log,
 		Announce: &scanend.Announcer{Events: eventbridge.NewFromConfig(cfg), Bus: r.eventBus, Log: r.log},
 		Verify:   &verify.Verifier{Config: cfg}, // over the local AWS server, which hands out any role

@@ -38,8 +38,13 @@ func main() {
 	if err != nil {
 		log.Fatalf("%s: %v", citadel.EnvMinScheduleInterval, err)
 	}
+	maxExceptionDays, err := citadel.ParseMaxExceptionDays(os.Getenv(citadel.EnvMaxExceptionDays))
+	if err != nil {
+		log.Fatalf("%s: %v", citadel.EnvMaxExceptionDays, err)
+	}
 	api, err := httpapi.New(ctx, httpapi.Deps{
 		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store, Compliance: store,
+		Exceptions: store, MaxExceptionDays: maxExceptionDays,
 		Schedules: &sched.Schedules{API: scheduler.NewFromConfig(cfg), Group: os.Getenv(citadel.EnvSchedulerGroup),
 			RoleARN: os.Getenv(citadel.EnvSchedulerRole), StateMachineARN: sm, OrgStateMachineARN: orgSM},
 		Executions: states, StateMachineARN: sm, OrgStateMachineARN: orgSM,

@@ -18,6 +18,9 @@ const (
 	// EnvMinScheduleInterval: the shortest time between two scheduled scans
 	// of an integration (a Go duration; ParseMinScheduleInterval).
 	EnvMinScheduleInterval = "CITADEL_MIN_SCHEDULE_INTERVAL"
+	// EnvMaxExceptionDays: how far ahead an exception may expire at most,
+	// in days (ParseMaxExceptionDays; DefaultMaxExceptionDays when unset).
+	EnvMaxExceptionDays = "CITADEL_MAX_EXCEPTION_DAYS"
 
 	// The Prowler task's parameters, set by the state machine's container overrides.
 	EnvTaskMode      = "CITADEL_TASK_MODE" // scan | catalog

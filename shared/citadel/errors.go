@@ -15,7 +15,10 @@ const (
 	CodeInvalid  ErrorCode = "invalid"
 	CodeNotFound ErrorCode = "not_found"
 	CodeConflict ErrorCode = "conflict"
-	CodeInternal ErrorCode = "internal"
+	// CodeForbidden: the caller's role allows the operation, but not on
+	// this item (an exception's requester approving it).
+	CodeForbidden ErrorCode = "forbidden"
+	CodeInternal  ErrorCode = "internal"
 )
 
 // Error is a domain error: a code, the operation that failed, a message meant
@@ -54,10 +57,11 @@ func Errorf(code ErrorCode, format string, args ...any) *Error {
 	return &Error{Code: code, Msg: err.Error(), Err: errors.Unwrap(err)}
 }
 
-// Invalid, NotFound and Conflict are shorthands for Errorf with their code.
-func Invalid(format string, args ...any) *Error  { return Errorf(CodeInvalid, format, args...) }
-func NotFound(format string, args ...any) *Error { return Errorf(CodeNotFound, format, args...) }
-func Conflict(format string, args ...any) *Error { return Errorf(CodeConflict, format, args...) }
+// Invalid, NotFound, Conflict and Forbidden are shorthands for Errorf with their code.
+func Invalid(format string, args ...any) *Error   { return Errorf(CodeInvalid, format, args...) }
+func NotFound(format string, args ...any) *Error  { return Errorf(CodeNotFound, format, args...) }
+func Conflict(format string, args ...any) *Error  { return Errorf(CodeConflict, format, args...) }
+func Forbidden(format string, args ...any) *Error { return Errorf(CodeForbidden, format, args...) }
 
 // CodeOf returns the code of the first domain error in err's chain, CodeInternal
 // for any other non-nil error and "" for nil.
@@ -72,10 +76,11 @@ func CodeOf(err error) ErrorCode {
 	return CodeInternal
 }
 
-// IsNotFound, IsConflict and IsInvalid report the code of err.
-func IsNotFound(err error) bool { return CodeOf(err) == CodeNotFound }
-func IsConflict(err error) bool { return CodeOf(err) == CodeConflict }
-func IsInvalid(err error) bool  { return CodeOf(err) == CodeInvalid }
+// IsNotFound, IsConflict, IsInvalid and IsForbidden report the code of err.
+func IsNotFound(err error) bool  { return CodeOf(err) == CodeNotFound }
+func IsConflict(err error) bool  { return CodeOf(err) == CodeConflict }
+func IsInvalid(err error) bool   { return CodeOf(err) == CodeInvalid }
+func IsForbidden(err error) bool { return CodeOf(err) == CodeForbidden }
 
 // RetryableError marks a failure that is worth retrying as it is: throttling,
 // a timeout, a transient service error. The state machine retries errors of

@@ -13,8 +13,8 @@ type Role string
 // The roles, from the most to the least powerful.
 const (
 	RoleAdmin    Role = "admin"    // integrations, schedules, folders, mapping corrections, assessments
-	RoleOperator Role = "operator" // starts and cancels scans
-	RoleAuditor  Role = "auditor"  // reviews evidence (later: exports, exception approval)
+	RoleOperator Role = "operator" // starts and cancels scans, requests exceptions
+	RoleAuditor  Role = "auditor"  // reviews evidence, decides exceptions (later: exports)
 	RoleViewer   Role = "viewer"   // reads
 )
 
@@ -28,12 +28,15 @@ type Permission string
 const (
 	PermRead   Permission = "read"   // every role
 	PermScan   Permission = "scan"   // start and cancel scans
-	PermReview Permission = "review" // approve or reject evidence
+	PermReview Permission = "review" // approve or reject evidence; approve, reject or revoke exceptions
 	PermAdmin  Permission = "admin"  // change integrations, folders, mappings, assessments
+	// PermException: request an exception (a risk acceptance). Deciding it
+	// is PermReview's, and never its requester's (Exception.Decide).
+	PermException Permission = "exception"
 )
 
 // Permissions lists every permission.
-var Permissions = []Permission{PermRead, PermScan, PermReview, PermAdmin}
+var Permissions = []Permission{PermRead, PermScan, PermReview, PermAdmin, PermException}
 
 // permissionRoles says which roles hold a permission. Admin holds them all:
 // the approver of later issues is "auditor or admin".
@@ -42,6 +45,9 @@ var permissionRoles = map[Permission][]Role{
 	PermScan:   {RoleAdmin, RoleOperator},
 	PermReview: {RoleAdmin, RoleAuditor},
 	PermAdmin:  {RoleAdmin},
+	// Every role that works on the estate may ask for an exception; a
+	// viewer only reads.
+	PermException: {RoleAdmin, RoleOperator, RoleAuditor},
 }
 
 // RolesWith lists the roles holding p (nil for an unknown permission).

@@ -3,6 +3,7 @@ package ddb
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Every key of the table is built here and nowhere else. Key parts are joined
@@ -42,6 +43,8 @@ const (
 	TypeEvidence           = "Evidence"
 	TypeEvidenceRevision   = "EvidenceRevision"
 	TypeEvidenceReview     = "EvidenceReview"
+	TypeException          = "Exception"
+	TypeExceptionExpiry    = "ExceptionExpiry"
 )
 
 // Key is an item's primary key.
@@ -326,3 +329,39 @@ func evidenceReviewKey(evidenceID string, n int) Key {
 	return Key{join("EVID", evidenceID), join("REVIEW", fmt.Sprintf("%08d", n))}
 }
 func evidenceReviewSKPrefix() string { return "REVIEW#" }
+
+// --- exceptions ------------------------------------------------------------------
+
+// An exception is found by id. GSI1 lists an integration's exceptions by
+// status, then check (the controls step reads approved#<check>#), GSI2 a
+// folder's by status (the review queue: requested#); both move with the
+// status, since every transition rewrites the item.
+func exceptionKey(id string) Key { return Key{join("EXC", id), "EXC"} }
+func exceptionsOfIntegrationGSI(integrationID, status, checkID, id string) GSIKey {
+	return GSIKey{exceptionsOfIntegrationPK(integrationID), join(status, checkID, id)}
+}
+func exceptionsOfIntegrationPK(integrationID string) string {
+	return join("INTEG", integrationID, "EXCS")
+}
+func exceptionsOfFolderGSI(folderID, status, id string) GSIKey {
+	return GSIKey{exceptionsOfFolderPK(folderID), join(status, id)}
+}
+func exceptionsOfFolderPK(folderID string) string { return join("FOLDER", folderID, "EXCS") }
+
+// exceptionSKPrefix is the sort-key prefix of a status's range in those
+// partitions, or of a status and a check's (status#check#).
+func exceptionSKPrefix(parts ...string) string { return join(parts...) + "#" }
+
+// While an exception is live (requested or approved) an expiry entry stands
+// for it in its status's partition, sorted by the time it expires, so
+// "approved exceptions expiring before T" is one range of one partition
+// (the sweep's query) with no Scan. It moves with the status in the
+// transaction of each transition.
+func exceptionExpiryKey(status string, expiresAt time.Time, id string) Key {
+	return Key{exceptionExpiryPK(status), join(expiryTime(expiresAt), id)}
+}
+func exceptionExpiryPK(status string) string { return join("EXCS", status, "EXPIRY") }
+
+// expiryTime is a time in UTC at a fixed width, so the strings sort as the
+// times do: everything of an instant before T sorts before expiryTime(T).
+func expiryTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }

@@ -260,8 +260,18 @@ func (s *Store) holds(ctx context.Context, av map[string]types.AttributeValue) b
 
 // get reads one item by key into out; a missing item is a not-found error.
 func (s *Store) get(ctx context.Context, k Key, out any, what string) error {
+	return s.getItem(ctx, k, out, what, false)
+}
+
+// getConsistent is get with a strongly consistent read: what a conditional
+// write of the item will be compared with.
+func (s *Store) getConsistent(ctx context.Context, k Key, out any, what string) error {
+	return s.getItem(ctx, k, out, what, true)
+}
+
+func (s *Store) getItem(ctx context.Context, k Key, out any, what string, consistent bool) error {
 	var cc dynamo.ConsumedCapacity
-	err := s.table.Get(AttrPK, k.PK).Range(AttrSK, dynamo.Equal, k.SK).ConsumedCapacity(&cc).One(ctx, out)
+	err := s.table.Get(AttrPK, k.PK).Range(AttrSK, dynamo.Equal, k.SK).Consistent(consistent).ConsumedCapacity(&cc).One(ctx, out)
 	s.record(&cc, 0)
 	if errors.Is(err, dynamo.ErrNotFound) {
 		return citadel.NotFound("%s not found", what)

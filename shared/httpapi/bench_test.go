@@ -24,7 +24,7 @@ func offlineDeps() Deps {
 	store := ddb.New(cfg, "citadel-bench")
 	return Deps{
 		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store,
-		Assessments: store, Compliance: store, Executions: sfn.NewFromConfig(cfg), StateMachineARN: "arn:aws:states:us-east-1:123456789012:stateMachine:citadel",
+		Assessments: store, Compliance: store, Exceptions: store, Executions: sfn.NewFromConfig(cfg), StateMachineARN: "arn:aws:states:us-east-1:123456789012:stateMachine:citadel",
 		Schedules:     &sched.Schedules{API: scheduler.NewFromConfig(cfg)},
 		DefaultFolder: testFolder, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}

@@ -23,8 +23,8 @@ const EnvFuzzAddrFile = "CITADEL_FUZZ_ADDR_FILE"
 
 // TestServeForFuzzing serves the real handler, over moto (a fresh table,
 // state machine and schedule group, with a framework, a requirement, a
-// control, an evidence record and an integration with assets and results
-// seeded), on a free port of
+// control, an evidence record, an integration with assets and results and
+// an exception of it seeded), on a free port of
 // 127.0.0.1 until SIGTERM or SIGINT, for a fuzzing client (make fuzz-api).
 // It fails if any response was a 5xx. Its logs go to stderr.
 func TestServeForFuzzing(t *testing.T) {
@@ -48,6 +48,16 @@ func TestServeForFuzzing(t *testing.T) {
 	seedEvidence(t, f, "ev-1")
 	in := f.createIntegration(validIntegration)
 	seedFindings(t, f, in) // int-0001's assets and results: scripts/fuzz-api.toml names them
+	// An exception to show and decide: scripts/fuzz-api.toml names it.
+	exc, err := citadel.RequestException("exc-fuzz", testFolder, citadel.ExceptionRequest{IntegrationID: in.ID, CheckID: "s3_bucket_public",
+		Scope: citadel.ExceptionScope{Kind: citadel.ScopeIntegration}, Justification: "fuzzing", Owner: "fuzz", ExpiresAt: t0.Add(24 * time.Hour)},
+		"fuzz-requester", t0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.CreateException(ctx, exc); err != nil {
+		t.Fatal(err)
+	}
 
 	var served, errors5xx atomic.Int64
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -118,7 +118,7 @@ func newFixture(t testing.TB, opts ...func(*Deps)) *fixture {
 
 	d := Deps{
 		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store, Assessments: store, Compliance: store,
-		Schedules: f.schedules, Executions: f.sfn, StateMachineARN: f.smARN, OrgStateMachineARN: f.orgSMARN, Verify: &verify.Verifier{Config: cfg},
+		Exceptions: store, Schedules: f.schedules, Executions: f.sfn, StateMachineARN: f.smARN, OrgStateMachineARN: f.orgSMARN, Verify: &verify.Verifier{Config: cfg},
 		DefaultFolder: testFolder, Clock: func() time.Time { return t0 }, NewID: counterIDs(),
 		Log: slog.New(slog.NewJSONHandler(f.logs, nil)),
 	}

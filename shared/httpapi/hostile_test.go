@@ -60,6 +60,12 @@ func TestSpecPatternsAreTheDomains(t *testing.T) {
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
+// exceptionAt is a request for an exception of check s3_bucket_public (not
+// in this test's catalog) with a scope and an expiry.
+func exceptionAt(integ, scope, expires string) string {
+	return fmt.Sprintf(`{"integration_id":%q,"check_id":"s3_bucket_public","scope":%s,"justification":"j","owner":"o","expires_at":%q}`, integ, scope, expires)
+}
+
 // TestNoServerErrorFromHostileInput: what a fuzzing client found to be a
 // 500 or an HTML redirect is a 4xx with a JSON reason, and stores nothing.
 func TestNoServerErrorFromHostileInput(t *testing.T) {
@@ -106,6 +112,15 @@ func TestNoServerErrorFromHostileInput(t *testing.T) {
 		{"forged cursor: assets", "GET", "/assets?integration_id=" + in.ID + "&cursor=" + forged, "", 400, "invalid", ddb.BadCursor},
 		{"forged cursor: controls", "GET", "/controls?cursor=" + forged, "", 400, "invalid", ddb.BadCursor},
 		{"forged cursor: frameworks", "GET", "/frameworks?cursor=" + forged, "", 400, "invalid", ddb.BadCursor},
+		{"forged cursor: exceptions", "GET", "/exceptions?cursor=" + forged, "", 400, "invalid", ddb.BadCursor},
+		{"forged cursor: an integration's exceptions", "GET", "/exceptions?integration_id=" + in.ID + "&cursor=" + forged, "", 400, "invalid", ddb.BadCursor},
+		// The document bounds characters, the domain an ARN's bytes.
+		{"an asset ARN of 2048 two-byte characters", "POST", "/exceptions", exceptionAt(in.ID, `{"kind":"asset","asset_arn":"`+strings.Repeat("é", 2048)+`"}`, "2026-12-01T00:00:00Z"), 400, "invalid", "at most 2048 bytes"},
+		{"an expiry at year 1", "POST", "/exceptions", exceptionAt(in.ID, `{"kind":"integration"}`, "0001-01-01T00:00:00Z"), 400, "invalid", "expires_at is required"},
+		{"an expiry at year 9999", "POST", "/exceptions", exceptionAt(in.ID, `{"kind":"integration"}`, "9999-12-31T23:59:59Z"), 400, "invalid", "more than 365 days ahead"},
+		{"an expiry with an offset", "POST", "/exceptions", exceptionAt(in.ID, `{"kind":"integration"}`, "2026-12-01T00:00:00+14:00"), 404, "not_found", "security check s3_bucket_public"},
+		{"a null note body", "POST", "/exceptions/exc-1/approve", "null", 400, "invalid", "request body"},
+		{"a note body that is a string", "POST", "/exceptions/exc-1/approve", `"ok"`, 400, "invalid", "request body"},
 		{"cursor off the pattern: frameworks", "GET", "/frameworks?cursor=!!!", "", 400, "invalid", `"cursor"`},
 		{"cursor of another list", "GET", "/controls?cursor=" + integrationsPage.Next, "", 400, "invalid", ddb.BadCursor},
 		{"cursor of another folder", "GET", "/integrations?folder_id=folder-2&cursor=" + integrationsPage.Next, "", 400, "invalid", ddb.BadCursor},

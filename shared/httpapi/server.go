@@ -120,6 +120,7 @@ type Deps struct {
 	Controls        Controls
 	Evidence        Evidence
 	Assessments     Assessments
+	Exceptions      Exceptions // exceptions.go
 	Compliance      Compliance
 	Schedules       Schedules
 	Executions      Executions
@@ -147,7 +148,10 @@ type Deps struct {
 	// MinScheduleInterval is the shortest time allowed between two
 	// scheduled scans of an integration (0: citadel.DefaultMinScheduleInterval).
 	MinScheduleInterval time.Duration
-	Clock               citadel.Clock
+	// MaxExceptionDays is how far ahead an exception may expire at most
+	// (citadel.EnvMaxExceptionDays; 0: citadel.DefaultMaxExceptionDays).
+	MaxExceptionDays int
+	Clock            citadel.Clock
 	// NewID makes ids (citadel.NewID by default).
 	NewID func(prefix string, now time.Time) string
 	Log   *slog.Logger
@@ -171,7 +175,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	for name, v := range map[string]any{
 		"Folders": d.Folders, "Integrations": d.Integrations, "Scans": d.Scans, "Assets": d.Assets, "Catalog": d.Catalog,
 		"Controls": d.Controls, "Evidence": d.Evidence, "Assessments": d.Assessments, "Compliance": d.Compliance,
-		"Schedules": d.Schedules, "Executions": d.Executions,
+		"Schedules": d.Schedules, "Executions": d.Executions, "Exceptions": d.Exceptions,
 	} {
 		if v == nil {
 			missing = append(missing, name)
@@ -259,6 +263,12 @@ func (s *Server) routes() map[string]handlerFunc {
 		"GET /checks/{id}/links":             s.getCheckLinks,
 		"PUT /checks/{id}/links/{scf_id}":    s.addCheckLink,
 		"DELETE /checks/{id}/links/{scf_id}": s.removeCheckLink,
+		"POST /exceptions":                   s.createException,
+		"GET /exceptions":                    s.listExceptions,
+		"GET /exceptions/{id}":               s.getException,
+		"POST /exceptions/{id}/approve":      s.decideException(citadel.ExceptionApprove),
+		"POST /exceptions/{id}/reject":       s.decideException(citadel.ExceptionReject),
+		"POST /exceptions/{id}/revoke":       s.decideException(citadel.ExceptionRevoke),
 	}
 }
 
@@ -387,8 +397,8 @@ func (s *Server) validated(route *routers.Route, perm citadel.Permission, h hand
 	})
 }
 
-// Status is the HTTP status of an error's citadel code; an item too large
-// to store is a 413.
+// Status is the HTTP status of an error's citadel code (forbidden: a 403,
+// like a role without the permission); an item too large to store is a 413.
 func Status(err error) int {
 	if errors.Is(err, ddb.ErrItemTooLarge) {
 		return http.StatusRequestEntityTooLarge
@@ -400,6 +410,8 @@ func Status(err error) int {
 		return http.StatusNotFound
 	case citadel.CodeConflict:
 		return http.StatusConflict
+	case citadel.CodeForbidden:
+		return http.StatusForbidden
 	}
 	if citadel.IsRetryable(err) {
 		return http.StatusServiceUnavailable

@@ -12,7 +12,7 @@ export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'informational';
 export type EvidenceStatus = 'in_review' | 'approved' | 'rejected' | 'expired';
 
 export type Role = 'admin' | 'operator' | 'auditor' | 'viewer';
-export type Permission = 'read' | 'scan' | 'review' | 'admin';
+export type Permission = 'read' | 'scan' | 'review' | 'admin' | 'exception';
 /** GET /me: the caller, how it signed in, its roles and their permissions. */
 export interface Me {
 	caller: string;
