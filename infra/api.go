@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -122,6 +123,7 @@ func wireAPIFunction(fn awslambda.Function, cfg Config, sm awsstepfunctions.Stat
 	fn.AddEnvironment(jsii.String(citadel.EnvSchedulerRole), sched.Role.RoleArn(), nil)
 	fn.AddEnvironment(jsii.String(citadel.EnvSchedulerGroup), sched.Group.ScheduleGroupName(), nil)
 	fn.AddEnvironment(jsii.String(citadel.EnvMinScheduleInterval), jsii.String(cfg.MinSchedule.String()), nil)
+	fn.AddEnvironment(jsii.String(citadel.EnvMaxExceptionDays), jsii.String(strconv.Itoa(cfg.MaxExceptionDays)), nil)
 	if cfg.DefaultFolder != "" {
 		fn.AddEnvironment(jsii.String(citadel.EnvFolderID), jsii.String(cfg.DefaultFolder), nil)
 	}

@@ -172,6 +172,17 @@ func TestMinScheduleIntervalReachesTheAPI(t *testing.T) {
 	}
 }
 
+// The deployment's longest exception reaches the API function: 365 days
+// by default, or the context's.
+func TestMaxExceptionDaysReachesTheAPI(t *testing.T) {
+	for want, s := range map[string]*synthesized{"365": defaultApp(t), "90": customApp(t)} {
+		env := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[FnAPI]))["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if got := env[citadel.EnvMaxExceptionDays]; got != want {
+			t.Errorf("%s = %v, want %s", citadel.EnvMaxExceptionDays, got, want)
+		}
+	}
+}
+
 // TestEveryRouteAuthorized holds for both configurations and both APIs: no
 // route is open.
 func TestEveryRouteAuthorized(t *testing.T) {

@@ -59,6 +59,7 @@ const (
 	CtxOrgStackSetTargets = "orgStackSetTargets"      // comma-separated OU ids (ou-...) or the root id (r-...): required with it
 	CtxOrgStackSetCallAs  = "orgStackSetCallAs"       // SELF (default: the management account) or DELEGATED_ADMIN
 	CtxProwlerConcurrency = "prowlerShardConcurrency" // Prowler shards a scan runs at once, default 10 (1-40)
+	CtxMaxExceptionDays   = "maxExceptionDays"        // how far ahead an exception may expire at most, default 365 (1-3650)
 )
 
 // Config is what the app reads from the CDK context.
@@ -87,6 +88,7 @@ type Config struct {
 	OrgStackSetTargets []string
 	OrgStackSetCallAs  string
 	ProwlerConcurrency int
+	MaxExceptionDays   int
 }
 
 // The organization scan's Map runs this many member scans at once by
@@ -109,6 +111,7 @@ func DefaultConfig() Config {
 		MinSchedule:        citadel.DefaultMinScheduleInterval,
 		OrgConcurrency:     DefaultOrgConcurrency,
 		ProwlerConcurrency: DefaultProwlerConcurrency,
+		MaxExceptionDays:   citadel.DefaultMaxExceptionDays,
 		Nag:                true,
 	}
 }
@@ -217,6 +220,13 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 			return cfg, fmt.Errorf("context %s: %q must be a whole number from 1 to %d (Prowler shards at once)", CtxProwlerConcurrency, v, MaxProwlerConcurrency)
 		}
 		cfg.ProwlerConcurrency = n
+	}
+	if v := get(CtxMaxExceptionDays); v != "" {
+		n, err := citadel.ParseMaxExceptionDays(v)
+		if err != nil {
+			return cfg, fmt.Errorf("context %s: %w", CtxMaxExceptionDays, err)
+		}
+		cfg.MaxExceptionDays = n
 	}
 	if v := get(CtxNag); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -187,6 +187,7 @@ var customContext = map[string]any{
 	CtxOrgStackSetTargets: "ou-ab12-11111111,ou-ab12-22222222",
 	CtxOrgStackSetCallAs:  CallAsDelegatedAdmin,
 	CtxProwlerConcurrency: "30",
+	CtxMaxExceptionDays:   "90",
 }
 
 var (
@@ -388,7 +389,7 @@ func TestConfigFromContext(t *testing.T) {
 		CtxTrustedAccount: "777788889999", CtxUserPoolID: "us-east-1_abc", CtxUserPoolClientID: "client",
 		CtxUserPoolDomain: "Auth.Example.com", CtxConsoleDir: "/tmp/console",
 		CtxScanRetentionDays: "30", CtxDefaultFolder: "fld-1", CtxMinSchedule: "6h", CtxNag: "false",
-		CtxNotifyEmails: "sec@example.com, ops@example.com", CtxOrgConcurrency: "4", CtxProwlerConcurrency: "12",
+		CtxNotifyEmails: "sec@example.com, ops@example.com", CtxOrgConcurrency: "4", CtxProwlerConcurrency: "12", CtxMaxExceptionDays: "30",
 		CtxOrgStackSet: "true", CtxOrgStackSetTargets: "ou-ab12-11111111, ou-ab12-22222222", CtxOrgStackSetCallAs: "DELEGATED_ADMIN",
 	}
 	want := Config{
@@ -396,7 +397,7 @@ func TestConfigFromContext(t *testing.T) {
 		TargetAccounts: []string{"111122223333", "444455556666"}, TrustedAccount: "777788889999",
 		UserPoolID: "us-east-1_abc", UserPoolClientID: "client", UserPoolDomain: "https://auth.example.com", ConsoleDir: "/tmp/console",
 		ScanRetentionDays: 30, DefaultFolder: "fld-1",
-		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"}, OrgConcurrency: 4, ProwlerConcurrency: 12,
+		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"}, OrgConcurrency: 4, ProwlerConcurrency: 12, MaxExceptionDays: 30,
 		OrgStackSet: true, OrgStackSetTargets: []string{"ou-ab12-11111111", "ou-ab12-22222222"}, OrgStackSetCallAs: CallAsDelegatedAdmin,
 	}
 	cases := []struct {
@@ -443,6 +444,8 @@ func TestConfigFromContext(t *testing.T) {
 		{"a named address", map[string]any{CtxNotifyEmails: "Sec <sec@example.com>"}, Config{}, `"Sec <sec@example.com>" is not an e-mail address`},
 		{"schedule not a duration", map[string]any{CtxMinSchedule: "hourly"}, Config{}, `"hourly" must be a duration`},
 		{"concurrency as a number", map[string]any{CtxOrgConcurrency: 40}, func() Config { c := DefaultConfig(); c.OrgConcurrency = 40; return c }(), ""},
+		{"exceptions for ever", map[string]any{CtxMaxExceptionDays: "3651"}, Config{}, `maxExceptionDays: maximum exception days "3651" must be a whole number of days from 1 to 3650`},
+		{"exceptions of no days", map[string]any{CtxMaxExceptionDays: "0"}, Config{}, `maxExceptionDays: maximum exception days "0"`},
 		{"no concurrency", map[string]any{CtxOrgConcurrency: "0"}, Config{}, `orgScanConcurrency: "0" must be a whole number from 1 to 40`},
 		{"concurrency past the inline Map's", map[string]any{CtxOrgConcurrency: "41"}, Config{}, `orgScanConcurrency: "41" must be a whole number from 1 to 40`},
 		{"a StackSet to the root", map[string]any{CtxOrgStackSet: true, CtxOrgStackSetTargets: "r-ab12"},
