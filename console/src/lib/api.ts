@@ -369,7 +369,7 @@ async function url(path: string, query?: Query): Promise<string> {
 	return u.href;
 }
 
-async function call<T>(method: string, path: string, opts: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+export async function call<T>(method: string, path: string, opts: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
 	const headers: Record<string, string> = { Accept: 'application/json' };
 	const init: RequestInit = { method, signal: opts.signal, headers };
 	if (opts.body !== undefined) {
@@ -420,7 +420,7 @@ async function all<T>(path: string, query: Query = {}, signal?: AbortSignal): Pr
 	return out;
 }
 
-const seg = encodeURIComponent;
+export const seg = encodeURIComponent;
 
 export const api = {
 	me: () => call<Me>('GET', '/me'),
