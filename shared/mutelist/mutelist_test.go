@@ -2,7 +2,6 @@ package mutelist
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,32 +11,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
+	"github.com/citadelsecure/citadel/shared/testkit/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 var (
 	t0     = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	target = Target{IntegrationID: "int-acme", AccountID: "111122223333", Owner: "platform team",
 		ExpiresAt: t0.Add(90 * 24 * time.Hour), Source: "mixed.yaml", Now: t0}
 )
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -run %s -update writes it)", err, t.Name())
-	}
-	if d := cmp.Diff(string(want), string(got)); d != "" {
-		t.Errorf("%s (-want +got):\n%s", path, d)
-	}
-}
 
 func parse(t *testing.T, text string) File {
 	t.Helper()
@@ -63,7 +44,7 @@ func TestTranslateGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, name+".json", append(b, '\n'))
+			golden.Check(t, name+".json", append(b, '\n'))
 		})
 	}
 }
@@ -87,9 +68,9 @@ func TestTranslateRules(t *testing.T) {
 			action: []Action{ActionRequest}, scope: []citadel.ExceptionScope{{Kind: citadel.ScopeIntegration}}},
 		"another account": {yaml: entry("999999999999", "iam_root_mfa_enabled", all),
 			action: []Action{ActionOtherAccount}},
-		"every check": {yaml: entry("*", "*", all), action: []Action{ActionRefused}, reason: `check "*" mutes every check`},
+		"every check":     {yaml: entry("*", "*", all), action: []Action{ActionRefused}, reason: `check "*" mutes every check`},
 		"a check pattern": {yaml: entry("*", "s3_.*", all), action: []Action{ActionRefused}, reason: `check "s3_.*" is a pattern`},
-		"a dotted check": {yaml: entry("*", "s3.bucket", all), action: []Action{ActionRefused}, reason: "is a pattern"},
+		"a dotted check":  {yaml: entry("*", "s3.bucket", all), action: []Action{ActionRefused}, reason: "is a pattern"},
 		"lambda is awslambda": {yaml: entry("*", "lambda_function_url_public", all), action: []Action{ActionRequest},
 			scope: []citadel.ExceptionScope{{Kind: citadel.ScopeIntegration}}},
 		"an exact ARN": {yaml: entry("*", "s3_bucket_default_encryption", "          Regions: [\"*\"]\n          Resources: [\"arn:aws:s3:::b\"]\n"),
