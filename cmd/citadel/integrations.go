@@ -235,14 +235,8 @@ func integrationsList(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func integrationsShow(ctx context.Context, args []string, out io.Writer) error {
-	var t target
-	fs := newFlags("integrations show", "integrations show ID", &t)
-	pos, r, err := t.open(ctx, out, fs, args, "ID")
-	if err != nil {
-		return err
-	}
-	var in citadel.Integration
-	if err := r.call(ctx, http.MethodGet, "/integrations/"+url.PathEscape(pos[0]), nil, nil, &in); err != nil || r.json {
+	in, r, err := getByID[citadel.Integration](ctx, args, out, "integrations show", "/integrations/")
+	if err != nil || r.json {
 		return err
 	}
 	if err := printIntegration(out, in); err != nil {
@@ -323,8 +317,18 @@ func integrationsDelete(ctx context.Context, args []string, out io.Writer) error
 	return nil
 }
 
-// listAll reads every page of a list route.
+// listAll reads every page of a list route; with -o json it prints them
+// as one page.
 func listAll[T any](ctx context.Context, r *remote, path string, q url.Values) ([]T, error) {
+	all, err := readAll[T](ctx, r, path, q)
+	if err == nil && r.json {
+		err = writeJSON(r.out, citadel.Page[T]{Items: nonNilSlice(all)})
+	}
+	return all, err
+}
+
+// readAll reads every page of a list route.
+func readAll[T any](ctx context.Context, r *remote, path string, q url.Values) ([]T, error) {
 	var all []T
 	for items, err := range citadel.Pages(func(cursor string) (citadel.Page[T], error) {
 		q := cloneValues(q)
@@ -339,9 +343,6 @@ func listAll[T any](ctx context.Context, r *remote, path string, q url.Values) (
 			return nil, err
 		}
 		all = append(all, items...)
-	}
-	if r.json {
-		return all, writeJSON(r.out, citadel.Page[T]{Items: nonNilSlice(all)})
 	}
 	return all, nil
 }

@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,10 +16,9 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/httpapi"
+	"github.com/citadelsecure/citadel/shared/testkit/golden"
 	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // linksTable is a fresh table holding the fixture catalog (CITADEL_TABLE
 // names it), and the store on it.
@@ -44,23 +41,6 @@ func testLinksCmd(out io.Writer, start time.Time, user string) *linksCmd {
 	return &linksCmd{out: out,
 		now:  func() time.Time { t := next; next = next.Add(time.Hour); return t },
 		user: func() (string, error) { return user, nil }}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -run %s -update writes it)", err, t.Name())
-	}
-	if d := cmp.Diff(string(want), string(got)); d != "" {
-		t.Errorf("%s (-want +got):\n%s", path, d)
-	}
 }
 
 const s3Check = "s3_bucket_default_encryption"
@@ -104,7 +84,7 @@ func TestLinksCommands(t *testing.T) {
 		if err := cmd.run(ctx, step.args); err != nil {
 			t.Fatalf("links %q: %v", step.args, err)
 		}
-		golden(t, step.golden, out.Bytes())
+		golden.Check(t, step.golden, out.Bytes())
 	}
 
 	wantCorrections := []citadel.LinkCorrection{

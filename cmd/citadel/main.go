@@ -34,10 +34,13 @@ Citadel, or --api URL; every request signed with SigV4 from the AWS credential c
   coverage       a framework's coverage, requirement by requirement
   findings       current check results, filtered (citadel findings -h)
   evidence       queue|show|approve|reject (citadel evidence -h)
+  exceptions     request|list|show|approve|reject|revoke|import-mutelist: risk acceptances
+                 (citadel exceptions -h)
   catalog        status|add-scf|import (citadel catalog -h)
   whoami         who the deployment sees, its roles and permissions
   every one takes -o json; exit codes: 0 ok, 1 error, 2 bad usage or input, 3 not
-  found, 4 conflict, 5 the scan waited for did not succeed, 6 not allowed
+  found, 4 conflict, 5 the scan waited for did not succeed, 6 not allowed, 7 some of
+  a mutelist not imported
 
 on this machine, over the local AWS server:
   serve          the API on 127.0.0.1 with scans run by the local runner (citadel serve -h)
@@ -89,6 +92,8 @@ func dispatch(ctx context.Context, args []string, out io.Writer) error {
 		return cmdIntegrations(ctx, args[1:], out)
 	case "evidence":
 		return cmdEvidence(ctx, args[1:], out)
+	case "exceptions":
+		return cmdExceptions(ctx, args[1:], out)
 	case "coverage":
 		return cmdCoverage(ctx, args[1:], out)
 	case "findings":

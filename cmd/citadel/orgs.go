@@ -177,13 +177,11 @@ func showMembers(ctx context.Context, r *remote, w io.Writer, in citadel.Integra
 }
 
 func integrationsMembers(ctx context.Context, args []string, out io.Writer) error {
-	var t target
-	fs := newFlags("integrations members", "integrations members ID", &t)
-	pos, r, err := t.open(ctx, out, fs, args, "ID")
+	id, r, err := openID(ctx, args, out, "integrations members")
 	if err != nil {
 		return err
 	}
-	all, err := listAll[citadel.Integration](ctx, r, "/integrations/"+url.PathEscape(pos[0])+"/members", nil)
+	all, err := listAll[citadel.Integration](ctx, r, "/integrations/"+url.PathEscape(id)+"/members", nil)
 	if err != nil || r.json {
 		return err
 	}

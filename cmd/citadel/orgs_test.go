@@ -20,6 +20,8 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/httpapi"
+	"github.com/citadelsecure/citadel/shared/testkit/golden"
 	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
@@ -79,8 +81,9 @@ func seedOrganization(t *testing.T, store *ddb.Store, folder string) orgFixture 
 
 // newOrgCLIEnv is the deployment of newCLIEnv without the estate, Prowler
 // or a scan to run: the fixture catalog loaded, the API behind the gateway
-// stand-in, and the stack naming it.
-func newOrgCLIEnv(t *testing.T) *cliEnv {
+// stand-in, and the stack naming it. Each option changes the API before it
+// serves (its clock, its ids).
+func newOrgCLIEnv(t *testing.T, opts ...func(*httpapi.Server)) *cliEnv {
 	t.Helper()
 	ctx := context.Background()
 	cfg := testenv.Config(t)
@@ -104,22 +107,19 @@ func newOrgCLIEnv(t *testing.T) *cliEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(execs.Wait)
+	for _, o := range opts {
+		o(api)
+	}
 	creds, err := cfg.Credentials.Retrieve(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gw := &gateway{t: t, creds: creds, region: cfg.Region, caller: "arn:aws:iam::123456789012:user/alice", adapter: httpadapter.NewV2(api)}
-	srv := httptest.NewUnstartedServer(gw)
-	srv.Listener.Close()
-	if srv.Listener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
+	apiURL := serveGateway(t, gw)
 	e := &cliEnv{ctx: ctx, cfg: cfg, store: store, gw: gw, stack: testenv.Name(t, "Citadel"), bucket: bucket}
 	body, _ := json.Marshal(map[string]any{
 		"Resources": map[string]any{"Marker": map[string]any{"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-		"Outputs":   map[string]any{citadel.OutputAPIURL: map[string]any{"Value": srv.URL}},
+		"Outputs":   map[string]any{citadel.OutputAPIURL: map[string]any{"Value": apiURL}},
 	})
 	if _, err := cloudformation.NewFromConfig(cfg).CreateStack(ctx, &cloudformation.CreateStackInput{
 		StackName: aws.String(e.stack), TemplateBody: aws.String(string(body)),
@@ -127,6 +127,21 @@ func newOrgCLIEnv(t *testing.T) *cliEnv {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// serveGateway serves gw on 127.0.0.1 until the test ends: its URL.
+func serveGateway(t *testing.T, gw *gateway) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(gw)
+	srv.Listener.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // TestOrganizationCommands: an organization added (its deploy lines), its
@@ -149,7 +164,7 @@ func TestOrganizationCommands(t *testing.T) {
 		{[]string{"scans", "show", f.scan.ID}, "org_scan_show.txt"},
 		{[]string{"scans", "show", f.memberScan.ID}, "org_member_scan_show.txt"},
 	} {
-		golden(t, step.golden, []byte(e.must(t, step.args...)))
+		golden.Check(t, step.golden, []byte(e.must(t, step.args...)))
 	}
 
 	// Added through the API: the role in the management account, the same

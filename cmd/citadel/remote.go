@@ -36,17 +36,21 @@ const (
 	ExitConflict    = 4 // 409: a running scan, an account already integrated ...
 	ExitScanFailed  = 5 // scan start --wait: the scan ended failed or cancelled
 	ExitNotAllowed  = 6 // 401, 403: credentials or role
+	ExitIncomplete  = 7 // exceptions import-mutelist: some of the mutelist was not imported
 	ExitInterrupted = 130
 )
 
 // exitCode is the process's exit code for a command's error.
 func exitCode(err error) int {
 	var sf *scanEndedError
+	var ie incompleteError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return ExitOK
 	case errors.As(err, &sf):
 		return ExitScanFailed
+	case errors.As(err, &ie):
+		return ExitIncomplete
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	}
@@ -144,6 +148,30 @@ func (t *target) open(ctx context.Context, out io.Writer, fs *flag.FlagSet, args
 	}
 	r, err := t.connect(ctx, out)
 	return pos, r, err
+}
+
+// openID parses the command line of a command that takes one ID (cmd is
+// its name, "integrations show") and connects to the deployment.
+func openID(ctx context.Context, args []string, out io.Writer, cmd string) (string, *remote, error) {
+	var t target
+	fs := newFlags(cmd, cmd+" ID", &t)
+	pos, r, err := t.open(ctx, out, fs, args, "ID")
+	if err != nil {
+		return "", nil, err
+	}
+	return pos[0], r, nil
+}
+
+// getByID runs the request of a command that shows one item (cmd: its
+// name, "integrations show"): GET path + its ID, printed as it came under
+// -o json (the caller then returns).
+func getByID[T any](ctx context.Context, args []string, out io.Writer, cmd, path string) (T, *remote, error) {
+	var v T
+	id, r, err := openID(ctx, args, out, cmd)
+	if err == nil {
+		err = r.call(ctx, http.MethodGet, path+url.PathEscape(id), nil, nil, &v)
+	}
+	return v, r, err
 }
 
 // commandGroup answers a command group called with no command or asking

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -198,15 +197,7 @@ func newCLIEnv(t *testing.T) *cliEnv {
 		t.Fatal(err)
 	}
 	gw := &gateway{t: t, creds: creds, region: cfg.Region, caller: "arn:aws:iam::123456789012:user/alice", adapter: httpadapter.NewV2(api)}
-	srv := httptest.NewUnstartedServer(gw)
-	srv.Listener.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
+	apiURL := serveGateway(t, gw)
 
 	// The catalog's state machine: its states are the engine test's
 	// business; here the CLI only starts it.
@@ -224,7 +215,7 @@ func newCLIEnv(t *testing.T) *cliEnv {
 	template := map[string]any{
 		"Resources": map[string]any{"Marker": map[string]any{"Type": "AWS::CloudFormation::WaitConditionHandle"}},
 		"Outputs": map[string]any{
-			citadel.OutputAPIURL:              map[string]any{"Value": srv.URL},
+			citadel.OutputAPIURL:              map[string]any{"Value": apiURL},
 			citadel.OutputBucketName:          map[string]any{"Value": bucket},
 			citadel.OutputCatalogStateMachine: map[string]any{"Value": e.catalogSM},
 		},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/httpapi"
+	"github.com/citadelsecure/citadel/shared/testkit/golden"
 )
 
 // TestPrintScanNamesFailedShards: `citadel scans show` of a scan some of
@@ -35,6 +36,6 @@ func TestPrintScanNamesFailedShards(t *testing.T) {
 		if err := printScan(&out, v); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, tc.name, out.Bytes())
+		golden.Check(t, tc.name, out.Bytes())
 	}
 }

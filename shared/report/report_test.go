@@ -2,22 +2,16 @@ package report_test
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/compliance"
 	"github.com/citadelsecure/citadel/shared/report"
+	"github.com/citadelsecure/citadel/shared/testkit/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 var when = time.Date(2026, 11, 29, 15, 0, 0, 0, time.UTC)
 
@@ -45,29 +39,12 @@ func sample() report.Data {
 	}
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
-	}
-	if d := cmp.Diff(string(want), string(got)); d != "" {
-		t.Errorf("%s (-want +got):\n%s", name, d)
-	}
-}
-
 func TestHTML(t *testing.T) {
 	var buf bytes.Buffer
 	if err := report.HTML(&buf, sample()); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "report.golden.html", buf.Bytes())
+	golden.Check(t, "report.golden.html", buf.Bytes())
 	// Self-contained: nothing is loaded from elsewhere.
 	if m := regexp.MustCompile(`(?i)(src=|href=|url\(|@import|<script)`).Find(buf.Bytes()); m != nil {
 		t.Errorf("the page loads something: %s", m)
@@ -94,7 +71,7 @@ func TestCoverageTable(t *testing.T) {
 	if err := report.CoverageTable(&buf, sample().Frameworks); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "coverage.golden.txt", buf.Bytes())
+	golden.Check(t, "coverage.golden.txt", buf.Bytes())
 }
 
 // BenchmarkHTML renders a report of 200 failing controls with 5 assets each
