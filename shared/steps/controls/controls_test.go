@@ -302,7 +302,7 @@ func TestPostureTable(t *testing.T) {
 				if !citadel.IsNotFound(err) || out.ControlsCreated != 0 {
 					t.Fatalf("no results: control %v (%v), created %d; want none", c, err, out.ControlsCreated)
 				}
-				if got := citadel.ComputePosture(0, 0, 0); got != tc.want {
+				if got := citadel.ComputePosture(0, 0, 0, 0); got != tc.want {
 					t.Errorf("posture = %s, want %s", got, tc.want)
 				}
 				return
