@@ -96,7 +96,9 @@ func TestListResultsFilteredPaginates(t *testing.T) {
 				return strings.HasPrefix(r.CheckID, "s3_") && r.Effective() == citadel.StatusFail && r.Severity == citadel.SeverityHigh && r.Region == "us-east-1"
 			})},
 		{"excepted of a check", ddb.ResultFilter{CheckID: "s3_b", Status: citadel.StatusExcepted},
-			where(func(r citadel.CheckResult) bool { return r.CheckID == "s3_b" && r.Effective() == citadel.StatusExcepted })},
+			where(func(r citadel.CheckResult) bool {
+				return r.CheckID == "s3_b" && r.Effective() == citadel.StatusExcepted
+			})},
 		{"a region no result is in", ddb.ResultFilter{Region: "sa-east-1"}, nil},
 		{"errors of a requirement's checks in a region", ddb.ResultFilter{CheckIDs: []string{"iam_root_mfa", "s3_bucket_versioning"}, Status: citadel.StatusError, Region: "ap-south-1"},
 			where(func(r citadel.CheckResult) bool {
