@@ -113,20 +113,115 @@ func TestIntegrationCheckFrameworks(t *testing.T) {
 
 func TestComputePosture(t *testing.T) {
 	tests := []struct {
-		passed, failed, errored int
-		want                    citadel.Posture
+		passed, failed, errored, excepted int
+		want                              citadel.Posture
 	}{
-		{10, 0, 0, citadel.PosturePassing},
-		{0, 10, 0, citadel.PostureIssues},
-		{5, 5, 0, citadel.PosturePartial},
-		{0, 0, 0, citadel.PostureNotScanned},
-		{0, 0, 3, citadel.PostureIssues},
-		{4, 0, 1, citadel.PosturePartial},
-		{0, 2, 2, citadel.PostureIssues},
+		{10, 0, 0, 0, citadel.PosturePassing},
+		{0, 10, 0, 0, citadel.PostureIssues},
+		{5, 5, 0, 0, citadel.PosturePartial},
+		{0, 0, 0, 0, citadel.PostureNotScanned},
+		{0, 0, 3, 0, citadel.PostureIssues},
+		{4, 0, 1, 0, citadel.PosturePartial},
+		{0, 2, 2, 0, citadel.PostureIssues},
+		// A control whose only failures are excepted is not issues.
+		{0, 0, 0, 3, citadel.PosturePassing},
+		{4, 0, 0, 3, citadel.PosturePassing},
+		{0, 2, 0, 3, citadel.PosturePartial},
+		{0, 0, 1, 3, citadel.PosturePartial},
+		{4, 2, 0, 3, citadel.PosturePartial},
 	}
 	for _, tt := range tests {
-		if got := citadel.ComputePosture(tt.passed, tt.failed, tt.errored); got != tt.want {
-			t.Errorf("ComputePosture(%d,%d,%d) = %s, want %s", tt.passed, tt.failed, tt.errored, got, tt.want)
+		if got := citadel.ComputePosture(tt.passed, tt.failed, tt.errored, tt.excepted); got != tt.want {
+			t.Errorf("ComputePosture(%d,%d,%d,%d) = %s, want %s", tt.passed, tt.failed, tt.errored, tt.excepted, got, tt.want)
+		}
+	}
+}
+
+// originalPosture is the posture rule as it was before exceptions,
+// written out again on its own: total = passed + failed + error; 0 → not
+// scanned; no failed and no error → passing; no passed → issues; else
+// partial.
+func originalPosture(passed, failed, errored int) citadel.Posture {
+	switch {
+	case passed+failed+errored == 0:
+		return citadel.PostureNotScanned
+	case failed == 0 && errored == 0:
+		return citadel.PosturePassing
+	case passed == 0:
+		return citadel.PostureIssues
+	}
+	return citadel.PosturePartial
+}
+
+// TestPostureWithoutExceptionsIsTheOriginalRule: where no exception
+// applies (excepted 0) the extended rule is the original one, for every
+// small count; and excepting failures never makes a posture worse.
+func TestPostureWithoutExceptionsIsTheOriginalRule(t *testing.T) {
+	rank := map[citadel.Posture]int{citadel.PosturePassing: 0, citadel.PosturePartial: 1, citadel.PostureIssues: 2}
+	for p := range 5 {
+		for f := range 5 {
+			for e := range 5 {
+				if got, want := citadel.ComputePosture(p, f, e, 0), originalPosture(p, f, e); got != want {
+					t.Errorf("ComputePosture(%d,%d,%d,0) = %s, the original rule %s", p, f, e, got, want)
+				}
+				for x := 1; x <= f; x++ { // x of the f failures excepted
+					before, after := citadel.ComputePosture(p, f, e, 0), citadel.ComputePosture(p, f-x, e, x)
+					if rank[after] > rank[before] {
+						t.Errorf("excepting %d of (%d,%d,%d): %s → %s, worse", x, p, f, e, before, after)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestEffectiveStatus(t *testing.T) {
+	for _, tt := range []struct {
+		status   citadel.CheckStatus
+		muted    bool
+		excepted string
+		want     citadel.CheckStatus
+	}{
+		{citadel.StatusFail, false, "", citadel.StatusFail},
+		{citadel.StatusFail, false, "exc-1", citadel.StatusExcepted},
+		{citadel.StatusFail, true, "", citadel.StatusFail}, // Prowler's mute alone does not except
+		{citadel.StatusFail, true, "exc-1", citadel.StatusExcepted},
+		{citadel.StatusPass, false, "exc-1", citadel.StatusPass},
+		{citadel.StatusError, false, "exc-1", citadel.StatusError},
+		{citadel.StatusNotApplicable, false, "exc-1", citadel.StatusNotApplicable},
+	} {
+		r := citadel.CheckResult{Status: tt.status, Muted: tt.muted, ExceptionID: tt.excepted}
+		if got := r.Effective(); got != tt.want {
+			t.Errorf("%s muted %v exception %q: effective %s, want %s", tt.status, tt.muted, tt.excepted, got, tt.want)
+		}
+	}
+	ok := citadel.CheckResult{IntegrationID: "int-1", CheckID: "c", AssetID: "a", ScanID: "scn-1", Status: citadel.StatusFail, ExceptionID: "exc-1"}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("a failing result with an exception: %v", err)
+	}
+	for _, bad := range []citadel.CheckResult{
+		func() citadel.CheckResult { r := ok; r.Status = citadel.StatusPass; return r }(),
+		func() citadel.CheckResult { r := ok; r.Status = citadel.StatusExcepted; return r }(),
+		func() citadel.CheckResult { r := ok; r.ExceptionID = "not an id"; return r }(),
+	} {
+		if err := bad.Validate(); !citadel.IsInvalid(err) {
+			t.Errorf("%+v: %v, want invalid", bad, err)
+		}
+	}
+	hist := []struct {
+		prev, next citadel.CheckStatus
+		regresses  bool
+	}{
+		{citadel.StatusFail, citadel.StatusExcepted, false},
+		{citadel.StatusExcepted, citadel.StatusFail, true},
+		{citadel.StatusExcepted, citadel.StatusPass, false},
+		{"", citadel.StatusExcepted, false},
+		{"", citadel.StatusFail, true},
+		{citadel.StatusPass, citadel.StatusFail, true},
+	}
+	for _, h := range hist {
+		if got := (citadel.CheckResultHistory{PreviousStatus: h.prev, NewStatus: h.next}).IsRegression(); got != h.regresses {
+			t.Errorf("%q → %s: regression %v, want %v", h.prev, h.next, got, h.regresses)
 		}
 	}
 }
@@ -243,7 +338,7 @@ func TestSummaryFields(t *testing.T) {
 		got = append(got, k)
 	}
 	slices.Sort(got)
-	want := []string{"arns_skipped", "assets_created", "assets_deactivated", "assets_updated", "checks_error",
+	want := []string{"arns_skipped", "assets_created", "assets_deactivated", "assets_updated", "checks_error", "checks_excepted",
 		"checks_executed", "checks_failed", "checks_not_applicable", "checks_passed", "controls_created",
 		"controls_updated", "duration_seconds", "evidence_created", "evidence_updated", "history_entries_created",
 		"message", "policies_created", "policies_skipped", "relationships_created", "results_created",

@@ -37,16 +37,21 @@ const (
 // Postures lists the postures, best first.
 var Postures = []Posture{PosturePassing, PosturePartial, PostureIssues, PostureNotScanned}
 
-// ComputePosture applies the posture rule: total = passed + failed + error
-// (not_applicable excluded); 0 → not_scanned; no failed and no error →
-// passing; no passed → issues; otherwise partial.
-func ComputePosture(passed, failed, errored int) Posture {
-	switch total := passed + failed + errored; {
+// ComputePosture applies the posture rule. Its counts are results by
+// effective status (CheckResult.Effective): passed, failed, errored and
+// excepted (failing results an approved exception covers; they are not in
+// failed); not_applicable is left out. total = passed + failed + errored +
+// excepted; 0 → not_scanned; no failed and no error → passing (excepted
+// failures do not make issues); no passed and no excepted → issues;
+// otherwise partial. With excepted 0 this is the original rule (passing /
+// partial / issues / not scanned over passed, failed, errored) exactly.
+func ComputePosture(passed, failed, errored, excepted int) Posture {
+	switch total := passed + failed + errored + excepted; {
 	case total == 0:
 		return PostureNotScanned
 	case failed == 0 && errored == 0:
 		return PosturePassing
-	case passed == 0:
+	case passed == 0 && excepted == 0:
 		return PostureIssues
 	default:
 		return PosturePartial
@@ -77,9 +82,12 @@ type AppliedControl struct {
 	PassCount           int             `json:"pass_count"`
 	FailCount           int             `json:"fail_count"`
 	ErrorCount          int             `json:"error_count"`
-	LastScanID          string          `json:"last_scan_id,omitempty"`
-	CreatedAt           time.Time       `json:"created_at"`
-	UpdatedAt           time.Time       `json:"updated_at"`
+	// ExceptedCount counts the failing results approved exceptions cover
+	// (not in FailCount).
+	ExceptedCount int       `json:"excepted_count"`
+	LastScanID    string    `json:"last_scan_id,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 	// Integrations holds what each integration's current results say about
 	// the control; the counts and posture above are their sums, so a scan of
 	// one integration never overwrites what another one found.
@@ -96,18 +104,20 @@ type IntegrationPosture struct {
 	Failed        int    `json:"failed"`
 	Errored       int    `json:"errored"`
 	NotApplicable int    `json:"not_applicable"`
+	Excepted      int    `json:"excepted"`
 	LinksDigest   string `json:"links_digest"`
 }
 
 // SumIntegrations recomputes the counts and posture from Integrations.
 func (c *AppliedControl) SumIntegrations() {
-	c.PassCount, c.FailCount, c.ErrorCount = 0, 0, 0
+	c.PassCount, c.FailCount, c.ErrorCount, c.ExceptedCount = 0, 0, 0, 0
 	for _, p := range c.Integrations {
 		c.PassCount += p.Passed
 		c.FailCount += p.Failed
 		c.ErrorCount += p.Errored
+		c.ExceptedCount += p.Excepted
 	}
-	c.Posture = ComputePosture(c.PassCount, c.FailCount, c.ErrorCount)
+	c.Posture = ComputePosture(c.PassCount, c.FailCount, c.ErrorCount, c.ExceptedCount)
 }
 
 // IsPolicy reports whether the control is a policy.

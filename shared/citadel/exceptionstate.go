@@ -121,8 +121,8 @@ func (e Exception) Decide(d ExceptionDecision) (Exception, error) {
 // takes r's asset: that asset (by id), every asset of the integration, or
 // an asset whose tags hold the scope's key with its value (assetTags: the
 // inventory's tags of r's asset, nil when it has none or is not in the
-// inventory). It does not look at r's status: the controls step turns only
-// failing results into excepted, and a muted result stays muted.
+// inventory). It does not look at r's status: CoveringException marks only
+// failing results (excepted, EffectiveStatus), and a muted result stays muted.
 func (e Exception) Covers(r CheckResult, assetTags map[string]string, now time.Time) bool {
 	if e.Status != ExceptionApproved || !now.Before(e.ExpiresAt) || r.IntegrationID != e.IntegrationID || r.CheckID != e.CheckID {
 		return false

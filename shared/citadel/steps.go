@@ -158,13 +158,16 @@ type CheckResultsInput struct {
 
 // CheckResultsOutput is stored under "results".
 type CheckResultsOutput struct {
-	ResultsCreated        int `json:"results_created"`
-	ResultsUpdated        int `json:"results_updated"`
-	ResultsUnchanged      int `json:"results_unchanged"`
-	ARNsSkipped           int `json:"arns_skipped"`
-	ChecksExecuted        int `json:"checks_executed"`
-	ChecksPassed          int `json:"checks_passed"`
+	ResultsCreated   int `json:"results_created"`
+	ResultsUpdated   int `json:"results_updated"`
+	ResultsUnchanged int `json:"results_unchanged"`
+	ARNsSkipped      int `json:"arns_skipped"`
+	ChecksExecuted   int `json:"checks_executed"`
+	ChecksPassed     int `json:"checks_passed"`
+	// ChecksFailed counts failing results no exception covers;
+	// ChecksExcepted those an approved exception covers (not in it).
 	ChecksFailed          int `json:"checks_failed"`
+	ChecksExcepted        int `json:"checks_excepted"`
 	ChecksError           int `json:"checks_error"`
 	ChecksNotApplicable   int `json:"checks_not_applicable"`
 	SnapshotsCaptured     int `json:"snapshots_captured"`

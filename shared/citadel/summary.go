@@ -19,6 +19,7 @@ type ScanSummary struct {
 	ChecksExecuted        int     `json:"checks_executed"`
 	ChecksPassed          int     `json:"checks_passed"`
 	ChecksFailed          int     `json:"checks_failed"`
+	ChecksExcepted        int     `json:"checks_excepted"`
 	ChecksError           int     `json:"checks_error"`
 	ChecksNotApplicable   int     `json:"checks_not_applicable"`
 	ControlsCreated       int     `json:"controls_created"`
@@ -58,6 +59,7 @@ func Summarize(in FinalizeInput, durationSeconds float64) ScanSummary {
 		ChecksExecuted:        in.Results.ChecksExecuted,
 		ChecksPassed:          in.Results.ChecksPassed,
 		ChecksFailed:          in.Results.ChecksFailed,
+		ChecksExcepted:        in.Results.ChecksExcepted,
 		ChecksError:           in.Results.ChecksError,
 		ChecksNotApplicable:   in.Results.ChecksNotApplicable,
 		ControlsCreated:       in.Controls.ControlsCreated,
@@ -74,8 +76,17 @@ func Summarize(in FinalizeInput, durationSeconds float64) ScanSummary {
 		ShardsFailedCount:     max(in.Results.ShardsFailedCount, len(in.Results.ShardsFailed)),
 		ResultsCarried:        in.Results.ResultsCarried,
 	}
-	s.Message = fmt.Sprintf("Scan complete: %d issues found", s.ChecksFailed) + s.shardsNotScanned()
+	s.Message = fmt.Sprintf("Scan complete: %d issues found", s.ChecksFailed) + s.excepted() + s.shardsNotScanned()
 	return s
+}
+
+// excepted is what the message says of excepted results: nothing when
+// there are none (the message is then as it was before exceptions).
+func (s ScanSummary) excepted() string {
+	if s.ChecksExcepted == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d failures excepted", s.ChecksExcepted)
 }
 
 // shardsNotScanned is what the message says of failed shards: how many,
@@ -114,6 +125,7 @@ func (s ScanSummary) Add(o ScanSummary) ScanSummary {
 	s.ChecksExecuted += o.ChecksExecuted
 	s.ChecksPassed += o.ChecksPassed
 	s.ChecksFailed += o.ChecksFailed
+	s.ChecksExcepted += o.ChecksExcepted
 	s.ChecksError += o.ChecksError
 	s.ChecksNotApplicable += o.ChecksNotApplicable
 	s.ControlsCreated += o.ControlsCreated

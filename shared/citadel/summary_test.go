@@ -24,6 +24,7 @@ func TestSummaryNamesFailedShards(t *testing.T) {
 		want    string
 	}{
 		{"none failed", citadel.CheckResultsOutput{ChecksFailed: 3}, "Scan complete: 3 issues found"},
+		{"excepted apart", citadel.CheckResultsOutput{ChecksFailed: 3, ChecksExcepted: 2}, "Scan complete: 3 issues found, 2 failures excepted"},
 		{"one failed", citadel.CheckResultsOutput{ChecksFailed: 3, ShardsFailed: []citadel.ShardFailure{s02}, ShardsFailedCount: 1, ResultsCarried: 40},
 			"Scan complete: 3 issues found; 1 shard failed (its checks not scanned, their results kept): " +
 				"shard s02 (12 checks in eu-west-1): the Prowler task failed: the step ran past its timeout"},
@@ -36,14 +37,14 @@ func TestSummaryNamesFailedShards(t *testing.T) {
 			if d := cmp.Diff(tc.want, s.Message); d != "" {
 				t.Errorf("message (-want +got):\n%s", d)
 			}
-			if !s.Success || s.ShardsFailedCount != tc.results.ShardsFailedCount || s.ResultsCarried != tc.results.ResultsCarried ||
+			if !s.Success || s.ChecksExcepted != tc.results.ChecksExcepted || s.ShardsFailedCount != tc.results.ShardsFailedCount || s.ResultsCarried != tc.results.ResultsCarried ||
 				!cmp.Equal(s.ShardsFailed, tc.results.ShardsFailed) {
 				t.Errorf("summary %+v", s)
 			}
 		})
 	}
-	sum := citadel.ScanSummary{ShardsFailedCount: 1, ResultsCarried: 2}.Add(citadel.ScanSummary{ShardsFailedCount: 2, ResultsCarried: 3, ShardsFailed: many})
-	if sum.ShardsFailedCount != 3 || sum.ResultsCarried != 5 || sum.ShardsFailed != nil {
+	sum := citadel.ScanSummary{ShardsFailedCount: 1, ResultsCarried: 2, ChecksExcepted: 1}.Add(citadel.ScanSummary{ShardsFailedCount: 2, ResultsCarried: 3, ShardsFailed: many, ChecksExcepted: 4})
+	if sum.ShardsFailedCount != 3 || sum.ResultsCarried != 5 || sum.ShardsFailed != nil || sum.ChecksExcepted != 5 {
 		t.Errorf("roll-up %+v", sum)
 	}
 }

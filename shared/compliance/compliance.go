@@ -1,7 +1,9 @@
 // Package compliance builds the compliance view of a folder for one
 // framework: per requirement, the controls mapped to it — the automatic
 // ControlRequirementMappings merged with the controls a user assigned on the
-// RequirementAssessment, each marked with its sources — with their posture,
+// RequirementAssessment, each marked with its sources — with their posture
+// (citadel.ComputePosture: failures approved exceptions cover counted apart,
+// excepted, so a control whose only failures are excepted passes),
 // the checks that make each control and why each check links to it (the why
 // the controls step recorded on the link: the imported link's frameworks,
 // requirements and score, or the user's correction), and coverage figures

@@ -251,3 +251,36 @@ func TestAnswersScore(t *testing.T) {
 		}
 	}
 }
+
+// TestOfIntegrationCountsExceptedApart: an account's view of a control
+// counts its excepted failures apart from its failures, and a control whose
+// only failures are excepted passes in it; the organization's (two
+// integrations) adds both up.
+func TestOfIntegrationCountsExceptedApart(t *testing.T) {
+	c := control("ctl-a", "SCF-IAC-01", citadel.CategoryTechnical, "")
+	c.Integrations = map[string]citadel.IntegrationPosture{
+		"int-1": {Passed: 2, Excepted: 3},
+		"int-2": {Failed: 1},
+		"int-3": {Excepted: 1, NotApplicable: 4},
+	}
+	type counts struct {
+		Posture                     citadel.Posture
+		Pass, Fail, Error, Excepted int
+	}
+	for _, tc := range []struct {
+		of   []string
+		want counts
+	}{
+		{[]string{"int-1"}, counts{citadel.PosturePassing, 2, 0, 0, 3}},
+		{[]string{"int-3"}, counts{citadel.PosturePassing, 0, 0, 0, 1}},
+		{[]string{"int-2"}, counts{citadel.PostureIssues, 0, 1, 0, 0}},
+		{[]string{"int-2", "int-3"}, counts{citadel.PosturePartial, 0, 1, 0, 1}},
+		{[]string{"int-1", "int-2", "int-3"}, counts{citadel.PosturePartial, 2, 1, 0, 4}},
+		{[]string{"int-9"}, counts{citadel.PostureNotScanned, 0, 0, 0, 0}},
+	} {
+		got := compliance.OfIntegration(c, tc.of...)
+		if d := cmp.Diff(tc.want, counts{got.Posture, got.PassCount, got.FailCount, got.ErrorCount, got.ExceptedCount}); d != "" {
+			t.Errorf("of %v (-want +got):\n%s", tc.of, d)
+		}
+	}
+}

@@ -193,21 +193,30 @@ func (s *Store) DigestEntries(ctx context.Context, d ScanDigest, fn func(digest.
 	return nil
 }
 
-// ScanResult is one result as a scan recorded it.
+// ScanResult is one result as a scan recorded it: Prowler's status, muted,
+// and Excepted when an approved exception covered it then (Effective is
+// excepted). ContentHash is the entry's: the content hash, marked with the
+// exception when one covered the result (digest.Hash.Marked).
 type ScanResult struct {
 	CheckID     string              `json:"security_check"`
 	AssetID     string              `json:"asset"`
 	ResultID    string              `json:"result_id"`
 	Status      citadel.CheckStatus `json:"status"`
 	Muted       bool                `json:"muted"`
+	Excepted    bool                `json:"excepted"`
 	ContentHash string              `json:"content_hash"`
+}
+
+// Effective is the result's status in the scan as shown and counted.
+func (r ScanResult) Effective() citadel.CheckStatus {
+	return citadel.EffectiveStatus(r.Status, r.Excepted)
 }
 
 func (d ScanDigest) result(e digest.Entry) ScanResult {
 	st, muted := e.Status.Unpack()
 	check, asset := d.Checks[e.Check], e.Asset.String()
 	return ScanResult{CheckID: check, AssetID: asset, ResultID: citadel.ResultID(d.IntegrationID, check, asset),
-		Status: st, Muted: muted, ContentHash: e.Hash.String()}
+		Status: st, Muted: muted, Excepted: e.Status.Excepted(), ContentHash: e.Hash.String()}
 }
 
 // ResultsOfScan streams every result a scan recorded, by check and asset.

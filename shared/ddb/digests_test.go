@@ -21,7 +21,8 @@ func digestEntries(n int, checks []string) []digest.Entry {
 			var e digest.Entry
 			e.Check = uint16(c)
 			copy(e.Asset[:], fmt.Sprintf("%010d", i))
-			e.Status = digest.PackStatus([]citadel.CheckStatus{citadel.StatusPass, citadel.StatusFail, citadel.StatusError, citadel.StatusNotApplicable}[i%4], i%5 == 0)
+			e.Status = digest.PackStatus([]citadel.CheckStatus{citadel.StatusPass, citadel.StatusFail, citadel.StatusError, citadel.StatusNotApplicable}[i%4], i%5 == 0).
+				WithException(i%3 == 0) // some failing ones excepted
 			copy(e.Hash[:], fmt.Sprintf("h%07d", i))
 			es = append(es, e)
 		}
@@ -53,7 +54,7 @@ func TestScanDigestAnswersStatusOfCheckOnAssetInScan(t *testing.T) {
 		t.Fatalf("entries (-want +got):\n%s", d)
 	}
 	// Point lookups: the first and last of each chunk and some between.
-	for _, i := range []int{0, 1, 2999, 3000, 3001, 5999, 6000, 7499, 4321} {
+	for _, i := range []int{0, 1, 2999, 3000, 3001, 5999, 6000, 7499, 4321, 9, 13} {
 		e := entries[i]
 		asset := e.Asset.String()
 		r, err := store.ResultInScan(ctx, "scan-1", checks[e.Check], asset)
@@ -62,7 +63,7 @@ func TestScanDigestAnswersStatusOfCheckOnAssetInScan(t *testing.T) {
 		}
 		st, muted := e.Status.Unpack()
 		want := ddb.ScanResult{CheckID: checks[e.Check], AssetID: asset, ResultID: citadel.ResultID("integ-1", checks[e.Check], asset),
-			Status: st, Muted: muted, ContentHash: e.Hash.String()}
+			Status: st, Muted: muted, Excepted: st == citadel.StatusFail && i%2500%3 == 0, ContentHash: e.Hash.String()}
 		if d := cmp.Diff(want, r); d != "" {
 			t.Errorf("entry %d (-want +got):\n%s", i, d)
 		}

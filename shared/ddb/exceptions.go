@@ -111,7 +111,8 @@ func (s *Store) listExceptions(ctx context.Context, q *dynamo.Query, skAttr stri
 func exceptionOf(it exceptionItem) citadel.Exception { return it.Exception }
 
 // ExceptionsOfCheck lists an integration's exceptions of one check with one
-// status, by id: what the controls step reads (approved), one query of GSI1.
+// status, by id (approved: what re-marking one check's results without a
+// scan reads), one query of GSI1.
 func (s *Store) ExceptionsOfCheck(ctx context.Context, integrationID, checkID string, status citadel.ExceptionStatus) ([]citadel.Exception, error) {
 	var items []exceptionItem
 	q := s.byGSI1(exceptionsOfIntegrationPK(integrationID)).Range(AttrGSI1SK, dynamo.BeginsWith, exceptionSKPrefix(string(status), checkID))

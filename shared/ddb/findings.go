@@ -22,7 +22,9 @@ import (
 // <service>_...) become key conditions on the integration's results
 // partition (one begins_with range per
 // check, or one per service); Status, Severity and Region filter the items
-// the ranges hold.
+// the ranges hold. Status is the effective status (citadel.CheckResult.Effective):
+// fail is a failing result no exception covers, excepted one that an
+// exception covers.
 type ResultFilter struct {
 	// CheckIDs, when not empty, are the only checks listed.
 	CheckIDs []string
@@ -146,7 +148,13 @@ func (s *Store) ListResultsFiltered(ctx context.Context, integrationID string, f
 		if ranges[i] != "" {
 			q = q.Range(AttrSK, dynamo.BeginsWith, ranges[i])
 		}
-		if f.Status != "" {
+		switch f.Status {
+		case "":
+		case citadel.StatusFail:
+			q = q.Filter("'Status' = ? AND attribute_not_exists('ExceptionID')", citadel.StatusFail)
+		case citadel.StatusExcepted:
+			q = q.Filter("'Status' = ? AND attribute_exists('ExceptionID')", citadel.StatusFail)
+		default:
 			q = q.Filter("'Status' = ?", f.Status)
 		}
 		if f.Severity != "" {

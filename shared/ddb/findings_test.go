@@ -16,7 +16,8 @@ import (
 )
 
 // findingsFixture stores current results of two integrations: 5 checks of
-// three services on 12 assets, statuses, severities and regions mixed.
+// three services on 12 assets, statuses, severities and regions mixed, and
+// some failing results excepted.
 func findingsFixture(t *testing.T) (*ddb.Store, []citadel.CheckResult) {
 	t.Helper()
 	store := testenv.Store(t)
@@ -29,6 +30,9 @@ func findingsFixture(t *testing.T) (*ddb.Store, []citadel.CheckResult) {
 				r := testResult(integ, check, n, []citadel.CheckStatus{citadel.StatusPass, citadel.StatusFail, citadel.StatusError}[(n+c)%3], "scan-1")
 				r.Severity = []citadel.Severity{citadel.SeverityHigh, citadel.SeverityLow}[(n/2)%2]
 				r.Region = []string{"us-east-1", "eu-west-1", "us-east-1", "ap-south-1"}[n%4]
+				if r.Status == citadel.StatusFail && (n/4)%2 == 0 {
+					r.ExceptionID = "exc-" + check
+				}
 				ws = append(ws, ddb.ResultWrite{Result: r})
 				if integ == "integ-1" {
 					r.RawOutput, r.ResourceSnapshot = nil, nil // the lists read heads
@@ -84,10 +88,16 @@ func TestListResultsFilteredPaginates(t *testing.T) {
 		{"a requirement's checks of a service", ddb.ResultFilter{CheckIDs: []string{"s3_b", "ec2_instance_public"}, Service: "ec2"},
 			where(func(r citadel.CheckResult) bool { return r.CheckID == "ec2_instance_public" })},
 		{"a requirement's checks and a check not among them", ddb.ResultFilter{CheckIDs: []string{"s3_b"}, CheckID: "s3_a"}, nil},
-		{"failing", ddb.ResultFilter{Status: citadel.StatusFail}, where(func(r citadel.CheckResult) bool { return r.Status == citadel.StatusFail })},
+		// Status is the effective one: failing is what no exception covers.
+		{"failing", ddb.ResultFilter{Status: citadel.StatusFail}, where(func(r citadel.CheckResult) bool { return r.Status == citadel.StatusFail && r.ExceptionID == "" })},
+		{"excepted", ddb.ResultFilter{Status: citadel.StatusExcepted}, where(func(r citadel.CheckResult) bool { return r.ExceptionID != "" })},
 		{"failing, high, us-east-1, of a service", ddb.ResultFilter{Service: "s3", Status: citadel.StatusFail, Severity: citadel.SeverityHigh, Region: "us-east-1"},
 			where(func(r citadel.CheckResult) bool {
-				return strings.HasPrefix(r.CheckID, "s3_") && r.Status == citadel.StatusFail && r.Severity == citadel.SeverityHigh && r.Region == "us-east-1"
+				return strings.HasPrefix(r.CheckID, "s3_") && r.Effective() == citadel.StatusFail && r.Severity == citadel.SeverityHigh && r.Region == "us-east-1"
+			})},
+		{"excepted of a check", ddb.ResultFilter{CheckID: "s3_b", Status: citadel.StatusExcepted},
+			where(func(r citadel.CheckResult) bool {
+				return r.CheckID == "s3_b" && r.Effective() == citadel.StatusExcepted
 			})},
 		{"a region no result is in", ddb.ResultFilter{Region: "sa-east-1"}, nil},
 		{"errors of a requirement's checks in a region", ddb.ResultFilter{CheckIDs: []string{"iam_root_mfa", "s3_bucket_versioning"}, Status: citadel.StatusError, Region: "ap-south-1"},

@@ -31,8 +31,8 @@ func TestAttributes(t *testing.T) {
 	}{
 		{"tags, embedding, unexported, skipped", attributes[projOuter](), []string{"A", "Bee", "D", "C"}},
 		{"the projection ListResultHeads reads", resultHeadAttributes, []string{"PK", "SK", "AssetARN", "ScanID",
-			"Status", "Muted", "StatusExtended", "Severity", "Region", "ContentHash", "ScannedAt", "FirstScanID"}},
-		{"the projection ResultStates reads", resultStateAttributes, []string{"PK", "SK", "ScanID", "Status", "Muted", "ContentHash", "PreviousStatus", "HadPrevious"}},
+			"Status", "Muted", "StatusExtended", "Severity", "Region", "ContentHash", "ScannedAt", "FirstScanID", "ExceptionID"}},
+		{"the projection ResultStates reads", resultStateAttributes, []string{"PK", "SK", "ScanID", "Status", "Muted", "ContentHash", "ExceptionID", "PreviousStatus", "HadPrevious"}},
 	} {
 		if d := cmp.Diff(tt.want, tt.got); d != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, d)

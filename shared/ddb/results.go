@@ -33,6 +33,9 @@ type resultHead struct {
 	ContentHash    string
 	ScannedAt      time.Time
 	FirstScanID    string
+	// ExceptionID marks a failing result an approved exception covers
+	// (citadel.CheckResult.ExceptionID); absent when none does.
+	ExceptionID string `dynamo:",omitempty"`
 }
 
 type resultItem struct {
@@ -43,8 +46,9 @@ type resultItem struct {
 	// RawGzip and SnapshotGzip mark values stored gzip-compressed (compress.go).
 	RawGzip      bool `dynamo:",omitempty"`
 	SnapshotGzip bool `dynamo:",omitempty"`
-	// The status before ScanID wrote this content, so a re-run of that scan
-	// finds the same change again.
+	// The effective status (citadel.CheckResult.Effective) before ScanID
+	// wrote this content, so a re-run of that scan finds the same change
+	// again.
 	PreviousStatus citadel.CheckStatus `dynamo:",omitempty"`
 	HadPrevious    bool                `dynamo:",omitempty"`
 }
@@ -69,8 +73,9 @@ var (
 	resultStateAttributes = projection[resultStateItem, resultItem]()
 )
 
-// ResultWrite is a result whose content changed in a scan: the current item
-// to write, and the history entry when its status changed.
+// ResultWrite is a result whose content or exception changed in a scan:
+// the current item to write, and the history entry when its effective
+// status changed. PreviousStatus is the effective status before.
 type ResultWrite struct {
 	Result         citadel.CheckResult
 	PreviousStatus citadel.CheckStatus
@@ -104,6 +109,7 @@ func (s *Store) PutResults(ctx context.Context, ws []ResultWrite) error {
 				IntegrationID: r.IntegrationID, CheckID: r.CheckID, AssetID: r.AssetID, AssetARN: r.AssetARN,
 				ScanID: r.ScanID, Status: r.Status, Muted: r.Muted, StatusExtended: r.StatusExtended,
 				Severity: r.Severity, Region: r.Region, ContentHash: r.ContentHash, ScannedAt: r.ScannedAt, FirstScanID: r.FirstScanID,
+				ExceptionID: r.ExceptionID,
 			},
 			RawOutput: raw, Snapshot: snap, RawGzip: rawGz, SnapshotGzip: snapGz,
 			PreviousStatus: w.PreviousStatus, HadPrevious: w.HadPrevious,
@@ -134,7 +140,7 @@ func (h resultHead) result(k Key) (citadel.CheckResult, error) {
 		IntegrationID: integrationID, CheckID: checkID, AssetID: assetID, AssetARN: h.AssetARN,
 		ScanID: h.ScanID, Status: h.Status, Muted: h.Muted, StatusExtended: h.StatusExtended,
 		Severity: h.Severity, Region: h.Region, ContentHash: h.ContentHash, ScannedAt: h.ScannedAt,
-		FirstScanID: h.FirstScanID,
+		FirstScanID: h.FirstScanID, ExceptionID: h.ExceptionID,
 	}, nil
 }
 
@@ -218,8 +224,14 @@ type ResultState struct {
 	Status         citadel.CheckStatus
 	Muted          bool
 	ContentHash    string
+	ExceptionID    string
 	PreviousStatus citadel.CheckStatus
 	HadPrevious    bool
+}
+
+// Effective is the stored result's status as shown and counted.
+func (st ResultState) Effective() citadel.CheckStatus {
+	return citadel.EffectiveStatus(st.Status, st.ExceptionID != "")
 }
 
 // ResultRef names a current result of an integration.

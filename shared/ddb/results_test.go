@@ -41,7 +41,10 @@ func TestPutResultsRoundTrip(t *testing.T) {
 	for i := 0; i < 60; i++ {
 		check := []string{"s3_a", "s3_b"}[i%2]
 		r := testResult("integ-1", check, i, citadel.StatusFail, "scan-1")
-		h := &citadel.CheckResultHistory{IntegrationID: "integ-1", CheckID: check, AssetID: r.AssetID, ScanID: "scan-1", NewStatus: citadel.StatusFail, ChangedAt: rt0}
+		if i%3 == 1 {
+			r.ExceptionID = "exc-1" // an approved exception covers it: excepted
+		}
+		h := &citadel.CheckResultHistory{IntegrationID: "integ-1", CheckID: check, AssetID: r.AssetID, ScanID: "scan-1", NewStatus: r.Effective(), ChangedAt: rt0}
 		ws = append(ws, ddb.ResultWrite{Result: r, History: h})
 		want = append(want, r)
 	}
@@ -116,12 +119,33 @@ func TestPutResultsRoundTrip(t *testing.T) {
 		t.Fatalf("ResultHistory: %+v, %v", hist, err)
 	}
 	ref0 := ddb.ResultRef{CheckID: "s3_a", AssetID: want[0].AssetID}
-	states, err := store.ResultStates(ctx, "integ-1", []ddb.ResultRef{ref0, {CheckID: "s3_a", AssetID: "missing"}})
+	exc := testResult("integ-1", "s3_b", 1, citadel.StatusFail, "scan-1")
+	ref1 := ddb.ResultRef{CheckID: "s3_b", AssetID: exc.AssetID}
+	states, err := store.ResultStates(ctx, "integ-1", []ddb.ResultRef{ref0, ref1, {CheckID: "s3_a", AssetID: "missing"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(map[ddb.ResultRef]ddb.ResultState{ref0: {ScanID: "scan-1", Status: citadel.StatusFail, ContentHash: want[0].ContentHash}}, states); d != "" {
+	if d := cmp.Diff(map[ddb.ResultRef]ddb.ResultState{
+		ref0: {ScanID: "scan-1", Status: citadel.StatusFail, ContentHash: want[0].ContentHash},
+		ref1: {ScanID: "scan-1", Status: citadel.StatusFail, ContentHash: exc.ContentHash, ExceptionID: "exc-1"},
+	}, states); d != "" {
 		t.Errorf("ResultStates (-want +got):\n%s", d)
+	}
+	if st := states[ref1]; st.Effective() != citadel.StatusExcepted || states[ref0].Effective() != citadel.StatusFail {
+		t.Errorf("effective statuses %s, %s", st.Effective(), states[ref0].Effective())
+	}
+	// The mark goes when the result is written without it.
+	exc.ScanID = "scan-2"
+	if err := store.PutResults(ctx, []ddb.ResultWrite{{Result: exc, PreviousStatus: citadel.StatusExcepted, HadPrevious: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := store.GetResult(ctx, "integ-1", "s3_b", exc.AssetID); err != nil || got.ExceptionID != "" || got.Effective() != citadel.StatusFail {
+		t.Errorf("unmarked: %+v, %v", got, err)
+	}
+	bad := exc
+	bad.Status, bad.ExceptionID = citadel.StatusPass, "exc-1"
+	if err := store.PutResults(ctx, []ddb.ResultWrite{{Result: bad}}); !citadel.IsInvalid(err) {
+		t.Errorf("a passing result marked excepted: %v, want invalid", err)
 	}
 }
 

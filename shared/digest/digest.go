@@ -1,7 +1,9 @@
 // Package digest is the per-scan digest of check results: one result of a
 // scan as a 21-byte entry (the check as an index into the digest's sorted
-// check list, the asset id, the status with the muted flag, 8 bytes of the
-// content hash), entries sorted by (check, asset), and their byte format.
+// check list, the asset id, the status with the muted and excepted flags, 8
+// bytes of the content hash, marked with the id of the exception that
+// covers the result when one does), entries sorted by (check, asset), and
+// their byte format.
 // The store (shared/ddb) keeps a scan's entries in chunks of these bytes;
 // the check-results step builds them and merges a scan with the previous
 // one over them. Standard library and shared/citadel only.
@@ -9,6 +11,7 @@ package digest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 
@@ -49,10 +52,41 @@ type Hash [8]byte
 // digits).
 func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 
-// Status is a check status and the muted flag in a byte.
+// ParseHash reads a hash as String writes it; ok is false for any other
+// string.
+func ParseHash(s string) (h Hash, ok bool) {
+	if len(s) != 2*len(h) {
+		return h, false
+	}
+	_, err := hex.Decode(h[:], []byte(s))
+	return h, err == nil
+}
+
+// Marked is the hash an entry carries for a result of content hash h that
+// exception exceptionID covers: h itself when none does (so entries
+// written before exceptions compare equal), else 8 bytes of SHA-256 over h
+// and the id. A change of the exception alone is so a change of the entry,
+// and the comparison rewrites the result once.
+func (h Hash) Marked(exceptionID string) Hash {
+	if exceptionID == "" {
+		return h
+	}
+	sum := sha256.New()
+	sum.Write(h[:])
+	sum.Write([]byte{0})
+	sum.Write([]byte(exceptionID))
+	var out Hash
+	copy(out[:], sum.Sum(nil))
+	return out
+}
+
+// Status is a check status and the muted and excepted flags in a byte.
 type Status byte
 
-const mutedFlag Status = 0x80
+const (
+	mutedFlag    Status = 0x80
+	exceptedFlag Status = 0x40
+)
 
 // statusCodes numbers the statuses; 0 is an unknown status.
 var statusCodes = []citadel.CheckStatus{"", citadel.StatusPass, citadel.StatusFail, citadel.StatusError, citadel.StatusNotApplicable}
@@ -72,9 +106,29 @@ func PackStatus(st citadel.CheckStatus, muted bool) Status {
 	return b
 }
 
-// Unpack returns the status and the muted flag.
+// WithException sets the excepted flag of a failing status (an exception
+// covers the result) or clears it; other statuses are never excepted.
+func (s Status) WithException(excepted bool) Status {
+	s &^= exceptedFlag
+	if excepted && s.CheckStatus() == citadel.StatusFail {
+		s |= exceptedFlag
+	}
+	return s
+}
+
+// Excepted reports whether an exception covered the result.
+func (s Status) Excepted() bool { return s&exceptedFlag != 0 }
+
+// Effective is the result's status as shown and counted
+// (citadel.EffectiveStatus): excepted for a failing result an exception
+// covered.
+func (s Status) Effective() citadel.CheckStatus {
+	return citadel.EffectiveStatus(s.CheckStatus(), s.Excepted())
+}
+
+// Unpack returns Prowler's status and the muted flag.
 func (s Status) Unpack() (citadel.CheckStatus, bool) {
-	i := int(s &^ mutedFlag)
+	i := int(s &^ (mutedFlag | exceptedFlag))
 	if i >= len(statusCodes) {
 		i = 0
 	}

@@ -51,6 +51,64 @@ func TestStatusRoundTrip(t *testing.T) {
 	}
 }
 
+// TestExceptedFlag: the excepted flag marks a failing result an exception
+// covers, beside the muted flag and Prowler's status, which it leaves as
+// they are; other statuses are never excepted.
+func TestExceptedFlag(t *testing.T) {
+	for _, tt := range []struct {
+		st              citadel.CheckStatus
+		muted, excepted bool
+		want            digest.Status // stored: the values never change
+		effective       citadel.CheckStatus
+	}{
+		{citadel.StatusFail, false, true, 0x42, citadel.StatusExcepted},
+		{citadel.StatusFail, true, true, 0xc2, citadel.StatusExcepted},
+		{citadel.StatusFail, true, false, 0x82, citadel.StatusFail},
+		{citadel.StatusFail, false, false, 0x02, citadel.StatusFail},
+		{citadel.StatusPass, false, true, 0x01, citadel.StatusPass},
+		{citadel.StatusError, true, true, 0x83, citadel.StatusError},
+		{citadel.StatusNotApplicable, false, true, 0x04, citadel.StatusNotApplicable},
+	} {
+		b := digest.PackStatus(tt.st, tt.muted).WithException(tt.excepted)
+		st, muted := b.Unpack()
+		got := struct {
+			B         digest.Status
+			St        citadel.CheckStatus
+			Muted     bool
+			Effective citadel.CheckStatus
+		}{b, st, muted, b.Effective()}
+		want := got
+		want.B, want.St, want.Muted, want.Effective = tt.want, tt.st, tt.muted, tt.effective
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s muted %v excepted %v (-want +got):\n%s", tt.st, tt.muted, tt.excepted, d)
+		}
+		if b.WithException(false) != digest.PackStatus(tt.st, tt.muted) {
+			t.Errorf("%s: clearing the flag gives %#x", tt.st, b.WithException(false))
+		}
+	}
+}
+
+// TestMarkedHash: an entry's hash is the content hash when no exception
+// covers the result, and differs for each exception that does.
+func TestMarkedHash(t *testing.T) {
+	h := digest.Hash{1, 2, 3, 4, 5, 6, 7, 8}
+	if h.Marked("") != h {
+		t.Errorf("unmarked %s, want the content hash %s", h.Marked(""), h)
+	}
+	a, b := h.Marked("exc-a"), h.Marked("exc-b")
+	if a == h || b == h || a == b || a != h.Marked("exc-a") {
+		t.Errorf("marked: %s, %s of %s", a, b, h)
+	}
+	if got, ok := digest.ParseHash(a.String()); !ok || got != a {
+		t.Errorf("ParseHash(%s) = %s, %v", a, got, ok)
+	}
+	for _, bad := range []string{"", "0102", a.String() + "00", "zz" + a.String()[2:]} {
+		if _, ok := digest.ParseHash(bad); ok {
+			t.Errorf("ParseHash(%q) ok", bad)
+		}
+	}
+}
+
 func TestParseAsset(t *testing.T) {
 	id := citadel.AssetID("int-1", citadel.SourceAWS, "arn:aws:s3:::b")
 	for _, tt := range []struct {

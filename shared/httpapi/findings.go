@@ -16,17 +16,36 @@ import (
 // filtered, one asset with its results and edges, the evidence review
 // queue, and the compliance view a page of requirements at a time.
 
-// Finding is a current result as GET /results lists it: the result without
-// its raw output and snapshot, and its asset's ref (the {id} of GET
-// /assets/{id}, citadel.AssetRef).
-type Finding struct {
+// Result is a current result as the API shows it (GET /results, GET
+// /assets/{id}), without its raw output and snapshot: its status is the
+// effective one (citadel.CheckResult.Effective: excepted for a failing
+// result an approved exception covers), what a client displays without
+// knowing the rule; prowler_status is Prowler's, and exception_id names the
+// exception. Status shadows the embedded result's in JSON (the shallower
+// field wins), so a client decoding into Result reads the effective one.
+type Result struct {
 	citadel.CheckResult
+	Status        citadel.CheckStatus `json:"status"`
+	ProwlerStatus citadel.CheckStatus `json:"prowler_status"`
+}
+
+// ResultOf is r as the API shows it.
+func ResultOf(r citadel.CheckResult) Result {
+	return Result{CheckResult: r, Status: r.Effective(), ProwlerStatus: r.Status}
+}
+
+// Finding is a current result as GET /results lists it: the result as the
+// API shows it, and its asset's ref (the {id} of GET /assets/{id},
+// citadel.AssetRef).
+type Finding struct {
+	Result
 	AssetRef string `json:"asset_ref"`
 }
 
 // listResults answers GET /results: an integration's current results, by
 // check and asset, narrowed by check_id, service, requirement_id (the
-// checks the catalog maps to it), status, severity and region. A page may
+// checks the catalog maps to it), status (the effective one: excepted, or
+// fail for a failure no exception covers), severity and region. A page may
 // hold fewer than limit results while next is set (ddb.ListResultsFiltered).
 func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 	ctx, q := r.Context(), r.URL.Query()
@@ -73,7 +92,7 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := citadel.Page[Finding]{Next: page.Next, Items: make([]Finding, len(page.Items))}
 	for i, res := range page.Items {
-		out.Items[i] = Finding{CheckResult: res, AssetRef: citadel.AssetRef(res.IntegrationID, res.AssetARN)}
+		out.Items[i] = Finding{Result: ResultOf(res), AssetRef: citadel.AssetRef(res.IntegrationID, res.AssetARN)}
 	}
 	writePage(w, out)
 	return nil
@@ -84,7 +103,7 @@ func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 type AssetDetail struct {
 	Ref              string                      `json:"ref"`
 	Asset            citadel.Asset               `json:"asset"`
-	Results          []citadel.CheckResult       `json:"results"`
+	Results          []Result                    `json:"results"`
 	RelationshipsOut []citadel.AssetRelationship `json:"relationships_out"`
 	RelationshipsIn  []citadel.AssetRelationship `json:"relationships_in"`
 }
@@ -101,9 +120,13 @@ func (s *Server) getAsset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := AssetDetail{Ref: ref, Asset: a}
-	if d.Results, err = s.Assets.ResultsOfAsset(ctx, integrationID, a.ID); err != nil {
+	d := AssetDetail{Ref: ref, Asset: a, Results: []Result{}}
+	results, err := s.Assets.ResultsOfAsset(ctx, integrationID, a.ID)
+	if err != nil {
 		return err
+	}
+	for _, res := range results {
+		d.Results = append(d.Results, ResultOf(res))
 	}
 	if d.RelationshipsOut, err = s.Assets.RelationshipsFrom(ctx, integrationID, arn); err != nil {
 		return err
@@ -111,7 +134,7 @@ func (s *Server) getAsset(w http.ResponseWriter, r *http.Request) error {
 	if d.RelationshipsIn, err = s.Assets.RelationshipsTo(ctx, integrationID, arn); err != nil {
 		return err
 	}
-	d.Results, d.RelationshipsOut, d.RelationshipsIn = nonNil(d.Results), nonNil(d.RelationshipsOut), nonNil(d.RelationshipsIn)
+	d.RelationshipsOut, d.RelationshipsIn = nonNil(d.RelationshipsOut), nonNil(d.RelationshipsIn)
 	writeJSON(w, http.StatusOK, d)
 	return nil
 }

@@ -24,8 +24,9 @@ import (
 
 // seedFindings stores, for an integration, the catalog's checks, a
 // requirement mapped to two of them and one mapped to none, 4 assets (the
-// first two linked) and the current results of 3 checks on each asset,
-// with the latest scan's digest.
+// first two linked) and the current results of 3 checks on each asset
+// (s3_bucket_public's failure on bucket-2 excepted), with the latest scan's
+// digest.
 func seedFindings(t *testing.T, f *fixture, integ citadel.Integration) []citadel.Asset {
 	t.Helper()
 	ctx := context.Background()
@@ -55,9 +56,13 @@ func seedFindings(t *testing.T, f *fixture, integ citadel.Integration) []citadel
 		assets = append(assets, a)
 		for c, check := range checks {
 			st := []citadel.CheckStatus{citadel.StatusPass, citadel.StatusFail}[(i+c)%2]
-			ws = append(ws, ddb.ResultWrite{Result: citadel.CheckResult{IntegrationID: integ.ID, CheckID: check, AssetID: a.ID, AssetARN: a.SourceID,
+			r := citadel.CheckResult{IntegrationID: integ.ID, CheckID: check, AssetID: a.ID, AssetARN: a.SourceID,
 				ScanID: "scan-0001", FirstScanID: "scan-0001", Status: st, Severity: []citadel.Severity{citadel.SeverityHigh, citadel.SeverityLow}[i/2],
-				Region: a.Region, RawOutput: []byte(`{"raw":true}`), ContentHash: "00", ScannedAt: t0}})
+				Region: a.Region, RawOutput: []byte(`{"raw":true}`), ContentHash: "00", ScannedAt: t0}
+			if i == 2 && check == "s3_bucket_public" {
+				r.ExceptionID = "exc-accepted"
+			}
+			ws = append(ws, ddb.ResultWrite{Result: r})
 		}
 	}
 	if err := f.store.PutAssets(ctx, assets); err != nil {
@@ -139,10 +144,12 @@ func TestListResults(t *testing.T) {
 		{"", []string{"ec2_instance_public bucket-0", "ec2_instance_public bucket-1", "ec2_instance_public bucket-2", "ec2_instance_public bucket-3",
 			"s3_bucket_public bucket-0", "s3_bucket_public bucket-1", "s3_bucket_public bucket-2", "s3_bucket_public bucket-3",
 			"s3_bucket_versioning bucket-0", "s3_bucket_versioning bucket-1", "s3_bucket_versioning bucket-2", "s3_bucket_versioning bucket-3"}},
-		{"&check_id=s3_bucket_public&status=fail", []string{"s3_bucket_public bucket-0", "s3_bucket_public bucket-2"}},
+		{"&check_id=s3_bucket_public&status=fail", []string{"s3_bucket_public bucket-0"}},
+		{"&check_id=s3_bucket_public&status=excepted", []string{"s3_bucket_public bucket-2"}},
+		{"&status=excepted", []string{"s3_bucket_public bucket-2"}},
 		{"&service=s3&severity=low&region=eu-west-1", []string{"s3_bucket_public bucket-3", "s3_bucket_versioning bucket-3"}},
 		{"&service=ec2&status=pass", []string{"ec2_instance_public bucket-0", "ec2_instance_public bucket-2"}},
-		{"&requirement_id=soc2:cc_6_1&status=fail", []string{"ec2_instance_public bucket-1", "ec2_instance_public bucket-3", "s3_bucket_public bucket-0", "s3_bucket_public bucket-2"}},
+		{"&requirement_id=soc2:cc_6_1&status=fail", []string{"ec2_instance_public bucket-1", "ec2_instance_public bucket-3", "s3_bucket_public bucket-0"}},
 		{"&requirement_id=soc2:cc_6_1&service=s3&severity=high", []string{"s3_bucket_public bucket-0", "s3_bucket_public bucket-1"}},
 		{"&requirement_id=soc2:cc_9_9", nil},
 		{"&service=iam", nil},
@@ -159,6 +166,27 @@ func TestListResults(t *testing.T) {
 				}
 			}
 		})
+	}
+	// A result shows its effective status, Prowler's and its exception.
+	shown := func(query string) []map[string]any {
+		t.Helper()
+		rec := f.do("GET", "/results?"+q+query, "")
+		expect(t, rec, http.StatusOK, "", "")
+		var out []map[string]any
+		for _, it := range decodeBody[citadel.Page[map[string]any]](t, rec).Items {
+			out = append(out, map[string]any{"status": it["status"], "prowler_status": it["prowler_status"], "exception_id": it["exception_id"]})
+		}
+		return out
+	}
+	if d := cmp.Diff([]map[string]any{{"status": "excepted", "prowler_status": "fail", "exception_id": "exc-accepted"}}, shown("&status=excepted")); d != "" {
+		t.Errorf("an excepted result (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]map[string]any{{"status": "fail", "prowler_status": "fail", "exception_id": nil}}, shown("&check_id=s3_bucket_public&status=fail")); d != "" {
+		t.Errorf("a failing result (-want +got):\n%s", d)
+	}
+	if got := decodeBody[citadel.Page[Finding]](t, f.do("GET", "/results?"+q+"&status=excepted", "")).Items; len(got) != 1 ||
+		got[0].Status != citadel.StatusExcepted || got[0].ProwlerStatus != citadel.StatusFail || got[0].ExceptionID != "exc-accepted" {
+		t.Errorf("decoded into Finding: %+v", got)
 	}
 	first := decodeBody[citadel.Page[Finding]](t, f.do("GET", "/results?"+q+"&status=fail&limit=1", ""))
 	if first.Next == "" {
@@ -229,6 +257,16 @@ func TestGetAsset(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"ec2_instance_public pass", "s3_bucket_public fail", "s3_bucket_versioning pass"}, checks); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	// An excepted result reads excepted, Prowler's status beside it.
+	rec2 := f.do("GET", "/assets/"+citadel.AssetRef(in.ID, assets[2].SourceID), "")
+	expect(t, rec2, http.StatusOK, "", "")
+	var shown []string
+	for _, r := range decodeBody[AssetDetail](t, rec2).Results {
+		shown = append(shown, fmt.Sprintf("%s %s (%s) %s", r.CheckID, r.Status, r.ProwlerStatus, r.ExceptionID))
+	}
+	if diff := cmp.Diff([]string{"ec2_instance_public pass (pass) ", "s3_bucket_public excepted (fail) exc-accepted", "s3_bucket_versioning pass (pass) "}, shown); diff != "" {
+		t.Errorf("results of bucket-2 (-want +got):\n%s", diff)
 	}
 	// Through the Lambda adapter, as API Gateway hands the path over.
 	resp, err := httpadapter.NewV2(f.srv).ProxyWithContext(context.Background(), tokenEvent("GET", "/assets/"+ref, "val", []string{citadel.RoleViewer.Scope()}))

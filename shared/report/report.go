@@ -135,7 +135,7 @@ func Collect(ctx context.Context, s Store, integ citadel.Integration, scanID str
 		if err != nil {
 			return d, fmt.Errorf("report: results: %w", err)
 		}
-		if r.Status != citadel.StatusFail {
+		if r.Effective() != citadel.StatusFail { // an excepted failure is no failing asset, as controls count it
 			continue
 		}
 		a := assets[r.AssetID]

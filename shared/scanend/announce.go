@@ -41,6 +41,7 @@ type ScanEndedDetail struct {
 	ChecksExecuted  int     `json:"checks_executed"`
 	ChecksPassed    int     `json:"checks_passed"`
 	ChecksFailed    int     `json:"checks_failed"`
+	ChecksExcepted  int     `json:"checks_excepted"`
 }
 
 // EndedDetailType is the detail type of the event announcing sc's end.
@@ -61,7 +62,7 @@ func EndedEvent(sc citadel.Scan, bus string) ebtypes.PutEventsRequestEntry {
 	}
 	if s := sc.Summary; s != nil {
 		d.Message, d.DurationSeconds = s.Message, s.DurationSeconds
-		d.ChecksExecuted, d.ChecksPassed, d.ChecksFailed = s.ChecksExecuted, s.ChecksPassed, s.ChecksFailed
+		d.ChecksExecuted, d.ChecksPassed, d.ChecksFailed, d.ChecksExcepted = s.ChecksExecuted, s.ChecksPassed, s.ChecksFailed, s.ChecksExcepted
 	}
 	detail, _ := json.Marshal(d)
 	e := ebtypes.PutEventsRequestEntry{

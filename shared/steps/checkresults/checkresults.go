@@ -32,9 +32,18 @@
 // that says what is wrong (and names the shard), rather than ingesting part
 // of a scan.
 //
+// A failing result that an approved exception covers (shared/exceptions:
+// the integration's approved exceptions, read once per run) is marked with
+// the exception's id before the comparison: it is counted excepted, not
+// failed, its history records fail → excepted, and its mark is part of what
+// the comparison compares, so an exception starting or ending to apply
+// rewrites the result once and an unchanged rescan writes nothing. Results
+// carried for failed shards keep their marks as they were.
+//
 // Files, in the order a run goes: shards.go (which files, which shards
-// failed), source.go (the manifest and the OCSF file), pass1.go, compare.go
-// (the store reads of the comparison) and merge.go (its pure logic),
+// failed), source.go (the manifest and the OCSF file), pass1.go, mark.go
+// (the exceptions' marks), compare.go (the store reads of the comparison)
+// and merge.go (its pure logic),
 // scope.go (what failed shards leave untouched, pure), pass2.go, events.go,
 // report.go (the problems report), durations.go; this file holds the types
 // and the run's outline. A result's entry and its byte format are
@@ -55,6 +64,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/digest"
+	"github.com/citadelsecure/citadel/shared/exceptions"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
@@ -84,6 +94,8 @@ type Store interface {
 	PutScanProgress(ctx context.Context, scanID string, finding int) error
 	ScanProgress(ctx context.Context, scanID string) (int, error)
 	MergeShardDurations(ctx context.Context, integrationID string, measured citadel.ShardDurations) error
+	// The integration's approved exceptions (exceptions.Load).
+	exceptions.Store
 	Usage() citadel.Usage
 }
 
@@ -147,6 +159,8 @@ const (
 
 // RegressionDetail is the detail of a "Check Regressed" event. ID is the
 // same for every delivery of one regression, for consumers to deduplicate.
+// The statuses are effective ones (citadel.EffectiveStatus): a failure no
+// exception covers any more regresses from excepted.
 type RegressionDetail struct {
 	ID             string              `json:"id"`
 	SecurityCheck  string              `json:"security_check"`
@@ -208,6 +222,12 @@ type run struct {
 	seen         map[digest.Key]int32 // (check, asset) → index in entries
 	problems     []Problem
 	dropped      int
+	// exceptions are the integration's live approved exceptions; tags the
+	// active assets' tags their tag scopes name; marks the exception of
+	// each marked result (mark.go).
+	exceptions *exceptions.Set
+	tags       map[digest.Asset]map[string]string
+	marks      map[position]string
 	// failedBytes is the JSON size of the failed shards the output names.
 	failedBytes int
 }
@@ -242,7 +262,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.CheckResultsInput) (cit
 	}
 	log.Info("results ingested", "results_created", out.ResultsCreated, "results_updated", out.ResultsUpdated,
 		"results_unchanged", out.ResultsUnchanged, "history_entries_created", out.HistoryEntriesCreated,
-		"regression_events", out.RegressionEvents, "arns_skipped", out.ARNsSkipped,
+		"regression_events", out.RegressionEvents, "checks_excepted", out.ChecksExcepted, "arns_skipped", out.ARNsSkipped,
 		"malformed_findings", out.MalformedFindings, "unknown_checks", out.UnknownChecks,
 		"duplicate_findings", out.DuplicateFindings, "results_carried", out.ResultsCarried,
 		"shards_failed", out.ShardsFailedCount, "requests", out.Usage.Requests, "write_units", out.Usage.WriteUnits)
@@ -291,6 +311,8 @@ func (r *run) do(ctx context.Context, log *slog.Logger, outcomes []citadel.Shard
 	}
 
 	sorted := r.sortEntries()
+	r.mark()
+	countResults(&r.out, r.entries)
 	base, err := r.compare(ctx, sorted)
 	if err != nil {
 		return r.out, err

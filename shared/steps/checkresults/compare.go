@@ -12,10 +12,9 @@ import (
 // This file reads what the comparison needs from the store (the previous
 // digest, the current results it lacks) and runs the merge (merge.go).
 
-// sortEntries sorts the results into digest order and counts them.
+// sortEntries sorts the results into digest order.
 func (r *run) sortEntries() []string {
 	r.seen = nil
-	countResults(&r.out, r.entries)
 	r.checks = sortByCheck(r.checks, r.entries)
 	return r.checks
 }

@@ -34,14 +34,17 @@ func sortByCheck(checks []string, entries []entry) []string {
 	return sorted
 }
 
-// countResults counts the scan's results by status and snapshot.
+// countResults counts the scan's results by effective status (excepted
+// apart from failed) and snapshot.
 func countResults(out *citadel.CheckResultsOutput, entries []entry) {
 	for _, e := range entries {
-		switch e.Status.CheckStatus() {
+		switch e.Status.Effective() {
 		case citadel.StatusPass:
 			out.ChecksPassed++
 		case citadel.StatusFail:
 			out.ChecksFailed++
+		case citadel.StatusExcepted:
+			out.ChecksExcepted++
 		case citadel.StatusError:
 			out.ChecksError++
 		case citadel.StatusNotApplicable:
@@ -65,7 +68,7 @@ const (
 )
 
 // baseOf is the merge's finding for one result: whether the base holds
-// it, and its status there.
+// it, and its status there (with its excepted flag).
 type baseOf struct {
 	kind   inBase
 	status digest.Status
@@ -137,18 +140,23 @@ type decisions struct {
 // gets a history entry and whether that is a regression that emits an
 // event. base is the merge's finding per entry; heads are the stored
 // current results (by entry index) of entries the base does not hold and
-// the store has (none on an integration's first scan).
+// the store has (none on an integration's first scan). Entries carry their
+// exception's mark (mark.go): a result whose exception alone changed is
+// updated, and statuses compare as they read (citadel.EffectiveStatus), so
+// fail → excepted and back are history entries, excepted → fail a
+// regression.
 func decide(scanID string, entries []entry, base []baseOf, heads map[int]ddb.ResultState) decisions {
 	var d decisions
 	for i, e := range entries {
-		status, muted := e.Status.Unpack()
+		status := e.Status.Effective()
+		_, muted := e.Status.Unpack()
 		ch := change{finding: e.finding, res: e.res}
 		switch base[i].kind {
 		case sameAsBase:
 			d.unchanged++
 			continue
 		case changedFromBase:
-			ch.kind, ch.hadPrev, ch.prev = updated, true, base[i].status.CheckStatus()
+			ch.kind, ch.hadPrev, ch.prev = updated, true, base[i].status.Effective()
 		default:
 			h, ok := heads[i]
 			switch {
@@ -161,11 +169,11 @@ func decide(scanID string, entries []entry, base []baseOf, heads map[int]ddb.Res
 				if h.HadPrevious {
 					ch.kind = updated
 				}
-			case h.ContentHash == e.Hash.String():
+			case sameAsStored(h, e.Entry):
 				d.unchanged++
 				continue
 			default:
-				ch.kind, ch.prev, ch.hadPrev = updated, h.Status, true
+				ch.kind, ch.prev, ch.hadPrev = updated, h.Effective(), true
 			}
 		}
 		if ch.kind == created {
@@ -189,4 +197,12 @@ func decide(scanID string, entries []entry, base []baseOf, heads map[int]ddb.Res
 		return a.finding < b.finding || a.finding == b.finding && a.res < b.res
 	})
 	return d
+}
+
+// sameAsStored reports whether a stored current result says what entry e
+// does: the same content and the same exception (the entry's hash is the
+// content hash marked with it, digest.Hash.Marked).
+func sameAsStored(h ddb.ResultState, e digest.Entry) bool {
+	content, ok := digest.ParseHash(h.ContentHash)
+	return ok && content.Marked(h.ExceptionID) == e.Hash
 }

@@ -24,13 +24,15 @@ func testAsset(n int) digest.Asset {
 	return a
 }
 
-// res is a result in a test: check id, asset number, status, muted, hash.
+// res is a result in a test: check id, asset number, status, muted, hash,
+// and the exception that covers it (mark.go).
 type res struct {
 	check string
 	asset int
 	st    citadel.CheckStatus
 	muted bool
 	hash  byte
+	exc   string
 }
 
 // scanEntries builds a scan's entries as pass 1 would (checks in
@@ -46,7 +48,8 @@ func scanEntries(rs []res) ([]entry, []string) {
 			idx[r.check] = ci
 			checks = append(checks, r.check)
 		}
-		es = append(es, entry{Entry: digest.Entry{Check: ci, Asset: testAsset(r.asset), Status: digest.PackStatus(r.st, r.muted), Hash: digest.Hash{r.hash}},
+		es = append(es, entry{Entry: digest.Entry{Check: ci, Asset: testAsset(r.asset), Status: digest.PackStatus(r.st, r.muted).WithException(r.exc != ""),
+			Hash: digest.Hash{r.hash}.Marked(r.exc)},
 			finding: uint32(i), snap: i%2 == 0})
 	}
 	return es, sortByCheck(checks, es)
@@ -83,7 +86,7 @@ func TestMergeAndDecide(t *testing.T) {
 	}{
 		{
 			name: "first scan: every result created with a history entry, a first fail a regression unless muted",
-			scan: []res{{"s3_a", 1, pass, false, 1}, {"s3_a", 2, fail, false, 2}, {"s3_b", 1, fail, true, 3}},
+			scan: []res{{"s3_a", 1, pass, false, 1, ""}, {"s3_a", 2, fail, false, 2, ""}, {"s3_b", 1, fail, true, 3, ""}},
 			want: []outcome{
 				{Finding: 0, Kind: created, History: true},
 				{Finding: 1, Kind: created, History: true, Regress: true},
@@ -93,14 +96,14 @@ func TestMergeAndDecide(t *testing.T) {
 		},
 		{
 			name:  "unchanged rescan",
-			scan:  []res{{"s3_a", 1, pass, false, 1}, {"s3_b", 2, fail, false, 2}},
-			base:  []res{{"s3_b", 2, fail, false, 2}, {"s3_a", 1, pass, false, 1}},
+			scan:  []res{{"s3_a", 1, pass, false, 1, ""}, {"s3_b", 2, fail, false, 2, ""}},
+			base:  []res{{"s3_b", 2, fail, false, 2, ""}, {"s3_a", 1, pass, false, 1, ""}},
 			count: decisions{unchanged: 2},
 		},
 		{
 			name: "status and content drift against the base",
-			scan: []res{{"s3_a", 1, fail, false, 1}, {"s3_a", 2, pass, false, 9}, {"s3_a", 3, pass, true, 3}},
-			base: []res{{"s3_a", 1, pass, false, 1}, {"s3_a", 2, pass, false, 2}, {"s3_a", 3, pass, false, 3}},
+			scan: []res{{"s3_a", 1, fail, false, 1, ""}, {"s3_a", 2, pass, false, 9, ""}, {"s3_a", 3, pass, true, 3, ""}},
+			base: []res{{"s3_a", 1, pass, false, 1, ""}, {"s3_a", 2, pass, false, 2, ""}, {"s3_a", 3, pass, false, 3, ""}},
 			want: []outcome{
 				{Finding: 0, Kind: updated, Prev: pass, HadPrev: true, History: true, Regress: true},
 				{Finding: 1, Kind: updated, Prev: pass, HadPrev: true},
@@ -111,16 +114,59 @@ func TestMergeAndDecide(t *testing.T) {
 		},
 		{
 			name: "checks matched by id though the two digests number them differently",
-			scan: []res{{"c", 1, pass, false, 1}, {"a", 1, pass, false, 1}, {"b", 1, fail, false, 1}},
-			base: []res{{"c", 1, pass, false, 1}, {"a", 1, pass, false, 1}, {"a", 5, fail, false, 1}, {"d", 1, pass, false, 1}},
+			scan: []res{{"c", 1, pass, false, 1, ""}, {"a", 1, pass, false, 1, ""}, {"b", 1, fail, false, 1, ""}},
+			base: []res{{"c", 1, pass, false, 1, ""}, {"a", 1, pass, false, 1, ""}, {"a", 5, fail, false, 1, ""}, {"d", 1, pass, false, 1, ""}},
 			// b is not in the base and has no head: created.
 			want:  []outcome{{Finding: 2, Kind: created, History: true, Regress: true}},
 			count: decisions{unchanged: 2, created: 1, history: 1, regressions: 1},
 		},
 		{
+			name: "an exception starting or ending to apply against the base",
+			scan: []res{{"s3_a", 1, fail, false, 1, "exc-1"}, {"s3_a", 2, fail, false, 2, ""}, {"s3_a", 3, fail, false, 3, "exc-2"},
+				{"s3_a", 4, fail, false, 4, "exc-1"}, {"s3_a", 5, fail, true, 5, ""}, {"s3_a", 6, pass, false, 6, ""}},
+			base: []res{{"s3_a", 1, fail, false, 1, ""}, {"s3_a", 2, fail, false, 2, "exc-1"}, {"s3_a", 3, fail, false, 3, "exc-1"},
+				{"s3_a", 4, fail, false, 4, "exc-1"}, {"s3_a", 5, fail, true, 5, "exc-1"}, {"s3_a", 6, fail, false, 6, "exc-1"}},
+			want: []outcome{
+				// Newly excepted: rewritten, fail → excepted, no regression.
+				{Finding: 0, Kind: updated, Prev: fail, HadPrev: true, History: true},
+				// The exception ended: excepted → fail, a regression.
+				{Finding: 1, Kind: updated, Prev: citadel.StatusExcepted, HadPrev: true, History: true, Regress: true},
+				// Another exception covers it now: rewritten, still excepted.
+				{Finding: 2, Kind: updated, Prev: citadel.StatusExcepted, HadPrev: true},
+				// Muted and no longer excepted: failing again, but muted sends nothing.
+				{Finding: 4, Kind: updated, Prev: citadel.StatusExcepted, HadPrev: true, History: true},
+				// Fixed while excepted.
+				{Finding: 5, Kind: updated, Prev: citadel.StatusExcepted, HadPrev: true, History: true},
+			},
+			count: decisions{unchanged: 1, updated: 5, history: 4, regressions: 1},
+		},
+		{
+			name: "marks against the stored heads the base lacks",
+			scan: []res{{"s3_a", 1, fail, false, 1, "exc-1"}, {"s3_a", 2, fail, false, 2, "exc-1"}, {"s3_a", 3, fail, false, 3, ""}, {"s3_a", 4, fail, false, 4, "exc-2"}},
+			base: []res{{"s3_z", 1, pass, false, 1, ""}},
+			heads: map[int]ddb.ResultState{
+				0: {ScanID: "scan-0", Status: fail, ContentHash: digest.Hash{1}.String(), ExceptionID: "exc-1"}, // as stored: unchanged
+				1: {ScanID: "scan-0", Status: fail, ContentHash: digest.Hash{2}.String()},
+				2: {ScanID: "scan-0", Status: fail, ContentHash: digest.Hash{3}.String(), ExceptionID: "exc-1"},
+				3: {ScanID: "scan-0", Status: fail, ContentHash: digest.Hash{4}.String(), ExceptionID: "exc-1"},
+			},
+			want: []outcome{
+				{Finding: 1, Kind: updated, Prev: fail, HadPrev: true, History: true},
+				{Finding: 2, Kind: updated, Prev: citadel.StatusExcepted, HadPrev: true, History: true, Regress: true},
+				{Finding: 3, Kind: updated, Prev: citadel.StatusExcepted, HadPrev: true},
+			},
+			count: decisions{unchanged: 1, updated: 3, history: 2, regressions: 1},
+		},
+		{
+			name:  "a first scan's excepted result is no regression",
+			scan:  []res{{"s3_a", 1, fail, false, 1, "exc-1"}},
+			want:  []outcome{{Finding: 0, Kind: created, History: true}},
+			count: decisions{created: 1, history: 1},
+		},
+		{
 			name: "results the base lacks decided from their stored heads",
-			scan: []res{{"s3_a", 1, pass, false, 1}, {"s3_a", 2, fail, false, 2}, {"s3_a", 3, fail, false, 3}, {"s3_a", 4, fail, false, 4}, {"s3_a", 5, pass, false, 5}},
-			base: []res{{"s3_z", 1, pass, false, 1}},
+			scan: []res{{"s3_a", 1, pass, false, 1, ""}, {"s3_a", 2, fail, false, 2, ""}, {"s3_a", 3, fail, false, 3, ""}, {"s3_a", 4, fail, false, 4, ""}, {"s3_a", 5, pass, false, 5, ""}},
+			base: []res{{"s3_z", 1, pass, false, 1, ""}},
 			heads: map[int]ddb.ResultState{
 				// Same content as stored: unchanged.
 				0: {ScanID: "scan-0", Status: pass, ContentHash: digest.Hash{1}.String()},
@@ -175,8 +221,8 @@ func TestMergeAndDecide(t *testing.T) {
 }
 
 func TestMergerForgetsAnIncompleteBase(t *testing.T) {
-	es, checks := scanEntries([]res{{"s3_a", 1, pass, false, 1}, {"s3_a", 2, pass, false, 2}})
-	base, baseChecks := baseEntries([]res{{"s3_a", 1, pass, false, 1}})
+	es, checks := scanEntries([]res{{"s3_a", 1, pass, false, 1, ""}, {"s3_a", 2, pass, false, 2, ""}})
+	base, baseChecks := baseEntries([]res{{"s3_a", 1, pass, false, 1, ""}})
 	m := newMerger(es, checks, baseChecks)
 	m.add(base[0])
 	if d := cmp.Diff([]int{1}, m.missing()); d != "" {
@@ -189,7 +235,8 @@ func TestMergerForgetsAnIncompleteBase(t *testing.T) {
 }
 
 func TestSortByCheckAndCount(t *testing.T) {
-	es, checks := scanEntries([]res{{"z", 2, pass, false, 0}, {"a", 9, fail, true, 0}, {"z", 1, citadel.StatusError, false, 0}, {"m", 1, citadel.StatusNotApplicable, false, 0}})
+	es, checks := scanEntries([]res{{"z", 2, pass, false, 0, ""}, {"a", 9, fail, true, 0, ""}, {"z", 1, citadel.StatusError, false, 0, ""},
+		{"m", 1, citadel.StatusNotApplicable, false, 0, ""}, {"a", 3, fail, false, 0, "exc-1"}, {"a", 4, fail, true, 0, "exc-1"}})
 	if d := cmp.Diff([]string{"a", "m", "z"}, checks); d != "" {
 		t.Errorf("checks (-want +got):\n%s", d)
 	}
@@ -197,12 +244,12 @@ func TestSortByCheckAndCount(t *testing.T) {
 	for _, e := range es {
 		order = append(order, e.finding)
 	}
-	if d := cmp.Diff([]uint32{1, 3, 2, 0}, order); d != "" {
+	if d := cmp.Diff([]uint32{4, 5, 1, 3, 2, 0}, order); d != "" {
 		t.Errorf("entries by (check, asset): findings (-want +got):\n%s", d)
 	}
 	var out citadel.CheckResultsOutput
 	countResults(&out, es)
-	want := citadel.CheckResultsOutput{ChecksPassed: 1, ChecksFailed: 1, ChecksError: 1, ChecksNotApplicable: 1, SnapshotsCaptured: 2, SnapshotsFailed: 2}
+	want := citadel.CheckResultsOutput{ChecksPassed: 1, ChecksFailed: 1, ChecksExcepted: 2, ChecksError: 1, ChecksNotApplicable: 1, SnapshotsCaptured: 3, SnapshotsFailed: 3}
 	if d := cmp.Diff(want, out); d != "" {
 		t.Errorf("counts (-want +got):\n%s", d)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/digest"
+	"github.com/citadelsecure/citadel/shared/exceptions"
 	"github.com/citadelsecure/citadel/shared/ocsf"
 )
 
@@ -59,6 +60,9 @@ func (r *run) pass1(file *file, body io.Reader) error {
 	}
 }
 
+// loadCatalogAndAssets reads the catalog's checks, the integration's
+// approved exceptions and its active assets (with the tags the exceptions'
+// tag scopes name).
 func (r *run) loadCatalogAndAssets(ctx context.Context) error {
 	checks, err := r.h.Store.ListChecks(ctx)
 	if err != nil {
@@ -69,6 +73,9 @@ func (r *run) loadCatalogAndAssets(ctx context.Context) error {
 	for _, c := range checks {
 		r.known[c.ID] = true
 		r.serviceOf[c.ID] = c.Service
+	}
+	if r.exceptions, err = exceptions.Load(ctx, r.h.Store, r.plan.IntegrationID, r.h.Now()); err != nil {
+		return fmt.Errorf("check-results: %w", err)
 	}
 	r.assets = map[digest.Asset]uint16{}
 	r.regions = []string{""}
@@ -92,6 +99,7 @@ func (r *run) loadCatalogAndAssets(ctx context.Context) error {
 			r.regions = append(r.regions, region)
 		}
 		r.assets[id] = ri // past 65,535 regions (never): no region, covered everywhere
+		r.keepTags(id, a.Tags)
 	}
 	return nil
 }

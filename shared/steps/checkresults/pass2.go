@@ -237,14 +237,15 @@ func (r *run) build(f ocsf.Finding, ch change, now time.Time) (ddb.ResultWrite, 
 		ScanID: r.plan.ScanID, Status: status, Muted: f.Muted(), StatusExtended: f.StatusDetail,
 		Severity: citadel.Severity(strings.ToLower(f.Severity)), Region: region,
 		RawOutput: f.Raw, ResourceSnapshot: res.Data, ContentHash: hex.EncodeToString(hash[:]),
-		ScannedAt: now, FirstScanID: r.plan.ScanID,
+		ScannedAt: now, FirstScanID: r.plan.ScanID, ExceptionID: r.marks[position{ch.finding, ch.res}],
 	}
 	w := ddb.ResultWrite{Result: result, PreviousStatus: ch.prev, HadPrevious: ch.hadPrev}
 	if !ch.history {
 		return w, nil
 	}
+	effective := result.Effective()
 	h := citadel.CheckResultHistory{IntegrationID: result.IntegrationID, CheckID: result.CheckID, AssetID: result.AssetID,
-		ScanID: r.plan.ScanID, PreviousStatus: ch.prev, NewStatus: status, ChangedAt: now}
+		ScanID: r.plan.ScanID, PreviousStatus: ch.prev, NewStatus: effective, ChangedAt: now}
 	w.History = &h
 	if !h.IsRegression() || result.Muted {
 		return w, nil
@@ -252,7 +253,7 @@ func (r *run) build(f ocsf.Finding, ch change, now time.Time) (ddb.ResultWrite, 
 	detail, _ := json.Marshal(RegressionDetail{
 		ID:            r.plan.ScanID + "/" + citadel.ResultID(result.IntegrationID, result.CheckID, result.AssetID),
 		SecurityCheck: result.CheckID, Asset: result.AssetID, AssetARN: result.AssetARN,
-		IntegrationID: result.IntegrationID, ScanID: r.plan.ScanID, PreviousStatus: ch.prev, Status: status,
+		IntegrationID: result.IntegrationID, ScanID: r.plan.ScanID, PreviousStatus: ch.prev, Status: effective,
 		Severity: string(result.Severity), Region: region,
 	})
 	ev := &ebtypes.PutEventsRequestEntry{

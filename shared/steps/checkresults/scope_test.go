@@ -106,8 +106,8 @@ func TestUnitSeconds(t *testing.T) {
 }
 
 func TestWithCarried(t *testing.T) {
-	es, checks := baseEntries([]res{{"b_check", 2, pass, false, 1}, {"d_check", 1, fail, false, 2}})
-	carried, baseChecks := baseEntries([]res{{"a_check", 9, fail, false, 3}, {"b_check", 1, pass, true, 4}, {"c_check", 3, pass, false, 5}})
+	es, checks := baseEntries([]res{{"b_check", 2, pass, false, 1, ""}, {"d_check", 1, fail, false, 2, ""}})
+	carried, baseChecks := baseEntries([]res{{"a_check", 9, fail, false, 3, ""}, {"b_check", 1, pass, true, 4, ""}, {"c_check", 3, pass, false, 5, ""}})
 	got, union := withCarried(es, checks, carried, baseChecks)
 	if d := cmp.Diff([]string{"a_check", "b_check", "c_check", "d_check"}, union); d != "" {
 		t.Errorf("checks (-want +got):\n%s", d)

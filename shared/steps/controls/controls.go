@@ -6,7 +6,8 @@
 // (manual links stay; each scan check link carries why the check links to
 // the control, rewritten when that changes, see why.go) and a posture
 // computed by citadel.ComputePosture over the results of every integration
-// of the folder.
+// of the folder, by effective status: a failing result the check-results
+// step marked with an approved exception counts excepted, not failed.
 //
 // Writes grow with drift: each control keeps, per integration, the counts
 // and a digest of what that integration linked; a rescan that finds the same

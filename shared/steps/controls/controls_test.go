@@ -272,37 +272,52 @@ func TestStagesAndRequirementSources(t *testing.T) {
 func TestPostureTable(t *testing.T) {
 	for _, tc := range []struct {
 		pass, fail, errs, na int
+		exc, muted           int // failing results excepted; muted failures without an exception
 		want                 citadel.Posture
 	}{
-		{10, 0, 0, 0, citadel.PosturePassing},
-		{0, 10, 0, 0, citadel.PostureIssues},
-		{5, 5, 0, 0, citadel.PosturePartial},
-		{0, 0, 0, 0, citadel.PostureNotScanned},
-		{0, 0, 0, 3, citadel.PostureNotScanned}, // not_applicable is excluded
-		{0, 0, 4, 0, citadel.PostureIssues},
-		{3, 0, 1, 2, citadel.PosturePartial},
-		{0, 2, 2, 0, citadel.PostureIssues},
+		{10, 0, 0, 0, 0, 0, citadel.PosturePassing},
+		{0, 10, 0, 0, 0, 0, citadel.PostureIssues},
+		{5, 5, 0, 0, 0, 0, citadel.PosturePartial},
+		{0, 0, 0, 0, 0, 0, citadel.PostureNotScanned},
+		{0, 0, 0, 3, 0, 0, citadel.PostureNotScanned}, // not_applicable is excluded
+		{0, 0, 4, 0, 0, 0, citadel.PostureIssues},
+		{3, 0, 1, 2, 0, 0, citadel.PosturePartial},
+		{0, 2, 2, 0, 0, 0, citadel.PostureIssues},
+		// Only excepted failures: not issues.
+		{0, 0, 0, 0, 3, 0, citadel.PosturePassing},
+		{4, 0, 0, 1, 2, 0, citadel.PosturePassing},
+		{0, 2, 0, 0, 3, 0, citadel.PosturePartial},
+		{0, 0, 1, 0, 2, 0, citadel.PosturePartial},
+		// A muted failure keeps failing.
+		{0, 0, 0, 0, 0, 2, citadel.PostureIssues},
+		{0, 0, 0, 0, 2, 1, citadel.PosturePartial},
 	} {
-		t.Run(fmt.Sprintf("%d-%d-%d-%d", tc.pass, tc.fail, tc.errs, tc.na), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d-%d-%d-%d-%d-%d", tc.pass, tc.fail, tc.errs, tc.na, tc.exc, tc.muted), func(t *testing.T) {
 			e := newEnv(t)
 			var rs []citadel.CheckResult
-			add := func(n int, st citadel.CheckStatus) {
+			add := func(n int, st citadel.CheckStatus, change func(*citadel.CheckResult)) {
 				for i := range n {
-					rs = append(rs, result("int-1", "trail_on", fmt.Sprintf("%s-%d", st, i), st))
+					r := result("int-1", "trail_on", fmt.Sprintf("%s-%d-%d", st, len(rs), i), st)
+					if change != nil {
+						change(&r)
+					}
+					rs = append(rs, r)
 				}
 			}
-			add(tc.pass, citadel.StatusPass)
-			add(tc.fail, citadel.StatusFail)
-			add(tc.errs, citadel.StatusError)
-			add(tc.na, citadel.StatusNotApplicable)
+			add(tc.pass, citadel.StatusPass, nil)
+			add(tc.fail, citadel.StatusFail, nil)
+			add(tc.errs, citadel.StatusError, nil)
+			add(tc.na, citadel.StatusNotApplicable, nil)
+			add(tc.exc, citadel.StatusFail, func(r *citadel.CheckResult) { r.ExceptionID, r.Muted = "exc-1", len(rs)%2 == 0 })
+			add(tc.muted, citadel.StatusFail, func(r *citadel.CheckResult) { r.Muted = true })
 			e.results["int-1"] = rs
 			out := e.run(t, "int-1", "scn-1")
 			c, err := e.store.GetControl(context.Background(), citadel.AppliedControlIDForSCF("f1", "MON-01"))
-			if tc.pass+tc.fail+tc.errs+tc.na == 0 {
+			if len(rs) == 0 {
 				if !citadel.IsNotFound(err) || out.ControlsCreated != 0 {
 					t.Fatalf("no results: control %v (%v), created %d; want none", c, err, out.ControlsCreated)
 				}
-				if got := citadel.ComputePosture(0, 0, 0); got != tc.want {
+				if got := citadel.ComputePosture(0, 0, 0, 0); got != tc.want {
 					t.Errorf("posture = %s, want %s", got, tc.want)
 				}
 				return
@@ -310,10 +325,64 @@ func TestPostureTable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Posture != tc.want || c.PassCount != tc.pass || c.FailCount != tc.fail || c.ErrorCount != tc.errs {
-				t.Errorf("posture %s (%d/%d/%d), want %s (%d/%d/%d)", c.Posture, c.PassCount, c.FailCount, c.ErrorCount, tc.want, tc.pass, tc.fail, tc.errs)
+			type counts struct {
+				Posture                     citadel.Posture
+				Pass, Fail, Error, Excepted int
+			}
+			want := counts{tc.want, tc.pass, tc.fail + tc.muted, tc.errs, tc.exc}
+			if d := cmp.Diff(want, counts{c.Posture, c.PassCount, c.FailCount, c.ErrorCount, c.ExceptedCount}); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestExceptedResultsChangeThePosture: the results of a control's only
+// failing check excepted (as check-results marks them) turn it from issues
+// to passing, with its counts apart; the same again writes nothing; the
+// exceptions ending turn it back.
+func TestExceptedResultsChangeThePosture(t *testing.T) {
+	e := newEnv(t)
+	id := citadel.AppliedControlIDForSCF("f1", "MON-01")
+	results := func(exception string) []citadel.CheckResult {
+		var rs []citadel.CheckResult
+		for i := range 3 {
+			r := result("int-1", "trail_on", fmt.Sprint("a-", i), citadel.StatusFail)
+			r.ExceptionID = exception
+			rs = append(rs, r)
+		}
+		return rs
+	}
+	type view struct {
+		Posture        citadel.Posture
+		Fail, Excepted int
+		Entry          citadel.IntegrationPosture
+		Updated        int
+	}
+	step := func(exception string) view {
+		t.Helper()
+		e.results["int-1"] = results(exception)
+		out := e.run(t, "int-1", "scn-1")
+		c, err := e.store.GetControl(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entry := c.Integrations["int-1"]
+		entry.LinksDigest = ""
+		return view{c.Posture, c.FailCount, c.ExceptedCount, entry, out.ControlsUpdated}
+	}
+	for i, tc := range []struct {
+		exception string
+		want      view
+	}{
+		{"", view{citadel.PostureIssues, 3, 0, citadel.IntegrationPosture{Failed: 3}, 0}},
+		{"exc-1", view{citadel.PosturePassing, 0, 3, citadel.IntegrationPosture{Excepted: 3}, 1}},
+		{"exc-1", view{citadel.PosturePassing, 0, 3, citadel.IntegrationPosture{Excepted: 3}, 0}},
+		{"", view{citadel.PostureIssues, 3, 0, citadel.IntegrationPosture{Failed: 3}, 1}},
+	} {
+		if d := cmp.Diff(tc.want, step(tc.exception)); d != "" {
+			t.Errorf("step %d, exception %q (-want +got):\n%s", i, tc.exception, d)
+		}
 	}
 }
 

@@ -44,11 +44,13 @@ func newGroup(id string) *group {
 func (g *group) add(r citadel.CheckResult) {
 	g.checks[r.CheckID] = true
 	g.assets[r.AssetID] = true
-	switch r.Status {
+	switch r.Effective() { // a failure an approved exception covers counts apart
 	case citadel.StatusPass:
 		g.counts.Passed++
 	case citadel.StatusFail:
 		g.counts.Failed++
+	case citadel.StatusExcepted:
+		g.counts.Excepted++
 	case citadel.StatusError:
 		g.counts.Errored++
 	default:
