@@ -7,7 +7,8 @@ import type { ShardFailure } from './shards';
 export type { ShardFailure } from './shards';
 
 export type ScanStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
-export type ResultStatus = 'pass' | 'fail' | 'error' | 'not_applicable';
+/** A result's effective status: a failure an approved exception covers is 'excepted' (prowler_status stays 'fail'). */
+export type ResultStatus = 'pass' | 'fail' | 'error' | 'not_applicable' | 'excepted';
 export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'informational';
 export type EvidenceStatus = 'in_review' | 'approved' | 'rejected' | 'expired';
 
@@ -115,6 +116,8 @@ export interface CheckResult {
 	asset_arn: string;
 	scan_id: string;
 	status: ResultStatus;
+	prowler_status?: ResultStatus;
+	exception_id?: string;
 	muted: boolean;
 	status_extended?: string;
 	severity?: string;
@@ -283,11 +286,12 @@ export interface Control {
 	security_posture: Posture;
 	pass_count: number;
 	fail_count: number;
+	excepted_count?: number;
 	error_count: number;
 	last_scan_id?: string;
 	created_at: string;
 	updated_at: string;
-	integrations?: Record<string, { passed: number; failed: number; errored: number; not_applicable: number; links_digest?: string }>;
+	integrations?: Record<string, { passed: number; failed: number; errored: number; not_applicable: number; excepted?: number; links_digest?: string }>;
 	version?: number;
 }
 /** GET /controls/{id} (httpapi.ControlDetail). */
