@@ -18,19 +18,9 @@ import (
 // it; an auditor approves it with a note, and the page shows its history.
 // The stored exception is the one the pages showed; axe checks each page.
 func TestConsoleExceptions(t *testing.T) {
-	dir := consoleBuildDir(t)
-	env := serveConsole(t, dir)
+	env, acct := serveConsoleWith(t, "int-ledger", "Ledger", "246813579024", "eu-west-1")
 	bg := context.Background()
 	now := time.Now()
-	if err := env.store.CreateFolder(bg, citadel.Folder{ID: "fld-console", Name: "console", CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	acct := citadel.Integration{ID: "int-ledger", FolderID: "fld-console", Name: "Ledger", AccountID: "246813579024",
-		RoleARN: "arn:aws:iam::246813579024:role/" + DefaultScannerRole, ExternalID: "citadel-00112233445566778899aabbccddeeff",
-		Regions: []string{"eu-west-1"}, CreatedAt: now, UpdatedAt: now}
-	if err := env.store.CreateIntegration(bg, acct); err != nil {
-		t.Fatal(err)
-	}
 	check := demoestate.Checks[0]
 	ctx := browser(t, 3*time.Minute)
 	text := func(sel string) string { return browse(t, ctx, chromedp.Text(chromedp.CSS(sel))) }

@@ -19,19 +19,8 @@ import (
 // kept. The admin then sees them all on the integration's page, which axe
 // checks with its forms.
 func TestConsoleViewerCannotAdmin(t *testing.T) {
-	dir := consoleBuildDir(t)
-	env := serveConsole(t, dir)
+	env, in := serveConsoleWith(t, "int-payments", "Payments", "210987654321", "us-east-1")
 	bg := context.Background()
-	now := time.Now()
-	if err := env.store.CreateFolder(bg, citadel.Folder{ID: "fld-console", Name: "console", CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	in := citadel.Integration{ID: "int-payments", FolderID: "fld-console", Name: "Payments", AccountID: "210987654321",
-		RoleARN: "arn:aws:iam::210987654321:role/" + DefaultScannerRole, ExternalID: "citadel-0123456789abcdef0123456789abcdef",
-		Regions: []string{"us-east-1"}, Frameworks: []string{"soc2"}, CreatedAt: now, UpdatedAt: now}
-	if err := env.store.CreateIntegration(bg, in); err != nil {
-		t.Fatal(err)
-	}
 	ctx := browser(t, 2*time.Minute)
 	browserSignIn(t, ctx, env.base, "val", citadel.RoleViewer)
 

@@ -57,6 +57,24 @@ type consoleEnv struct {
 	cfg   aws.Config
 }
 
+// serveConsoleWith is serveConsole with the folder fld-console holding one
+// account integration: id, name and account as given, in region.
+func serveConsoleWith(t *testing.T, id, name, account, region string) (*consoleEnv, citadel.Integration) {
+	t.Helper()
+	env := serveConsole(t, consoleBuildDir(t))
+	ctx, now := context.Background(), time.Now()
+	if err := env.store.CreateFolder(ctx, citadel.Folder{ID: "fld-console", Name: "console", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	in := citadel.Integration{ID: id, FolderID: "fld-console", Name: name, AccountID: account,
+		RoleARN: "arn:aws:iam::" + account + ":role/" + DefaultScannerRole, ExternalID: "citadel-" + strings.Repeat(account[:8], 4),
+		Regions: []string{region}, Frameworks: []string{"soc2"}, CreatedAt: now, UpdatedAt: now}
+	if err := env.store.CreateIntegration(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	return env, in
+}
+
 func serveConsole(t *testing.T, dir string) *consoleEnv {
 	t.Helper()
 	p := installedProwler(t)
