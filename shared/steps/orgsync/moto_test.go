@@ -59,10 +59,34 @@ func (o *org) newAccount(name, parent string) string {
 		o.t.Fatalf("create account %s: %v", name, err)
 	}
 	id := aws.ToString(out.CreateAccountStatus.AccountId)
+	o.dropRetriedCreates(id, name+"@example.com")
 	if parent != o.root {
 		o.move(id, o.root, parent)
 	}
 	return id
+}
+
+// dropRetriedCreates removes the accounts a retried CreateAccount made
+// beside id: CreateAccount is not idempotent, and under load the SDK may
+// send it again after a lost answer (seen in CI: a second "prod" account).
+func (o *org) dropRetriedCreates(id, email string) {
+	o.t.Helper()
+	ctx := context.Background()
+	p := organizations.NewListAccountsPaginator(o.c, &organizations.ListAccountsInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			o.t.Fatalf("list accounts: %v", err)
+		}
+		for _, a := range page.Accounts {
+			if aws.ToString(a.Email) != email || aws.ToString(a.Id) == id {
+				continue
+			}
+			if _, err := o.c.RemoveAccountFromOrganization(ctx, &organizations.RemoveAccountFromOrganizationInput{AccountId: a.Id}); err != nil {
+				o.t.Fatalf("remove the retried account %s: %v", aws.ToString(a.Id), err)
+			}
+		}
+	}
 }
 
 func (o *org) newOU(name, parent string) string {
