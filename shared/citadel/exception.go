@@ -86,6 +86,26 @@ func ParseMaxExceptionDays(s string) (int, error) {
 	return n, nil
 }
 
+// DefaultExceptionReminderDays is how long before an approved exception
+// expires its reminder ("Exception Expiring") is sent, unless the deployment
+// sets another (EnvExceptionReminderDays, 0 to MaxExceptionDaysLimit; 0
+// sends none).
+const DefaultExceptionReminderDays = 14
+
+// ParseExceptionReminderDays reads a deployment's reminder lead time: a
+// whole number of days from 0 (no reminders) to MaxExceptionDaysLimit;
+// empty is DefaultExceptionReminderDays.
+func ParseExceptionReminderDays(s string) (int, error) {
+	if s == "" {
+		return DefaultExceptionReminderDays, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > MaxExceptionDaysLimit {
+		return 0, Invalid("exception reminder days %q must be a whole number of days from 0 to %d", s, MaxExceptionDaysLimit)
+	}
+	return n, nil
+}
+
 // Exception is a risk acceptance of a check's results on assets of one
 // integration. DecidedBy, DecidedAt and DecisionNote are the review's
 // (approve or reject); History holds every transition, the request first,
@@ -109,6 +129,9 @@ type Exception struct {
 	DecisionNote string                `json:"decision_note,omitempty"`
 	UpdatedAt    time.Time             `json:"updated_at"`
 	History      []ExceptionTransition `json:"history"`
+	// RemindedAt is when the sweep sent the approved exception's one
+	// "Exception Expiring" reminder (zero: not sent).
+	RemindedAt time.Time `json:"reminded_at,omitzero" dynamo:",omitempty"`
 }
 
 // ExceptionTransition is one change of an exception's status: who, when,
