@@ -144,7 +144,7 @@ func (h *Handler) Sweep(ctx context.Context, now time.Time) (Outcome, error) {
 		}
 		for _, e := range due {
 			if status == citadel.ExceptionApproved {
-				r, err := h.Remark(ctx, e.IntegrationID, e.CheckID)
+				r, err := h.remark(ctx, e.IntegrationID, e.CheckID, now)
 				out.add(r)
 				if err != nil {
 					return out, fmt.Errorf("expire exception %s: %w", e.ID, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
@@ -26,8 +27,12 @@ const maxAttempts = 5
 // → fail (a muted result's not, as at a scan), and the controls the check's
 // results count in are updated by the moves between failed and excepted.
 func (h *Handler) Remark(ctx context.Context, integrationID, checkID string) (Remarked, error) {
+	return h.remark(ctx, integrationID, checkID, h.Now())
+}
+
+// remark is Remark with the exceptions live at now.
+func (h *Handler) remark(ctx context.Context, integrationID, checkID string, now time.Time) (Remarked, error) {
 	var out Remarked
-	now := h.Now()
 	es, err := h.Store.ExceptionsOfCheck(ctx, integrationID, checkID, citadel.ExceptionApproved)
 	if err != nil {
 		return out, fmt.Errorf("remark %s of %s: %w", checkID, integrationID, err)
@@ -93,7 +98,7 @@ func (h *Handler) Remark(ctx context.Context, integrationID, checkID string) (Re
 	}
 	out.Regressions = len(events)
 	if moved != 0 {
-		n, err := h.updateControls(ctx, integrationID, checkID, moved)
+		n, err := h.updateControls(ctx, integrationID, checkID, moved, now)
 		out.ControlsUpdated = n
 		if err != nil {
 			return out, fmt.Errorf("remark %s of %s: %w", checkID, integrationID, err)
@@ -125,7 +130,7 @@ func (h *Handler) assetTags(ctx context.Context, r citadel.CheckResult) (map[str
 // re-mark changes only statuses, never which results link where, so the
 // links and their digest stay; the next scan's controls step then finds the
 // same counts and writes nothing. It returns the controls written.
-func (h *Handler) updateControls(ctx context.Context, integrationID, checkID string, moved int) (int, error) {
+func (h *Handler) updateControls(ctx context.Context, integrationID, checkID string, moved int, now time.Time) (int, error) {
 	in, err := h.Store.GetIntegration(ctx, integrationID)
 	if citadel.IsNotFound(err) {
 		return 0, nil // deleted or archived: its controls' counts went with it
@@ -139,7 +144,7 @@ func (h *Handler) updateControls(ctx context.Context, integrationID, checkID str
 	}
 	n := 0
 	for _, c := range cs {
-		written, err := h.moveCounts(ctx, c, integrationID, checkID, moved)
+		written, err := h.moveCounts(ctx, c, integrationID, checkID, moved, now)
 		if err != nil {
 			return n, fmt.Errorf("control %s: %w", c.ID, err)
 		}
@@ -150,7 +155,7 @@ func (h *Handler) updateControls(ctx context.Context, integrationID, checkID str
 
 // moveCounts applies the move to control c, re-reading it when another
 // writer changed it first.
-func (h *Handler) moveCounts(ctx context.Context, c citadel.AppliedControl, integrationID, checkID string, moved int) (bool, error) {
+func (h *Handler) moveCounts(ctx context.Context, c citadel.AppliedControl, integrationID, checkID string, moved int, now time.Time) (bool, error) {
 	for attempt := 1; ; attempt++ {
 		p, ok := c.Integrations[integrationID]
 		if !ok || !slices.Contains(c.SecurityCheckIDs, checkID) {
@@ -170,7 +175,7 @@ func (h *Handler) moveCounts(ctx context.Context, c citadel.AppliedControl, inte
 		next.Integrations = maps.Clone(c.Integrations)
 		next.Integrations[integrationID] = p
 		next.SumIntegrations()
-		next.UpdatedAt = h.Now()
+		next.UpdatedAt = now
 		_, err := h.Store.PutControl(ctx, next)
 		if err == nil {
 			return true, nil
