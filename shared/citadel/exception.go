@@ -76,12 +76,18 @@ const (
 // number of days from 1 to MaxExceptionDaysLimit; empty is
 // DefaultMaxExceptionDays.
 func ParseMaxExceptionDays(s string) (int, error) {
+	return parseDays(s, "maximum exception days", DefaultMaxExceptionDays, 1)
+}
+
+// parseDays reads a whole number of days from least to
+// MaxExceptionDaysLimit; empty is def.
+func parseDays(s, what string, def, least int) (int, error) {
 	if s == "" {
-		return DefaultMaxExceptionDays, nil
+		return def, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > MaxExceptionDaysLimit {
-		return 0, Invalid("maximum exception days %q must be a whole number of days from 1 to %d", s, MaxExceptionDaysLimit)
+	if err != nil || n < least || n > MaxExceptionDaysLimit {
+		return 0, Invalid("%s %q must be a whole number of days from %d to %d", what, s, least, MaxExceptionDaysLimit)
 	}
 	return n, nil
 }
@@ -96,14 +102,7 @@ const DefaultExceptionReminderDays = 14
 // whole number of days from 0 (no reminders) to MaxExceptionDaysLimit;
 // empty is DefaultExceptionReminderDays.
 func ParseExceptionReminderDays(s string) (int, error) {
-	if s == "" {
-		return DefaultExceptionReminderDays, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > MaxExceptionDaysLimit {
-		return 0, Invalid("exception reminder days %q must be a whole number of days from 0 to %d", s, MaxExceptionDaysLimit)
-	}
-	return n, nil
+	return parseDays(s, "exception reminder days", DefaultExceptionReminderDays, 0)
 }
 
 // Exception is a risk acceptance of a check's results on assets of one
