@@ -68,15 +68,7 @@ func TestRescanAfterRemarkWritesNothing(t *testing.T) {
 		{0, [][2]citadel.CheckStatus{{"", excepted}, {excepted, fail}}},
 		{5, [][2]citadel.CheckStatus{{"", fail}, {fail, excepted}}},
 	} {
-		hist, err := e.store.ResultHistory(ctx, citadel.ResultID(integ, publicCheck, e.asset(tc.asset)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got [][2]citadel.CheckStatus
-		for _, h := range hist {
-			got = append(got, [2]citadel.CheckStatus{h.PreviousStatus, h.NewStatus})
-		}
-		if d := cmp.Diff(tc.want, got); d != "" {
+		if d := cmp.Diff(tc.want, e.history(t, publicCheck, tc.asset)); d != "" {
 			t.Errorf("history of b%02d (-want +got):\n%s", tc.asset, d)
 		}
 	}
