@@ -18,6 +18,7 @@ import (
 
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/jobs/exceptionsweep"
 )
 
 // The Lambda functions, named as their folders under functions/ and bin/.
@@ -32,6 +33,7 @@ const (
 	FnAPI           = "api"
 	FnCatalogImport = citadel.StepCatalogImport
 	FnReconcile     = citadel.StepReconcile
+	FnExcSweep      = exceptionsweep.StepName
 	FnTokenScopes   = "token-scopes"
 	// The organization scan's (orgstatemachine.go).
 	FnOrgPlan    = citadel.StepOrgPlan
@@ -69,6 +71,7 @@ var FunctionSpecs = []FunctionSpec{
 	{FnAPI, 512, 29 * time.Second, 0, "Citadel's HTTP API"},
 	{FnCatalogImport, 1769, 15 * time.Minute, 0, "Imports the Prowler and SCF catalogs into the table"},
 	{FnReconcile, 256, 1 * time.Minute, 0, "Ends the scan of an execution that failed, timed out or was aborted"},
+	{FnExcSweep, 512, 5 * time.Minute, 0, "Expires exceptions, sends their reminders and re-marks results on a decision, without a scan"},
 	// Cognito waits 5 s for a trigger; the answer is computed from the event.
 	{FnTokenScopes, 128, 5 * time.Second, 0, "The console user pool's pre token generation trigger: role scopes from the user's groups"},
 	// The organization scan: org-sync lists the organization and writes its
@@ -95,8 +98,9 @@ const CatalogRoot = "catalog/"
 // check-results its regressions, and whoever ends a scan its end (finalize;
 // the reconciler; the API, which cancels scans and takes over their locks;
 // org-summary the organization scan's, and a member scan it ends; org-member
-// the scan whose lock it takes over).
-var EventPutters = []string{FnCheckResults, FnFinalize, FnReconcile, FnAPI, FnOrgMember, FnOrgSummary}
+// the scan whose lock it takes over; the exception sweep the exceptions'
+// expiries and reminders and the regressions of its re-marks).
+var EventPutters = []string{FnCheckResults, FnFinalize, FnReconcile, FnAPI, FnOrgMember, FnOrgSummary, FnExcSweep}
 
 // logRetention is how long the functions' and the task's logs are kept.
 const logRetention = awslogs.RetentionDays_ONE_MONTH

@@ -116,6 +116,8 @@ func TestFunctionGrants(t *testing.T) {
 			{"iam:PassRole", `^<` + s.logicalID(s.stacks.Main.Scheduler.Role) + `\.Arn>$`, true},
 			{"s3:GetObject*", blobs, true}, {"s3:GetObject*", scans, false}, {"s3:PutObject", ".", false},
 			{"events:PutEvents", bus, true}, {"states:StartExecution", org, true}},
+		FnExcSweep: {{"events:PutEvents", bus, true}, {"dynamodb:UpdateItem", ".", true}, {"s3:GetObject*", ".", false},
+			{"s3:PutObject", ".", false}, {"states:StartExecution", ".", false}, {"sts:AssumeRole", ".", false}},
 		FnOrgPlan: {{"states:DescribeExecution", ".", false}, {"sts:AssumeRole", ".", false}, {"events:PutEvents", ".", false},
 			{"s3:GetObject*", ".", false}},
 		FnOrgSync: {{"sts:AssumeRole", scanner, true}, {"organizations:ListAccounts", `^\*$`, true},

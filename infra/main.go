@@ -60,6 +60,9 @@ const (
 	CtxOrgStackSetCallAs  = "orgStackSetCallAs"       // SELF (default: the management account) or DELEGATED_ADMIN
 	CtxProwlerConcurrency = "prowlerShardConcurrency" // Prowler shards a scan runs at once, default 10 (1-40)
 	CtxMaxExceptionDays   = "maxExceptionDays"        // how far ahead an exception may expire at most, default 365 (1-3650)
+	// CtxExceptionReminderDays: how long before an approved exception
+	// expires its reminder is sent, default 14 (0: none, up to 3650).
+	CtxExceptionReminderDays = "exceptionReminderDays"
 )
 
 // Config is what the app reads from the CDK context.
@@ -89,6 +92,8 @@ type Config struct {
 	OrgStackSetCallAs  string
 	ProwlerConcurrency int
 	MaxExceptionDays   int
+	// ExceptionReminderDays is the exception sweep's reminder lead time.
+	ExceptionReminderDays int
 }
 
 // The organization scan's Map runs this many member scans at once by
@@ -101,18 +106,19 @@ const (
 // DefaultConfig is the configuration with no context set.
 func DefaultConfig() Config {
 	return Config{
-		CodeDir:            "bin",
-		ProwlerContext:     ".",
-		ProwlerDockerfile:  "prowler-task/Dockerfile",
-		TaskArch:           "arm64",
-		ScannerRoleName:    "CitadelScanner",
-		ConsoleDir:         "console/build",
-		ScanRetentionDays:  90,
-		MinSchedule:        citadel.DefaultMinScheduleInterval,
-		OrgConcurrency:     DefaultOrgConcurrency,
-		ProwlerConcurrency: DefaultProwlerConcurrency,
-		MaxExceptionDays:   citadel.DefaultMaxExceptionDays,
-		Nag:                true,
+		CodeDir:               "bin",
+		ProwlerContext:        ".",
+		ProwlerDockerfile:     "prowler-task/Dockerfile",
+		TaskArch:              "arm64",
+		ScannerRoleName:       "CitadelScanner",
+		ConsoleDir:            "console/build",
+		ScanRetentionDays:     90,
+		MinSchedule:           citadel.DefaultMinScheduleInterval,
+		OrgConcurrency:        DefaultOrgConcurrency,
+		ProwlerConcurrency:    DefaultProwlerConcurrency,
+		MaxExceptionDays:      citadel.DefaultMaxExceptionDays,
+		ExceptionReminderDays: citadel.DefaultExceptionReminderDays,
+		Nag:                   true,
 	}
 }
 
@@ -227,6 +233,13 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 			return cfg, fmt.Errorf("context %s: %w", CtxMaxExceptionDays, err)
 		}
 		cfg.MaxExceptionDays = n
+	}
+	if v := get(CtxExceptionReminderDays); v != "" {
+		n, err := citadel.ParseExceptionReminderDays(v)
+		if err != nil {
+			return cfg, fmt.Errorf("context %s: %w", CtxExceptionReminderDays, err)
+		}
+		cfg.ExceptionReminderDays = n
 	}
 	if v := get(CtxNag); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -390,7 +390,7 @@ func TestConfigFromContext(t *testing.T) {
 		CtxUserPoolDomain: "Auth.Example.com", CtxConsoleDir: "/tmp/console",
 		CtxScanRetentionDays: "30", CtxDefaultFolder: "fld-1", CtxMinSchedule: "6h", CtxNag: "false",
 		CtxNotifyEmails: "sec@example.com, ops@example.com", CtxOrgConcurrency: "4", CtxProwlerConcurrency: "12", CtxMaxExceptionDays: "30",
-		CtxOrgStackSet: "true", CtxOrgStackSetTargets: "ou-ab12-11111111, ou-ab12-22222222", CtxOrgStackSetCallAs: "DELEGATED_ADMIN",
+		CtxOrgStackSet: "true", CtxExceptionReminderDays: "7", CtxOrgStackSetTargets: "ou-ab12-11111111, ou-ab12-22222222", CtxOrgStackSetCallAs: "DELEGATED_ADMIN",
 	}
 	want := Config{
 		CodeDir: "/tmp/code", ProwlerContext: "/tmp/repo", ProwlerDockerfile: "build/Dockerfile", TaskArch: "x86_64", ScannerRoleName: "Scanner",
@@ -398,7 +398,7 @@ func TestConfigFromContext(t *testing.T) {
 		UserPoolID: "us-east-1_abc", UserPoolClientID: "client", UserPoolDomain: "https://auth.example.com", ConsoleDir: "/tmp/console",
 		ScanRetentionDays: 30, DefaultFolder: "fld-1",
 		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"}, OrgConcurrency: 4, ProwlerConcurrency: 12, MaxExceptionDays: 30,
-		OrgStackSet: true, OrgStackSetTargets: []string{"ou-ab12-11111111", "ou-ab12-22222222"}, OrgStackSetCallAs: CallAsDelegatedAdmin,
+		OrgStackSet: true, ExceptionReminderDays: 7, OrgStackSetTargets: []string{"ou-ab12-11111111", "ou-ab12-22222222"}, OrgStackSetCallAs: CallAsDelegatedAdmin,
 	}
 	cases := []struct {
 		name    string
@@ -446,6 +446,8 @@ func TestConfigFromContext(t *testing.T) {
 		{"concurrency as a number", map[string]any{CtxOrgConcurrency: 40}, func() Config { c := DefaultConfig(); c.OrgConcurrency = 40; return c }(), ""},
 		{"exceptions for ever", map[string]any{CtxMaxExceptionDays: "3651"}, Config{}, `maxExceptionDays: maximum exception days "3651" must be a whole number of days from 1 to 3650`},
 		{"exceptions of no days", map[string]any{CtxMaxExceptionDays: "0"}, Config{}, `maxExceptionDays: maximum exception days "0"`},
+		{"no reminders", map[string]any{CtxExceptionReminderDays: "0"}, func() Config { c := DefaultConfig(); c.ExceptionReminderDays = 0; return c }(), ""},
+		{"reminders before time", map[string]any{CtxExceptionReminderDays: "-1"}, Config{}, `exceptionReminderDays: exception reminder days "-1" must be a whole number of days from 0 to 3650`},
 		{"no concurrency", map[string]any{CtxOrgConcurrency: "0"}, Config{}, `orgScanConcurrency: "0" must be a whole number from 1 to 40`},
 		{"concurrency past the inline Map's", map[string]any{CtxOrgConcurrency: "41"}, Config{}, `orgScanConcurrency: "41" must be a whole number from 1 to 40`},
 		{"a StackSet to the root", map[string]any{CtxOrgStackSet: true, CtxOrgStackSetTargets: "r-ab12"},

@@ -97,7 +97,8 @@ func TestNotifications(t *testing.T) {
 	if d := cmp.Diff(patternJSON(t, NotificationPattern()), rule["EventPattern"]); d != "" {
 		t.Errorf("event pattern (-want +got):\n%s", d)
 	}
-	want := map[string]any{"source": []any{"citadel"}, "detail-type": []any{"Check Regressed", "Scan Succeeded", "Scan Failed"}}
+	want := map[string]any{"source": []any{"citadel"}, "detail-type": []any{"Check Regressed", "Scan Succeeded", "Scan Failed",
+		"Exception Approved", "Exception Revoked", "Exception Expired", "Exception Expiring"}}
 	if d := cmp.Diff(want, rule["EventPattern"]); d != "" {
 		t.Errorf("event pattern, as documented (-want +got):\n%s", d)
 	}

@@ -20,8 +20,8 @@ func TestReconcileRule(t *testing.T) {
 			onDefault++
 		}
 	}
-	if onDefault != 1 {
-		t.Fatalf("%d rules on the default bus, want 1 (the reconciler's)", onDefault)
+	if onDefault != 2 {
+		t.Fatalf("%d rules on the default bus, want 2 (the reconciler's and the exception sweep's schedule)", onDefault)
 	}
 	p := s.props(t, s.logicalID(s.stacks.Main.Reconcile))
 	if _, ok := p["EventBusName"]; ok {
@@ -57,15 +57,19 @@ func TestReconcileRule(t *testing.T) {
 		t.Errorf("retry policy (-want +got):\n%s", d)
 	}
 	// EventBridge may invoke the function, from this rule only.
-	var allowed bool
-	for _, perm := range s.resources("AWS::Lambda::Permission") {
-		pp := perm["Properties"].(map[string]any)
-		if pp["Principal"] == "events.amazonaws.com" && render(pp["FunctionName"]) == fn &&
-			render(pp["SourceArn"]) == "<"+s.logicalID(s.stacks.Main.Reconcile)+".Arn>" {
-			allowed = true
-		}
-	}
-	if !allowed {
+	if !ruleMayInvoke(s, fn, s.logicalID(s.stacks.Main.Reconcile)) {
 		t.Error("no permission for the rule to invoke the reconcile function")
 	}
+}
+
+// ruleMayInvoke says whether a permission lets EventBridge invoke function
+// fn (its rendered ARN) from rule ruleID.
+func ruleMayInvoke(s *synthesized, fn, ruleID string) bool {
+	for _, perm := range s.resources("AWS::Lambda::Permission") {
+		pp := perm["Properties"].(map[string]any)
+		if pp["Principal"] == "events.amazonaws.com" && render(pp["FunctionName"]) == fn && render(pp["SourceArn"]) == "<"+ruleID+".Arn>" {
+			return true
+		}
+	}
+	return false
 }

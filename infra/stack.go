@@ -36,6 +36,7 @@ type Citadel struct {
 	ConsoleFiles    awss3deployment.BucketDeployment
 	Scheduler       *Scheduler
 	Reconcile       awsevents.Rule
+	ExceptionSweep  *ExceptionSweep
 	Notify          *Notifications
 	Catalog         *Catalog
 }
@@ -80,6 +81,7 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) (*Citadel, er
 	wireAPIFunction(c.Functions.ByName[FnAPI], cfg, c.StateMachine, c.Scheduler)
 	wireAPIOrg(c.Functions.ByName[FnAPI], c.OrgStateMachine)
 	c.Reconcile = newReconciler(stack, c.Functions.ByName[FnReconcile], c.StateMachine, c.OrgStateMachine)
+	c.ExceptionSweep = newExceptionSweep(stack, cfg, c.Functions.ByName[FnExcSweep], c.EventBus)
 	c.Notify = newNotifications(stack, cfg, c.EventBus)
 	c.Catalog = newCatalog(stack, c.Functions, c.Prowler, c.Bucket)
 	wireAPICatalog(c.Functions.ByName[FnAPI], c.Catalog.StateMachine)

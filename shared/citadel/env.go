@@ -21,6 +21,10 @@ const (
 	// EnvMaxExceptionDays: how far ahead an exception may expire at most,
 	// in days (ParseMaxExceptionDays; DefaultMaxExceptionDays when unset).
 	EnvMaxExceptionDays = "CITADEL_MAX_EXCEPTION_DAYS"
+	// EnvExceptionReminderDays: how long before an approved exception
+	// expires the sweep sends its one reminder, in days
+	// (ParseExceptionReminderDays; DefaultExceptionReminderDays when unset).
+	EnvExceptionReminderDays = "CITADEL_EXCEPTION_REMINDER_DAYS"
 
 	// The Prowler task's parameters, set by the state machine's container overrides.
 	EnvTaskMode      = "CITADEL_TASK_MODE" // scan | catalog

@@ -76,14 +76,33 @@ const (
 // number of days from 1 to MaxExceptionDaysLimit; empty is
 // DefaultMaxExceptionDays.
 func ParseMaxExceptionDays(s string) (int, error) {
+	return parseDays(s, "maximum exception days", DefaultMaxExceptionDays, 1)
+}
+
+// parseDays reads a whole number of days from least to
+// MaxExceptionDaysLimit; empty is def.
+func parseDays(s, what string, def, least int) (int, error) {
 	if s == "" {
-		return DefaultMaxExceptionDays, nil
+		return def, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > MaxExceptionDaysLimit {
-		return 0, Invalid("maximum exception days %q must be a whole number of days from 1 to %d", s, MaxExceptionDaysLimit)
+	if err != nil || n < least || n > MaxExceptionDaysLimit {
+		return 0, Invalid("%s %q must be a whole number of days from %d to %d", what, s, least, MaxExceptionDaysLimit)
 	}
 	return n, nil
+}
+
+// DefaultExceptionReminderDays is how long before an approved exception
+// expires its reminder ("Exception Expiring") is sent, unless the deployment
+// sets another (EnvExceptionReminderDays, 0 to MaxExceptionDaysLimit; 0
+// sends none).
+const DefaultExceptionReminderDays = 14
+
+// ParseExceptionReminderDays reads a deployment's reminder lead time: a
+// whole number of days from 0 (no reminders) to MaxExceptionDaysLimit;
+// empty is DefaultExceptionReminderDays.
+func ParseExceptionReminderDays(s string) (int, error) {
+	return parseDays(s, "exception reminder days", DefaultExceptionReminderDays, 0)
 }
 
 // Exception is a risk acceptance of a check's results on assets of one
@@ -109,6 +128,9 @@ type Exception struct {
 	DecisionNote string                `json:"decision_note,omitempty"`
 	UpdatedAt    time.Time             `json:"updated_at"`
 	History      []ExceptionTransition `json:"history"`
+	// RemindedAt is when the sweep sent the approved exception's one
+	// "Exception Expiring" reminder (zero: not sent).
+	RemindedAt time.Time `json:"reminded_at,omitzero" dynamo:",omitempty"`
 }
 
 // ExceptionTransition is one change of an exception's status: who, when,

@@ -104,7 +104,10 @@ func (r CheckResult) Validate() error {
 // CheckResultHistory records a change of a result's effective status
 // (CheckResult.Effective) between scans: an exception starting or ending
 // to cover a failing result is a change, fail → excepted and back. A
-// first-ever result records PreviousStatus "" (no earlier result).
+// first-ever result records PreviousStatus "" (no earlier result). A change
+// no scan made (an exception approved, revoked or expired: the exception
+// sweep re-marks the results) names that exception in ExceptionID; its
+// ScanID is then the scan whose finding the result still is.
 type CheckResultHistory struct {
 	IntegrationID  string      `json:"integration_id"`
 	CheckID        string      `json:"security_check"`
@@ -113,6 +116,7 @@ type CheckResultHistory struct {
 	PreviousStatus CheckStatus `json:"previous_status"`
 	NewStatus      CheckStatus `json:"new_status"`
 	ChangedAt      time.Time   `json:"changed_at"`
+	ExceptionID    string      `json:"exception_id,omitempty"`
 }
 
 // IsRegression reports whether the change is a pass → fail, a new fail, or

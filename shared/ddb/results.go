@@ -185,7 +185,18 @@ func (s *Store) ListResultsOfCheck(ctx context.Context, integrationID, checkID s
 // and its outcome are read, so steps that group results (controls) neither
 // carry the findings' bulk nor fetch offloaded values.
 func (s *Store) ListResultHeads(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error) {
-	q := s.byPK(resultsOfIntegrationPK(integrationID)).Project(resultHeadAttributes...)
+	return s.listResultHeads(ctx, s.byPK(resultsOfIntegrationPK(integrationID)), integrationID, limit, cursor)
+}
+
+// ListResultHeadsOfCheck is ListResultHeads of one check's results (what
+// re-marking them without a scan reads).
+func (s *Store) ListResultHeadsOfCheck(ctx context.Context, integrationID, checkID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error) {
+	q := s.byPK(resultsOfIntegrationPK(integrationID)).Range(AttrSK, dynamo.BeginsWith, resultsOfCheckSKPrefix(checkID))
+	return s.listResultHeads(ctx, q, integrationID, limit, cursor)
+}
+
+func (s *Store) listResultHeads(ctx context.Context, q *dynamo.Query, integrationID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error) {
+	q = q.Project(resultHeadAttributes...)
 	var items []resultHeadItem
 	next, err := s.queryPage(ctx, q, limit, cursor, &items, "result heads of integration "+integrationID)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/citadelsecure/citadel/shared/busevents"
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
 
@@ -150,6 +151,30 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, a citadel.Except
 		return fmt.Errorf("%s exception %s: %w", a, id, err)
 	}
 	s.Log.InfoContext(r.Context(), "exception decided", "exception_id", e.ID, "action", a, "status", e.Status, "caller", by)
+	s.announceDecision(r.Context(), e, a)
 	writeJSON(w, http.StatusOK, e)
 	return nil
+}
+
+// decisionEvents are the decisions that change what covers results, and
+// their events: the exception sweep's rule routes them to it, which
+// re-marks the check's results without a scan (shared/jobs/exceptionsweep).
+var decisionEvents = map[citadel.ExceptionAction]string{
+	citadel.ExceptionApprove: citadel.EventExceptionApproved,
+	citadel.ExceptionRevoke:  citadel.EventExceptionRevoked,
+}
+
+// announceDecision puts the event of an approval or a revocation on the
+// bus (with the Announcer's client). It is best effort: the decision is
+// stored, and an event that could not be sent is logged at error level;
+// the check's results then take the decision at the next scan.
+func (s *Server) announceDecision(ctx context.Context, e citadel.Exception, a citadel.ExceptionAction) {
+	dt, ok := decisionEvents[a]
+	if !ok || s.Announce == nil {
+		return
+	}
+	if err := s.Announce.Put(ctx, busevents.Exception(e, dt, s.Announce.Bus, e.UpdatedAt)); err != nil {
+		s.Log.ErrorContext(ctx, "exception decision not announced: its results are re-marked at the next scan", "exception_id", e.ID,
+			"detail_type", dt, "error", err.Error())
+	}
 }

@@ -2,19 +2,26 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/citadelsecure/citadel/shared/busevents"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/scanend"
 )
 
 // as sends a request as user with one role, through API Gateway's JWT
@@ -345,4 +352,46 @@ func TestListExceptions(t *testing.T) {
 		})
 	}
 	expect(t, f.do("GET", "/exceptions/exc-nope", ""), http.StatusNotFound, "not_found", "exception exc-nope not found")
+}
+
+// putRecorder records the events put (scanend.EventPutter).
+type putRecorder struct {
+	mu      sync.Mutex
+	entries []ebtypes.PutEventsRequestEntry
+}
+
+func (p *putRecorder) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.entries = append(p.entries, in.Entries...)
+	return &eventbridge.PutEventsOutput{}, nil
+}
+
+// TestDecisionsAnnounced: approve and revoke put Exception Approved and
+// Exception Revoked on the bus (the exception sweep's rule routes them to
+// it, which re-marks the results without a scan); a rejection puts none.
+func TestDecisionsAnnounced(t *testing.T) {
+	rec := &putRecorder{}
+	f, in, _ := exceptionFixture(t, func(d *Deps) { d.Announce = &scanend.Announcer{Events: rec, Bus: "citadel-bus"} })
+	approved := f.request("olga", in.ID, `{"kind":"integration"}`)
+	rejected := f.request("olga", in.ID, `{"kind":"integration"}`)
+	for _, step := range []struct{ id, action string }{{approved.ID, "approve"}, {rejected.ID, "reject"}, {approved.ID, "revoke"}} {
+		expect(t, f.as("bob", citadel.RoleAuditor, "POST", "/exceptions/"+step.id+"/"+step.action, ""), http.StatusOK, "", "")
+	}
+	var got []string
+	for _, e := range rec.entries {
+		var d busevents.ExceptionDetail
+		if err := json.Unmarshal([]byte(aws.ToString(e.Detail)), &d); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %s/%s %s by %s on %s", aws.ToString(e.Source), aws.ToString(e.DetailType), d.ExceptionID,
+			d.IntegrationID, d.CheckID, d.Status, d.By, aws.ToString(e.EventBusName)))
+	}
+	want := []string{
+		fmt.Sprintf("citadel Exception Approved %s %s/s3_bucket_public approved by bob on citadel-bus", approved.ID, in.ID),
+		fmt.Sprintf("citadel Exception Revoked %s %s/s3_bucket_public revoked by bob on citadel-bus", approved.ID, in.ID),
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("events (-want +got):\n%s", d)
+	}
 }

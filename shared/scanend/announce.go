@@ -115,6 +115,16 @@ func (a *Announcer) Ended(ctx context.Context, sc citadel.Scan) {
 	log.InfoContext(ctx, "scan end announced", "scan_id", sc.ID, "status", sc.Status, "detail_type", aws.ToString(entry.DetailType))
 }
 
+// Put puts another of Citadel's events (shared/busevents builds them, on
+// a.Bus) with the Announcer's client; a nil Announcer, or one without
+// Events, puts nothing. The caller decides what a failure means.
+func (a *Announcer) Put(ctx context.Context, entry ebtypes.PutEventsRequestEntry) error {
+	if a == nil || a.Events == nil {
+		return nil
+	}
+	return a.put(ctx, entry)
+}
+
 func (a *Announcer) put(ctx context.Context, entry ebtypes.PutEventsRequestEntry) error {
 	out, err := a.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{entry}})
 	if err != nil {

@@ -61,6 +61,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/citadelsecure/citadel/shared/busevents"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/digest"
@@ -157,22 +158,8 @@ const (
 	KindDuplicate      = "duplicate"
 )
 
-// RegressionDetail is the detail of a "Check Regressed" event. ID is the
-// same for every delivery of one regression, for consumers to deduplicate.
-// The statuses are effective ones (citadel.EffectiveStatus): a failure no
-// exception covers any more regresses from excepted.
-type RegressionDetail struct {
-	ID             string              `json:"id"`
-	SecurityCheck  string              `json:"security_check"`
-	Asset          string              `json:"asset"`
-	AssetARN       string              `json:"asset_arn"`
-	IntegrationID  string              `json:"integration_id"`
-	ScanID         string              `json:"scan_id"`
-	PreviousStatus citadel.CheckStatus `json:"previous_status"`
-	Status         citadel.CheckStatus `json:"status"`
-	Severity       string              `json:"severity,omitempty"`
-	Region         string              `json:"region,omitempty"`
-}
+// RegressionDetail is the detail of a "Check Regressed" event (shared/busevents).
+type RegressionDetail = busevents.RegressionDetail
 
 // entry is one result of the scan as pass 1 keeps it: its digest entry
 // (whose Check indexes run.checks, in first-seen order until sortEntries

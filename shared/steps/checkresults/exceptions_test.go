@@ -155,6 +155,20 @@ func (e *excEnv) assetIndex(id string) int {
 	return -1
 }
 
+// history is a result's history: (previous, new) status, oldest first.
+func (e *excEnv) history(t *testing.T, check string, asset int) [][2]citadel.CheckStatus {
+	t.Helper()
+	hist, err := e.store.ResultHistory(context.Background(), citadel.ResultID(integ, check, e.asset(asset)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][2]citadel.CheckStatus
+	for _, h := range hist {
+		got = append(got, [2]citadel.CheckStatus{h.PreviousStatus, h.NewStatus})
+	}
+	return got
+}
+
 // TestExceptionsMarkResults: a failing result an approved, unexpired
 // exception covers (by asset, integration or tag) is excepted after
 // check-results, counted apart and no regression; requested, rejected,
@@ -285,15 +299,7 @@ func TestExceptionsMarkResults(t *testing.T) {
 		{5, [][2]citadel.CheckStatus{{"", fail}, {fail, excepted}}},
 		{3, [][2]citadel.CheckStatus{{"", fail}}},
 	} {
-		hist, err := e.store.ResultHistory(ctx, citadel.ResultID(integ, publicCheck, e.asset(tc.asset)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got [][2]citadel.CheckStatus
-		for _, h := range hist {
-			got = append(got, [2]citadel.CheckStatus{h.PreviousStatus, h.NewStatus})
-		}
-		if d := cmp.Diff(tc.want, got); d != "" {
+		if d := cmp.Diff(tc.want, e.history(t, publicCheck, tc.asset)); d != "" {
 			t.Errorf("history of b%02d (-want +got):\n%s", tc.asset, d)
 		}
 	}

@@ -117,11 +117,16 @@ func (m *merger) add(b digest.Entry) bool {
 // then not in the base.
 func (m *merger) forget() { clear(m.base) }
 
-// missing lists the entries the base does not hold, by index.
+// missing lists, by index, the entries the base does not hold and those
+// whose change from the base involves an exception's mark (the base's entry
+// or the scan's is excepted): the exception sweep re-marks results without a
+// scan (shared/jobs/exceptionsweep), so the base may hold a mark the stored
+// result no longer carries, and the stored result, not the base, says
+// whether the scan changes it.
 func (m *merger) missing() []int {
 	var out []int
 	for i, b := range m.base {
-		if b.kind == notInBase {
+		if b.kind == notInBase || b.kind == changedFromBase && (b.status.Excepted() || m.entries[i].Status.Excepted()) {
 			out = append(out, i)
 		}
 	}
@@ -139,8 +144,10 @@ type decisions struct {
 // decide decides, per result, unchanged, created or updated, whether it
 // gets a history entry and whether that is a regression that emits an
 // event. base is the merge's finding per entry; heads are the stored
-// current results (by entry index) of entries the base does not hold and
-// the store has (none on an integration's first scan). Entries carry their
+// current results (by entry index) of entries the base does not hold, or
+// holds with another mark (merger.missing), and the store has (none on an
+// integration's first scan): a stored result that already says what the
+// scan found (a remark without a scan did it) is unchanged. Entries carry their
 // exception's mark (mark.go): a result whose exception alone changed is
 // updated, and statuses compare as they read (citadel.EffectiveStatus), so
 // fail → excepted and back are history entries, excepted → fail a
@@ -151,16 +158,17 @@ func decide(scanID string, entries []entry, base []baseOf, heads map[int]ddb.Res
 		status := e.Status.Effective()
 		_, muted := e.Status.Unpack()
 		ch := change{finding: e.finding, res: e.res}
-		switch base[i].kind {
-		case sameAsBase:
+		h, stored := heads[i]
+		switch {
+		case base[i].kind == sameAsBase:
 			d.unchanged++
 			continue
-		case changedFromBase:
+		case base[i].kind == changedFromBase && !stored:
 			ch.kind, ch.hadPrev, ch.prev = updated, true, base[i].status.Effective()
 		default:
-			h, ok := heads[i]
+			// Not in the base, or a change of marks the stored result decides.
 			switch {
-			case !ok:
+			case !stored:
 				ch.kind = created
 			case h.ScanID == scanID:
 				// Written by an earlier, interrupted run of this scan:

@@ -3,7 +3,6 @@ package checkresults
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,10 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/citadelsecure/citadel/shared/busevents"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/ocsf"
@@ -250,17 +249,6 @@ func (r *run) build(f ocsf.Finding, ch change, now time.Time) (ddb.ResultWrite, 
 	if !h.IsRegression() || result.Muted {
 		return w, nil
 	}
-	detail, _ := json.Marshal(RegressionDetail{
-		ID:            r.plan.ScanID + "/" + citadel.ResultID(result.IntegrationID, result.CheckID, result.AssetID),
-		SecurityCheck: result.CheckID, Asset: result.AssetID, AssetARN: result.AssetARN,
-		IntegrationID: result.IntegrationID, ScanID: r.plan.ScanID, PreviousStatus: ch.prev, Status: effective,
-		Severity: string(result.Severity), Region: region,
-	})
-	ev := &ebtypes.PutEventsRequestEntry{
-		Source: aws.String(EventSource), DetailType: aws.String(EventRegression), Detail: aws.String(string(detail)), Time: aws.Time(now),
-	}
-	if r.h.EventBus != "" {
-		ev.EventBusName = aws.String(r.h.EventBus)
-	}
-	return w, ev
+	ev := busevents.Regression(result, r.plan.ScanID, ch.prev, "", r.h.EventBus, now)
+	return w, &ev
 }

@@ -20,6 +20,7 @@ var refused = []struct{ function, event string }{
 	{"check-results", `{"plan":{}}`},
 	{"controls", `{"plan":{}}`},
 	{"evidence", `{"plan":{}}`},
+	{"exception-sweep", `{"detail-type":"Exception Approved","detail":{}}`},
 	{"finalize", `{"scan":{}}`},
 	{"org-member", `{"integration_id":""}`},
 	{"org-plan", `{"scan":{}}`},
