@@ -62,7 +62,7 @@ func TestScanValidateOrganization(t *testing.T) {
 		{"an organization scan with a parent", func() citadel.Scan { s := member; s.Kind = citadel.KindOrganization; return s }(), "has no parent scan"},
 		{"a roll-up on an account scan", func() citadel.Scan { s := base; s.Organization = &citadel.OrgScanSummary{}; return s }(), "only for an organization's scan"},
 		{"an unknown kind", func() citadel.Scan { s := base; s.Kind = "team"; return s }(), `kind "team"`},
-		{"an unknown trigger", func() citadel.Scan { s := base; s.Trigger = "cron"; return s }(), "must be api, schedule or organization"},
+		{"an unknown trigger", func() citadel.Scan { s := base; s.Trigger = "cron"; return s }(), "must be api, schedule, organization or change"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,9 @@ type StartScan struct {
 	ScanID        string      `json:"scan_id"`
 	IntegrationID string      `json:"integration_id"`
 	Trigger       ScanTrigger `json:"trigger"`
+	// Recheck, on a re-check (trigger change), is what it covers: the
+	// changed resources are in S3 (Recheck.Key), only counts travel.
+	Recheck *Recheck `json:"recheck,omitempty"`
 }
 
 // Usage is what a step spent on DynamoDB, for the summary.
@@ -70,6 +73,10 @@ type PlanOutput struct {
 	Shards        []Shard   `json:"shards,omitempty"`
 	ShardsKey     string    `json:"shards_key,omitempty"`
 	ChecksPlanned int       `json:"checks_planned"`
+	// Recheck is set on a re-check: every step touches only the resources
+	// of Recheck.Key (RecheckFile), and nothing else is resolved or
+	// deactivated.
+	Recheck *Recheck `json:"recheck,omitempty"`
 	StartedAt     time.Time `json:"started_at"`
 	Usage         Usage     `json:"usage"`
 }

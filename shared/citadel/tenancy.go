@@ -154,10 +154,14 @@ const (
 	// TriggerOrganization: a member's scan, started by its organization's
 	// scan (ParentScanID names it; orgscan.go).
 	TriggerOrganization ScanTrigger = "organization"
+	// TriggerChange: started by the change events of the integration's
+	// account (recheck.go): a re-check of the resources they name, or a
+	// full scan when they name more than MaxRecheckResources.
+	TriggerChange ScanTrigger = "change"
 )
 
 // ScanTriggers are every trigger.
-var ScanTriggers = []ScanTrigger{TriggerAPI, TriggerSchedule, TriggerOrganization}
+var ScanTriggers = []ScanTrigger{TriggerAPI, TriggerSchedule, TriggerOrganization, TriggerChange}
 
 // ScanStatus is the life cycle of a scan.
 type ScanStatus string
@@ -212,6 +216,9 @@ type Scan struct {
 	// Organization is an organization scan's roll-up of its members, once
 	// it has ended.
 	Organization *OrgScanSummary `json:"organization,omitempty" dynamo:",omitempty"`
+	// Recheck is set on a re-check: it covers only the resources its
+	// change events named (recheck.go).
+	Recheck *Recheck `json:"recheck,omitempty" dynamo:",omitempty"`
 }
 
 // Validate checks a scan record.
@@ -219,7 +226,7 @@ func (s Scan) Validate() error {
 	var errs fieldErrors
 	errs.add(s.ID == "", "id is required")
 	errs.add(s.IntegrationID == "", "integration_id is required")
-	errs.add(!slices.Contains(ScanTriggers, s.Trigger), fmt.Sprintf("trigger %q must be api, schedule or organization", s.Trigger))
+	errs.add(!slices.Contains(ScanTriggers, s.Trigger), fmt.Sprintf("trigger %q must be api, schedule, organization or change", s.Trigger))
 	errs.add((s.Trigger == TriggerOrganization) != (s.ParentScanID != ""), "a scan has a parent_scan_id exactly when its trigger is organization")
 	errs.add(s.ParentScanID != "" && !ValidID(s.ParentScanID), fmt.Sprintf("parent_scan_id %q is not a scan id", s.ParentScanID))
 	errs.add(s.Kind != "" && s.Kind != KindOrganization, fmt.Sprintf("kind %q must be empty or %s", s.Kind, KindOrganization))
@@ -228,6 +235,7 @@ func (s Scan) Validate() error {
 	errs.add(!slices.Contains(ScanStatuses, s.Status), fmt.Sprintf("status %q is not a scan status", s.Status))
 	errs.add(s.Status.NeedsCause() && s.FailureCause == "", fmt.Sprintf("a %s scan needs its failure_cause", s.Status))
 	errs.add(s.CancelledBy != "" && s.Status != ScanCancelled, "cancelled_by is only for a cancelled scan")
+	errs.add(s.Recheck != nil && s.Trigger != TriggerChange, "recheck is only for a scan of trigger change")
 	return errs.err("scan")
 }
 

@@ -64,7 +64,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.Pla
 	case !citadel.ValidID(sc.IntegrationID):
 		return citadel.PlanOutput{}, citadel.Invalid("plan: integration_id %q is not an integration id", sc.IntegrationID)
 	case !slices.Contains(citadel.ScanTriggers, sc.Trigger):
-		return citadel.PlanOutput{}, citadel.Invalid("plan: trigger %q must be api, schedule or organization", sc.Trigger)
+		return citadel.PlanOutput{}, citadel.Invalid("plan: trigger %q must be api, schedule, organization or change", sc.Trigger)
 	case h.Bucket == "":
 		return citadel.PlanOutput{}, citadel.Invalid("plan: no scan bucket configured (%s)", citadel.EnvBucket)
 	}

@@ -256,7 +256,7 @@ func TestPlanBadInput(t *testing.T) {
 		{name: "no integration id", e: e, scan: citadel.StartScan{ScanID: "scan-y", Trigger: citadel.TriggerAPI},
 			code: citadel.CodeInvalid, msg: `plan: integration_id "" is not an integration id`},
 		{name: "bad trigger", e: e, scan: citadel.StartScan{ScanID: "scan-y", IntegrationID: integ.ID, Trigger: "cron"},
-			code: citadel.CodeInvalid, msg: `plan: trigger "cron" must be api, schedule or organization`},
+			code: citadel.CodeInvalid, msg: `plan: trigger "cron" must be api, schedule, organization or change`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
