@@ -70,15 +70,15 @@ type PlanOutput struct {
 	// Shards are the scan's Prowler tasks (the state machine's Map items);
 	// ShardsKey is the full plan (ShardPlan). A plan without shards (an
 	// execution started before shards) ran one task: ChecksKey, OCSFKey.
-	Shards        []Shard   `json:"shards,omitempty"`
-	ShardsKey     string    `json:"shards_key,omitempty"`
-	ChecksPlanned int       `json:"checks_planned"`
+	Shards        []Shard `json:"shards,omitempty"`
+	ShardsKey     string  `json:"shards_key,omitempty"`
+	ChecksPlanned int     `json:"checks_planned"`
 	// Recheck is set on a re-check: every step touches only the resources
 	// of Recheck.Key (RecheckFile), and nothing else is resolved or
 	// deactivated.
-	Recheck *Recheck `json:"recheck,omitempty"`
-	StartedAt     time.Time `json:"started_at"`
-	Usage         Usage     `json:"usage"`
+	Recheck   *Recheck  `json:"recheck,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	Usage     Usage     `json:"usage"`
 }
 
 // AssetSyncInput is the asset-sync step's input.
