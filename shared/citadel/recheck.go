@@ -165,3 +165,24 @@ func RecheckServices(arns []string) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// StepRecheck names the re-check buffer (shared/jobs/recheck,
+// functions/recheck): change events in, re-check executions out.
+const StepRecheck = "recheck"
+
+// CloudTrailDetailType is the detail-type EventBridge gives a CloudTrail
+// management event: what a target account forwards.
+const CloudTrailDetailType = "AWS API Call via CloudTrail"
+
+// ChangeEventSources are the event sources a target account forwards and
+// Citadel's bus admits ("aws." and the ARN service of each resource Citadel
+// re-checks), sorted.
+func ChangeEventSources() []string {
+	var out []string
+	for k := range arnServices {
+		svc, _, _ := strings.Cut(k, "/")
+		out = append(out, "aws."+svc)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -80,3 +80,11 @@ func TestRecheckFileValidate(t *testing.T) {
 		t.Fatalf("Recheck = %+v", r)
 	}
 }
+
+func TestChangeEventSources(t *testing.T) {
+	want := []string{"aws.cloudtrail", "aws.dynamodb", "aws.ec2", "aws.ecs", "aws.elasticloadbalancing", "aws.iam", "aws.kms",
+		"aws.lambda", "aws.logs", "aws.rds", "aws.s3", "aws.secretsmanager", "aws.sns", "aws.sqs"}
+	if diff := cmp.Diff(want, citadel.ChangeEventSources()); diff != "" {
+		t.Errorf("ChangeEventSources (-want +got):\n%s", diff)
+	}
+}
