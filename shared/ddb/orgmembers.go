@@ -69,7 +69,7 @@ func (s *Store) RestoreIntegration(ctx context.Context, in citadel.Integration) 
 	if err != nil {
 		return err
 	}
-	claim := accountClaimItem{newItem(TypeAccountClaim, accountClaimKey(in.FolderID, in.AccountID)), in.ID}
+	claim := newAccountClaim(in)
 	var cc dynamo.ConsumedCapacity
 	err = s.db.WriteTx().
 		Put(s.table.Put(rawItem(av)).If("attribute_exists(ArchivedAt)")).

@@ -79,6 +79,33 @@ type accountClaimItem struct {
 	IntegrationID string
 }
 
+// newAccountClaim is integration in's claim of its account in its folder.
+func newAccountClaim(in citadel.Integration) accountClaimItem {
+	return accountClaimItem{newItem(TypeAccountClaim, accountClaimKey(in.FolderID, in.AccountID)).
+		withGSI1(claimsOfAccountGSI(in.AccountID, in.FolderID)), in.ID}
+}
+
+// IntegrationsOfAccount returns the ids of the integrations that claim
+// account, one per folder at most, in folder order: one query of the
+// account's claims (GSI1). A claim written before the index existed is not
+// listed until its integration is created or restored again.
+func (s *Store) IntegrationsOfAccount(ctx context.Context, account string) ([]string, error) {
+	var ids []string
+	for page, err := range citadel.Pages(func(cursor string) (citadel.Page[accountClaimItem], error) {
+		var items []accountClaimItem
+		next, err := s.queryPage(ctx, s.byGSI1(claimsOfAccountPK(account)), 100, cursor, &items, "integrations of account "+account)
+		return citadel.Page[accountClaimItem]{Items: items, Next: next}, err
+	}) {
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range page {
+			ids = append(ids, c.IntegrationID)
+		}
+	}
+	return ids, nil
+}
+
 // CreateIntegration stores a new integration with its account's claim in
 // its folder, in one transaction: an existing id, or another integration of
 // the same account in the folder, is a conflict naming it.
@@ -90,7 +117,7 @@ func (s *Store) CreateIntegration(ctx context.Context, in citadel.Integration) e
 	if err != nil {
 		return err
 	}
-	claim := accountClaimItem{newItem(TypeAccountClaim, accountClaimKey(in.FolderID, in.AccountID)), in.ID}
+	claim := newAccountClaim(in)
 	var cc dynamo.ConsumedCapacity
 	err = s.db.WriteTx().
 		Put(s.table.Put(rawItem(av)).If("attribute_not_exists(PK)")).

@@ -267,3 +267,44 @@ func TestFolderRoundTripAndConflict(t *testing.T) {
 		t.Errorf("missing folder: got %v, want not found", err)
 	}
 }
+
+func TestIntegrationsOfAccount(t *testing.T) {
+	ctx := context.Background()
+	s := testenv.Store(t)
+	list := func() []string {
+		t.Helper()
+		ids, err := s.IntegrationsOfAccount(ctx, "123456789012")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	if got := list(); len(got) != 0 {
+		t.Fatalf("no integrations yet: %v", got)
+	}
+	for _, tc := range []struct{ id, folder, account string }{
+		{"int-b", "f2", "123456789012"}, {"int-a", "f1", "123456789012"}, {"int-other", "f1", "210987654321"},
+	} {
+		in := integration(tc.id)
+		in.FolderID, in.AccountID = tc.folder, tc.account
+		in.RoleARN = "arn:aws:iam::" + tc.account + ":role/CitadelScanner"
+		if err := s.CreateIntegration(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"int-a", "int-b"}, list()); diff != "" {
+		t.Errorf("the account's integrations, in folder order (-want +got):\n%s", diff)
+	}
+	if err := s.DeleteIntegration(ctx, "int-a"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"int-b"}, list()); diff != "" {
+		t.Errorf("after a delete (-want +got):\n%s", diff)
+	}
+	if err := s.ArchiveIntegration(ctx, "int-b", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); len(got) != 0 {
+		t.Errorf("after an archive: %v, want none", got)
+	}
+}
