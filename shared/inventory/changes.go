@@ -51,6 +51,12 @@ func ParseChangeEvent(body []byte) (ChangeEvent, error) {
 	if err := json.Unmarshal(body, &ev); err != nil {
 		return ev, citadel.Invalid("change event is not an EventBridge event: %v", err)
 	}
+	if ev.Account == "" {
+		// EventBridge names the account a forwarded event comes from; an
+		// emulator's delivery may not (moto's omits it), CloudTrail's record
+		// always does.
+		ev.Account = ev.Detail.RecipientAccountID
+	}
 	switch {
 	case ev.DetailType != citadel.CloudTrailDetailType:
 		return ev, citadel.Invalid("change event %s: detail-type %q is not %q", ev.ID, ev.DetailType, citadel.CloudTrailDetailType)
