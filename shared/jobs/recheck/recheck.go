@@ -101,6 +101,9 @@ type Outcome struct {
 	Waiting   int      `json:"waiting"`
 	ScanIDs   []string `json:"scan_ids,omitempty"`
 	Failures  []string `json:"failures,omitempty"` // message ids returned to the queue
+	// Err is the first error that returned messages (nil when only
+	// waiting returned them).
+	Err error `json:"-"`
 }
 
 // pending is what a batch holds for one integration.
@@ -116,6 +119,12 @@ type pending struct {
 // Handle turns one batch of queued change events into scans.
 func (h *Handler) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
 	out := h.Run(ctx, batch)
+	if out.Err != nil && len(out.Failures) == len(batch.Records) && citadel.IsRetryable(out.Err) {
+		// Nothing got through, for a reason that passes (throttling, an
+		// unreachable service): the whole batch comes back, as it would
+		// item by item, and the retry boundary names the retryable type.
+		return events.SQSEventResponse{}, out.Err
+	}
 	resp := events.SQSEventResponse{}
 	for _, id := range out.Failures {
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
@@ -127,6 +136,11 @@ func (h *Handler) Handle(ctx context.Context, batch events.SQSEvent) (events.SQS
 func (h *Handler) Run(ctx context.Context, batch events.SQSEvent) Outcome {
 	out := Outcome{Events: len(batch.Records)}
 	failed := map[string]bool{}
+	failErr := func(err error) {
+		if out.Err == nil {
+			out.Err = err
+		}
+	}
 	fail := func(ids []string) {
 		for _, id := range ids {
 			failed[id] = true
@@ -158,6 +172,7 @@ func (h *Handler) Run(ctx context.Context, batch events.SQSEvent) Outcome {
 		found, err := h.integrations(ctx, account, changes)
 		if err != nil {
 			h.Logger().ErrorContext(ctx, "integrations of account", "account_id", account, "error", err.Error())
+			failErr(fmt.Errorf("recheck: integrations of account %s: %w", account, err))
 			fail(messagesOf(changes))
 			continue
 		}
@@ -177,6 +192,7 @@ func (h *Handler) Run(ctx context.Context, batch events.SQSEvent) Outcome {
 			fail(p.messages)
 		case err != nil:
 			h.Logger().ErrorContext(ctx, "re-check not started", "integration_id", p.integ.ID, "events", p.events, "error", err.Error())
+			failErr(fmt.Errorf("recheck: integration %s: %w", p.integ.ID, err))
 			fail(p.messages)
 		case full:
 			out.FullScans++

@@ -297,6 +297,9 @@ func TestExecutionThatCannotStart(t *testing.T) {
 	if out.Rechecks != 0 || len(out.Failures) != 2 {
 		t.Fatalf("outcome %+v, want nothing started and both events returned", out)
 	}
+	if _, err := f.h.Handle(ctx, batch); !citadel.IsRetryable(err) {
+		t.Errorf("Handle: %v, want the retryable error (nothing got through)", err)
+	}
 	if sc, err := f.store.RunningScan(ctx, "int-prod"); !citadel.IsNotFound(err) {
 		t.Fatalf("the lock is still held by %+v (%v)", sc, err)
 	}

@@ -28,6 +28,7 @@ var refused = []struct{ function, event string }{
 	{"org-sync", `{"integration_id":""}`},
 	{"plan", `{"scan":{}}`},
 	{"policies", `{"plan":{}}`},
+	{"recheck", `{"Records":"not a list"}`},
 	{"reconcile", `{"source":"aws.states","detail-type":"Step Functions Execution Status Change","detail":{"status":"FAILED"}}`},
 	{"token-scopes", `{"version":"1","triggerSource":"TokenGeneration_HostedAuth"}`},
 }
