@@ -99,7 +99,7 @@ func printEvidence(w io.Writer, d httpapi.EvidenceDetail) error {
 		}
 	}
 	if err := fields(w, "evidence", e.ID, "name", e.Name, "status", string(e.Status), "result", string(e.ResultStatus),
-		"check", e.CheckID, "asset", e.AssetName, "integration", e.SourceIntegration, "chain", chain); err != nil {
+		"exception", e.ExceptionID, "check", e.CheckID, "asset", e.AssetName, "integration", e.SourceIntegration, "chain", chain); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "\nreviews, newest first:")
@@ -113,9 +113,34 @@ func printEvidence(w io.Writer, d httpapi.EvidenceDetail) error {
 	fmt.Fprintln(w, "\nrevisions, newest first:")
 	rows = make([][]string, len(d.Revisions))
 	for i, rv := range d.Revisions {
-		rows[i] = []string{fmt.Sprint(rv.Number), rv.ScanID, when(rv.CreatedAt), shortHash(rv.Hash)}
+		rows[i] = []string{fmt.Sprint(rv.Number), rv.ScanID, when(rv.CreatedAt), shortHash(rv.Hash), revisionException(rv.Exception)}
 	}
-	return table(w, "  #\tSCAN\tAT\tHASH", indent(rows))
+	return table(w, "  #\tSCAN\tAT\tHASH\tEXCEPTION", indent(rows))
+}
+
+// revisionException is the exception decision a revision records, in
+// words: "exc-1 approved by bob 2026-01-02 …, until …: note" when it
+// applies, "exc-1 ended: revoked by …" when it has just stopped; "-" when
+// none.
+func revisionException(x *citadel.RevisionException) string {
+	if x == nil {
+		return "-"
+	}
+	s := x.ID + " "
+	if !x.Applies {
+		s += "ended: "
+	}
+	if x.Status == "" { // the exception is no longer stored
+		return s + "(decision unknown)"
+	}
+	s += fmt.Sprintf("%s by %s %s", x.Status, orDash(x.DecidedBy), when(x.DecidedAt))
+	if x.Applies {
+		s += ", until " + when(x.ExpiresAt)
+	}
+	if x.Note != "" {
+		s += ": " + x.Note
+	}
+	return s
 }
 
 func indent(rows [][]string) [][]string {

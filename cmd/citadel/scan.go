@@ -120,7 +120,7 @@ func (r *runner) pipeline() *localrun.Runner {
 		EventBus: r.eventBus, Env: stepfn.Env{Log: r.log}}
 	controlsH := &controls.Handler{Store: store, Catalog: store, Results: store, Env: env}
 	policiesH := &policies.Handler{Store: store, Catalog: store, Env: env}
-	evidenceH := &evidence.Handler{Store: blobStore, Catalog: blobStore, Results: blobStore, Assets: blobStore, Env: env}
+	evidenceH := &evidence.Handler{Store: blobStore, Catalog: blobStore, Results: blobStore, Assets: blobStore, S3: s3c, Env: env}
 	finalizeH := &finalize.Handler{Store: store, Env: stepfn.Env{Log: r.log}}
 	scanner := &prowler.Scanner{S3: s3c, Prowler: r.prowler, WorkDir: r.workDir, Log: r.scannerLog()}
 

@@ -1,6 +1,7 @@
 // Command evidence is step 6 of a scan: one continuous evidence record per
 // check result, with hash-chained revisions and links to its controls.
-// Revisions over 64 KB are offloaded to the scan bucket.
+// Revisions over 64 KB are offloaded to the scan bucket; a re-check's
+// resources file is read from it (scans/*).
 package main
 
 import (
@@ -18,8 +19,9 @@ import (
 
 func main() {
 	rt := stepfn.Init()
-	blobs := &blobstore.S3{Client: s3.NewFromConfig(rt.AWS, awsx.S3Options), Bucket: os.Getenv(citadel.EnvBucket)}
+	s3c := s3.NewFromConfig(rt.AWS, awsx.S3Options)
+	blobs := &blobstore.S3{Client: s3c, Bucket: os.Getenv(citadel.EnvBucket)}
 	store := ddb.New(rt.AWS, os.Getenv(citadel.EnvTable), ddb.WithBlobs(blobs))
-	h := &evidence.Handler{Store: store, Catalog: store, Results: store, Assets: store, Env: rt.Env}
+	h := &evidence.Handler{Store: store, Catalog: store, Results: store, Assets: store, S3: s3c, Env: rt.Env}
 	stepfn.Lambda(stepfn.New(citadel.StepEvidence, h.Handle, rt.Env, store))
 }

@@ -44,6 +44,10 @@ type Evidence struct {
 	// ResultContentHash is the content hash of the check result the latest
 	// revision recorded: a new revision is made only when it changes.
 	ResultContentHash string `json:"result_content_hash,omitempty"`
+	// ExceptionID is the approved exception that covers the result as of
+	// the latest revision (ResultStatus is then excepted, the effective
+	// status); the revision records its decision (RevisionException).
+	ExceptionID string `json:"exception_id,omitempty"`
 	// ControlIDs are the applied controls linked to this evidence (those that
 	// share its security check); the links are also ControlLink items.
 	ControlIDs []string `json:"applied_controls,omitempty"`
@@ -76,18 +80,23 @@ func (e Evidence) Validate() error {
 	return errs.err("evidence")
 }
 
-// EvidenceRevision is one version of an evidence record's content. Hash is
-// the SHA-256 of PrevHash and the content, so the revisions form a chain in
-// which any edit breaks every later link.
+// EvidenceRevision is one version of an evidence record's content: the
+// result's raw output and, when an exception applies or has just stopped
+// applying, that exception's decision. ContentHash covers both
+// (RevisionContentHash); Hash is the SHA-256 of PrevHash and ContentHash,
+// so the revisions form a chain in which any edit breaks every later link.
 type EvidenceRevision struct {
-	EvidenceID  string    `json:"evidence_id"`
-	Number      int       `json:"number"`
-	ScanID      string    `json:"scan_id"`
-	RawOutput   []byte    `json:"raw_output"`
-	ContentHash string    `json:"content_hash"`
-	PrevHash    string    `json:"prev_hash"`
-	Hash        string    `json:"hash"`
-	CreatedAt   time.Time `json:"created_at"`
+	EvidenceID string `json:"evidence_id"`
+	Number     int    `json:"number"`
+	ScanID     string `json:"scan_id"`
+	RawOutput  []byte `json:"raw_output"`
+	// Exception is the decision of the exception that applies to the
+	// result, or that has just stopped applying (nil: none, as before).
+	Exception   *RevisionException `json:"exception,omitempty"`
+	ContentHash string             `json:"content_hash"`
+	PrevHash    string             `json:"prev_hash"`
+	Hash        string             `json:"hash"`
+	CreatedAt   time.Time          `json:"created_at"`
 }
 
 // ContentSHA256 returns the hex SHA-256 of b.
@@ -101,13 +110,20 @@ func ChainHash(prevHash, contentHash string) string {
 	return ContentSHA256([]byte(prevHash + "\n" + contentHash))
 }
 
-// NewRevision builds revision number n over raw, chained to prev (nil for the first).
+// NewRevision builds revision number n over raw, chained to prev (nil for
+// the first), recording no exception.
 func NewRevision(evidenceID string, n int, scanID string, raw []byte, prev *EvidenceRevision, at time.Time) EvidenceRevision {
-	r := EvidenceRevision{EvidenceID: evidenceID, Number: n, ScanID: scanID, RawOutput: raw, CreatedAt: at}
+	return NewExceptionRevision(evidenceID, n, scanID, raw, nil, prev, at)
+}
+
+// NewExceptionRevision is NewRevision recording the exception's decision x
+// (nil: none) beside raw.
+func NewExceptionRevision(evidenceID string, n int, scanID string, raw []byte, x *RevisionException, prev *EvidenceRevision, at time.Time) EvidenceRevision {
+	r := EvidenceRevision{EvidenceID: evidenceID, Number: n, ScanID: scanID, RawOutput: raw, Exception: x, CreatedAt: at}
 	if prev != nil {
 		r.PrevHash = prev.Hash
 	}
-	r.ContentHash = ContentSHA256(raw)
+	r.ContentHash = RevisionContentHash(raw, x)
 	r.Hash = ChainHash(r.PrevHash, r.ContentHash)
 	return r
 }
@@ -129,7 +145,10 @@ func VerifyChain(revs []EvidenceRevision) *ChainBreak {
 		switch {
 		case r.Number != i+1:
 			return &ChainBreak{Number: r.Number, Reason: fmt.Sprintf("revision %d found where %d was expected", r.Number, i+1)}
-		case ContentSHA256(r.RawOutput) != r.ContentHash:
+		case RevisionContentHash(r.RawOutput, r.Exception) != r.ContentHash:
+			if r.Exception != nil {
+				return &ChainBreak{Number: r.Number, Reason: "content or exception " + r.Exception.ID + " does not match its content hash"}
+			}
 			return &ChainBreak{Number: r.Number, Reason: "content does not match its content hash"}
 		case r.PrevHash != prev:
 			return &ChainBreak{Number: r.Number, Reason: "previous hash does not match the previous revision"}

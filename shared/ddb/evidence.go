@@ -29,6 +29,7 @@ type revisionItem struct {
 	Number      int
 	ScanID      string
 	Raw         bounded
+	Exception   *citadel.RevisionException `dynamo:",omitempty"`
 	ContentHash string
 	PrevHash    string
 	Hash        string
@@ -123,7 +124,7 @@ func (s *Store) revisionItem(ctx context.Context, r citadel.EvidenceRevision) (r
 		return revisionItem{}, err
 	}
 	return revisionItem{newItem(TypeEvidenceRevision, evidenceRevisionKey(r.EvidenceID, r.Number)),
-		r.EvidenceID, r.Number, r.ScanID, raw, r.ContentHash, r.PrevHash, r.Hash, r.CreatedAt}, nil
+		r.EvidenceID, r.Number, r.ScanID, raw, r.Exception, r.ContentHash, r.PrevHash, r.Hash, r.CreatedAt}, nil
 }
 
 // WriteEvidence writes evidence records with their new revisions. The
@@ -237,7 +238,7 @@ func (s *Store) revisions(ctx context.Context, evidenceID string, upTo int, orde
 			return nil, fmt.Errorf("revision %d of evidence %s: %w", it.Number, evidenceID, err)
 		}
 		out[i] = citadel.EvidenceRevision{EvidenceID: it.EvidenceID, Number: it.Number, ScanID: it.ScanID, RawOutput: raw,
-			ContentHash: it.ContentHash, PrevHash: it.PrevHash, Hash: it.Hash, CreatedAt: it.CreatedAt}
+			Exception: it.Exception, ContentHash: it.ContentHash, PrevHash: it.PrevHash, Hash: it.Hash, CreatedAt: it.CreatedAt}
 		if it.Raw.Truncated {
 			out[i].RawOutput = nil // cannot be verified; VerifyEvidence says so
 		}

@@ -4,6 +4,7 @@ import { config } from './config';
 import { signInAgain, token } from './auth';
 import type { OrganizationOptions, OrgScanSummary } from './org';
 import type { ShardFailure } from './shards';
+import type { ExceptionScope, ExceptionStatus } from './exceptions';
 export type { ShardFailure } from './shards';
 
 export type ScanStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
@@ -208,6 +209,8 @@ export interface Evidence {
 	asset_name?: string;
 	asset_type?: string;
 	result_status: string;
+	/** The approved exception covering the result as of the latest revision. */
+	exception_id?: string;
 	revision_count: number;
 	latest_hash?: string;
 	review_comment?: string;
@@ -222,10 +225,25 @@ export interface EvidenceRevision {
 	number: number;
 	scan_id: string;
 	raw_output?: string | null;
+	exception?: RevisionException;
 	content_hash: string;
 	prev_hash: string;
 	hash: string;
 	created_at: string;
+}
+/** The decision of the exception that applies to a revision's result, or has just stopped applying (in its content hash). */
+export interface RevisionException {
+	id: string;
+	applies: boolean;
+	status: ExceptionStatus;
+	decided_by: string;
+	decided_at: string;
+	note?: string;
+	expires_at: string;
+	scope: ExceptionScope;
+	justification: string;
+	owner: string;
+	requested_by: string;
 }
 export interface EvidenceReview {
 	evidence_id: string;

@@ -17,7 +17,9 @@
 // the check, live now) to the stored results of the check: each result
 // whose mark changes is rewritten in place with a history entry of its
 // effective status's change (fail → excepted, excepted → fail), an excepted
-// → fail emitting "Check Regressed"; then the controls those results count
+// → fail emitting "Check Regressed", and its evidence record gets the
+// revision of its new mark (shared/evidencechain, the rule the evidence
+// step applies: the exception's decision enters the record's chain); then the controls those results count
 // in get their per-integration counts and posture recomputed. A result a
 // scan rewrote in between is left to that scan (the write is conditional
 // on the content read). The next scan compares a result whose mark differs
@@ -57,6 +59,10 @@ type Store interface {
 	ExceptionsOfCheck(ctx context.Context, integrationID, checkID string, status citadel.ExceptionStatus) ([]citadel.Exception, error)
 	ListResultHeadsOfCheck(ctx context.Context, integrationID, checkID string, limit int, cursor string) (citadel.Page[citadel.CheckResult], error)
 	RemarkResult(ctx context.Context, m ddb.ResultRemark, historyID string) (bool, error)
+	GetResult(ctx context.Context, integrationID, checkID, assetID string) (citadel.CheckResult, error)
+	GetException(ctx context.Context, id string) (citadel.Exception, error)
+	GetEvidence(ctx context.Context, id string) (citadel.Evidence, error)
+	WriteEvidence(ctx context.Context, ws []ddb.EvidenceWrite) ([]string, error)
 	GetAsset(ctx context.Context, integrationID, arn string) (citadel.Asset, error)
 	GetIntegration(ctx context.Context, id string) (citadel.Integration, error)
 	AllControls(ctx context.Context, folderID string) ([]citadel.AppliedControl, error)
@@ -100,6 +106,7 @@ type Remarked struct {
 	ResultsSkipped  int `json:"results_skipped"` // rewritten by a scan in between
 	Regressions     int `json:"regression_events"`
 	ControlsUpdated int `json:"controls_updated"`
+	EvidenceRevised int `json:"evidence_revised"` // records given a revision of their new mark
 }
 
 func (r *Remarked) add(o Remarked) {
@@ -107,6 +114,7 @@ func (r *Remarked) add(o Remarked) {
 	r.ResultsSkipped += o.ResultsSkipped
 	r.Regressions += o.Regressions
 	r.ControlsUpdated += o.ControlsUpdated
+	r.EvidenceRevised += o.EvidenceRevised
 }
 
 // Handle runs the sweep, or the remark an event or input names.

@@ -12,6 +12,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/busevents"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/evidencechain"
 	"github.com/citadelsecure/citadel/shared/exceptions"
 )
 
@@ -24,7 +25,8 @@ const maxAttempts = 5
 // Remark re-marks integrationID's current results of checkID: each whose
 // covering exception (exceptions.Set.Mark) differs from its stored mark is
 // rewritten with its history entry, "Check Regressed" sent for each excepted
-// → fail (a muted result's not, as at a scan), and the controls the check's
+// → fail (a muted result's not, as at a scan), its evidence record given
+// the revision of its new mark (evidence.go), and the controls the check's
 // results count in are updated by the moves between failed and excepted.
 func (h *Handler) Remark(ctx context.Context, integrationID, checkID string) (Remarked, error) {
 	return h.remark(ctx, integrationID, checkID, h.Now())
@@ -38,6 +40,7 @@ func (h *Handler) remark(ctx context.Context, integrationID, checkID string, now
 		return out, fmt.Errorf("remark %s of %s: %w", checkID, integrationID, err)
 	}
 	set := exceptions.NewSet(integrationID, es, now)
+	dec := evidencechain.NewDecisions(h.Store, now, es...)
 	remarkID := citadel.NewID("scan", now) // the history entries' key: sorts with the scans'
 	moved := 0                             // results gone fail → excepted, less those gone back
 	var events []ebtypes.PutEventsRequestEntry
@@ -83,6 +86,11 @@ func (h *Handler) remark(ctx context.Context, integrationID, checkID string, now
 			continue
 		}
 		out.ResultsRemarked++
+		revised, err := h.reviseEvidence(ctx, dec, next, now)
+		if err != nil {
+			return out, fmt.Errorf("remark %s of %s: %w", checkID, integrationID, err)
+		}
+		out.EvidenceRevised += boolInt(revised)
 		switch after {
 		case citadel.StatusExcepted:
 			moved += boolInt(prev == citadel.StatusFail)
@@ -106,7 +114,7 @@ func (h *Handler) remark(ctx context.Context, integrationID, checkID string, now
 	}
 	h.Logger().InfoContext(ctx, "results re-marked", "step", StepName, "integration_id", integrationID, "check_id", checkID,
 		"results_remarked", out.ResultsRemarked, "results_skipped", out.ResultsSkipped, "regression_events", out.Regressions,
-		"controls_updated", out.ControlsUpdated)
+		"controls_updated", out.ControlsUpdated, "evidence_revised", out.EvidenceRevised)
 	return out, nil
 }
 

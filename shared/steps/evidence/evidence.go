@@ -5,8 +5,12 @@
 //
 // Each record has a chain of revisions (SHA-256 of the content and of the
 // previous revision): one when it is created and one whenever its result's
-// content changes, which also puts an approved or rejected record back in
-// review. Record and revision are written together in one transaction.
+// content or exception mark changes (shared/evidencechain: the rule the
+// exception sweep applies too), the revision recording the decision of the
+// exception that applies or has just stopped applying; a new revision puts
+// an approved or rejected record back in review. Record and revision are written together in one transaction.
+// On a re-check (the plan's Recheck) only the results of the re-checked
+// resources are considered: every other record is left as it is.
 // Records are linked to the folder's controls that share their check,
 // queryable both ways (ControlLink items of kind evidence).
 package evidence
@@ -18,8 +22,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/citadelsecure/citadel/shared/blobstore"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
+	"github.com/citadelsecure/citadel/shared/evidencechain"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 )
 
@@ -28,6 +34,7 @@ type Store interface {
 	AllControls(ctx context.Context, folderID string) ([]citadel.AppliedControl, error)
 	GetEvidenceBatch(ctx context.Context, ids []string) (map[string]citadel.Evidence, error)
 	GetEvidence(ctx context.Context, id string) (citadel.Evidence, error)
+	GetException(ctx context.Context, id string) (citadel.Exception, error)
 	WriteEvidence(ctx context.Context, ws []ddb.EvidenceWrite) ([]string, error)
 	PutControlLinks(ctx context.Context, links []citadel.ControlLink) error
 	DeleteControlLinks(ctx context.Context, links []citadel.ControlLink) error
@@ -60,6 +67,9 @@ type Handler struct {
 	Catalog Catalog
 	Results Results
 	Assets  Assets
+	// S3 reads a re-check's resources file (blobstore.ReadRecheckFile)
+	// from the plan's bucket; only a re-check needs it.
+	S3 blobstore.ObjectGetter
 	// PageSize is how many results are read, compared and written at a
 	// time (default 1000).
 	PageSize int
@@ -77,6 +87,9 @@ type run struct {
 	assets   map[string]citadel.Asset
 	out      citadel.EvidenceOutput
 	pending  []change
+	dec      *evidencechain.Decisions
+	// recheck, on a re-check, is its resources: only their results count.
+	recheck *citadel.RecheckFile
 }
 
 // change is one record to write, with the result it comes from (to redo it
@@ -98,6 +111,17 @@ func (h *Handler) Handle(ctx context.Context, in citadel.EvidenceInput) (citadel
 	}
 	start := h.Store.Usage()
 	r := &run{h: h, plan: p, now: h.Now(), controls: map[string][]string{}, titles: map[string]string{}}
+	r.dec = evidencechain.NewDecisions(h.Store, r.now)
+	if p.Recheck != nil {
+		if h.S3 == nil {
+			return r.out, citadel.Invalid("evidence: a re-check (scan %s) needs the S3 client to read its resources", p.ScanID)
+		}
+		f, err := blobstore.ReadRecheckFile(ctx, h.S3, p.Bucket, p.Recheck)
+		if err != nil {
+			return r.out, fmt.Errorf("evidence: %w", err)
+		}
+		r.recheck = &f
+	}
 	if err := r.load(ctx); err != nil {
 		return r.out, fmt.Errorf("evidence: %w", err)
 	}
@@ -174,19 +198,15 @@ func (r *run) whole(ctx context.Context, res citadel.CheckResult) (citadel.Check
 	return full, nil
 }
 
-func resultHash(res citadel.CheckResult) string {
-	if res.ContentHash != "" {
-		return res.ContentHash
-	}
-	return citadel.ContentSHA256(res.RawOutput)
-}
-
 // page brings the records of one page of results up to date: one
 // consistent batch read of their records, then the writes.
 func (r *run) page(ctx context.Context, results []citadel.CheckResult) error {
 	var known []citadel.CheckResult
 	ids := make([]string, 0, len(results))
 	for _, res := range results {
+		if r.recheck != nil && !r.recheck.Covers(res.AssetARN) {
+			continue
+		}
 		if _, ok := r.titles[res.CheckID]; !ok {
 			r.out.ResultsUnknownChecks++
 			continue
@@ -225,7 +245,7 @@ func (r *run) plan1(ctx context.Context, res citadel.CheckResult, prev *citadel.
 		}
 		res = full
 	}
-	hash := resultHash(res)
+	hash := evidencechain.ResultHash(res)
 	want := r.controls[res.CheckID]
 	c := change{result: res}
 	var e citadel.Evidence
@@ -250,7 +270,7 @@ func (r *run) plan1(ctx context.Context, res citadel.CheckResult, prev *citadel.
 		e = *prev
 		c.write.PrevRevisionCount, c.write.PrevStatus = prev.RevisionCount, prev.Status
 	}
-	changed := prev == nil || prev.ResultContentHash != hash
+	changed := evidencechain.Needed(prev, res, hash)
 	var newControls, goneControls []string
 	for _, ctl := range want {
 		if !slices.Contains(e.ControlIDs, ctl) {
@@ -268,10 +288,6 @@ func (r *run) plan1(ctx context.Context, res citadel.CheckResult, prev *citadel.
 		return c, false, nil
 	}
 	if changed {
-		var last *citadel.EvidenceRevision
-		if prev != nil && prev.RevisionCount > 0 {
-			last = &citadel.EvidenceRevision{Number: prev.RevisionCount, Hash: prev.LatestHash}
-		}
 		if res.RawOutput == nil {
 			full, err := r.whole(ctx, res)
 			if err != nil {
@@ -279,11 +295,12 @@ func (r *run) plan1(ctx context.Context, res citadel.CheckResult, prev *citadel.
 			}
 			res.RawOutput = full.RawOutput
 		}
-		rev := citadel.NewRevision(id, e.RevisionCount+1, r.plan.ScanID, res.RawOutput, last, r.now)
-		e.RevisionCount, e.LatestHash, e.ResultContentHash, e.ResultStatus = rev.Number, rev.Hash, hash, res.Status
-		if e.Status == citadel.EvidenceApproved || e.Status == citadel.EvidenceRejected || e.Status == citadel.EvidenceExpired {
-			e.Status = citadel.EvidenceInReview
+		x, err := r.dec.For(ctx, prev, res)
+		if err != nil {
+			return c, false, err
 		}
+		var rev citadel.EvidenceRevision
+		e, rev = evidencechain.Revise(e, res, hash, x, r.plan.ScanID, r.now)
 		c.write.Revision = &rev
 	}
 	if len(newControls) > 0 || len(goneControls) > 0 {
