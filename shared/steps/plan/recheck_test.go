@@ -86,7 +86,7 @@ func TestPlanRecheck(t *testing.T) {
 					Checks: []string{"ec2_instance_imdsv2_enabled"}, ARNs: []string{instanceEUW}},
 				{ID: "s02", Regions: []string{"us-east-1"}, Units: []string{"us-east-1/storage", "global/identity"},
 					Checks: []string{"iam_role_administratoraccess_policy", "s3_bucket_default_encryption", "s3_bucket_object_versioning"},
-					ARNs: []string{bucketARN, roleARN}},
+					ARNs:   []string{bucketARN, roleARN}},
 			}},
 		{name: "a resource outside the integration's regions is left out", regions: regions, arns: []string{instanceEUW, tableUSW},
 			want: []shardView{{ID: "s01", Regions: []string{"eu-west-1"}, Units: []string{"eu-west-1/compute"},
