@@ -18,8 +18,8 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/inventory"
-	"github.com/citadelsecure/citadel/shared/steps/assetsync"
 	"github.com/citadelsecure/citadel/shared/stepfn"
+	"github.com/citadelsecure/citadel/shared/steps/assetsync"
 	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
