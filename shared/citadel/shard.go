@@ -85,6 +85,9 @@ type PlannedShard struct {
 	// UnitChecks is each unit's number of checks (ShardUnit.Key → count),
 	// by which UnitDurations shares the shard's measured duration.
 	UnitChecks map[string]int `json:"unit_checks,omitempty"`
+	// ResourceARNs, on a re-check, are the changed resources the shard
+	// audits (its checks file's, Prowler's --resource-arn).
+	ResourceARNs []string `json:"resource_arns,omitempty"`
 }
 
 // ShardDurations are the measured seconds of each unit of an integration's

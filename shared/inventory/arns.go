@@ -76,3 +76,51 @@ func KMSKeyARN(region, account, ref string) string {
 func LogGroupARN(region, account, name string) string {
 	return fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:*", Partition(region), region, account, name)
 }
+
+// ResourceTypeOfARN is the resource type (a collector's ResourceType) of
+// the asset whose source id is arn, in the forms above; ok is false for a
+// resource no collector inventories (an S3 object, a DynamoDB stream, an
+// SNS subscription ...). A re-check collects only these types.
+func ResourceTypeOfARN(arn string) (string, bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[5] == "" {
+		return "", false
+	}
+	res := parts[5]
+	kind, rest, slash := strings.Cut(res, "/")
+	name, _, colon := strings.Cut(res, ":")
+	switch parts[2] {
+	case "s3":
+		return TypeS3Bucket, !slash && !colon
+	case "iam":
+		t, ok := map[string]string{"user": TypeIAMUser, "role": TypeIAMRole, "group": TypeIAMGroup, "policy": TypeIAMPolicy}[kind]
+		return t, ok && slash && rest != ""
+	case "ec2":
+		t, ok := map[string]string{"instance": TypeEC2Instance, "volume": TypeEBSVolume, "vpc": TypeVPC, "subnet": TypeSubnet,
+			"security-group": TypeSecurityGroup, "internet-gateway": TypeInternetGateway}[kind]
+		return t, ok && slash && rest != "" && !strings.Contains(rest, "/")
+	case "dynamodb":
+		return TypeDynamoDBTable, kind == "table" && rest != "" && !strings.Contains(rest, "/")
+	case "kms":
+		return TypeKMSKey, kind == "key" && rest != ""
+	case "cloudtrail":
+		return TypeCloudTrail, kind == "trail" && rest != ""
+	case "ecs":
+		return TypeECSCluster, kind == "cluster" && rest != ""
+	case "elasticloadbalancing":
+		return TypeLoadBalancer, kind == "loadbalancer" && rest != ""
+	case "lambda":
+		return TypeLambdaFunction, colon && name == "function"
+	case "rds":
+		return TypeRDSInstance, colon && name == "db"
+	case "secretsmanager":
+		return TypeSecret, colon && name == "secret"
+	case "logs":
+		return TypeLogGroup, colon && name == "log-group"
+	case "sns":
+		return TypeSNSTopic, !slash && !colon
+	case "sqs":
+		return TypeSQSQueue, !slash && !colon
+	}
+	return "", false
+}

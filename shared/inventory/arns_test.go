@@ -100,3 +100,54 @@ func TestProwlerStillBuildsTheseARNs(t *testing.T) {
 		})
 	}
 }
+
+// TestResourceTypeOfARN: every builder's ARN maps to its collector's type
+// (and every type to a collector of the default registry); resources no
+// collector lists map to none.
+func TestResourceTypeOfARN(t *testing.T) {
+	cases := []struct {
+		arn, want string
+	}{
+		{inventory.EC2ARN("us-east-1", "123456789012", "instance", "i-0abc"), inventory.TypeEC2Instance},
+		{inventory.EC2ARN("us-east-1", "123456789012", "volume", "vol-1"), inventory.TypeEBSVolume},
+		{inventory.EC2ARN("us-east-1", "123456789012", "security-group", "sg-1"), inventory.TypeSecurityGroup},
+		{inventory.EC2ARN("us-east-1", "123456789012", "vpc", "vpc-1"), inventory.TypeVPC},
+		{inventory.EC2ARN("us-east-1", "123456789012", "subnet", "subnet-1"), inventory.TypeSubnet},
+		{inventory.EC2ARN("us-east-1", "123456789012", "internet-gateway", "igw-1"), inventory.TypeInternetGateway},
+		{inventory.S3BucketARN("aws", "logs"), inventory.TypeS3Bucket},
+		{inventory.DynamoDBTableARN("us-east-1", "123456789012", "orders"), inventory.TypeDynamoDBTable},
+		{inventory.RDSInstanceARN("us-east-1", "123456789012", "db1"), inventory.TypeRDSInstance},
+		{inventory.SQSQueueARN("us-east-1", "123456789012", "https://sqs/123456789012/jobs"), inventory.TypeSQSQueue},
+		{inventory.LogGroupARN("us-east-1", "123456789012", "/app"), inventory.TypeLogGroup},
+		{"arn:aws:iam::123456789012:role/app", inventory.TypeIAMRole},
+		{"arn:aws:iam::123456789012:user/path/alice", inventory.TypeIAMUser},
+		{"arn:aws:iam::123456789012:group/ops", inventory.TypeIAMGroup},
+		{"arn:aws:iam::123456789012:policy/p", inventory.TypeIAMPolicy},
+		{"arn:aws:kms:us-east-1:123456789012:key/1234", inventory.TypeKMSKey},
+		{"arn:aws:cloudtrail:us-east-1:123456789012:trail/main", inventory.TypeCloudTrail},
+		{"arn:aws:ecs:us-east-1:123456789012:cluster/c", inventory.TypeECSCluster},
+		{"arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/1", inventory.TypeLoadBalancer},
+		{"arn:aws:lambda:us-east-1:123456789012:function:f", inventory.TypeLambdaFunction},
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbC", inventory.TypeSecret},
+		{"arn:aws:sns:us-east-1:123456789012:alerts", inventory.TypeSNSTopic},
+		{"arn:aws:s3:::logs/key.txt", ""},
+		{"arn:aws:sns:us-east-1:123456789012:alerts:5f1c", ""},
+		{"arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026", ""},
+		{"arn:aws:iam::123456789012:root", ""},
+		{"arn:aws:ec2:us-east-1:123456789012:image/ami-1", ""},
+		{"not an arn", ""},
+	}
+	reg := inventory.Default()
+	for _, tc := range cases {
+		got, ok := inventory.ResourceTypeOfARN(tc.arn)
+		if !ok {
+			got = ""
+		}
+		if got != tc.want {
+			t.Errorf("ResourceTypeOfARN(%q) = %q, want %q", tc.arn, got, tc.want)
+		}
+		if _, found := reg.Lookup(got); ok && !found {
+			t.Errorf("%q: type %s has no collector", tc.arn, got)
+		}
+	}
+}

@@ -13,6 +13,9 @@
 // (fanout.go): items collect a region each (and one the global collectors)
 // into S3, and one diff runs over their union, a failed item's scopes left
 // as a failing collector leaves them.
+//
+// A re-check (the plan's Recheck, recheck.go) syncs only its changed
+// resources, in one invocation: nothing else is updated or deactivated.
 package assetsync
 
 import (
@@ -116,6 +119,8 @@ func (h *Handler) Handle(ctx context.Context, in citadel.AssetSyncInput) (citade
 		return h.collectItem(ctx, p, *in.Item)
 	case in.FanOut != nil:
 		return h.applyFanOut(ctx, p, *in.FanOut, in.Scopes)
+	case p.Recheck != nil:
+		return h.recheck(ctx, p)
 	}
 	log := h.logger(p)
 	clock := h.Env.Defaults().Clock
@@ -241,21 +246,8 @@ func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, reg inventory
 	if err != nil {
 		return out, fmt.Errorf("asset sync: %w", err)
 	}
-	prevSynced := map[scopeKey]time.Time{}
-	covByScope := map[[2]string]ddb.Coverage{}
-	for _, cv := range coverage {
-		covByScope[[2]string{cv.Service, cv.Region}] = cv
-		for typ, tc := range cv.Types {
-			prevSynced[scopeKey{typ, cv.Region}] = tc.SyncedAt
-		}
-	}
-	scopeOf := func(typ, region string) (scopeKey, bool) {
-		col, ok := reg.Lookup(typ)
-		if !ok {
-			return scopeKey{}, false
-		}
-		return scopeKey{typ, inventory.ScopeRegion(col, region)}, true
-	}
+	prevSynced, covByScope := lastSynced(coverage)
+	scopeOf := scopesOf(reg)
 
 	d := diffAssets(p, c, states, prevSynced, scopeOf, now)
 	out.AssetsCreated, out.AssetsUpdated = d.created, d.updated
@@ -270,21 +262,10 @@ func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, reg inventory
 	out.TotalAssets = len(d.active)
 
 	stored := make(map[string]ddb.AssetState, len(states))
-	for _, s := range states {
-		stored[s.ARN] = s
+	for _, st := range states {
+		stored[st.ARN] = st
 	}
-	inCollectedScope := func(from string) bool {
-		typ, region := "", ""
-		if a, ok := c.byARN[from]; ok {
-			typ, region = a.ServiceType, a.Region
-		} else if s, ok := stored[from]; ok {
-			typ, region = s.ServiceType, s.Region
-		} else {
-			return false
-		}
-		sc, ok := scopeOf(typ, region)
-		return ok && c.succeeded[sc]
-	}
+	inCollectedScope := collectedScope(c, stored, scopeOf)
 	existing, err := h.Store.ListRelationships(ctx, integ)
 	if err != nil {
 		return out, fmt.Errorf("asset sync: %w", err)
@@ -303,6 +284,48 @@ func (h *Handler) apply(ctx context.Context, p citadel.PlanOutput, reg inventory
 		return out, fmt.Errorf("asset sync: %w", err)
 	}
 	return out, nil
+}
+
+// lastSynced is each scope's last full sync (by type and region) and the
+// coverage items by (service, region).
+func lastSynced(coverage []ddb.Coverage) (map[scopeKey]time.Time, map[[2]string]ddb.Coverage) {
+	prevSynced := map[scopeKey]time.Time{}
+	covByScope := map[[2]string]ddb.Coverage{}
+	for _, cv := range coverage {
+		covByScope[[2]string{cv.Service, cv.Region}] = cv
+		for typ, tc := range cv.Types {
+			prevSynced[scopeKey{typ, cv.Region}] = tc.SyncedAt
+		}
+	}
+	return prevSynced, covByScope
+}
+
+// scopesOf is the registry's coverage scope of a type in a region.
+func scopesOf(reg inventory.Registry) scopes {
+	return func(typ, region string) (scopeKey, bool) {
+		col, ok := reg.Lookup(typ)
+		if !ok {
+			return scopeKey{}, false
+		}
+		return scopeKey{typ, inventory.ScopeRegion(col, region)}, true
+	}
+}
+
+// collectedScope reports whether an edge source's scope was collected (its
+// collector succeeded): its edges not reported again are gone.
+func collectedScope(c collected, stored map[string]ddb.AssetState, scopeOf scopes) func(from string) bool {
+	return func(from string) bool {
+		typ, region := "", ""
+		if a, ok := c.byARN[from]; ok {
+			typ, region = a.ServiceType, a.Region
+		} else if s, ok := stored[from]; ok {
+			typ, region = s.ServiceType, s.Region
+		} else {
+			return false
+		}
+		sc, ok := scopeOf(typ, region)
+		return ok && c.succeeded[sc]
+	}
 }
 
 func sortEdges(es []citadel.AssetRelationship) {

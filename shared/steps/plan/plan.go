@@ -10,6 +10,10 @@
 // framework requirement lists, not deprecated), narrowed to the
 // integration's frameworks when it selects some: a check stays when one of
 // its mapped requirements belongs to a selected framework.
+//
+// A re-check (trigger change with StartScan.Recheck) plans only its changed
+// resources (recheck.go): that list narrowed to their Prowler services, in
+// their regions, each shard's checks file naming its resources.
 package plan
 
 import (
@@ -37,9 +41,11 @@ type Store interface {
 	Usage() citadel.Usage
 }
 
-// S3API is what the plan step needs of S3.
+// S3API is what the plan step needs of S3: the checks files and the shard
+// plan written, a re-check's resources read.
 type S3API interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
 
 // Handler plans scans.
@@ -65,6 +71,8 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.Pla
 		return citadel.PlanOutput{}, citadel.Invalid("plan: integration_id %q is not an integration id", sc.IntegrationID)
 	case !slices.Contains(citadel.ScanTriggers, sc.Trigger):
 		return citadel.PlanOutput{}, citadel.Invalid("plan: trigger %q must be api, schedule, organization or change", sc.Trigger)
+	case sc.Recheck != nil && sc.Trigger != citadel.TriggerChange:
+		return citadel.PlanOutput{}, citadel.Invalid("plan: a re-check is of trigger %s, not %s", citadel.TriggerChange, sc.Trigger)
 	case h.Bucket == "":
 		return citadel.PlanOutput{}, citadel.Invalid("plan: no scan bucket configured (%s)", citadel.EnvBucket)
 	}
@@ -99,13 +107,33 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.Pla
 		return citadel.PlanOutput{}, citadel.Invalid("plan scan %s: the catalog has no mapped checks; import the catalog first", sc.ScanID)
 	}
 
-	previous, err := h.Store.ShardDurations(ctx, integ.ID)
-	if err != nil {
-		return citadel.PlanOutput{}, fail(err, "plan scan %s: shard durations of integration %s", sc.ScanID, integ.ID)
+	var rc *citadel.RecheckFile
+	var previous citadel.ShardDurations
+	if sc.Recheck != nil {
+		f, err := h.recheck(ctx, sc, integ)
+		if err != nil {
+			return citadel.PlanOutput{}, err
+		}
+		only := OfServices(mapped, checks, f.Services)
+		if len(only) == 0 {
+			return citadel.PlanOutput{}, citadel.Invalid("plan scan %s: none of the %d checks integration %s runs is of the re-check's services (%s); nothing to re-check",
+				sc.ScanID, len(checks), integ.ID, strings.Join(f.Services, ", "))
+		}
+		checks, rc = only, &f
+	} else {
+		// A re-check's shards are estimated by their checks: a full scan's
+		// durations say nothing of a few resources.
+		var err error
+		if previous, err = h.Store.ShardDurations(ctx, integ.ID); err != nil {
+			return citadel.PlanOutput{}, fail(err, "plan scan %s: shard durations of integration %s", sc.ScanID, integ.ID)
+		}
 	}
-	shards, err := h.shards(sc.ScanID, checksOf(mapped, checks), integ.Regions, previous)
+	shards, err := h.shards(sc.ScanID, checksOf(mapped, checks), integ.Regions, previous, rc)
 	if err != nil {
 		return citadel.PlanOutput{}, fail(err, "plan scan %s", sc.ScanID)
+	}
+	if rc != nil {
+		checks = shardChecks(shards)
 	}
 	if err := h.ensureRecord(ctx, sc, integ); err != nil {
 		return citadel.PlanOutput{}, err
@@ -133,12 +161,37 @@ func (h *Handler) Handle(ctx context.Context, in citadel.PlanInput) (citadel.Pla
 		Shards:        shardList(shards),
 		ShardsKey:     shardsKey,
 		ChecksPlanned: len(checks),
+		Recheck:       sc.Recheck,
 		StartedAt:     running.StartedAt,
 		Usage:         h.Store.Usage().Sub(before),
 	}
 	h.Logger().InfoContext(ctx, "scan planned", "scan_id", out.ScanID, "integration_id", out.IntegrationID,
 		"checks_planned", out.ChecksPlanned, "frameworks", integ.Frameworks, "regions", out.RegionsArg, "shards", len(shards), "shards_key", shardsKey)
+	if rc != nil {
+		h.Logger().InfoContext(ctx, "re-check planned", "scan_id", out.ScanID, "resources", len(rc.ARNs),
+			"resources_covered", len(resourcesOf(shards)), "services", rc.Services, "recheck_key", sc.Recheck.Key)
+	}
 	return out, nil
+}
+
+// shardChecks are the ids of the shards' checks, sorted.
+func shardChecks(shards []citadel.PlannedShard) []string {
+	var ids []string
+	for _, s := range shards {
+		ids = append(ids, s.CheckIDs...)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// resourcesOf are the resources the shards cover, sorted.
+func resourcesOf(shards []citadel.PlannedShard) []string {
+	var arns []string
+	for _, s := range shards {
+		arns = append(arns, s.ResourceARNs...)
+	}
+	slices.Sort(arns)
+	return slices.Compact(arns)
 }
 
 // ensureRecord makes sure the scan record exists and can run. The API

@@ -284,7 +284,7 @@ func shardsOf(bins []*bin, first string, regionAt map[string]int, overhead float
 			return cmp.Or(cmp.Compare(rx, ry), cmp.Compare(x.Group, y.Group))
 		})
 		var ids []string
-		s := citadel.PlannedShard{Shard: citadel.Shard{ID: fmt.Sprintf("s%02d", n+1), Regions: slices.Clone(b.regions)}}
+		s := citadel.PlannedShard{Shard: citadel.Shard{ID: shardID(n), Regions: slices.Clone(b.regions)}}
 		if len(s.Regions) == 0 {
 			s.Regions = []string{first}
 		}
@@ -303,6 +303,9 @@ func shardsOf(bins []*bin, first string, regionAt map[string]int, overhead float
 	}
 	return out
 }
+
+// shardID is the id of the plan's shard at index n: s01, s02, ...
+func shardID(n int) string { return fmt.Sprintf("s%02d", n+1) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -15,23 +15,26 @@ import (
 // shards plans the scan's shards and names their S3 objects. An
 // integration that names no regions leaves them to Prowler (every enabled
 // region): one shard, whose regional units are of citadel.ShardAllRegions.
-func (h *Handler) shards(scanID string, checks []citadel.SecurityCheck, regions []string, previous citadel.ShardDurations) ([]citadel.PlannedShard, error) {
+// A re-check (rc) plans its resources alone (PlanRecheck).
+func (h *Handler) shards(scanID string, checks []citadel.SecurityCheck, regions []string, previous citadel.ShardDurations, rc *citadel.RecheckFile) ([]citadel.PlannedShard, error) {
 	limits := h.Limits
 	if limits == (ShardLimits{}) {
 		limits = DefaultShardLimits
 	}
 	var shards []citadel.PlannedShard
-	if len(regions) == 0 {
-		s, err := allRegionsShard(checks, previous, limits)
-		if err != nil {
-			return nil, err
-		}
+	var err error
+	switch {
+	case rc != nil:
+		shards, err = PlanRecheck(checks, regions, rc.ARNs, limits)
+	case len(regions) == 0:
+		var s citadel.PlannedShard
+		s, err = allRegionsShard(checks, previous, limits)
 		shards = []citadel.PlannedShard{s}
-	} else {
-		var err error
-		if shards, err = PlanShards(checks, regions, previous, limits); err != nil {
-			return nil, err
-		}
+	default:
+		shards, err = PlanShards(checks, regions, previous, limits)
+	}
+	if err != nil {
+		return nil, err
 	}
 	for i := range shards {
 		prefix := citadel.ShardPrefix(scanID, shards[i].ID)
@@ -94,12 +97,14 @@ func shardList(shards []citadel.PlannedShard) []citadel.Shard {
 	return out
 }
 
-// write puts each shard's checks file, the shard plan and the scan's whole
-// checks file (at the ChecksKey of a plan without shards, for whoever reads
-// it) into the bucket, and returns the last two keys.
+// write puts each shard's checks file (with its resources, on a
+// re-check), the shard plan and the scan's whole checks file (at the
+// ChecksKey of a plan without shards, for whoever reads it; on a re-check
+// with every resource the shards cover) into the bucket, and returns the
+// last two keys.
 func (h *Handler) write(ctx context.Context, scanID string, checks []string, shards []citadel.PlannedShard) (checksKey, shardsKey string, err error) {
 	for _, s := range shards {
-		if err := h.put(ctx, scanID, s.ChecksKey, citadel.ChecksFile{AWS: s.CheckIDs}); err != nil {
+		if err := h.put(ctx, scanID, s.ChecksKey, citadel.ChecksFile{AWS: s.CheckIDs, ResourceARNs: s.ResourceARNs}); err != nil {
 			return "", "", err
 		}
 	}
@@ -108,7 +113,7 @@ func (h *Handler) write(ctx context.Context, scanID string, checks []string, sha
 		return "", "", err
 	}
 	checksKey = citadel.ScanObjectKey(scanID, citadel.ChecksFileName)
-	if err := h.put(ctx, scanID, checksKey, citadel.ChecksFile{AWS: checks}); err != nil {
+	if err := h.put(ctx, scanID, checksKey, citadel.ChecksFile{AWS: checks, ResourceARNs: resourcesOf(shards)}); err != nil {
 		return "", "", err
 	}
 	return checksKey, shardsKey, nil

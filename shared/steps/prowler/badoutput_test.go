@@ -22,7 +22,8 @@ import (
 
 // standIn is a stand-in for the Prowler executable that writes the OCSF
 // file named by $CITADEL_TEST_OCSF (or none when it is unset) where -o and
-// -F say, and exits 0. The gap it fills: the real Prowler cannot be made to
+// -F say (its arguments, one a line, to $CITADEL_TEST_ARGS when set), and
+// exits 0. The gap it fills: the real Prowler cannot be made to
 // write a malformed file, and what the task does with one is the point.
 // Everything else (the S3 upload, the manifest) is real, on moto.
 func standIn(t *testing.T, checks ...string) *prowler.Prowler {
@@ -30,6 +31,7 @@ func standIn(t *testing.T, checks ...string) *prowler.Prowler {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "prowler")
 	script := `#!/bin/sh
+[ -n "$CITADEL_TEST_ARGS" ] && printf '%s\n' "$@" > "$CITADEL_TEST_ARGS"
 while [ $# -gt 0 ]; do
   case "$1" in -o) out="$2"; shift ;; -F) name="$2"; shift ;; esac
   shift

@@ -83,17 +83,30 @@ func TestEachLine(t *testing.T) {
 }
 
 func TestArgs(t *testing.T) {
-	in := RunInput{ChecksFile: "/w/checks.json", OutputDir: "/w/out", OutputName: "scan-1",
-		RoleARN: "arn:aws:iam::111122223333:role/Scanner", ExternalID: "ext", Regions: []string{"us-east-1", "eu-west-1"}}
-	want := []string{"aws", "--checks-file", "/w/checks.json", "-R", "arn:aws:iam::111122223333:role/Scanner", "-I", "ext",
-		"-f", "us-east-1", "eu-west-1", "-M", "json-ocsf", "-o", "/w/out", "-F", "scan-1",
-		"-z", "--only-logs", "--verbose", "--no-color", "--log-level", "WARNING"}
-	if diff := cmp.Diff(want, in.Args("WARNING")); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
+	tail := []string{"-M", "json-ocsf", "-o", "/w/out", "-F", "scan-1", "-z", "--only-logs", "--verbose", "--no-color", "--log-level", "WARNING"}
+	base := RunInput{ChecksFile: "/w/checks.json", OutputDir: "/w/out", OutputName: "scan-1"}
+	with := func(f func(*RunInput)) RunInput { in := base; f(&in); return in }
+	cases := []struct {
+		name string
+		in   RunInput
+		want []string // before tail
+	}{
+		{name: "role, external id and regions", in: with(func(in *RunInput) {
+			in.RoleARN, in.ExternalID, in.Regions = "arn:aws:iam::111122223333:role/Scanner", "ext", []string{"us-east-1", "eu-west-1"}
+		}), want: []string{"aws", "--checks-file", "/w/checks.json", "-R", "arn:aws:iam::111122223333:role/Scanner", "-I", "ext", "-f", "us-east-1", "eu-west-1"}},
+		{name: "without role and regions", in: base, want: []string{"aws", "--checks-file", "/w/checks.json"}},
+		{name: "a re-check: the resources after the regions", in: with(func(in *RunInput) {
+			in.Regions, in.ResourceARNs = []string{"us-east-1"}, []string{"arn:aws:ec2:us-east-1:111122223333:instance/i-1", "arn:aws:s3:::logs"}
+		}), want: []string{"aws", "--checks-file", "/w/checks.json", "-f", "us-east-1",
+			"--resource-arn", "arn:aws:ec2:us-east-1:111122223333:instance/i-1", "arn:aws:s3:::logs"}},
+		{name: "a re-check without regions", in: with(func(in *RunInput) { in.ResourceARNs = []string{"arn:aws:iam::111122223333:role/app"} }),
+			want: []string{"aws", "--checks-file", "/w/checks.json", "--resource-arn", "arn:aws:iam::111122223333:role/app"}},
 	}
-	in.RoleARN, in.ExternalID, in.Regions = "", "", nil
-	want = append(want[:3:3], want[10:]...)
-	if diff := cmp.Diff(want, in.Args("WARNING")); diff != "" {
-		t.Errorf("without role and regions (-want +got):\n%s", diff)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(append(tc.want, tail...), tc.in.Args("WARNING")); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -45,6 +45,11 @@ type RunInput struct {
 	RoleARN    string   // -R, optional
 	ExternalID string   // -I, only with RoleARN
 	Regions    []string // -f, all enabled regions when empty
+	// ResourceARNs, on a re-check, are the only resources Prowler audits
+	// (--resource-arn): it runs the checks file's checks that apply to
+	// their services, in their regions (Prowler 5.40's
+	// get_checks_to_execute_by_audit_resources).
+	ResourceARNs []string
 	// Deadline bounds the run; 0 leaves only ctx's own deadline.
 	Deadline time.Duration
 	// ChecksPlanned is the number of checks in the file, for progress logs.
@@ -83,6 +88,10 @@ func (in RunInput) Args(logLevel string) []string {
 	if len(in.Regions) > 0 {
 		args = append(args, "-f")
 		args = append(args, in.Regions...)
+	}
+	if len(in.ResourceARNs) > 0 {
+		args = append(args, "--resource-arn")
+		args = append(args, in.ResourceARNs...)
 	}
 	return append(args,
 		"-M", "json-ocsf", "-o", in.OutputDir, "-F", in.OutputName,

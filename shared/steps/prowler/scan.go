@@ -156,7 +156,8 @@ type ScanResult struct {
 	Overhead time.Duration
 }
 
-// Scan downloads the shard's checks file, runs Prowler under the deadline,
+// Scan downloads the shard's checks file, runs Prowler under the deadline
+// (on a re-check, only on the file's ResourceARNs),
 // uploads the OCSF file to the shard's OCSFKey (multipart when large; "[]"
 // when Prowler wrote none, since no findings is an empty result) and writes
 // the manifest, with the run's DurationSeconds, at its ManifestKey. Every failure is an error whose message is
@@ -200,7 +201,7 @@ func (s *Scanner) Scan(ctx context.Context, p ScanParams) (ScanResult, error) {
 	if err := os.WriteFile(checksPath, b, 0o600); err != nil {
 		return res, fmt.Errorf("write checks file: %w", err)
 	}
-	log.Info("checks file ready", "checks", len(checks.AWS), "key", p.ChecksKey)
+	log.Info("checks file ready", "checks", len(checks.AWS), "resource_arns", len(checks.ResourceARNs), "key", p.ChecksKey)
 
 	run, err := s.Prowler.Run(ctx, RunInput{
 		ChecksFile:    checksPath,
@@ -209,6 +210,7 @@ func (s *Scanner) Scan(ctx context.Context, p ScanParams) (ScanResult, error) {
 		RoleARN:       p.RoleARN,
 		ExternalID:    p.ExternalID,
 		Regions:       p.Regions,
+		ResourceARNs:  checks.ResourceARNs,
 		Deadline:      p.Deadline,
 		ChecksPlanned: len(checks.AWS),
 	}, log)
