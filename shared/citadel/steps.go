@@ -189,8 +189,9 @@ type CheckResultsOutput struct {
 	// skipped resource, with its position in the file.
 	ProblemsKey string `json:"problems_key,omitempty"`
 	// ResultsCarried are results of failed shards' checks in their regions,
-	// carried from the previous scan's digest into this one's as they were
-	// (not counted by status: this scan did not see them).
+	// and on a re-check every result it does not cover, carried from the
+	// previous scan's digest into this one's as they were (not counted by
+	// status: this scan did not see them).
 	ResultsCarried int `json:"results_carried,omitempty"`
 	// ShardsFailed are the shards whose findings are missing, the first
 	// MaxShardsFailed; ShardsFailedCount counts them all.

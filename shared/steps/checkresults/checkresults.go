@@ -45,7 +45,9 @@
 // (the exceptions' marks), compare.go (the store reads of the comparison)
 // and merge.go (its pure logic),
 // scope.go (what failed shards leave untouched, pure), pass2.go, events.go,
-// report.go (the problems report), durations.go; this file holds the types
+// report.go (the problems report), durations.go, recheck.go (a re-check's
+// partial mode: only the results of the resources it names, the rest of the
+// previous digest carried as failed shards' are); this file holds the types
 // and the run's outline. A result's entry and its byte format are
 // shared/digest's.
 package checkresults
@@ -217,6 +219,8 @@ type run struct {
 	marks      map[position]string
 	// failedBytes is the JSON size of the failed shards the output names.
 	failedBytes int
+	// recheck is what a re-check covers (recheck.go); nil on a full scan.
+	recheck *recheck
 }
 
 // Handle ingests the scan's OCSF output.
@@ -264,6 +268,9 @@ func (r *run) ocsfKey() string {
 }
 
 func (r *run) do(ctx context.Context, log *slog.Logger, outcomes []citadel.ShardOutcome) (citadel.CheckResultsOutput, error) {
+	if err := r.loadRecheck(ctx); err != nil {
+		return r.out, err
+	}
 	if err := r.sources(ctx, outcomes); err != nil {
 		return r.out, err
 	}
@@ -296,6 +303,9 @@ func (r *run) do(ctx context.Context, log *slog.Logger, outcomes []citadel.Shard
 	} else {
 		r.out.ChecksExecuted = len(r.checks)
 	}
+	if r.recheck != nil {
+		r.recheck.setExecuted(executed, r.checks)
+	}
 
 	sorted := r.sortEntries()
 	r.mark()
@@ -310,8 +320,10 @@ func (r *run) do(ctx context.Context, log *slog.Logger, outcomes []citadel.Shard
 	if err := r.report(ctx, log); err != nil {
 		return r.out, err
 	}
-	if err := r.recordDurations(ctx, log); err != nil {
-		return r.out, err
+	if r.recheck == nil { // a re-check's partial durations would spoil the plan's estimates
+		if err := r.recordDurations(ctx, log); err != nil {
+			return r.out, err
+		}
 	}
 
 	// Commit: the digest makes this scan the base of the next one.

@@ -32,9 +32,10 @@ type comparison struct {
 // decides, per result, created, updated (and whether the status changed)
 // or unchanged. Results the previous digest lacks are looked up in the
 // store, unless the integration never had a digest (its first scan). The
-// base's entries of no result of the scan that a failed shard covers are
-// kept to be carried into this scan's digest; with no usable base (a first
-// scan, an expired digest) there is nothing to carry.
+// base's entries of no result of the scan that a failed shard covers, or
+// that a re-check does not cover (recheck.go), are kept to be carried into
+// this scan's digest; with no usable base (a first scan, an expired digest)
+// there is nothing to carry.
 func (r *run) compare(ctx context.Context, sorted []string) (comparison, error) {
 	var c comparison
 	lookup := true
@@ -56,8 +57,12 @@ func (r *run) compare(ctx context.Context, sorted []string) (comparison, error) 
 				carry[i] = r.scope[id]
 			}
 		}
+		outside := r.outside(base.Checks) // nil: not a re-check
 		err := r.h.Store.DigestEntries(ctx, base, func(b digest.Entry) error {
-			if !m.add(b) && carry != nil && r.carries(carry[b.Check], b.Asset) {
+			if m.add(b) {
+				return nil
+			}
+			if outside != nil && outside(b) || carry != nil && r.carries(carry[b.Check], b.Asset) {
 				c.carried = append(c.carried, b)
 			}
 			return nil

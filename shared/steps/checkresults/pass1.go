@@ -157,6 +157,10 @@ func (r *run) finding(file *file, f ocsf.Finding) {
 			skip(KindUnknownAsset, "no active asset of the integration has this ARN")
 			continue
 		}
+		if !r.covers(asset) {
+			skip(KindNotRechecked, "the re-check does not cover this resource")
+			continue
+		}
 		e := entry{Entry: digest.Entry{Check: ci, Asset: asset, Status: digest.PackStatus(status, f.Muted()), Hash: contentHash(status, f, res)},
 			finding: g, res: uint16(j), snap: len(res.Data) > 0}
 		k := e.Key()

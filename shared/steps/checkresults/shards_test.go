@@ -42,6 +42,8 @@ type testShard struct {
 	seconds              float64
 	// checks are the shard's planned checks (default: the file's).
 	checks []string
+	// executed are the manifest's checks_executed (default: the file's).
+	executed []string
 }
 
 // assetAt is an asset to seed: its ARN and its inventoried region.
@@ -100,6 +102,9 @@ func (e *env) putShards(scan string, shards []testShard) citadel.CheckResultsInp
 				e.t.Fatal(err)
 			}
 			m.FindingCount, m.MalformedFindings, m.FileSize, m.ChecksExecuted = st.Findings, st.Malformed, st.Size, st.Checks
+			if s.executed != nil {
+				m.ChecksExecuted = s.executed
+			}
 			if checks == nil {
 				checks = st.Checks
 			}
