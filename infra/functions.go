@@ -35,6 +35,7 @@ const (
 	FnReconcile     = citadel.StepReconcile
 	FnExcSweep      = exceptionsweep.StepName
 	FnTokenScopes   = "token-scopes"
+	FnRecheck       = citadel.StepRecheck
 	// The organization scan's (orgstatemachine.go).
 	FnOrgPlan    = citadel.StepOrgPlan
 	FnOrgSync    = citadel.StepOrgSync
@@ -72,6 +73,7 @@ var FunctionSpecs = []FunctionSpec{
 	{FnCatalogImport, 1769, 15 * time.Minute, 0, "Imports the Prowler and SCF catalogs into the table"},
 	{FnReconcile, 256, 1 * time.Minute, 0, "Ends the scan of an execution that failed, timed out or was aborted"},
 	{FnExcSweep, 512, 5 * time.Minute, 0, "Expires exceptions, sends their reminders and re-marks results on a decision, without a scan"},
+	{FnRecheck, 512, 5 * time.Minute, 0, "Coalesces change events per integration into re-check scans (trigger change)"},
 	// Cognito waits 5 s for a trigger; the answer is computed from the event.
 	{FnTokenScopes, 128, 5 * time.Second, 0, "The console user pool's pre token generation trigger: role scopes from the user's groups"},
 	// The organization scan: org-sync lists the organization and writes its
@@ -99,8 +101,9 @@ const CatalogRoot = "catalog/"
 // the reconciler; the API, which cancels scans and takes over their locks;
 // org-summary the organization scan's, and a member scan it ends; org-member
 // the scan whose lock it takes over; the exception sweep the exceptions'
-// expiries and reminders and the regressions of its re-marks).
-var EventPutters = []string{FnCheckResults, FnFinalize, FnReconcile, FnAPI, FnOrgMember, FnOrgSummary, FnExcSweep}
+// expiries and reminders and the regressions of its re-marks; the re-check
+// the scan whose lock it takes over).
+var EventPutters = []string{FnCheckResults, FnFinalize, FnReconcile, FnAPI, FnOrgMember, FnOrgSummary, FnExcSweep, FnRecheck}
 
 // logRetention is how long the functions' and the task's logs are kept.
 const logRetention = awslogs.RetentionDays_ONE_MONTH
@@ -166,6 +169,7 @@ func newFunctions(scope constructs.Construct, cfg Config, table awsdynamodb.Tabl
 	grantObjects(bucket, fs.ByName[FnEvidence], ddb.BlobPrefix, true, true)
 	grantObjects(bucket, fs.ByName[FnCatalogImport], CatalogRoot, true, false) // Prowler's export and the SCF files
 	grantObjects(bucket, fs.ByName[FnAPI], ddb.BlobPrefix, true, false)        // offloaded evidence revisions
+	grantObjects(bucket, fs.ByName[FnExcSweep], ddb.BlobPrefix, true, true)    // the evidence revisions of its re-marks
 
 	// Drift events, and the ends of scans.
 	for _, name := range EventPutters {

@@ -116,8 +116,12 @@ func TestFunctionGrants(t *testing.T) {
 			{"iam:PassRole", `^<` + s.logicalID(s.stacks.Main.Scheduler.Role) + `\.Arn>$`, true},
 			{"s3:GetObject*", blobs, true}, {"s3:GetObject*", scans, false}, {"s3:PutObject", ".", false},
 			{"events:PutEvents", bus, true}, {"states:StartExecution", org, true}},
-		FnExcSweep: {{"events:PutEvents", bus, true}, {"dynamodb:UpdateItem", ".", true}, {"s3:GetObject*", ".", false},
-			{"s3:PutObject", ".", false}, {"states:StartExecution", ".", false}, {"sts:AssumeRole", ".", false}},
+		FnExcSweep: {{"events:PutEvents", bus, true}, {"dynamodb:UpdateItem", ".", true}, {"s3:GetObject*", scans, false},
+			{"s3:GetObject*", blobs, true}, {"s3:PutObject", blobs, true}, // its re-marks' evidence revisions
+			{"s3:PutObject", scans, false}, {"states:StartExecution", ".", false}, {"sts:AssumeRole", ".", false}},
+		FnRecheck: {{"states:StartExecution", sm, true}, {"states:DescribeExecution", ":execution:", true},
+			{"states:StopExecution", ":execution:", true}, {"s3:PutObject", scans, true}, {"s3:PutObject", blobs, false},
+			{"events:PutEvents", bus, true}, {"dynamodb:Query", ".", true}, {"sts:AssumeRole", ".", false}},
 		FnOrgPlan: {{"states:DescribeExecution", ".", false}, {"sts:AssumeRole", ".", false}, {"events:PutEvents", ".", false},
 			{"s3:GetObject*", ".", false}},
 		FnOrgSync: {{"sts:AssumeRole", scanner, true}, {"organizations:ListAccounts", `^\*$`, true},
@@ -137,8 +141,9 @@ func TestFunctionGrants(t *testing.T) {
 			}
 		}
 	}
-	// Only the EventPutters know the bus; only the API, the reconciler and the
-	// organization scan's member and summary functions the state machine.
+	// Only the EventPutters know the bus; only the API, the reconciler, the
+	// organization scan's member and summary functions and the re-check
+	// buffer the state machine.
 	for _, spec := range FunctionSpecs {
 		environment, _ := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[spec.Name]))["Environment"].(map[string]any)
 		env, _ := environment["Variables"].(map[string]any)
@@ -147,7 +152,7 @@ func TestFunctionGrants(t *testing.T) {
 		if hasBus != slices.Contains(EventPutters, spec.Name) {
 			t.Errorf("%s: %s set = %v", spec.Name, citadel.EnvEventBus, hasBus)
 		}
-		if hasSM != (spec.Name == FnAPI || spec.Name == FnReconcile || spec.Name == FnOrgMember || spec.Name == FnOrgSummary) {
+		if hasSM != (spec.Name == FnAPI || spec.Name == FnReconcile || spec.Name == FnOrgMember || spec.Name == FnOrgSummary || spec.Name == FnRecheck) {
 			t.Errorf("%s: %s set = %v", spec.Name, citadel.EnvStateMachineARN, hasSM)
 		}
 	}

@@ -63,6 +63,11 @@ const (
 	// CtxExceptionReminderDays: how long before an approved exception
 	// expires its reminder is sent, default 14 (0: none, up to 3650).
 	CtxExceptionReminderDays = "exceptionReminderDays"
+	// Re-checks (recheck.go): the accounts and the organization whose change
+	// events Citadel's bus admits (neither: none), and the buffer's window.
+	CtxChangeEventAccounts     = "changeEventAccounts"     // comma-separated 12-digit account ids
+	CtxChangeEventOrganization = "changeEventOrganization" // an organization id, o-...
+	CtxRecheckWindow           = "recheckWindowSeconds"    // the SQS event source's batching window, default 60 (0-300)
 )
 
 // Config is what the app reads from the CDK context.
@@ -94,6 +99,11 @@ type Config struct {
 	MaxExceptionDays   int
 	// ExceptionReminderDays is the exception sweep's reminder lead time.
 	ExceptionReminderDays int
+	// ChangeEventAccounts and ChangeEventOrganization may put change events
+	// on the bus; RecheckWindowSeconds is the re-check buffer's window.
+	ChangeEventAccounts     []string
+	ChangeEventOrganization string
+	RecheckWindowSeconds    int
 }
 
 // The organization scan's Map runs this many member scans at once by
@@ -118,6 +128,7 @@ func DefaultConfig() Config {
 		ProwlerConcurrency:    DefaultProwlerConcurrency,
 		MaxExceptionDays:      citadel.DefaultMaxExceptionDays,
 		ExceptionReminderDays: citadel.DefaultExceptionReminderDays,
+		RecheckWindowSeconds:  DefaultRecheckWindowSeconds,
 		Nag:                   true,
 	}
 }
@@ -249,6 +260,9 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 		cfg.Nag = b
 	}
 	if err := readStackSet(&cfg, get); err != nil {
+		return cfg, err
+	}
+	if err := readRecheck(&cfg, get); err != nil {
 		return cfg, err
 	}
 	return cfg, nil

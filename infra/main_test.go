@@ -188,6 +188,10 @@ var customContext = map[string]any{
 	CtxOrgStackSetCallAs:  CallAsDelegatedAdmin,
 	CtxProwlerConcurrency: "30",
 	CtxMaxExceptionDays:   "90",
+	// Change events from two accounts and an organization, a longer window.
+	CtxChangeEventAccounts:     "111122223333,444455556666",
+	CtxChangeEventOrganization: "o-abcdefghij",
+	CtxRecheckWindow:           "120",
 }
 
 var (
@@ -391,6 +395,7 @@ func TestConfigFromContext(t *testing.T) {
 		CtxScanRetentionDays: "30", CtxDefaultFolder: "fld-1", CtxMinSchedule: "6h", CtxNag: "false",
 		CtxNotifyEmails: "sec@example.com, ops@example.com", CtxOrgConcurrency: "4", CtxProwlerConcurrency: "12", CtxMaxExceptionDays: "30",
 		CtxOrgStackSet: "true", CtxExceptionReminderDays: "7", CtxOrgStackSetTargets: "ou-ab12-11111111, ou-ab12-22222222", CtxOrgStackSetCallAs: "DELEGATED_ADMIN",
+		CtxChangeEventAccounts: "111122223333", CtxChangeEventOrganization: "o-abcdefghij", CtxRecheckWindow: "30",
 	}
 	want := Config{
 		CodeDir: "/tmp/code", ProwlerContext: "/tmp/repo", ProwlerDockerfile: "build/Dockerfile", TaskArch: "x86_64", ScannerRoleName: "Scanner",
@@ -399,6 +404,7 @@ func TestConfigFromContext(t *testing.T) {
 		ScanRetentionDays: 30, DefaultFolder: "fld-1",
 		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"}, OrgConcurrency: 4, ProwlerConcurrency: 12, MaxExceptionDays: 30,
 		OrgStackSet: true, ExceptionReminderDays: 7, OrgStackSetTargets: []string{"ou-ab12-11111111", "ou-ab12-22222222"}, OrgStackSetCallAs: CallAsDelegatedAdmin,
+		ChangeEventAccounts: []string{"111122223333"}, ChangeEventOrganization: "o-abcdefghij", RecheckWindowSeconds: 30,
 	}
 	cases := []struct {
 		name    string
@@ -505,7 +511,7 @@ func TestStackOutputs(t *testing.T) {
 		got = append(got, k)
 	}
 	sort.Strings(got)
-	want := []string{"ApiUrl", "BucketName", citadel.OutputCatalogStateMachine, citadel.OutputOrgStateMachineARN, "ClusterArn", "EventBusName", OutputNotificationTopic, "ScheduleGroupName", "StateMachineArn",
+	want := []string{"ApiUrl", "BucketName", citadel.OutputCatalogStateMachine, citadel.OutputOrgStateMachineARN, "ClusterArn", "EventBusName", OutputEventBusARN, OutputNotificationTopic, "ScheduleGroupName", "StateMachineArn",
 		"TableName", "TaskDefinitionArn", "TaskSecurityGroup", "TaskSubnets",
 		"ConsoleUrl", "ConsoleApiUrl", "UserPoolId", "UserPoolClientId", "AdminPolicyArn", "OperatorPolicyArn", "AuditorPolicyArn", "ViewerPolicyArn"}
 	sort.Strings(want)

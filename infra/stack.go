@@ -39,6 +39,7 @@ type Citadel struct {
 	ExceptionSweep  *ExceptionSweep
 	Notify          *Notifications
 	Catalog         *Catalog
+	Recheck         *Recheck
 }
 
 // NewCitadel builds the main stack: data first, then compute, then the
@@ -64,6 +65,7 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) (*Citadel, er
 	c.StateMachine = newStateMachine(stack, c.Functions, c.Prowler, cfg.ProwlerConcurrency)
 	c.OrgStateMachine = newOrgStateMachine(stack, c.Functions, c.StateMachine, cfg.OrgConcurrency)
 	wireOrgFunctions(c.Functions, c.StateMachine)
+	c.Recheck = newRecheck(stack, cfg, c.Functions.ByName[FnRecheck], c.EventBus, c.Bucket, c.StateMachine)
 	c.Scheduler = newScheduler(stack, c.StateMachine, c.OrgStateMachine)
 	c.API = newAPI(stack, c.Functions.ByName[FnAPI])
 	c.RolePolicies = newRolePolicies(stack, c.API)
@@ -104,6 +106,7 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) (*Citadel, er
 	out(citadel.OutputTableName, c.Table.TableName(), "The DynamoDB table ("+citadel.EnvTable+")")
 	out(citadel.OutputBucketName, c.Bucket.BucketName(), "The scan-output bucket ("+citadel.EnvBucket+")")
 	out(citadel.OutputEventBusName, c.EventBus.EventBusName(), "The drift-event bus ("+citadel.EnvEventBus+")")
+	out(OutputEventBusARN, c.EventBus.EventBusArn(), "The bus's ARN: the target stacks' "+ParamEventBusARN+" (change events for re-checks)")
 	out("ClusterArn", c.Prowler.Cluster.ClusterArn(), "The ECS cluster the Prowler task runs in")
 	out("TaskDefinitionArn", c.Prowler.TaskDefinition.TaskDefinitionArn(), "The Prowler task (scan and catalog modes)")
 	out("TaskSecurityGroup", c.Prowler.SecurityGroup.SecurityGroupId(), "The Prowler task's security group (no inbound rules)")

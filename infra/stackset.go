@@ -109,7 +109,9 @@ func readStackSet(cfg *Config, get func(string) string) error {
 // from one that leaves). Its parameters, TrustedAccountId and ExternalId,
 // are passed to every stack instance: every member's role trusts Citadel's
 // account under the organization integration's ExternalId, which its
-// member integrations share (citadel.Integration.Inherit).
+// member integrations share (citadel.Integration.Inherit); and
+// CitadelEventBusArn, where every member forwards its change events (empty:
+// none does).
 //
 //	cdk deploy CitadelOrgStackSet -c orgStackSet=true -c orgStackSetTargets=r-ab12 \
 //	  --parameters TrustedAccountId=111122223333 --parameters ExternalId=<the organization integration's>
@@ -127,6 +129,7 @@ func NewStackSetStack(scope constructs.Construct, id string, cfg Config) (awscdk
 	})
 	trusted := trustedAccountParameter(stack, cfg)
 	external := externalIDParameter(stack, "The external id of the organization's Citadel integration (its member integrations share it)")
+	bus := eventBusARNParameter(stack)
 	callAs := cfg.OrgStackSetCallAs
 	if callAs == "" {
 		callAs = CallAsSelf
@@ -155,6 +158,7 @@ func NewStackSetStack(scope constructs.Construct, id string, cfg Config) (awscdk
 		Parameters: &[]any{
 			&awscloudformation.CfnStackSet_ParameterProperty{ParameterKey: jsii.String(ParamTrustedAccount), ParameterValue: trusted.ValueAsString()},
 			&awscloudformation.CfnStackSet_ParameterProperty{ParameterKey: jsii.String(ParamExternalID), ParameterValue: external.ValueAsString()},
+			&awscloudformation.CfnStackSet_ParameterProperty{ParameterKey: jsii.String(ParamEventBusARN), ParameterValue: bus.ValueAsString()},
 		},
 		// One region, this stack's: IAM is global, so the role made there is
 		// the account's everywhere, and a second region's instance would

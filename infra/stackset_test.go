@@ -81,7 +81,7 @@ func checkStackSetTemplate(t *testing.T, tmpl, target map[string]any, cfg Config
 		t.Errorf("a bootstrap-version rule in the StackSet stack: %v", tmpl["Rules"])
 	}
 	params := tmpl["Parameters"].(map[string]any)
-	if diff := cmp.Diff([]string{ParamExternalID, ParamTrustedAccount}, sortedKeys(params)); diff != "" {
+	if diff := cmp.Diff([]string{ParamEventBusARN, ParamExternalID, ParamTrustedAccount}, sortedKeys(params)); diff != "" {
 		t.Errorf("parameters (-want +got):\n%s", diff)
 	}
 	trusted, ext := params[ParamTrustedAccount].(map[string]any), params[ParamExternalID].(map[string]any)
@@ -124,6 +124,7 @@ func checkStackSetTemplate(t *testing.T, tmpl, target map[string]any, cfg Config
 		"Parameters": []any{
 			map[string]any{"ParameterKey": ParamTrustedAccount, "ParameterValue": map[string]any{"Ref": ParamTrustedAccount}},
 			map[string]any{"ParameterKey": ParamExternalID, "ParameterValue": map[string]any{"Ref": ParamExternalID}},
+			map[string]any{"ParameterKey": ParamEventBusARN, "ParameterValue": map[string]any{"Ref": ParamEventBusARN}},
 		},
 		"StackInstancesGroup": []any{map[string]any{
 			"DeploymentTargets": map[string]any{"OrganizationalUnitIds": anyStrings(targets)},

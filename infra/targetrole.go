@@ -18,6 +18,9 @@ const ScannerSessionHours = 4
 // Citadel account under an ExternalId. Both are parameters:
 //
 //	cdk deploy CitadelTargetRole --parameters TrustedAccountId=111122223333 --parameters ExternalId=...
+//
+// With the parameter CitadelEventBusArn set as well, the account's change
+// events are forwarded to Citadel's bus for re-checks (targetforward.go).
 func NewTargetRoleStack(scope constructs.Construct, id string, cfg Config) awscdk.Stack {
 	return newTargetRoleStack(scope, id, cfg, &awscdk.StackProps{})
 }
@@ -41,6 +44,7 @@ func newTargetRoleStack(scope constructs.Construct, id string, cfg Config, props
 		},
 	})
 	suppress(role, "AwsSolutions-IAM4", reasonReadOnlyPolicies, policySecurityAudit, policyViewOnly)
+	newChangeForwarder(stack)
 	awscdk.NewCfnOutput(stack, jsii.String("ScannerRoleArn"), &awscdk.CfnOutputProps{
 		Value:       role.RoleArn(),
 		Description: jsii.String("The role ARN to give Citadel's integration for this account"),

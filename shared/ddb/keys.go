@@ -85,8 +85,10 @@ func accountClaimKey(folder, account string) Key {
 // A claim is also in its account's GSI1 partition, by folder: an
 // account's integrations across folders (the re-check buffer's lookup of a
 // change event's account).
-func claimsOfAccountGSI(account, folder string) GSIKey { return GSIKey{claimsOfAccountPK(account), folder} }
-func claimsOfAccountPK(account string) string           { return join("ACCOUNT", account, "CLAIMS") }
+func claimsOfAccountGSI(account, folder string) GSIKey {
+	return GSIKey{claimsOfAccountPK(account), folder}
+}
+func claimsOfAccountPK(account string) string { return join("ACCOUNT", account, "CLAIMS") }
 
 // Scans live in their integration's partition, ordered by id (time-ordered),
 // so "newest first" is a descending query; GSI1 finds a scan by id.
