@@ -86,16 +86,11 @@ func TestRecheckOfAChange(t *testing.T) {
 		t.Fatalf("buffer: %+v, want one re-check", out)
 	}
 	execs.Wait()
-	regressed := testenv.Receive(t, e.cfg, driftQueue, 1, 60*time.Second)
-	seconds := time.Since(changedAt).Seconds()
-	var ev struct {
-		Detail busevents.RegressionDetail `json:"detail"`
-	}
-	if err := json.Unmarshal([]byte(regressed[0]), &ev); err != nil {
-		t.Fatal(err)
-	}
-	if ev.Detail.SecurityCheck != "s3_bucket_level_public_access_block" || ev.Detail.AssetARN != bucketARN || ev.Detail.ScanID != out.ScanIDs[0] {
-		t.Fatalf("Check Regressed: %s, want s3_bucket_level_public_access_block on %s from re-check %s", regressed[0], bucketARN, out.ScanIDs[0])
+	// The drift queue also holds the full scan's events (first failures):
+	// the re-check's is the one of its scan.
+	ev, seconds := regression(t, e.cfg, driftQueue, out.ScanIDs[0], changedAt)
+	if ev.SecurityCheck != "s3_bucket_level_public_access_block" || ev.AssetARN != bucketARN || ev.PreviousStatus != citadel.StatusPass {
+		t.Fatalf("Check Regressed of the re-check: %+v, want s3_bucket_level_public_access_block on %s from pass", ev, bucketARN)
 	}
 
 	// The re-check touched the bucket's results alone, and cost a fraction
@@ -138,6 +133,32 @@ func TestRecheckOfAChange(t *testing.T) {
 		bucket, seconds, recheckCPU, recheckChecks, recheckWrites, recheckRequests)
 	t.Logf("full scan of the same account: %.1f s; Prowler %.1f CPU-s, %d checks executed; DynamoDB %.1f write units in %d requests",
 		fullSeconds, fullCPU, fullChecks, full.Report.Total.WriteUnits, full.Report.Total.Requests)
+}
+
+// regression waits for the "Check Regressed" of scan scanID on the drift
+// queue and says how long after since it arrived.
+func regression(t *testing.T, cfg aws.Config, url, scanID string, since time.Time) (busevents.RegressionDetail, float64) {
+	t.Helper()
+	c := sqs.NewFromConfig(cfg)
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
+		got, err := c.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range got.Messages {
+			var ev struct {
+				Detail busevents.RegressionDetail `json:"detail"`
+			}
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Detail.ScanID == scanID {
+				return ev.Detail, time.Since(since).Seconds()
+			}
+		}
+	}
+	t.Fatalf("no Check Regressed of scan %s within a minute", scanID)
+	return busevents.RegressionDetail{}, 0
 }
 
 // receive takes n messages from a queue as Lambda's SQS poller would hand
