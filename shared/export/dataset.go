@@ -56,6 +56,7 @@ type Finding struct {
 	CheckID       string              `json:"check_id"`
 	CheckTitle    string              `json:"check_title"`
 	Severity      citadel.Severity    `json:"severity"`
+	AssetID       string              `json:"asset_id"`
 	AssetARN      string              `json:"asset_arn"`
 	AssetName     string              `json:"asset_name"`
 	AssetType     string              `json:"asset_type"`
