@@ -11,7 +11,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
 
-//go:embed report.html.tmpl
+//go:embed report.html.tmpl framework.html.tmpl
 var files embed.FS
 
 var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
@@ -19,7 +19,14 @@ var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap
 	"width":   func(f float64) string { return fmt.Sprintf("%.1f%%", f) },
 	"short":   shortTime,
 	"posture": func(v any) string { return strings.ReplaceAll(fmt.Sprint(v), "_", " ") },
-}).ParseFS(files, "report.html.tmpl"))
+	"pctOf": func(n, of int) string {
+		if of == 0 {
+			return "0.0"
+		}
+		return fmt.Sprintf("%.1f", 100*float64(n)/float64(of))
+	},
+	"date": func(t interface{ Format(string) string }) string { return t.Format("2006-01-02") },
+}).ParseFS(files, "report.html.tmpl", "framework.html.tmpl"))
 
 func shortTime(t interface{ Format(string) string }) string {
 	return t.Format("2006-01-02 15:04:05 UTC")

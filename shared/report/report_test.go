@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/compliance"
+	"github.com/citadelsecure/citadel/shared/export"
 	"github.com/citadelsecure/citadel/shared/report"
 	"github.com/citadelsecure/citadel/shared/testkit/golden"
 )
@@ -101,4 +104,64 @@ func BenchmarkHTML(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(buf.Len()), "bytes/page")
+}
+
+// frameworkSample is a dataset with a failing control, an accepted risk,
+// an integration never scanned and a name that needs escaping.
+func frameworkSample() export.Dataset {
+	return export.Dataset{Generated: when, AsOf: when.Add(-24 * time.Hour), Framework: export.Framework{ID: "soc2", Name: "SOC 2"},
+		Scope: export.Scope{Kind: export.ScopeFolder, ID: "f1"},
+		Integrations: []export.Integration{{ID: "int-1", Name: "prod <main>", AccountID: "111122223333", ScanID: "s1", ScannedAt: when.Add(-25 * time.Hour)},
+			{ID: "int-2", Name: "staging", AccountID: "444455556666"}},
+		Findings: []export.Finding{
+			{IntegrationID: "int-1", AccountID: "111122223333", CheckID: "s3_bucket_public_access", AssetName: "site", AssetARN: "arn:aws:s3:::site",
+				Status: citadel.StatusExcepted, ProwlerStatus: citadel.StatusFail, ExceptionID: "exc-1", Controls: []string{"DCH-01"}},
+			{IntegrationID: "int-1", AccountID: "111122223333", CheckID: "iam_root_mfa_enabled", AssetName: "root", AssetARN: "arn:aws:iam::111122223333:root",
+				Severity: citadel.SeverityCritical, Status: citadel.StatusFail, ProwlerStatus: citadel.StatusFail, Muted: true, Detail: "Root has no MFA",
+				FirstSeen: when.Add(-72 * time.Hour), Controls: []string{"IAC-10"}},
+			{IntegrationID: "int-1", CheckID: "iam_root_mfa_enabled", AssetName: "other", Status: citadel.StatusPass, Controls: []string{"IAC-10"}},
+		},
+		Controls: []export.Control{{RefID: "DCH-01", Name: "Data protection", Posture: citadel.PosturePassing, Excepted: 1},
+			{RefID: "IAC-10", Name: "MFA", Posture: citadel.PosturePartial, Passed: 1, Failed: 1}},
+		Requirements: []export.Requirement{{RefID: "cc_6_1", Name: "Logical access", Result: citadel.ResultPartiallyCompliant, Covered: true,
+			Controls: []string{"DCH-01", "IAC-10"}, Passed: 1, Failed: 1, Excepted: 1}, {RefID: "cc_1_3", Name: "Board", Result: citadel.ResultNotAssessed}},
+		Evidence: []export.EvidenceRecord{{Evidence: citadel.Evidence{ID: "ev-1", Name: "root: MFA", CheckID: "iam_root_mfa_enabled", Status: citadel.EvidenceInReview,
+			ResultStatus: citadel.StatusFail}, Revisions: make([]citadel.EvidenceRevision, 2)}},
+		Exceptions: []citadel.Exception{{ID: "exc-1", Justification: "a public website", Owner: "web team", DecidedBy: "ciso", ExpiresAt: when.Add(30 * 24 * time.Hour)}},
+	}
+}
+
+func TestFrameworkHTML(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.FrameworkHTML(&buf, frameworkSample()); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "framework.golden.html", buf.Bytes())
+	if m := regexp.MustCompile(`(?i)(src=|href=|url\(|@import|<script)`).Find(buf.Bytes()); m != nil {
+		t.Errorf("the page loads something: %s", m)
+	}
+	for _, want := range []string{"prod &lt;main&gt;", "no successful scan by then", "a public website", "web team", "2026-12-29", "muted in Prowler", "2026-11-26"} {
+		if !bytes.Contains(buf.Bytes(), []byte(want)) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	p := report.NewFrameworkPage(frameworkSample())
+	if d := cmp.Diff([]int{1, 1, 1, 2, 1, 0}, []int{p.Passed, p.Failed, p.Excepted, p.Assessable, p.Covered, p.AllPassing}); d != "" {
+		t.Errorf("counts (-want +got):\n%s", d)
+	}
+	if len(p.FailingControls) != 1 || p.FailingControls[0].RefID != "IAC-10" || len(p.FailingControls[0].Findings) != 1 {
+		t.Errorf("failing controls: %+v", p.FailingControls)
+	}
+}
+
+func TestFrameworkHTMLEmpty(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.FrameworkHTML(&buf, export.Dataset{Generated: when, AsOf: when, Framework: export.Framework{ID: "soc2", Name: "SOC 2"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"The scope has no integration.", "No control fails.", "No failure is excepted.", "no assessable requirement"} {
+		if !bytes.Contains(buf.Bytes(), []byte(want)) {
+			t.Errorf("the empty page lacks %q", want)
+		}
+	}
 }
