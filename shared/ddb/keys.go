@@ -45,6 +45,7 @@ const (
 	TypeEvidenceReview     = "EvidenceReview"
 	TypeException          = "Exception"
 	TypeExceptionExpiry    = "ExceptionExpiry"
+	TypeExport             = "Export"
 )
 
 // Key is an item's primary key.
@@ -373,3 +374,14 @@ func exceptionExpiryPK(status string) string { return join("EXCS", status, "EXPI
 // expiryTime is a time in UTC at a fixed width, so the strings sort as the
 // times do: everything of an instant before T sorts before expiryTime(T).
 func expiryTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+
+// --- exports ---------------------------------------------------------------------
+
+// An export job is found by id; GSI1 lists the deployment's exports, newest
+// first (one partition: a few a day, each kept ExportRetention by TTL).
+func exportKey(id string) Key { return Key{join("EXPORT", id), "EXPORT"} }
+func exportsGSI(createdAt time.Time, id string) GSIKey {
+	return GSIKey{exportsPK, join(expiryTime(createdAt), id)}
+}
+
+const exportsPK = "EXPORTS"

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/citadelsecure/citadel/shared/citadel"
@@ -43,26 +42,6 @@ type Request struct {
 	AsOf      time.Time `json:"as_of,omitzero"`
 }
 
-// Validate checks a request.
-func (r Request) Validate() error {
-	var problems []string
-	if r.Framework == "" {
-		problems = append(problems, "framework is required")
-	}
-	switch r.Scope.Kind {
-	case ScopeIntegration, ScopeFolder, ScopeOrganization:
-	default:
-		problems = append(problems, fmt.Sprintf("scope kind %q must be integration, folder or organization", r.Scope.Kind))
-	}
-	if r.Scope.ID == "" {
-		problems = append(problems, "scope id is required")
-	}
-	if len(problems) > 0 {
-		return citadel.Invalid("export: %s", strings.Join(problems, "; "))
-	}
-	return nil
-}
-
 const pageSize = 1000
 
 // Collect gathers the dataset of req at now. As of a past date, each
@@ -72,13 +51,11 @@ const pageSize = 1000
 // records keep only the revisions and reviews made by then.
 func Collect(ctx context.Context, s Store, req Request, now time.Time) (Dataset, error) {
 	ds := Dataset{Generated: now.UTC(), AsOf: now.UTC(), Scope: req.Scope}
-	if err := req.Validate(); err != nil {
+	// The job's request minus its format: one set of rules, citadel's.
+	if err := (citadel.ExportRequest{Framework: req.Framework, Scope: req.Scope, AsOf: req.AsOf, Format: citadel.ExportJSON}).Validate(now); err != nil {
 		return ds, err
 	}
 	if !req.AsOf.IsZero() {
-		if req.AsOf.After(now) {
-			return ds, citadel.Invalid("export: as_of %s is in the future", req.AsOf.Format(time.RFC3339))
-		}
 		ds.AsOf = req.AsOf.UTC()
 	}
 	integs, err := integrationsOf(ctx, s, req.Scope)

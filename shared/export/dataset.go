@@ -13,21 +13,17 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 )
 
-// ScopeKind is what a dataset covers.
-type ScopeKind string
-
-const (
-	ScopeIntegration  ScopeKind = "integration"
-	ScopeFolder       ScopeKind = "folder"
-	ScopeOrganization ScopeKind = "organization"
+// ScopeKind and Scope are citadel's (an export job's request names them).
+type (
+	ScopeKind = citadel.ExportScopeKind
+	Scope     = citadel.ExportScope
 )
 
-// Scope names what a dataset covers: an integration, every integration of
-// a folder, or an organization's members.
-type Scope struct {
-	Kind ScopeKind `json:"kind"`
-	ID   string    `json:"id"`
-}
+const (
+	ScopeIntegration  = citadel.ExportScopeIntegration
+	ScopeFolder       = citadel.ExportScopeFolder
+	ScopeOrganization = citadel.ExportScopeOrganization
+)
 
 // Framework is the framework a dataset is about.
 type Framework struct {
