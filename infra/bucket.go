@@ -19,7 +19,8 @@ const accessLogRetentionDays = 365
 // and manifest under scans/<scan id>/, the Prowler catalog under catalog/.
 // Public access blocked, TLS only, S3-managed encryption, server access logs
 // to a bucket of their own, and scans/ objects expiring after
-// cfg.ScanRetentionDays (the findings themselves live on in the table).
+// cfg.ScanRetentionDays (the findings themselves live on in the table),
+// exports/ objects after citadel.ExportRetention, as their records.
 // The access-log bucket is returned too: the console's bucket logs there.
 func newBucket(scope constructs.Construct, cfg Config) (scans, logs awss3.Bucket) {
 	logs = awss3.NewBucket(scope, jsii.String("AccessLogs"), &awss3.BucketProps{
@@ -48,6 +49,11 @@ func newBucket(scope constructs.Construct, cfg Config) (scans, logs awss3.Bucket
 				Id:         jsii.String("expire-old-scans"),
 				Prefix:     jsii.String(citadel.ScanPrefix),
 				Expiration: awscdk.Duration_Days(jsii.Number(float64(cfg.ScanRetentionDays))),
+			},
+			{
+				Id:         jsii.String("expire-exports"),
+				Prefix:     jsii.String(citadel.ExportPrefix),
+				Expiration: awscdk.Duration_Days(jsii.Number(citadel.ExportRetention.Hours() / 24)),
 			},
 			{
 				Id:                                  jsii.String("abort-incomplete-uploads"),

@@ -31,6 +31,7 @@ func TestBucket(t *testing.T) {
 		s.main.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
 			"LifecycleConfiguration": map[string]any{"Rules": assertions.Match_ArrayWith(&[]any{
 				map[string]any{"Id": "expire-old-scans", "Prefix": citadel.ScanPrefix, "ExpirationInDays": 90, "Status": "Enabled"},
+				map[string]any{"Id": "expire-exports", "Prefix": citadel.ExportPrefix, "ExpirationInDays": 7, "Status": "Enabled"},
 				map[string]any{"Id": "abort-incomplete-uploads", "AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 7}, "Status": "Enabled"},
 			})},
 			"LoggingConfiguration": map[string]any{"LogFilePrefix": "scans-bucket/"},

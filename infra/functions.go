@@ -19,6 +19,7 @@ import (
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/ddb"
 	"github.com/citadelsecure/citadel/shared/jobs/exceptionsweep"
+	"github.com/citadelsecure/citadel/shared/jobs/exportjob"
 )
 
 // The Lambda functions, named as their folders under functions/ and bin/.
@@ -36,6 +37,7 @@ const (
 	FnExcSweep      = exceptionsweep.StepName
 	FnTokenScopes   = "token-scopes"
 	FnRecheck       = citadel.StepRecheck
+	FnExport        = exportjob.StepName
 	// The organization scan's (orgstatemachine.go).
 	FnOrgPlan    = citadel.StepOrgPlan
 	FnOrgSync    = citadel.StepOrgSync
@@ -74,6 +76,8 @@ var FunctionSpecs = []FunctionSpec{
 	{FnReconcile, 256, 1 * time.Minute, 0, "Ends the scan of an execution that failed, timed out or was aborted"},
 	{FnExcSweep, 512, 5 * time.Minute, 0, "Expires exceptions, sends their reminders and re-marks results on a decision, without a scan"},
 	{FnRecheck, 512, 5 * time.Minute, 0, "Coalesces change events per integration into re-check scans (trigger change)"},
+	// An export holds a framework's dataset and its file in memory.
+	{FnExport, 1769, 10 * time.Minute, 4, "Writes an export: a framework's dataset for a scope and date, as CSV, JSON, HTML, OSCAL or an auditor's package"},
 	// Cognito waits 5 s for a trigger; the answer is computed from the event.
 	{FnTokenScopes, 128, 5 * time.Second, 0, "The console user pool's pre token generation trigger: role scopes from the user's groups"},
 	// The organization scan: org-sync lists the organization and writes its

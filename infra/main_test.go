@@ -511,7 +511,7 @@ func TestStackOutputs(t *testing.T) {
 		got = append(got, k)
 	}
 	sort.Strings(got)
-	want := []string{"ApiUrl", "BucketName", citadel.OutputCatalogStateMachine, citadel.OutputOrgStateMachineARN, "ClusterArn", "EventBusName", OutputEventBusARN, OutputNotificationTopic, "ScheduleGroupName", "StateMachineArn",
+	want := []string{"ApiUrl", "BucketName", citadel.OutputCatalogStateMachine, citadel.OutputExportStateMachine, citadel.OutputOrgStateMachineARN, "ClusterArn", "EventBusName", OutputEventBusARN, OutputNotificationTopic, "ScheduleGroupName", "StateMachineArn",
 		"TableName", "TaskDefinitionArn", "TaskSecurityGroup", "TaskSubnets",
 		"ConsoleUrl", "ConsoleApiUrl", "UserPoolId", "UserPoolClientId", "AdminPolicyArn", "OperatorPolicyArn", "AuditorPolicyArn", "ViewerPolicyArn"}
 	sort.Strings(want)

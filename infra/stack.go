@@ -39,6 +39,7 @@ type Citadel struct {
 	ExceptionSweep  *ExceptionSweep
 	Notify          *Notifications
 	Catalog         *Catalog
+	Exports         awsstepfunctions.StateMachine
 	Recheck         *Recheck
 }
 
@@ -87,6 +88,8 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) (*Citadel, er
 	c.Notify = newNotifications(stack, cfg, c.EventBus)
 	c.Catalog = newCatalog(stack, c.Functions, c.Prowler, c.Bucket)
 	wireAPICatalog(c.Functions.ByName[FnAPI], c.Catalog.StateMachine)
+	c.Exports = newExports(stack, c.Functions, c.Bucket)
+	wireAPIExports(c.Functions.ByName[FnAPI], c.Exports, c.Bucket)
 
 	out := func(id string, v *string, desc string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
@@ -112,6 +115,7 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) (*Citadel, er
 	out("TaskSecurityGroup", c.Prowler.SecurityGroup.SecurityGroupId(), "The Prowler task's security group (no inbound rules)")
 	out("TaskSubnets", awscdk.Fn_Join(jsii.String(","), c.Prowler.Vpc.SelectSubnets(publicSubnets).SubnetIds), "Public subnets for a manual run-task (assign a public IP)")
 	out("ScheduleGroupName", c.Scheduler.Group.ScheduleGroupName(), "The schedule group ("+citadel.EnvSchedulerGroup+")")
+	out(citadel.OutputExportStateMachine, c.Exports.StateMachineArn(), "The export state machine ("+citadel.EnvExportStateMachineARN+")")
 	out(citadel.OutputCatalogStateMachine, c.Catalog.StateMachine.StateMachineArn(),
 		"The catalog state machine: Prowler's catalog exported from the image and imported with catalog/scf/ (docs/infra.md)")
 	out(OutputNotificationTopic, c.Notify.Topic.TopicArn(), "The notifications topic: drift events and scan ends (docs/notifications.md)")

@@ -12,6 +12,8 @@ const (
 	EnvOrgStateMachineARN = "CITADEL_ORG_STATE_MACHINE_ARN"
 	// EnvCatalogStateMachineARN: the catalog load's state machine (the API's GET /catalog).
 	EnvCatalogStateMachineARN = "CITADEL_CATALOG_STATE_MACHINE_ARN"
+	// EnvExportStateMachineARN: the export state machine (the API's POST /exports).
+	EnvExportStateMachineARN = "CITADEL_EXPORT_STATE_MACHINE_ARN"
 	EnvSchedulerRole          = "CITADEL_SCHEDULER_ROLE_ARN"
 	EnvSchedulerGroup         = "CITADEL_SCHEDULE_GROUP"
 	EnvFolderID               = "CITADEL_DEFAULT_FOLDER"

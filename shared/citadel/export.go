@@ -123,7 +123,7 @@ type ExportInput struct {
 }
 
 // ExportKey is the bucket key of an export's file.
-func ExportKey(id, fileName string) string { return "exports/" + id + "/" + fileName }
+func ExportKey(id, fileName string) string { return ExportPrefix + id + "/" + fileName }
 
 // ExportPrefix is the bucket prefix of every export's file.
 const ExportPrefix = "exports/"

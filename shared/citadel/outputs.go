@@ -11,6 +11,7 @@ const (
 	OutputStateMachineARN     = "StateMachineArn"        // the scan state machine
 	OutputOrgStateMachineARN  = "OrgStateMachineArn"     // the organization scan state machine
 	OutputCatalogStateMachine = "CatalogStateMachineArn" // the catalog export and import
+	OutputExportStateMachine  = "ExportStateMachineArn"  // the export jobs
 	OutputTableName           = "TableName"              // the DynamoDB table
 	OutputEventBusName        = "EventBusName"           // the drift-event bus
 	OutputConsoleURL          = "ConsoleUrl"             // the web console: https://<distribution>/console/
