@@ -153,12 +153,14 @@ func localAPI(ctx context.Context, cfg aws.Config, r *runner, folder string) (*h
 	store := ddb.New(cfg, r.table, ddb.WithBlobs(&blobstore.S3{Client: s3c, Bucket: r.bucket}))
 	execs := &localrun.Executions{StateMachineARN: localStateMachine, Pipeline: r.pipeline, OrgStateMachineARN: localOrgStateMachine, Log: r.log}
 	execs.OrgPipeline = func() *localrun.OrgRunner { return r.orgPipeline(execs) }
+	execs.Jobs = map[string]localrun.Job{localExportStateMachine: r.exportJob(s3c)}
 	api, err := httpapi.New(ctx, httpapi.Deps{
 		Folders: store, Integrations: store, Scans: store, Assets: store, Catalog: store, Controls: store, Evidence: store,
 		Assessments: store, Compliance: store, Exceptions: store, Schedules: schedules, Executions: execs,
 		StateMachineARN: localStateMachine, OrgStateMachineARN: localOrgStateMachine, DefaultFolder: folder, Log: r.log,
 		Announce: &scanend.Announcer{Events: eventbridge.NewFromConfig(cfg), Bus: r.eventBus, Log: r.log},
 		Verify:   &verify.Verifier{Config: cfg}, // over the local AWS server, which hands out any role
+		Exports:  store, ExportStateMachineARN: localExportStateMachine, Presign: s3.NewPresignClient(s3c), Bucket: r.bucket,
 	})
 	return api, execs, err
 }

@@ -30,7 +30,8 @@ func main() {
 	rt := stepfn.Init()
 	cfg, logger := rt.AWS, rt.Env.Log
 	// Evidence revisions and results may have offloaded their bulk to the bucket.
-	blobs := &blobstore.S3{Client: s3.NewFromConfig(cfg, awsx.S3Options), Bucket: os.Getenv(citadel.EnvBucket)}
+	s3c := s3.NewFromConfig(cfg, awsx.S3Options)
+	blobs := &blobstore.S3{Client: s3c, Bucket: os.Getenv(citadel.EnvBucket)}
 	store := ddb.New(cfg, os.Getenv(citadel.EnvTable), ddb.WithBlobs(blobs))
 	sm, orgSM := os.Getenv(citadel.EnvStateMachineARN), os.Getenv(citadel.EnvOrgStateMachineARN)
 	states := sfn.NewFromConfig(cfg)
@@ -52,6 +53,9 @@ func main() {
 		Announce:      &scanend.Announcer{Events: eventbridge.NewFromConfig(cfg), Bus: os.Getenv(citadel.EnvEventBus), Log: logger},
 		Verify:        &verify.Verifier{Config: cfg}, // assumes the integrations' scanner roles with the function's credentials
 		DefaultFolder: os.Getenv(citadel.EnvFolderID), MinScheduleInterval: minSchedule, Log: logger,
+		// Exports: the state machine, and the files' presigned GETs (signed with the function's role).
+		Exports: store, ExportStateMachineARN: os.Getenv(citadel.EnvExportStateMachineARN), Presign: s3.NewPresignClient(s3c),
+		Bucket: os.Getenv(citadel.EnvBucket),
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -14,9 +14,9 @@ const (
 	EnvCatalogStateMachineARN = "CITADEL_CATALOG_STATE_MACHINE_ARN"
 	// EnvExportStateMachineARN: the export state machine (the API's POST /exports).
 	EnvExportStateMachineARN = "CITADEL_EXPORT_STATE_MACHINE_ARN"
-	EnvSchedulerRole          = "CITADEL_SCHEDULER_ROLE_ARN"
-	EnvSchedulerGroup         = "CITADEL_SCHEDULE_GROUP"
-	EnvFolderID               = "CITADEL_DEFAULT_FOLDER"
+	EnvSchedulerRole         = "CITADEL_SCHEDULER_ROLE_ARN"
+	EnvSchedulerGroup        = "CITADEL_SCHEDULE_GROUP"
+	EnvFolderID              = "CITADEL_DEFAULT_FOLDER"
 	// EnvMinScheduleInterval: the shortest time between two scheduled scans
 	// of an integration (a Go duration; ParseMinScheduleInterval).
 	EnvMinScheduleInterval = "CITADEL_MIN_SCHEDULE_INTERVAL"

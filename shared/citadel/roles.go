@@ -14,7 +14,7 @@ type Role string
 const (
 	RoleAdmin    Role = "admin"    // integrations, schedules, folders, mapping corrections, assessments
 	RoleOperator Role = "operator" // starts and cancels scans, requests exceptions
-	RoleAuditor  Role = "auditor"  // reviews evidence, decides exceptions (later: exports)
+	RoleAuditor  Role = "auditor"  // reviews evidence, decides exceptions, exports
 	RoleViewer   Role = "viewer"   // reads
 )
 
@@ -33,10 +33,13 @@ const (
 	// PermException: request an exception (a risk acceptance). Deciding it
 	// is PermReview's, and never its requester's (Exception.Decide).
 	PermException Permission = "exception"
+	// PermExport: export a framework's findings, controls and evidence
+	// (POST /exports) and read the exports.
+	PermExport Permission = "export"
 )
 
 // Permissions lists every permission.
-var Permissions = []Permission{PermRead, PermScan, PermReview, PermAdmin, PermException}
+var Permissions = []Permission{PermRead, PermScan, PermReview, PermAdmin, PermException, PermExport}
 
 // permissionRoles says which roles hold a permission. Admin holds them all:
 // the approver of later issues is "auditor or admin".
@@ -48,6 +51,8 @@ var permissionRoles = map[Permission][]Role{
 	// Every role that works on the estate may ask for an exception; a
 	// viewer only reads.
 	PermException: {RoleAdmin, RoleOperator, RoleAuditor},
+	// What an auditor takes away: the auditor's, and the admin's.
+	PermExport: {RoleAdmin, RoleAuditor},
 }
 
 // RolesWith lists the roles holding p (nil for an unknown permission).

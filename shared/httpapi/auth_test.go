@@ -136,7 +136,7 @@ func TestCallers(t *testing.T) {
 	iam.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 		IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:sts::123456789012:assumed-role/ci/run-7", CallerID: "AROA:run-7"},
 	}
-	all := []citadel.Permission{citadel.PermRead, citadel.PermScan, citadel.PermReview, citadel.PermAdmin, citadel.PermException}
+	all := []citadel.Permission{citadel.PermRead, citadel.PermScan, citadel.PermReview, citadel.PermAdmin, citadel.PermException, citadel.PermExport}
 	for _, tc := range []struct {
 		name   string
 		ev     events.APIGatewayV2HTTPRequest
@@ -145,9 +145,9 @@ func TestCallers(t *testing.T) {
 	}{
 		{"iam", iam, 200, MeView{Caller: "arn:aws:sts::123456789012:assumed-role/ci/run-7", Via: ViaIAM, Roles: []citadel.Role{}, Permissions: all}},
 		{"auditor", tokenEvent("GET", "/me", "dana", []string{"openid", "citadel/auditor"}), 200,
-			MeView{Caller: "dana", Via: ViaJWT, Roles: []citadel.Role{citadel.RoleAuditor}, Permissions: []citadel.Permission{citadel.PermRead, citadel.PermReview, citadel.PermException}}},
+			MeView{Caller: "dana", Via: ViaJWT, Roles: []citadel.Role{citadel.RoleAuditor}, Permissions: []citadel.Permission{citadel.PermRead, citadel.PermReview, citadel.PermException, citadel.PermExport}}},
 		{"operator and auditor", tokenEvent("GET", "/me", "omar", []string{"citadel/auditor", "citadel/operator"}), 200,
-			MeView{Caller: "omar", Via: ViaJWT, Roles: []citadel.Role{citadel.RoleOperator, citadel.RoleAuditor}, Permissions: []citadel.Permission{citadel.PermRead, citadel.PermScan, citadel.PermReview, citadel.PermException}}},
+			MeView{Caller: "omar", Via: ViaJWT, Roles: []citadel.Role{citadel.RoleOperator, citadel.RoleAuditor}, Permissions: []citadel.Permission{citadel.PermRead, citadel.PermScan, citadel.PermReview, citadel.PermException, citadel.PermExport}}},
 		// A token with no role's scope (a user in no group) reads nothing.
 		{"no role", tokenEvent("GET", "/me", "nemo", []string{"openid", "citadel/root", "email"}), 403, MeView{}},
 		// Through API Gateway with no identity (a route left without an
@@ -191,7 +191,7 @@ func TestOperationPermissionRefused(t *testing.T) {
 		want string
 	}{
 		{"missing", map[string]any{}, "operation getMe has no x-citadel-permission"},
-		{"unknown", map[string]any{PermissionExtension: "write"}, "x-citadel-permission write is none of [read scan review admin exception]"},
+		{"unknown", map[string]any{PermissionExtension: "write"}, "x-citadel-permission write is none of [read scan review admin exception export]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			saved := op.Extensions

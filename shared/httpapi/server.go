@@ -143,6 +143,13 @@ type Deps struct {
 	Verify Verifier
 	// VerifyTimeout bounds one verify (0: DefaultVerifyTimeout).
 	VerifyTimeout time.Duration
+	// Exports, ExportStateMachineARN, Presign and Bucket serve the export
+	// routes (exports.go): without the store or the state machine they
+	// answer 409; without Presign a succeeded export has no download URL.
+	Exports               Exports
+	ExportStateMachineARN string
+	Presign               Presigner
+	Bucket                string
 	// DefaultFolder is used when a request names no folder_id (citadel.EnvFolderID).
 	DefaultFolder string
 	// MinScheduleInterval is the shortest time allowed between two
@@ -258,6 +265,9 @@ func (s *Server) routes() map[string]handlerFunc {
 		"GET /catalog":                       s.getCatalog,
 		"GET /frameworks":                    s.listFrameworks,
 		"GET /frameworks/{id}/coverage":      s.frameworkCoverage,
+		"POST /exports":                      s.createExport,
+		"GET /exports":                       s.listExports,
+		"GET /exports/{id}":                  s.getExport,
 		"PUT /requirement-assessments/{id}":  s.putAssessment,
 		"GET /checks/{id}":                   s.getCheck,
 		"GET /checks/{id}/links":             s.getCheckLinks,

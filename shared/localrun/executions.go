@@ -30,7 +30,10 @@ type Executions struct {
 	// state machine: its executions run an OrgRunner.
 	OrgStateMachineARN string
 	OrgPipeline        func() *OrgRunner
-	Log                *slog.Logger
+	// Jobs are one-job state machines (the export's), by ARN: an
+	// execution runs the job with the execution's input.
+	Jobs map[string]Job
+	Log  *slog.Logger
 
 	mu   sync.Mutex
 	runs map[string]*execution // by execution ARN
@@ -50,6 +53,9 @@ type execution struct {
 // name is refused, as Step Functions refuses it.
 func (e *Executions) StartExecution(ctx context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
 	sm := aws.ToString(in.StateMachineArn)
+	if job, ok := e.Jobs[sm]; ok {
+		return e.startJob(sm, aws.ToString(in.Name), job, []byte(aws.ToString(in.Input)))
+	}
 	org := e.OrgPipeline != nil && sm == e.OrgStateMachineARN
 	if sm != e.StateMachineARN && !org {
 		return nil, &sfntypes.StateMachineDoesNotExist{Message: aws.String("no state machine " + sm)}
@@ -80,6 +86,37 @@ func (e *Executions) StartExecution(ctx context.Context, in *sfn.StartExecutionI
 			run.status, run.cause = sfntypes.ExecutionStatusFailed, failed.Cause
 		default:
 			run.status = sfntypes.ExecutionStatusSucceeded
+		}
+		if e.Log != nil {
+			e.Log.Info("execution ended", "execution_arn", arn, "status", string(run.status), "cause", run.cause)
+		}
+	}()
+	return &sfn.StartExecutionOutput{ExecutionArn: aws.String(arn), StartDate: aws.Time(run.start)}, nil
+}
+
+// Job is a one-job state machine's work on an execution's input: it
+// returns when the execution would end, its error the execution's failure.
+type Job func(ctx context.Context, input []byte) error
+
+// startJob starts an execution of a job's state machine.
+func (e *Executions) startJob(sm, name string, job Job, input []byte) (*sfn.StartExecutionOutput, error) {
+	arn := executionARN(sm, name)
+	run, runCtx := e.register(arn, sm)
+	if run == nil {
+		return nil, &sfntypes.ExecutionAlreadyExists{Message: aws.String("execution " + arn + " already exists")}
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		err := job(runCtx, input)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if run.status != sfntypes.ExecutionStatusRunning {
+			return // stopped
+		}
+		run.stop, run.status = time.Now(), sfntypes.ExecutionStatusSucceeded
+		if err != nil {
+			run.status, run.cause = sfntypes.ExecutionStatusFailed, err.Error()
 		}
 		if e.Log != nil {
 			e.Log.Info("execution ended", "execution_arn", arn, "status", string(run.status), "cause", run.cause)
