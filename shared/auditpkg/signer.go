@@ -54,8 +54,9 @@ type KMSSigner struct {
 
 // NewKMSSigner reads the key's public key and spec (GetPublicKey) and
 // picks the signing algorithm. keyID may be a key id, an ARN or an alias;
-// the signer signs with the key's ARN, which the manifest names, so an
-// alias moved later does not change the key of a signer made before.
+// the signer signs with the key GetPublicKey named (KMS gives its ARN),
+// which the manifest names, so an alias moved later does not change the
+// key of a signer made before.
 func NewKMSSigner(ctx context.Context, client KMSClient, keyID string) (*KMSSigner, error) {
 	out, err := client.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(keyID)})
 	if err != nil {
@@ -68,14 +69,18 @@ func NewKMSSigner(ctx context.Context, client KMSClient, keyID string) (*KMSSign
 	if out.KeyUsage != kmstypes.KeyUsageTypeSignVerify {
 		return nil, fmt.Errorf("kms signer: key %s has usage %q, not SIGN_VERIFY", arn, out.KeyUsage)
 	}
+	spec := out.KeySpec
+	if spec == "" { // an older answer (moto's): only the deprecated name
+		spec = kmstypes.KeySpec(out.CustomerMasterKeySpec)
+	}
 	var alg string
-	switch out.KeySpec {
+	switch spec {
 	case kmstypes.KeySpecEccNistP256:
 		alg = AlgorithmECDSASHA256
 	case kmstypes.KeySpecRsa2048, kmstypes.KeySpecRsa3072, kmstypes.KeySpecRsa4096:
 		alg = AlgorithmRSAPSSSHA256
 	default:
-		return nil, fmt.Errorf("kms signer: key %s is %s; a package is signed with ECC_NIST_P256 or RSA_2048/3072/4096", arn, out.KeySpec)
+		return nil, fmt.Errorf("kms signer: key %s is %s; a package is signed with ECC_NIST_P256 or RSA_2048/3072/4096", arn, orNone(string(spec)))
 	}
 	if len(out.SigningAlgorithms) > 0 && !slices.Contains(out.SigningAlgorithms, kmstypes.SigningAlgorithmSpec(alg)) {
 		return nil, fmt.Errorf("kms signer: key %s does not offer %s (it offers %v)", arn, alg, out.SigningAlgorithms)
@@ -117,7 +122,7 @@ func (s *KMSSigner) PublicKey(context.Context) (crypto.PublicKey, error) { retur
 // Algorithm is ECDSA_SHA_256 or RSASSA_PSS_SHA_256.
 func (s *KMSSigner) Algorithm() string { return s.alg }
 
-// KeyID is the key's ARN.
+// KeyID is the key's ARN (as GetPublicKey named it).
 func (s *KMSSigner) KeyID() string { return s.keyARN }
 
 // checkKey says whether a public key is of the algorithm's kind.
