@@ -53,6 +53,10 @@ on this machine, over the local AWS server:
                  (citadel scan --integration <id>; prints the summary and coverage, writes out/report.html)
   report         the report of an earlier scan (citadel report [--integration <id>] [--scan <id>])
   demo           the end-to-end demo against the local AWS server (make demo)
+
+offline:
+  verify         check an auditor's package: every file's hash, the signature, the evidence chains
+                 (citadel verify PACKAGE [--public-key FILE] [--require-signature] [--json])
 `
 
 // run runs one command. Asking any command for help (-h, -help, --help) is
@@ -108,6 +112,8 @@ func dispatch(ctx context.Context, args []string, out io.Writer) error {
 		return cmdServe(ctx, args[1:])
 	case "whoami":
 		return whoami(ctx, args[1:], out)
+	case "verify":
+		return cmdVerify(ctx, args[1:], out)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
