@@ -58,7 +58,7 @@ func (f *finding) subjectUUID() string { return stableUUID("inventory-item", f.a
 // label is how text names the finding: the check's title (else its id) on
 // the asset's name (else its key).
 func (f *finding) label() string {
-	return line(firstOf(f.CheckTitle, f.CheckID)) + " on " + line(firstOf(f.AssetName, f.assetKey))
+	return text(firstOf(f.CheckTitle, f.CheckID)) + " on " + text(firstOf(f.AssetName, f.assetKey))
 }
 
 // prepare checks ds and makes its model.
@@ -255,6 +255,18 @@ func firstOf(ss ...string) string {
 // line is s on one line with no leading, trailing or repeated whitespace,
 // as OSCAL's string and markup-line types require.
 func line(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// text is s on one line (line) with Markdown's special characters escaped,
+// for OSCAL's markup types: names such as "<root_account>" must read as
+// written, not as HTML or emphasis.
+func text(s string) string { return markdownEscaper.Replace(line(s)) }
+
+// para is s, trimmed, with Markdown's special characters escaped (line
+// breaks kept), for a paragraph of free text such as a check's detail.
+func para(s string) string { return markdownEscaper.Replace(strings.TrimSpace(s)) }
+
+var markdownEscaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", `*`, `\*`, `_`, `\_`, `[`, `\[`, `]`, `\]`,
+	`<`, `\<`, `>`, `\>`, `&`, `\&`)
 
 // code is s as a Markdown code span (ids and ARNs in markup text).
 func code(s string) string {

@@ -80,7 +80,7 @@ func (m *model) scopeComponent() oscaltypes.SystemComponent {
 	} else {
 		b.WriteString(", one AWS account per integration:\n")
 		for _, in := range m.ds.Integrations {
-			fmt.Fprintf(&b, "\n- %s (%s), account %s", line(firstOf(in.Name, in.ID)), code(in.ID), code(in.AccountID))
+			fmt.Fprintf(&b, "\n- %s (%s), account %s", text(firstOf(in.Name, in.ID)), code(in.ID), code(in.AccountID))
 			if in.ScanID != "" {
 				fmt.Fprintf(&b, ", scan %s at %s", code(in.ScanID), stamp(in.ScannedAt))
 			}
@@ -94,7 +94,7 @@ func (m *model) scopeComponent() oscaltypes.SystemComponent {
 	return oscaltypes.SystemComponent{
 		UUID:        m.scopeComponentUUID(),
 		Type:        "this-system",
-		Title:       line(fmt.Sprintf("%s %s", m.ds.Scope.Kind, firstOf(m.ds.Scope.ID, "(no id)"))),
+		Title:       text(fmt.Sprintf("%s %s", m.ds.Scope.Kind, firstOf(m.ds.Scope.ID, "(no id)"))),
 		Description: b.String(),
 		Props:       p.list(),
 		Status:      oscaltypes.SystemComponentStatus{State: "operational"},
@@ -158,9 +158,9 @@ func observation(f *finding) oscaltypes.Observation {
 	}
 	p.addAll("control", f.Controls).addAll("requirement", f.Requirements)
 
-	desc := fmt.Sprintf("Prowler check %s (%s) on %s: %s", code(f.CheckID), line(firstOf(f.CheckTitle, f.CheckID)),
+	desc := fmt.Sprintf("Prowler check %s (%s) on %s: %s", code(f.CheckID), text(firstOf(f.CheckTitle, f.CheckID)),
 		code(firstOf(f.AssetARN, f.assetKey)), statusText(f.Finding))
-	if d := strings.TrimSpace(f.Detail); d != "" {
+	if d := para(f.Detail); d != "" {
 		desc += "\n\n" + d
 	}
 	o := oscaltypes.Observation{
@@ -171,7 +171,7 @@ func observation(f *finding) oscaltypes.Observation {
 		Types:       &types,
 		Origins:     toolOrigin(),
 		Subjects: &[]oscaltypes.SubjectReference{{
-			SubjectUuid: f.subjectUUID(), Type: "inventory-item", Title: line(firstOf(f.AssetName, f.assetKey)),
+			SubjectUuid: f.subjectUUID(), Type: "inventory-item", Title: text(firstOf(f.AssetName, f.assetKey)),
 		}},
 		Collected: f.collected,
 		Props:     p.list(),
@@ -183,7 +183,7 @@ func observation(f *finding) oscaltypes.Observation {
 		o.RelevantEvidence = &[]oscaltypes.RelevantEvidence{{
 			Href: "#" + evidenceResourceUUID(ev.Evidence.ID),
 			Description: fmt.Sprintf("Citadel evidence record %s (%s): %d revision(s) in a SHA-256 hash chain, latest hash %s; status %s.",
-				code(ev.Evidence.ID), line(ev.Evidence.Name), len(ev.Revisions), code(firstOf(latestHash(*ev), "none")), ev.Evidence.Status),
+				code(ev.Evidence.ID), text(ev.Evidence.Name), len(ev.Revisions), code(firstOf(latestHash(*ev), "none")), ev.Evidence.Status),
 			Props: ep.list(),
 		}}
 	}
@@ -254,12 +254,12 @@ func evidenceResource(ev export.EvidenceRecord) oscaltypes.Resource {
 			p = append(p, oscaltypes.Property{Name: "review-hash", Value: r.Hash, Ns: NamespaceURI,
 				Group: "review-" + strconv.Itoa(r.Number),
 				Remarks: fmt.Sprintf("Review %d: %s by %s at %s, of revision %d. %s",
-					r.Number, r.Decision, line(r.By), stamp(r.At), r.Revision, strings.TrimSpace(r.Comment))})
+					r.Number, r.Decision, text(r.By), stamp(r.At), r.Revision, para(r.Comment))})
 		}
 	}
 	return oscaltypes.Resource{
 		UUID:  evidenceResourceUUID(e.ID),
-		Title: line(firstOf(e.Name, e.ID)),
+		Title: text(firstOf(e.Name, e.ID)),
 		Description: fmt.Sprintf("Citadel evidence record %s: the continuous audit record of check %s on %s in integration %s. "+
 			"Each revision's hash is SHA-256(previous hash, content hash), so any edit breaks every later link; "+
 			"the reviews form a hash chain of their own, anchored in the revisions. "+
@@ -279,9 +279,9 @@ func (m *model) metadataProps() *[]oscaltypes.Property {
 
 // subjectTitle names the framework and scope in a title.
 func (m *model) subjectTitle() string {
-	fw := line(firstOf(m.ds.Framework.Name, m.ds.Framework.ID))
-	if v := line(m.ds.Framework.Version); v != "" && !strings.Contains(fw, v) {
+	fw := text(firstOf(m.ds.Framework.Name, m.ds.Framework.ID))
+	if v := text(m.ds.Framework.Version); v != "" && !strings.Contains(fw, v) {
 		fw += " " + v
 	}
-	return fmt.Sprintf("%s, %s %s, as of %s", fw, m.ds.Scope.Kind, line(firstOf(m.ds.Scope.ID, "(no id)")), day(m.asOf))
+	return fmt.Sprintf("%s, %s %s, as of %s", fw, m.ds.Scope.Kind, text(firstOf(m.ds.Scope.ID, "(no id)")), day(m.asOf))
 }

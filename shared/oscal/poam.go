@@ -191,7 +191,7 @@ func (m *model) poamRisk(f *finding, due time.Time, days int, party string) osca
 	task := oscaltypes.Task{
 		UUID:             stableUUID("task", f.IntegrationID, f.CheckID, f.assetKey),
 		Type:             "milestone",
-		Title:            line("Check " + f.CheckID + " passes on " + firstOf(f.AssetName, f.assetKey)),
+		Title:            "Check " + code(f.CheckID) + " passes on " + text(firstOf(f.AssetName, f.assetKey)),
 		Description:      fmt.Sprintf("A scan finds the check passing on the asset by %s (%d days after %s).", stamp(due), days, stamp(firstTime(f.FirstSeen, f.collected))),
 		Timing:           &oscaltypes.EventTiming{OnDate: &oscaltypes.OnDateCondition{Date: due}},
 		ResponsibleRoles: &[]oscaltypes.ResponsibleRole{{RoleId: RemediationOwnerRole, PartyUuids: &[]string{party}}},
@@ -224,8 +224,8 @@ func (m *model) poamItem(f *finding, owner string, due time.Time, days int) osca
 		since = "has failed since " + stamp(f.FirstSeen)
 	}
 	desc := fmt.Sprintf("Prowler check %s (%s) %s on %s in account %s. Severity %s: due %s, %d days later. Owner: %s.",
-		code(f.CheckID), line(firstOf(f.CheckTitle, f.CheckID)), since, code(firstOf(f.AssetARN, f.assetKey)),
-		code(firstOf(f.AccountID, "unknown")), firstOf(string(f.Severity), "unknown"), stamp(due), days, owner)
+		code(f.CheckID), text(firstOf(f.CheckTitle, f.CheckID)), since, code(firstOf(f.AssetARN, f.assetKey)),
+		code(firstOf(f.AccountID, "unknown")), firstOf(string(f.Severity), "unknown"), stamp(due), days, text(owner))
 	if f.Muted {
 		desc += " The result is muted in Prowler, but no exception covers it, so it stays open."
 	}
@@ -250,7 +250,7 @@ func (m *model) noOpenItems() oscaltypes.PoamItem {
 		Title: "No open items",
 		Description: fmt.Sprintf("As of %s no check of %s fails on any asset in scope without an approved exception, "+
 			"so there is nothing to remediate. OSCAL requires at least one POA&M item: this one records that none is open.",
-			stamp(m.asOf), line(firstOf(m.ds.Framework.Name, m.ds.Framework.ID))),
+			stamp(m.asOf), text(firstOf(m.ds.Framework.Name, m.ds.Framework.ID))),
 		Props: p.list(),
 	}
 }

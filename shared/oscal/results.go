@@ -60,7 +60,7 @@ func (m *model) planResource() oscaltypes.Resource {
 	p.add("framework-id", m.ds.Framework.ID).add("scope-kind", string(m.ds.Scope.Kind)).add("scope-id", m.ds.Scope.ID)
 	return oscaltypes.Resource{
 		UUID:  m.planResourceUUID(),
-		Title: line("Citadel continuous assessment of " + firstOf(m.ds.Framework.Name, m.ds.Framework.ID)),
+		Title: "Citadel continuous assessment of " + text(firstOf(m.ds.Framework.Name, m.ds.Framework.ID)),
 		Description: fmt.Sprintf("No OSCAL assessment plan exists for these results. The plan they follow is Citadel's: "+
 			"every integration of the %s %s is scanned on its schedule with the Prowler checks that the framework's "+
 			"requirements map to (through Citadel's applied controls), and the latest complete scan of each integration "+
@@ -177,7 +177,7 @@ func assessed(r export.Requirement) bool {
 // assessed it is include-all less every requirement the dataset names, or,
 // when it names none, include-all with a description saying so.
 func (m *model) reviewedControls() oscaltypes.ReviewedControls {
-	fw := line(firstOf(m.ds.Framework.Name, m.ds.Framework.ID))
+	fw := text(firstOf(m.ds.Framework.Name, m.ds.Framework.ID))
 	var include, all []oscaltypes.AssessedControlsSelectControlById
 	for _, r := range m.ds.Requirements {
 		sel := oscaltypes.AssessedControlsSelectControlById{ControlId: m.controlIDs[r.RefID]}
@@ -233,7 +233,7 @@ func (m *model) requirementFinding(r export.Requirement) oscaltypes.Finding {
 	p.add("requirement-ref-id", r.RefID).add("result", string(r.Result)).
 		add("passed", fmt.Sprint(r.Passed)).add("failed", fmt.Sprint(r.Failed)).add("excepted", fmt.Sprint(r.Excepted)).
 		addAll("control", r.Controls)
-	desc := strings.TrimSpace(firstOf(r.Description, r.Name, r.RefID))
+	desc := para(firstOf(r.Description, r.Name, r.RefID))
 	desc += fmt.Sprintf("\n\nCitadel's result: %s (%d passing, %d failing and %d excepted check result(s) of its controls", r.Result, r.Passed, r.Failed, r.Excepted)
 	if len(r.Controls) > 0 {
 		cs := make([]string, len(r.Controls))
@@ -245,14 +245,14 @@ func (m *model) requirementFinding(r export.Requirement) oscaltypes.Finding {
 	desc += ")."
 	return oscaltypes.Finding{
 		UUID:        stableUUID("finding", m.ds.Framework.ID, string(m.ds.Scope.Kind), m.ds.Scope.ID, r.RefID),
-		Title:       line(r.RefID + " " + r.Name),
+		Title:       text(r.RefID + " " + r.Name),
 		Description: desc,
 		Props:       p.list(),
 		Origins:     toolOrigin(),
 		Target: oscaltypes.FindingTarget{
 			Type:     "objective-id",
 			TargetId: m.controlIDs[r.RefID],
-			Title:    line(firstOf(r.Name, r.RefID)),
+			Title:    text(firstOf(r.Name, r.RefID)),
 			Status:   oscaltypes.ObjectiveStatus{State: state, Reason: reason, Remarks: "Citadel result " + string(r.Result) + "."},
 		},
 		RelatedObservations: some(observations),

@@ -44,7 +44,7 @@ func (m *model) risk(f *finding) oscaltypes.Risk {
 		Origins:             toolOrigin(),
 		RelatedObservations: &[]oscaltypes.RelatedObservation{{ObservationUuid: f.observationUUID()}},
 	}
-	if d := strings.TrimSpace(f.Detail); d != "" {
+	if d := para(f.Detail); d != "" {
 		r.Description += "\n\n" + d
 	}
 	if f.excepted() {
@@ -69,7 +69,7 @@ func (m *model) riskStatement(f *finding) string {
 	s := fmt.Sprintf("Until it is fixed, %s does not meet the %s-severity check %s", code(firstOf(f.AssetARN, f.assetKey)),
 		firstOf(string(f.Severity), "unknown"), code(f.CheckID))
 	if len(f.Requirements) > 0 {
-		s += ", on which the requirement(s) " + codes(f.Requirements) + " of " + line(firstOf(m.ds.Framework.Name, m.ds.Framework.ID)) + " rely"
+		s += ", on which the requirement(s) " + codes(f.Requirements) + " of " + text(firstOf(m.ds.Framework.Name, m.ds.Framework.ID)) + " rely"
 	}
 	if len(f.Controls) > 0 {
 		s += " through the control(s) " + codes(f.Controls)
@@ -88,11 +88,11 @@ func codes(ss []string) string {
 // exceptionRemarks says who accepted the risk, why and until when.
 func exceptionRemarks(x *citadel.Exception) string {
 	s := fmt.Sprintf("Risk accepted by the exception %s (status %s), owner %s, expires %s.",
-		code(x.ID), x.Status, line(firstOf(x.Owner, "unknown")), stamp(x.ExpiresAt))
+		code(x.ID), x.Status, text(firstOf(x.Owner, "unknown")), stamp(x.ExpiresAt))
 	if x.DecidedBy != "" {
-		s += fmt.Sprintf(" Approved by %s at %s.", line(x.DecidedBy), stamp(x.DecidedAt))
+		s += fmt.Sprintf(" Approved by %s at %s.", text(x.DecidedBy), stamp(x.DecidedAt))
 	}
-	if j := strings.TrimSpace(x.Justification); j != "" {
+	if j := para(x.Justification); j != "" {
 		s += " Justification: " + j
 	}
 	return s
@@ -108,10 +108,10 @@ func exceptionLogEntry(x *citadel.Exception) (oscaltypes.RiskLogEntry, bool) {
 	end := x.ExpiresAt.UTC()
 	e := oscaltypes.RiskLogEntry{
 		UUID:         stableUUID("risk-log-entry", "exception", x.ID),
-		Title:        line("Exception " + x.ID + ": risk accepted"),
+		Title:        "Exception " + code(x.ID) + ": risk accepted",
 		Start:        start.UTC(),
 		StatusChange: RiskDeviationApproved,
-		Description:  line(firstOf(x.DecisionNote, x.Justification, "Risk accepted.")),
+		Description:  para(firstOf(x.DecisionNote, x.Justification, "Risk accepted.")),
 	}
 	if end.After(e.Start) {
 		e.End = &end
