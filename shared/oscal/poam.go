@@ -141,7 +141,7 @@ func POAM(ds export.Dataset, opts POAMOptions) ([]byte, error) {
 	metaProps := append(*m.metadataProps(), wp...)
 	var p props
 	p.add("owner", owner)
-	ownerRemarks := "Owns every item of this POA&M (set by the deployment: " + EnvPOAMOwner + ")."
+	ownerRemarks := "Owns every item of this POA&M."
 	if owner == DefaultOwner && line(opts.Owner) == "" {
 		ownerRemarks = "No owner was set: the deployment names one in " + EnvPOAMOwner + "."
 	}
@@ -199,7 +199,7 @@ func (m *model) poamRisk(f *finding, due time.Time, days int, party string) osca
 	r.Remediations = &[]oscaltypes.Response{{
 		UUID:        stableUUID("response", f.IntegrationID, f.CheckID, f.assetKey),
 		Lifecycle:   "planned",
-		Title:       "Remediate " + f.label(),
+		Title:       "Remediate: " + f.label(),
 		Description: fmt.Sprintf("Fix %s so that Prowler check %s passes on it, by %s.", code(firstOf(f.AssetARN, f.assetKey)), code(f.CheckID), stamp(due)),
 		Tasks:       &[]oscaltypes.Task{task},
 	}}
