@@ -182,12 +182,19 @@ func shuffled(ds export.Dataset, r *rand.Rand) export.Dataset {
 		out.Controls = append(out.Controls, c)
 	}
 	shuffle(len(out.Controls), func(i, j int) { out.Controls[i], out.Controls[j] = out.Controls[j], out.Controls[i] })
-	out.Requirements = append([]export.Requirement(nil), ds.Requirements...)
+	out.Requirements = nil
+	for _, q := range ds.Requirements {
+		q.Controls = append([]string(nil), q.Controls...)
+		shuffle(len(q.Controls), func(i, j int) { q.Controls[i], q.Controls[j] = q.Controls[j], q.Controls[i] })
+		out.Requirements = append(out.Requirements, q)
+	}
 	shuffle(len(out.Requirements), func(i, j int) { out.Requirements[i], out.Requirements[j] = out.Requirements[j], out.Requirements[i] })
 	out.Evidence = nil
 	for _, e := range ds.Evidence {
 		e.Revisions = append([]citadel.EvidenceRevision(nil), e.Revisions...)
 		shuffle(len(e.Revisions), func(i, j int) { e.Revisions[i], e.Revisions[j] = e.Revisions[j], e.Revisions[i] })
+		e.Reviews = append([]citadel.EvidenceReview(nil), e.Reviews...)
+		shuffle(len(e.Reviews), func(i, j int) { e.Reviews[i], e.Reviews[j] = e.Reviews[j], e.Reviews[i] })
 		out.Evidence = append(out.Evidence, e)
 	}
 	out.Exceptions = append([]citadel.Exception(nil), ds.Exceptions...)
