@@ -84,7 +84,7 @@ func Build(ctx context.Context, w io.Writer, p Package, signer Signer) error {
 	}
 	var sig []byte
 	if signer != nil {
-		if sig, err = signer.Sign(ctx, manifest); err != nil {
+		if sig, err = signer.Sign(ctx, SignedStatement(manifest)); err != nil {
 			return fmt.Errorf("audit package: sign the manifest: %w", err)
 		}
 	}

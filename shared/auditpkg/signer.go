@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -20,11 +21,10 @@ import (
 
 // Signer signs a package's manifest.
 type Signer interface {
-	// Sign returns the signature of message (the exact manifest.json
-	// bytes) with Algorithm: for AlgorithmECDSASHA256 the ASN.1 DER
-	// signature of its SHA-256, for AlgorithmRSAPSSSHA256 the RSASSA-PSS
-	// signature of its SHA-256. A signer may send only the digest away
-	// (KMSSigner does).
+	// Sign returns the signature of message (Build gives the manifest's
+	// SignedStatement) with Algorithm: for AlgorithmECDSASHA256 the ASN.1
+	// DER signature of its SHA-256, for AlgorithmRSAPSSSHA256 the
+	// RSASSA-PSS signature of its SHA-256.
 	Sign(ctx context.Context, message []byte) ([]byte, error)
 	// PublicKey is the key Sign's signatures verify with (an
 	// *ecdsa.PublicKey on P-256 or an *rsa.PublicKey).
@@ -43,8 +43,9 @@ type KMSClient interface {
 
 // KMSSigner signs with an asymmetric AWS KMS key of usage SIGN_VERIFY:
 // ECC_NIST_P256 with ECDSA_SHA_256, or RSA_2048, RSA_3072 or RSA_4096 with
-// RSASSA_PSS_SHA_256. It sends KMS only the SHA-256 of the manifest
-// (MessageType DIGEST); the private key never leaves KMS.
+// RSASSA_PSS_SHA_256. Build has it sign the package's SignedStatement (the
+// SHA-256 of the manifest) as a RAW message; the private key never leaves KMS.
+
 type KMSSigner struct {
 	client KMSClient
 	keyARN string
@@ -95,13 +96,17 @@ func NewKMSSigner(ctx context.Context, client KMSClient, keyID string) (*KMSSign
 	return &KMSSigner{client: client, keyARN: arn, alg: alg, pub: pub}, nil
 }
 
-// Sign has KMS sign the SHA-256 of message.
+// Sign has KMS sign message (MessageType RAW: KMS hashes it with SHA-256
+// and signs the hash). A package signs its SignedStatement, 97 bytes, well
+// under KMS's 4096-byte limit of a RAW message.
 func (s *KMSSigner) Sign(ctx context.Context, message []byte) ([]byte, error) {
-	digest := sha256.Sum256(message)
+	if len(message) > MaxRawMessage {
+		return nil, fmt.Errorf("kms signer: a message of %d bytes is over KMS's %d (sign a SignedStatement)", len(message), MaxRawMessage)
+	}
 	out, err := s.client.Sign(ctx, &kms.SignInput{
 		KeyId:            aws.String(s.keyARN),
-		Message:          digest[:],
-		MessageType:      kmstypes.MessageTypeDigest,
+		Message:          message,
+		MessageType:      kmstypes.MessageTypeRaw,
 		SigningAlgorithm: kmstypes.SigningAlgorithmSpec(s.alg),
 	})
 	if err != nil {
@@ -159,6 +164,22 @@ func keyKind(pub crypto.PublicKey) string {
 	}
 	return fmt.Sprintf("%T", pub)
 }
+
+// MaxRawMessage is the longest message KMS signs as it is (RAW).
+const MaxRawMessage = 4096
+
+// SignedStatement is what a package's signature signs: the SHA-256 of its
+// manifest.json, as "citadel-package-manifest-sha256:<hex>". Signing this
+// short statement rather than the manifest keeps every package, however
+// many files it lists, within what KMS signs as a RAW message, and the
+// same bytes are signed wherever the signer runs.
+func SignedStatement(manifest []byte) []byte {
+	sum := sha256.Sum256(manifest)
+	return []byte(StatementPrefix + hex.EncodeToString(sum[:]))
+}
+
+// StatementPrefix starts a SignedStatement.
+const StatementPrefix = "citadel-package-manifest-sha256:"
 
 // verifySignature checks sig over message with pub by the algorithm.
 // RSA-PSS accepts any salt length (KMS uses 32 bytes; other signers may

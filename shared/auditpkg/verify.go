@@ -271,7 +271,7 @@ func checkSignature(rep *Report, m *Manifest, members map[string]*member, opts V
 				rep.add(PublicKeyFile, "key fingerprint (sha-256 of its DER) %s does not match the manifest's %s", fp, m.Signature.PublicKeySHA256)
 			}
 			if sigOK {
-				if verifySignature(alg, pub, manifest, sm.data) == nil {
+				if verifySignature(alg, pub, SignedStatement(manifest), sm.data) == nil {
 					sc.Verified = true
 				} else {
 					rep.add(SignatureFile, "signature does not verify with %s", PublicKeyFile)
@@ -294,7 +294,7 @@ func checkSignature(rep *Report, m *Manifest, members map[string]*member, opts V
 	if !sigOK || (wantFP == sc.PublicKeySHA256 && !sc.Verified) {
 		return // reported above: the same key
 	}
-	if err := verifySignature(alg, want, manifest, sm.data); err != nil {
+	if err := verifySignature(alg, want, SignedStatement(manifest), sm.data); err != nil {
 		rep.add(SignatureFile, "signature does not verify with the expected public key (sha-256 %s); the package names key %q, public-key.pem sha-256 %s", wantFP, m.Signature.KeyID, orNone(sc.PublicKeySHA256))
 		return
 	}

@@ -36,7 +36,7 @@ const (
 )
 
 // ExportFormats lists the formats.
-var ExportFormats = []ExportFormat{ExportCSV, ExportJSON, ExportHTML}
+var ExportFormats = []ExportFormat{ExportCSV, ExportJSON, ExportHTML, ExportOSCAL, ExportPOAM, ExportPackage}
 
 // ExportStatus is where an export job is.
 type ExportStatus string

@@ -88,7 +88,7 @@ func (h *Handler) Handle(ctx context.Context, in citadel.ExportInput) (Output, e
 		}
 		return out, fmt.Errorf("%s %s: %w", StepName, e.ID, err)
 	}
-	f, err := Render(e.Request.Format, ds, h.Options)
+	f, err := Render(ctx, e.Request.Format, ds, h.Options)
 	if err != nil {
 		if client(err) {
 			return h.fail(ctx, e, err.Error())

@@ -7,19 +7,28 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
+	"encoding/pem"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/citadelsecure/citadel/shared/auditpkg"
 	"github.com/citadelsecure/citadel/shared/citadel"
 	"github.com/citadelsecure/citadel/shared/jobs/exportjob"
 	"github.com/citadelsecure/citadel/shared/stepfn"
 	"github.com/citadelsecure/citadel/shared/testkit/exporttest"
+	"github.com/citadelsecure/citadel/shared/testkit/testenv"
 )
 
 func queue(t *testing.T, e *exporttest.Estate, id string, req citadel.ExportRequest) {
@@ -150,5 +159,86 @@ func TestExportJobFails(t *testing.T) {
 	}
 	if x, _ := e.Store.GetExport(ctx, "exp-nobucket"); x.Status != citadel.ExportRunning {
 		t.Errorf("after a refused put the export is %s", x.Status)
+	}
+}
+
+// TestSignedPackage: the auditor's package of the estate, signed with a
+// KMS key (on the local AWS server), verifies offline with the key KMS
+// gives and holds every export and evidence record.
+func TestSignedPackage(t *testing.T) {
+	e := exporttest.New(t)
+	ctx := context.Background()
+	client := kms.NewFromConfig(testenv.Config(t))
+	key, err := client.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kmstypes.KeySpecEccNistP256, KeyUsage: kmstypes.KeyUsageTypeSignVerify})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := auditpkg.NewKMSSigner(ctx, client, aws.ToString(key.KeyMetadata.Arn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &exportjob.Handler{Store: e.Store, S3: e.S3, Bucket: e.Bucket, Options: exportjob.RenderOptions{Signer: signer},
+		Env: stepfn.Env{Clock: func() time.Time { return e.Clock }}.Defaults()}
+	queue(t, e, "exp-pkg", citadel.ExportRequest{Framework: "soc2", Scope: citadel.ExportScope{Kind: citadel.ExportScopeIntegration, ID: exporttest.Integration},
+		Format: citadel.ExportPackage, AsOf: exporttest.T2.Add(30 * time.Minute)})
+	if _, err := h.Handle(ctx, citadel.ExportInput{ExportID: "exp-pkg"}); err != nil {
+		t.Fatal(err)
+	}
+	x, _ := e.Store.GetExport(ctx, "exp-pkg")
+	obj, err := e.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(e.Bucket), Key: aws.String(x.Key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(obj.Body)
+	pub, err := client.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: key.KeyMetadata.Arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := auditpkg.Verify(bytes.NewReader(body), int64(len(body)), auditpkg.VerifyOptions{RequireSignature: true,
+		PublicKeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub.PublicKey})})
+	if !rep.OK() || !rep.Signature.ExpectedKey {
+		t.Fatalf("the package does not verify: %+v", rep)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	want := []string{"manifest.json", "manifest.sig", "public-key.pem", "csv/controls.csv", "csv/evidence.csv", "csv/evidence_reviews.csv",
+		"csv/evidence_revisions.csv", "csv/findings.csv", "csv/requirements.csv", "dataset.json"}
+	for _, ev := range []string{"b1", "b2", "root"} {
+		want = append(want, "evidence/"+citadel.EvidenceID(exporttest.Integration, map[bool]string{true: exporttest.RootMFA, false: exporttest.Encryption}[ev == "root"], e.Asset(ev))+".json")
+	}
+	want = append(want, "oscal/assessment-results.json", "oscal/poam.json", "report.html")
+	slices.Sort(want[3:])
+	if d := cmp.Diff(want, names); d != "" {
+		t.Errorf("the package (-want +got):\n%s", d)
+	}
+	// docs/exports.md's check by hand, with openssl, on the archive's files.
+	if _, err := exec.LookPath("openssl"); err == nil {
+		dir := t.TempDir()
+		files := map[string][]byte{}
+		for _, f := range zr.File {
+			r, _ := f.Open()
+			files[f.Name], _ = io.ReadAll(r)
+		}
+		for name, b := range map[string][]byte{"statement": auditpkg.SignedStatement(files["manifest.json"]), "manifest.sig": files["manifest.sig"],
+			"public-key.pem": files["public-key.pem"]} {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command("openssl", "dgst", "-sha256", "-verify", "public-key.pem", "-signature", "manifest.sig", "statement")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Verified OK") {
+			t.Errorf("openssl: %v %s", err, out)
+		}
+		sum := sha256.Sum256(files["manifest.json"])
+		if string(auditpkg.SignedStatement(files["manifest.json"])) != "citadel-package-manifest-sha256:"+hex.EncodeToString(sum[:]) {
+			t.Error("the signed statement is not the one docs/exports.md builds with printf and sha256sum")
+		}
 	}
 }
