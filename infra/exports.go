@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -33,8 +34,16 @@ const (
 // citadel.ExportTimeout; an export still running past it reads as failed
 // (citadel.Export.Expired). The job reads the table, the scans' blobs
 // (evidence revisions offloaded there) and writes exports/.
-func newExports(scope constructs.Construct, fns *Functions, bucket awss3.Bucket) awsstepfunctions.StateMachine {
+func newExports(scope constructs.Construct, cfg Config, fns *Functions, bucket awss3.Bucket) (awsstepfunctions.StateMachine, awskms.IKey) {
 	fn := fns.ByName[FnExport]
+	key := exportSigningKey(scope, cfg)
+	if key != nil {
+		fn.AddEnvironment(jsii.String(citadel.EnvExportSigningKey), key.KeyArn(), nil)
+		key.Grant(fn, jsii.String("kms:Sign"), jsii.String("kms:GetPublicKey"))
+	}
+	if cfg.POAMOwner != "" {
+		fn.AddEnvironment(jsii.String(citadel.EnvPOAMOwner), jsii.String(cfg.POAMOwner), nil)
+	}
 	grantObjects(bucket, fn, citadel.ExportPrefix, false, true)
 	grantObjects(bucket, fn, ddb.BlobPrefix, true, false)
 	spec := specOf(FnExport)
@@ -91,7 +100,27 @@ func newExports(scope constructs.Construct, fns *Functions, bucket awss3.Bucket)
 		},
 	})
 	suppressStateMachineRole(sm)
-	return sm
+	return sm, key
+}
+
+// exportSigningKey is the key that signs the auditor's packages: a KMS key
+// of the stack (ECC_NIST_P256, SIGN_VERIFY, retained when the stack goes:
+// packages signed with it must stay verifiable against its public key), an
+// existing key by ARN, or none.
+func exportSigningKey(scope constructs.Construct, cfg Config) awskms.IKey {
+	switch cfg.ExportSigningKey {
+	case "":
+		return nil
+	case SigningKeyCreate:
+		return awskms.NewKey(scope, jsii.String("ExportSigningKey"), &awskms.KeyProps{
+			Description:   jsii.String("Citadel: signs the auditor's packages (manifest.sig); its public key verifies them offline"),
+			KeySpec:       awskms.KeySpec_ECC_NIST_P256,
+			KeyUsage:      awskms.KeyUsage_SIGN_VERIFY,
+			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		})
+	default:
+		return awskms.Key_FromKeyArn(scope, jsii.String("ExportSigningKey"), jsii.String(cfg.ExportSigningKey))
+	}
 }
 
 // wireAPIExports lets the api function start the export state machine

@@ -113,3 +113,48 @@ func TestExportGrants(t *testing.T) {
 		t.Errorf("%s = %v", citadel.EnvExportStateMachineARN, env[citadel.EnvExportStateMachineARN])
 	}
 }
+
+// TestExportSigningKey: with exportSigningKey=create the stack has an
+// ECC_NIST_P256 signing key, retained, whose ARN the export job knows and
+// which it may sign with and read the public key of; with poamOwner the
+// job names the owner. The default app has neither.
+func TestExportSigningKey(t *testing.T) {
+	s := customApp(t)
+	keys := s.resources("AWS::KMS::Key")
+	var keyID string
+	for id, k := range keys {
+		p := k["Properties"].(map[string]any)
+		if p["KeySpec"] == "ECC_NIST_P256" && p["KeyUsage"] == "SIGN_VERIFY" && k["DeletionPolicy"] == "Retain" {
+			keyID = id
+		}
+	}
+	if keyID == "" {
+		t.Fatalf("no retained ECC_NIST_P256 signing key in %v", keys)
+	}
+	fn := s.props(t, s.logicalID(s.stacks.Main.Functions.ByName[FnExport]))
+	env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if render(env[citadel.EnvExportSigningKey]) != "<"+keyID+".Arn>" || env[citadel.EnvPOAMOwner] != "GRC team" {
+		t.Errorf("the export job's environment: %v", env)
+	}
+	var actions []string
+	for _, st := range s.statements(roleOf(fn, "Role")) {
+		if slices.Contains(st.Resources, "<"+keyID+".Arn>") {
+			actions = append(actions, st.Actions...)
+		}
+	}
+	slices.Sort(actions)
+	if d := cmp.Diff([]string{"kms:GetPublicKey", "kms:Sign"}, actions); d != "" {
+		t.Errorf("the job's grant on the key (-want +got):\n%s", d)
+	}
+	d := defaultApp(t)
+	denv := d.props(t, d.logicalID(d.stacks.Main.Functions.ByName[FnExport]))["Environment"].(map[string]any)["Variables"].(map[string]any)
+	signing := 0
+	for _, k := range d.resources("AWS::KMS::Key") {
+		if k["Properties"].(map[string]any)["KeyUsage"] == "SIGN_VERIFY" {
+			signing++
+		}
+	}
+	if _, ok := denv[citadel.EnvExportSigningKey]; ok || signing != 0 {
+		t.Errorf("the default app signs: %v", denv)
+	}
+}

@@ -68,7 +68,18 @@ const (
 	CtxChangeEventAccounts     = "changeEventAccounts"     // comma-separated 12-digit account ids
 	CtxChangeEventOrganization = "changeEventOrganization" // an organization id, o-...
 	CtxRecheckWindow           = "recheckWindowSeconds"    // the SQS event source's batching window, default 60 (0-300)
+	// Exports (exports.go): the key that signs the auditor's packages
+	// ("create": a KMS key of the stack; or an existing key's ARN; unset:
+	// unsigned) and the owner the POA&M names for its open items.
+	CtxExportSigningKey = "exportSigningKey"
+	CtxPOAMOwner        = "poamOwner"
 )
+
+// SigningKeyCreate, as CtxExportSigningKey, makes the stack a key.
+const SigningKeyCreate = "create"
+
+// kmsKeyARN is the shape of an existing KMS key's ARN.
+var kmsKeyARN = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`)
 
 // Config is what the app reads from the CDK context.
 type Config struct {
@@ -104,6 +115,10 @@ type Config struct {
 	ChangeEventAccounts     []string
 	ChangeEventOrganization string
 	RecheckWindowSeconds    int
+	// ExportSigningKey is SigningKeyCreate, a KMS key ARN, or "" (unsigned
+	// packages); POAMOwner the POA&M's owner ("": unassigned).
+	ExportSigningKey string
+	POAMOwner        string
 }
 
 // The organization scan's Map runs this many member scans at once by
@@ -251,6 +266,19 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 			return cfg, fmt.Errorf("context %s: %w", CtxExceptionReminderDays, err)
 		}
 		cfg.ExceptionReminderDays = n
+	}
+	if v := get(CtxExportSigningKey); v != "" {
+		if v != SigningKeyCreate && !kmsKeyARN.MatchString(v) {
+			return cfg, fmt.Errorf("context %s: %q must be %q (a key of the stack) or a KMS key's ARN (arn:aws:kms:<region>:<account>:key/<id>)",
+				CtxExportSigningKey, v, SigningKeyCreate)
+		}
+		cfg.ExportSigningKey = v
+	}
+	if v := get(CtxPOAMOwner); v != "" {
+		if len(v) > citadel.MaxExceptionOwner || strings.ContainsAny(v, "\n\r") {
+			return cfg, fmt.Errorf("context %s: %q must be one line of at most %d characters", CtxPOAMOwner, v, citadel.MaxExceptionOwner)
+		}
+		cfg.POAMOwner = v
 	}
 	if v := get(CtxNag); v != "" {
 		b, err := strconv.ParseBool(v)

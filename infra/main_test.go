@@ -192,6 +192,9 @@ var customContext = map[string]any{
 	CtxChangeEventAccounts:     "111122223333,444455556666",
 	CtxChangeEventOrganization: "o-abcdefghij",
 	CtxRecheckWindow:           "120",
+	// A signing key of the stack, and the POA&M's owner.
+	CtxExportSigningKey: SigningKeyCreate,
+	CtxPOAMOwner:        "GRC team",
 }
 
 var (
@@ -396,6 +399,7 @@ func TestConfigFromContext(t *testing.T) {
 		CtxNotifyEmails: "sec@example.com, ops@example.com", CtxOrgConcurrency: "4", CtxProwlerConcurrency: "12", CtxMaxExceptionDays: "30",
 		CtxOrgStackSet: "true", CtxExceptionReminderDays: "7", CtxOrgStackSetTargets: "ou-ab12-11111111, ou-ab12-22222222", CtxOrgStackSetCallAs: "DELEGATED_ADMIN",
 		CtxChangeEventAccounts: "111122223333", CtxChangeEventOrganization: "o-abcdefghij", CtxRecheckWindow: "30",
+		CtxExportSigningKey: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", CtxPOAMOwner: "GRC team",
 	}
 	want := Config{
 		CodeDir: "/tmp/code", ProwlerContext: "/tmp/repo", ProwlerDockerfile: "build/Dockerfile", TaskArch: "x86_64", ScannerRoleName: "Scanner",
@@ -405,6 +409,7 @@ func TestConfigFromContext(t *testing.T) {
 		MinSchedule: 6 * time.Hour, NotifyEmails: []string{"sec@example.com", "ops@example.com"}, OrgConcurrency: 4, ProwlerConcurrency: 12, MaxExceptionDays: 30,
 		OrgStackSet: true, ExceptionReminderDays: 7, OrgStackSetTargets: []string{"ou-ab12-11111111", "ou-ab12-22222222"}, OrgStackSetCallAs: CallAsDelegatedAdmin,
 		ChangeEventAccounts: []string{"111122223333"}, ChangeEventOrganization: "o-abcdefghij", RecheckWindowSeconds: 30,
+		ExportSigningKey: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", POAMOwner: "GRC team",
 	}
 	cases := []struct {
 		name    string
@@ -445,6 +450,8 @@ func TestConfigFromContext(t *testing.T) {
 		{"zero retention", map[string]any{CtxScanRetentionDays: "0"}, Config{}, `scanRetentionDays: "0" must be a positive number of days`},
 		{"retention not a number", map[string]any{CtxScanRetentionDays: "forever"}, Config{}, `"forever" must be a positive number of days`},
 		{"bad nag", map[string]any{CtxNag: "maybe"}, Config{}, `nag: "maybe" must be true or false`},
+		{"a signing key that is no key", map[string]any{CtxExportSigningKey: "alias/citadel"}, Config{}, `exportSigningKey: "alias/citadel" must be "create"`},
+		{"a POA&M owner on two lines", map[string]any{CtxPOAMOwner: "GRC\nteam"}, Config{}, "poamOwner"},
 		{"schedule finer than a minute", map[string]any{CtxMinSchedule: "30s"}, Config{}, `minScheduleInterval: minimum schedule interval "30s" must be a duration of at least 1m`},
 		{"not an e-mail address", map[string]any{CtxNotifyEmails: "sec@example.com,ops"}, Config{}, `notifyEmails: "ops" is not an e-mail address`},
 		{"a named address", map[string]any{CtxNotifyEmails: "Sec <sec@example.com>"}, Config{}, `"Sec <sec@example.com>" is not an e-mail address`},

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -40,7 +41,9 @@ type Citadel struct {
 	Notify          *Notifications
 	Catalog         *Catalog
 	Exports         awsstepfunctions.StateMachine
-	Recheck         *Recheck
+	// ExportSigningKey signs the auditor's packages (nil: unsigned).
+	ExportSigningKey awskms.IKey
+	Recheck          *Recheck
 }
 
 // NewCitadel builds the main stack: data first, then compute, then the
@@ -88,7 +91,7 @@ func NewCitadel(scope constructs.Construct, id string, cfg Config) (*Citadel, er
 	c.Notify = newNotifications(stack, cfg, c.EventBus)
 	c.Catalog = newCatalog(stack, c.Functions, c.Prowler, c.Bucket)
 	wireAPICatalog(c.Functions.ByName[FnAPI], c.Catalog.StateMachine)
-	c.Exports = newExports(stack, c.Functions, c.Bucket)
+	c.Exports, c.ExportSigningKey = newExports(stack, cfg, c.Functions, c.Bucket)
 	wireAPIExports(c.Functions.ByName[FnAPI], c.Exports, c.Bucket)
 
 	out := func(id string, v *string, desc string) {

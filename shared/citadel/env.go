@@ -14,6 +14,11 @@ const (
 	EnvCatalogStateMachineARN = "CITADEL_CATALOG_STATE_MACHINE_ARN"
 	// EnvExportStateMachineARN: the export state machine (the API's POST /exports).
 	EnvExportStateMachineARN = "CITADEL_EXPORT_STATE_MACHINE_ARN"
+	// EnvExportSigningKey: the KMS key (ARN) that signs the auditor's
+	// packages (the export job); unset, packages are unsigned.
+	EnvExportSigningKey = "CITADEL_EXPORT_SIGNING_KEY"
+	// EnvPOAMOwner: who owns the POA&M's open items (the export job).
+	EnvPOAMOwner = "CITADEL_POAM_OWNER"
 	EnvSchedulerRole         = "CITADEL_SCHEDULER_ROLE_ARN"
 	EnvSchedulerGroup        = "CITADEL_SCHEDULE_GROUP"
 	EnvFolderID              = "CITADEL_DEFAULT_FOLDER"

@@ -31,7 +31,7 @@ const DefaultOwner = "unassigned"
 // EnvPOAMOwner is the environment variable in which a deployment names the
 // owner of its POA&M items (a team or person, free text), read by
 // POAMOptionsFromEnv where a POA&M is made; unset or blank is DefaultOwner.
-const EnvPOAMOwner = "CITADEL_POAM_OWNER"
+const EnvPOAMOwner = citadel.EnvPOAMOwner
 
 // RemediationOwnerRole is the OSCAL role of the owner of the POA&M's items.
 const RemediationOwnerRole = "remediation-owner"
