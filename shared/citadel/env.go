@@ -18,10 +18,10 @@ const (
 	// packages (the export job); unset, packages are unsigned.
 	EnvExportSigningKey = "CITADEL_EXPORT_SIGNING_KEY"
 	// EnvPOAMOwner: who owns the POA&M's open items (the export job).
-	EnvPOAMOwner = "CITADEL_POAM_OWNER"
-	EnvSchedulerRole         = "CITADEL_SCHEDULER_ROLE_ARN"
-	EnvSchedulerGroup        = "CITADEL_SCHEDULE_GROUP"
-	EnvFolderID              = "CITADEL_DEFAULT_FOLDER"
+	EnvPOAMOwner      = "CITADEL_POAM_OWNER"
+	EnvSchedulerRole  = "CITADEL_SCHEDULER_ROLE_ARN"
+	EnvSchedulerGroup = "CITADEL_SCHEDULE_GROUP"
+	EnvFolderID       = "CITADEL_DEFAULT_FOLDER"
 	// EnvMinScheduleInterval: the shortest time between two scheduled scans
 	// of an integration (a Go duration; ParseMinScheduleInterval).
 	EnvMinScheduleInterval = "CITADEL_MIN_SCHEDULE_INTERVAL"
