@@ -224,6 +224,17 @@ func (s *Store) EvidenceRevisions(ctx context.Context, evidenceID string) ([]cit
 	return s.revisions(ctx, evidenceID, e.RevisionCount, dynamo.Descending)
 }
 
+// EvidenceChains lists a record's revisions and reviews, oldest first, up
+// to the counts the record commits (e as already read: no read of it again).
+func (s *Store) EvidenceChains(ctx context.Context, e citadel.Evidence) ([]citadel.EvidenceRevision, []citadel.EvidenceReview, error) {
+	revs, err := s.revisions(ctx, e.ID, e.RevisionCount, dynamo.Ascending)
+	if err != nil {
+		return nil, nil, err
+	}
+	reviews, err := s.reviews(ctx, e.ID, e.ReviewCount, dynamo.Ascending)
+	return revs, reviews, err
+}
+
 func (s *Store) revisions(ctx context.Context, evidenceID string, upTo int, order dynamo.Order) ([]citadel.EvidenceRevision, error) {
 	var items []revisionItem
 	q := s.byPK(evidenceKey(evidenceID).PK).Range(AttrSK, dynamo.BeginsWith, evidenceRevisionSKPrefix()).Order(order)

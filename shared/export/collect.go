@@ -29,8 +29,7 @@ type Store interface {
 	ListAssets(ctx context.Context, integrationID string, limit int, cursor string) (citadel.Page[citadel.Asset], error)
 	GetCheck(ctx context.Context, id string) (citadel.SecurityCheck, error)
 	GetEvidenceBatch(ctx context.Context, ids []string) (map[string]citadel.Evidence, error)
-	EvidenceRevisions(ctx context.Context, evidenceID string) ([]citadel.EvidenceRevision, error)
-	EvidenceReviews(ctx context.Context, evidenceID string) ([]citadel.EvidenceReview, error)
+	EvidenceChains(ctx context.Context, e citadel.Evidence) ([]citadel.EvidenceRevision, []citadel.EvidenceReview, error)
 	GetException(ctx context.Context, id string) (citadel.Exception, error)
 	ExceptionsOfCheck(ctx context.Context, integrationID, checkID string, status citadel.ExceptionStatus) ([]citadel.Exception, error)
 }
@@ -142,7 +141,9 @@ type collector struct {
 	reqs          map[string]*Requirement // by requirement ref id
 	reqControls   map[string][]string     // by requirement ref id → control ids
 	checks        map[string]citadel.SecurityCheck
-	exceptionIDs  map[string]bool
+	// checkExceptions: integration + check → the exceptions that were ever
+	// approved (as of a past date, read once per check).
+	checkExceptions map[string][]citadel.Exception
 }
 
 // views reads the framework's compliance view of every folder in scope:

@@ -47,19 +47,13 @@ func (c *collector) evidence(ctx context.Context) error {
 }
 
 func (c *collector) record(ctx context.Context, e citadel.Evidence) (EvidenceRecord, bool, error) {
-	revs, err := c.s.EvidenceRevisions(ctx, e.ID)
+	revs, reviews, err := c.s.EvidenceChains(ctx, e)
 	if err != nil {
-		return EvidenceRecord{}, false, fmt.Errorf("export: revisions of %s: %w", e.ID, err)
-	}
-	reviews, err := c.s.EvidenceReviews(ctx, e.ID)
-	if err != nil {
-		return EvidenceRecord{}, false, fmt.Errorf("export: reviews of %s: %w", e.ID, err)
+		return EvidenceRecord{}, false, fmt.Errorf("export: chains of evidence %s: %w", e.ID, err)
 	}
 	if reviews == nil {
 		reviews = []citadel.EvidenceReview{}
 	}
-	slices.Reverse(revs) // the store lists them newest first; chains verify oldest first
-	slices.Reverse(reviews)
 	if !c.past {
 		return EvidenceRecord{Evidence: e, Revisions: revs, Reviews: reviews}, true, nil
 	}
@@ -110,16 +104,14 @@ func (c *collector) exceptions(ctx context.Context) error {
 // exceptionAt is the exception that covered a failing result at t, from
 // the exceptions of its check that were approved then (their history).
 func (c *collector) exceptionAt(ctx context.Context, r citadel.CheckResult, tags map[string]string, t time.Time) (string, error) {
+	all, err := c.exceptionsOfCheck(ctx, r.IntegrationID, r.CheckID)
+	if err != nil {
+		return "", err
+	}
 	var es []citadel.Exception
-	for _, st := range []citadel.ExceptionStatus{citadel.ExceptionApproved, citadel.ExceptionExpired, citadel.ExceptionRevoked} {
-		page, err := c.s.ExceptionsOfCheck(ctx, r.IntegrationID, r.CheckID, st)
-		if err != nil {
-			return "", fmt.Errorf("export: exceptions of %s: %w", r.CheckID, err)
-		}
-		for _, e := range page {
-			if e, ok := asAt(e, t); ok {
-				es = append(es, e)
-			}
+	for _, e := range all {
+		if e, ok := asAt(e, t); ok {
+			es = append(es, e)
 		}
 	}
 	r.Status = citadel.StatusFail
@@ -128,6 +120,28 @@ func (c *collector) exceptionAt(ctx context.Context, r citadel.CheckResult, tags
 		return "", nil
 	}
 	return e.ID, nil
+}
+
+// exceptionsOfCheck are the exceptions of a check that were ever approved
+// (approved, expired or revoked now), read once per integration and check.
+func (c *collector) exceptionsOfCheck(ctx context.Context, integrationID, checkID string) ([]citadel.Exception, error) {
+	key := integrationID + "\n" + checkID
+	if es, ok := c.checkExceptions[key]; ok {
+		return es, nil
+	}
+	var es []citadel.Exception
+	for _, st := range []citadel.ExceptionStatus{citadel.ExceptionApproved, citadel.ExceptionExpired, citadel.ExceptionRevoked} {
+		page, err := c.s.ExceptionsOfCheck(ctx, integrationID, checkID, st)
+		if err != nil {
+			return nil, fmt.Errorf("export: exceptions of %s: %w", checkID, err)
+		}
+		es = append(es, page...)
+	}
+	if c.checkExceptions == nil {
+		c.checkExceptions = map[string][]citadel.Exception{}
+	}
+	c.checkExceptions[key] = es
+	return es, nil
 }
 
 // asAt is e with the status its history gave it at t.

@@ -140,11 +140,18 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) exportView(ctx context.Context, e citadel.Export) (ExportView, error) {
-	now := s.Clock().UTC()
+// settled is e as it stands at now: failed once it has outlived its
+// timeout unseen (its execution stopped or timed out).
+func settled(e citadel.Export, now time.Time) citadel.Export {
 	if e.Expired(now) {
 		e.Status, e.FailureCause = citadel.ExportFailed, fmt.Sprintf("the export did not finish within %s", citadel.ExportTimeout)
 	}
+	return e
+}
+
+func (s *Server) exportView(ctx context.Context, e citadel.Export) (ExportView, error) {
+	now := s.Clock().UTC()
+	e = settled(e, now)
 	v := ExportView{Export: e}
 	if e.Status != citadel.ExportSucceeded || s.Presign == nil {
 		return v, nil
@@ -166,12 +173,9 @@ func (s *Server) listExports(w http.ResponseWriter, r *http.Request) error {
 	return listPage(w, r, "", func(ctx context.Context, _ string, limit int, cursor string) (citadel.Page[ExportView], error) {
 		page, err := s.Exports.ListExports(ctx, limit, cursor)
 		out := citadel.Page[ExportView]{Next: page.Next}
+		now := s.Clock().UTC()
 		for _, e := range page.Items {
-			v := ExportView{Export: e} // no URL in a list: GET /exports/{id} signs one
-			if e.Expired(s.Clock().UTC()) {
-				v.Status = citadel.ExportFailed
-			}
-			out.Items = append(out.Items, v)
+			out.Items = append(out.Items, ExportView{Export: settled(e, now)}) // no URL in a list: GET /exports/{id} signs one
 		}
 		return out, err
 	})

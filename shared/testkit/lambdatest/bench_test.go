@@ -21,6 +21,7 @@ var refused = []struct{ function, event string }{
 	{"controls", `{"plan":{}}`},
 	{"evidence", `{"plan":{}}`},
 	{"exception-sweep", `{"detail-type":"Exception Approved","detail":{}}`},
+	{"export", `{"export_id":""}`},
 	{"finalize", `{"scan":{}}`},
 	{"org-member", `{"integration_id":""}`},
 	{"org-plan", `{"scan":{}}`},
